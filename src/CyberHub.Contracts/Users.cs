@@ -1,0 +1,34 @@
+namespace CyberHub.Contracts;
+
+public static class Roles
+{
+    public const string Learner = "learner";
+    public const string ContentCreator = "content_creator";
+    public const string Admin = "admin";
+    public const string Service = "service";
+
+    public static readonly IReadOnlyList<string> All = [Learner, ContentCreator, Admin, Service];
+}
+
+public sealed record RegisterRequest(string? Email, string? Username, string? Password, string? FirstName, string? LastName);
+
+public sealed record UserDto(
+    long Id,
+    string Email,
+    string Username,
+    string FirstName,
+    string LastName,
+    string Bio,
+    string? AvatarUrl,
+    IReadOnlyList<string> Roles,
+    bool IsActive,
+    DateTime CreatedAt,
+    DateTime UpdatedAt);
+
+public sealed record RegisterResponse(UserDto User, string Access, string Refresh);
+
+public sealed record UpdateProfileRequest(string? FirstName, string? LastName, string? Bio, string? AvatarUrl);
+
+public sealed record SetRolesRequest(IReadOnlyList<string>? Roles);
+
+public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);

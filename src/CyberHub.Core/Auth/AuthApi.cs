@@ -1,0 +1,39 @@
+using CyberHub.Contracts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace CyberHub.Core.Auth;
+
+public static class AuthApi
+{
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/token").WithTags("Auth").AllowAnonymous();
+        group.MapPost("/", Login).WithSummary("Log in with email or username and password");
+        group.MapPost("/refresh/", Refresh).WithSummary("Exchange a refresh token for a new pair (the old one stops working)");
+        group.MapPost("/revoke/", Revoke).WithSummary("Log out: revoke the refresh token's session");
+
+        app.MapGet("/.well-known/jwks.json", Jwks).WithTags("Auth").AllowAnonymous()
+            .WithSummary("Public keys that verify CyberHub access tokens");
+        return app;
+    }
+
+    private static async Task<Ok<TokenPair>> Login(TokenRequest request, AuthService auth, CancellationToken ct) =>
+        TypedResults.Ok(await auth.LoginAsync(request, ct));
+
+    private static async Task<Ok<TokenPair>> Refresh(RefreshRequest request, AuthService auth, CancellationToken ct) =>
+        TypedResults.Ok(await auth.RefreshAsync(request, ct));
+
+    private static async Task<NoContent> Revoke(RefreshRequest request, AuthService auth, CancellationToken ct)
+    {
+        await auth.RevokeAsync(request, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static Ok<object> Jwks(SigningKeyRing keys, HttpContext http)
+    {
+        http.Response.Headers.CacheControl = "public, max-age=300";
+        return TypedResults.Ok(keys.Jwks());
+    }
+}

@@ -1,0 +1,156 @@
+using System.Globalization;
+using CyberHub.Contracts;
+using CyberHub.Core.Data;
+using CyberHub.Core.Users;
+using CyberHub.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CyberHub.Core.Auth;
+
+public sealed class LoginLockoutOptions
+{
+    public const string Section = "Auth:Lockout";
+
+    public int MaxFailedAttempts { get; set; } = 5;
+    public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);
+}
+
+/// <summary>Login, refresh-token rotation with reuse detection, and logout.</summary>
+public sealed class AuthService(
+    CoreDbContext db,
+    TokenService tokens,
+    IPasswordHasher<User> hasher,
+    IOptions<LoginLockoutOptions> lockout,
+    TimeProvider clock)
+{
+    private const string BadCredentials = "No active account found with the given credentials.";
+    private const string BadRefreshToken = "Refresh token is invalid or expired.";
+
+    // Verified against when the account does not exist, so that unknown and known accounts take equally long.
+    private static readonly Lazy<string> DummyHash = new(() => new PasswordHasher<User>().HashPassword(null!, Guid.NewGuid().ToString()));
+
+    public async Task<TokenPair> LoginAsync(TokenRequest request, CancellationToken cancellationToken)
+    {
+        var login = (request.Email ?? request.Username)?.Trim();
+        if (string.IsNullOrEmpty(login))
+        {
+            throw ApiException.BadRequest("email or username is required.");
+        }
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            throw ApiException.BadRequest("password is required.");
+        }
+
+        var normalized = login.ToLowerInvariant();
+        var user = await db.Users.FirstOrDefaultAsync(
+            u => request.Email != null ? u.NormalizedEmail == normalized : u.NormalizedUsername == normalized, cancellationToken);
+        if (user is null || !user.IsActive)
+        {
+            hasher.VerifyHashedPassword(null!, DummyHash.Value, request.Password);
+            throw ApiException.Unauthorized(BadCredentials);
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (user.LockedUntil > now)
+        {
+            throw Locked(user.LockedUntil.Value - now);
+        }
+
+        var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, request.Password);
+        if (verdict == PasswordVerificationResult.Failed)
+        {
+            await RecordFailureAsync(user.Id, now, cancellationToken);
+            throw ApiException.Unauthorized(BadCredentials);
+        }
+
+        if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            user.PasswordHash = hasher.HashPassword(user, request.Password);
+        }
+        user.FailedLoginCount = 0;
+        user.LockedUntil = null;
+        return await tokens.IssuePairAsync(user, cancellationToken: cancellationToken);
+    }
+
+    public async Task<TokenPair> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
+    {
+        var stored = await FindAsync(request, cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (stored is null || stored.RevokedAt is not null || stored.ExpiresAt <= now)
+        {
+            throw ApiException.Unauthorized(BadRefreshToken);
+        }
+
+        // Claim the token atomically: of two concurrent refreshes with one token, exactly one wins.
+        var claimed = stored.RotatedAt is null && await db.RefreshTokens
+            .Where(t => t.Id == stored.Id && t.RotatedAt == null && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RotatedAt, now), cancellationToken) == 1;
+        if (!claimed)
+        {
+            await RevokeFamilyAsync(stored.FamilyId, now, cancellationToken);
+            throw ApiException.Unauthorized("Refresh token was already used; every session from that login has been revoked.");
+        }
+
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == stored.UserId, cancellationToken);
+        if (user is null || !user.IsActive)
+        {
+            throw ApiException.Unauthorized(BadRefreshToken);
+        }
+        return await tokens.IssuePairAsync(user, stored.FamilyId, cancellationToken);
+    }
+
+    /// <summary>Logs out the session the refresh token belongs to. Unknown tokens are ignored: logout is idempotent.</summary>
+    public async Task RevokeAsync(RefreshRequest request, CancellationToken cancellationToken)
+    {
+        var stored = await FindAsync(request, cancellationToken);
+        if (stored is not null)
+        {
+            await RevokeFamilyAsync(stored.FamilyId, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        }
+    }
+
+    public Task RevokeAllForUserAsync(long userId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return db.RefreshTokens.Where(t => t.UserId == userId && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
+    }
+
+    private async Task<RefreshToken?> FindAsync(RefreshRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Refresh))
+        {
+            throw ApiException.BadRequest("refresh is required.");
+        }
+        var hash = TokenService.Hash(request.Refresh);
+        return await db.RefreshTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash, cancellationToken);
+    }
+
+    private Task RevokeFamilyAsync(Guid family, DateTime now, CancellationToken cancellationToken) =>
+        db.RefreshTokens.Where(t => t.FamilyId == family && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
+
+    private async Task RecordFailureAsync(long userId, DateTime now, CancellationToken cancellationToken)
+    {
+        // Counted in the database, not in memory, so that parallel guesses are all counted.
+        await db.Users.Where(u => u.Id == userId)
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginCount, u => u.FailedLoginCount + 1), cancellationToken);
+        var limit = lockout.Value.MaxFailedAttempts;
+        await db.Users.Where(u => u.Id == userId && u.FailedLoginCount >= limit)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.FailedLoginCount, 0)
+                .SetProperty(u => u.LockedUntil, now + lockout.Value.Duration), cancellationToken);
+    }
+
+    private static ApiException Locked(TimeSpan remaining)
+    {
+        var seconds = (int)Math.Ceiling(remaining.TotalSeconds);
+        return new ApiException(StatusCodes.Status429TooManyRequests,
+            $"Account temporarily locked after repeated failed logins; try again in {seconds} seconds.")
+        {
+            Headers = new Dictionary<string, string> { ["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture) },
+        };
+    }
+}

@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using CyberHub.ServiceDefaults.Auth;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CyberHub.Core.Auth;
+
+/// <summary>
+/// The ES256 keys Core signs with and verifies against. The newest key signs; every key in the ring
+/// verifies, so tokens signed before a rotation stay valid until they expire. Keys come from
+/// configuration (<c>Auth:SigningKeyPem</c>, plus <c>Auth:PreviousKeyPems</c>) or, on embedded defaults,
+/// from PEM files in the data directory's <c>keys/</c> folder, generated on first start.
+/// </summary>
+public sealed class SigningKeyRing
+{
+    private readonly Dictionary<string, ECDsaSecurityKey> _byKid;
+
+    private SigningKeyRing(IReadOnlyList<ECDsaSecurityKey> newestFirst)
+    {
+        Keys = newestFirst;
+        Current = new SigningCredentials(newestFirst[0], SecurityAlgorithms.EcdsaSha256);
+        _byKid = newestFirst.ToDictionary(k => k.KeyId, StringComparer.Ordinal);
+    }
+
+    public SigningCredentials Current { get; }
+
+    public IReadOnlyList<ECDsaSecurityKey> Keys { get; }
+
+    public IEnumerable<SecurityKey> Resolve(string? kid) =>
+        kid is not null && _byKid.TryGetValue(kid, out var key) ? [key] : [];
+
+    /// <summary>The public halves, as a JWKS document (RFC 7517).</summary>
+    public object Jwks() => new
+    {
+        keys = Keys.Select(k =>
+        {
+            var p = k.ECDsa.ExportParameters(includePrivateParameters: false);
+            return new Dictionary<string, string>
+            {
+                ["kty"] = "EC",
+                ["crv"] = "P-256",
+                ["x"] = Base64UrlEncoder.Encode(p.Q.X),
+                ["y"] = Base64UrlEncoder.Encode(p.Q.Y),
+                ["kid"] = k.KeyId,
+                ["use"] = "sig",
+                ["alg"] = JwtSettings.Algorithm,
+            };
+        }).ToArray(),
+    };
+
+    public static SigningKeyRing Load(IConfiguration configuration, string dataDirectory, ILogger logger)
+    {
+        var configured = configuration["Auth:SigningKeyPem"];
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            var previous = configuration.GetSection("Auth:PreviousKeyPems").Get<string[]>() ?? [];
+            return new SigningKeyRing([.. new[] { configured }.Concat(previous).Select(FromPem)]);
+        }
+
+        var directory = Path.Combine(dataDirectory, "keys");
+        Directory.CreateDirectory(directory);
+        if (!Directory.EnumerateFiles(directory, "*.pem").Any())
+        {
+            var path = AddKey(directory);
+            logger.LogInformation("Generated a new token signing key in {Path}", path);
+        }
+        return new SigningKeyRing(LoadDirectory(directory));
+    }
+
+    /// <summary>Writes a fresh key into the directory; it signs from the next start on.</summary>
+    public static string AddKey(string directory)
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var path = Path.Combine(directory, $"{DateTime.UtcNow:yyyyMMddHHmmssfff}.pem");
+        // CreateNew: two instances starting at once must not overwrite each other's key.
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        using var writer = new StreamWriter(file);
+        writer.Write(ecdsa.ExportPkcs8PrivateKeyPem());
+        return path;
+    }
+
+    private static List<ECDsaSecurityKey> LoadDirectory(string directory) =>
+        [.. Directory.EnumerateFiles(directory, "*.pem")
+            .OrderDescending(StringComparer.Ordinal)
+            .Select(path => FromPem(File.ReadAllText(path)))];
+
+    private static ECDsaSecurityKey FromPem(string pem)
+    {
+        var ecdsa = ECDsa.Create();
+        ecdsa.ImportFromPem(pem);
+        if (ecdsa.KeySize != 256)
+        {
+            throw new InvalidOperationException("Token signing keys must be P-256 (ES256) keys.");
+        }
+        var key = new ECDsaSecurityKey(ecdsa);
+        key.KeyId = Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(key).ComputeJwkThumbprint());
+        return key;
+    }
+}

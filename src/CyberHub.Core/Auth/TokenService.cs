@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using CyberHub.Contracts;
+using CyberHub.Core.Data;
+using CyberHub.Core.Users;
+using CyberHub.ServiceDefaults.Auth;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CyberHub.Core.Auth;
+
+/// <summary>Mints access tokens (signed JWTs) and refresh tokens (random, stored hashed).</summary>
+public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSettings settings, TimeProvider clock)
+{
+    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    public string CreateAccessToken(User user)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return Handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = settings.Issuer,
+            Audience = settings.Audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + settings.AccessTokenLifetime,
+            TokenType = JwtSettings.AccessTokenType,
+            SigningCredentials = keys.Current,
+            Claims = new Dictionary<string, object>
+            {
+                [CyberHubClaims.Subject] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [CyberHubClaims.Email] = user.Email,
+                [CyberHubClaims.Roles] = user.RoleList.ToArray(),
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            },
+        });
+    }
+
+    /// <summary>A new access token and a new refresh token in <paramref name="family"/> (a new family for a login).</summary>
+    public async Task<TokenPair> IssuePairAsync(User user, Guid? family = null, CancellationToken cancellationToken = default)
+    {
+        var refresh = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        var now = clock.GetUtcNow().UtcDateTime;
+        db.RefreshTokens.Add(new RefreshToken
+        {
+            UserId = user.Id,
+            FamilyId = family ?? Guid.NewGuid(),
+            TokenHash = Hash(refresh),
+            CreatedAt = now,
+            ExpiresAt = now + settings.RefreshTokenLifetime,
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        return new TokenPair(CreateAccessToken(user), refresh);
+    }
+
+    public static byte[] Hash(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
+}

@@ -1,0 +1,98 @@
+using CyberHub.Core.Auth;
+using CyberHub.Core.Data;
+using CyberHub.Core.Organizations;
+using CyberHub.Core.Progress;
+using CyberHub.Core.Users;
+using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Auth;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CyberHub.Core;
+
+/// <summary>The Core service: identity, tokens, organizations and progress.</summary>
+public static class CoreApp
+{
+    public const string DefaultUrl = "http://localhost:8000";
+
+    /// <summary>
+    /// Builds the Core web application. <paramref name="configure"/> runs before any service is added,
+    /// so callers (the host, tests) can add configuration that the service then reads.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ApplicationName = typeof(CoreApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        configure?.Invoke(builder);
+        builder.WebHost.UseUrls(builder.Configuration["CYBERHUB_CORE_URL"] ?? DefaultUrl);
+        builder.AddCore();
+
+        var app = builder.Build();
+        app.UseServiceDefaults();
+        app.MapAuthApi();
+        app.MapUsersApi();
+        app.MapOrganizationsApi();
+        app.MapProgressApi();
+        return app;
+    }
+
+    public static WebApplicationBuilder AddCore(this WebApplicationBuilder builder)
+    {
+        builder.AddServiceDefaults();
+        var services = builder.Services;
+        var dataDirectory = DataDirectory(builder.Configuration);
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddCoreDatabase(builder.Configuration, dataDirectory);
+        services.AddSingleton(_ => SigningKeyRing.Load(builder.Configuration, dataDirectory, NullLogger.Instance));
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<SigningKeyRing>((options, keys) =>
+                options.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, kid, _) => keys.Resolve(kid));
+
+        services.Configure<LoginLockoutOptions>(builder.Configuration.GetSection(LoginLockoutOptions.Section));
+        services.Configure<PasswordHasherOptions>(builder.Configuration.GetSection("Auth:PasswordHasher"));
+        services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+        services.AddScoped<TokenService>();
+        services.AddScoped<AuthService>();
+        services.AddScoped<UsersService>();
+        services.AddScoped<OrganizationsService>();
+        services.AddScoped<ProgressService>();
+        services.AddHostedService<CoreStartup>();
+        return builder;
+    }
+
+    public static string DataDirectory(IConfiguration configuration) =>
+        Path.GetFullPath(configuration["CYBERHUB_DATA_DIR"] is { Length: > 0 } dir ? dir : "data");
+}
+
+/// <summary>Migrates the database and, when configured, ensures the admin account, before requests are served.</summary>
+internal sealed class CoreStartup(IServiceProvider services, IConfiguration configuration, ILogger<CoreStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await CoreDatabase.MigrateAsync(services, cancellationToken);
+        _ = services.GetRequiredService<SigningKeyRing>();
+
+        var email = configuration["CYBERHUB_ADMIN_EMAIL"];
+        var password = configuration["CYBERHUB_ADMIN_PASSWORD"];
+        if (!string.IsNullOrWhiteSpace(email) && !string.IsNullOrEmpty(password))
+        {
+            await using var scope = services.CreateAsyncScope();
+            var admin = await scope.ServiceProvider.GetRequiredService<UsersService>().EnsureAdminAsync(email, password, cancellationToken);
+            logger.LogInformation("Admin account {Email} is ready (user {UserId})", admin.Email, admin.Id);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,78 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace CyberHub.Core.Data;
+
+public static class CoreDatabase
+{
+    /// <summary>
+    /// PostgreSQL when <c>ConnectionStrings:core</c> is set, otherwise an SQLite file in the data directory.
+    /// </summary>
+    public static IServiceCollection AddCoreDatabase(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        var postgres = configuration.GetConnectionString("core");
+        if (!string.IsNullOrWhiteSpace(postgres))
+        {
+            services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(postgres));
+        }
+        else
+        {
+            Directory.CreateDirectory(dataDirectory);
+            var sqlite = new SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(dataDirectory, "core.db"),
+                Pooling = true,
+                DefaultTimeout = 30,
+            }.ToString();
+            services.AddDbContextPool<CoreDbContext, SqliteCoreDbContext>(o => o.UseSqlite(sqlite));
+        }
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        return services;
+    }
+
+    /// <summary>Creates or upgrades the schema; on SQLite also switches to WAL so readers never wait for the writer.</summary>
+    public static async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CoreDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+
+    private sealed class DatabaseHealthCheck(CoreDbContext db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await db.Database.CanConnectAsync(cancellationToken)
+                    ? HealthCheckResult.Healthy(db.Database.IsNpgsql() ? "postgresql" : "sqlite")
+                    : HealthCheckResult.Unhealthy("cannot connect");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return HealthCheckResult.Unhealthy("cannot connect", e);
+            }
+        }
+    }
+}
+
+/// <summary>Lets <c>dotnet ef migrations add</c> build each provider's context without starting the service.</summary>
+internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteCoreDbContext>
+{
+    public SqliteCoreDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqliteCoreDbContext>().UseSqlite("Data Source=design.db").Options);
+}
+
+internal sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresCoreDbContext>
+{
+    public PostgresCoreDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgresCoreDbContext>().UseNpgsql("Host=localhost;Database=design").Options);
+}

@@ -1,0 +1,107 @@
+using CyberHub.Contracts;
+using CyberHub.Core.Auth;
+using CyberHub.Core.Organizations;
+using CyberHub.Core.Progress;
+using CyberHub.Core.Users;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace CyberHub.Core.Data;
+
+/// <summary>
+/// Core's tables. The provider-specific subclasses exist only so that each provider keeps its own
+/// migrations; services depend on this type.
+/// </summary>
+public abstract class CoreDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<User> Users => Set<User>();
+    public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
+    public DbSet<Organization> Organizations => Set<Organization>();
+    public DbSet<OrganizationMember> OrganizationMembers => Set<OrganizationMember>();
+    public DbSet<ProgressRecord> Progress => Set<ProgressRecord>();
+
+    protected abstract string JsonColumnType { get; }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder conventions)
+    {
+        // SQLite hands DateTimes back without a kind; everything stored is UTC, so say so on the way out.
+        conventions.Properties<DateTime>().HaveConversion<UtcConverter>();
+        conventions.Properties<DateTime?>().HaveConversion<UtcConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<User>(user =>
+        {
+            user.ToTable("users");
+            user.HasIndex(u => u.NormalizedEmail).IsUnique();
+            user.HasIndex(u => u.NormalizedUsername).IsUnique();
+            user.Property(u => u.Email).HasMaxLength(254);
+            user.Property(u => u.NormalizedEmail).HasMaxLength(254);
+            user.Property(u => u.Username).HasMaxLength(150);
+            user.Property(u => u.NormalizedUsername).HasMaxLength(150);
+            user.Property(u => u.FirstName).HasMaxLength(150);
+            user.Property(u => u.LastName).HasMaxLength(150);
+            user.Property(u => u.Bio).HasMaxLength(2000);
+            user.Property(u => u.AvatarUrl).HasMaxLength(2048);
+            user.Property(u => u.Roles).HasMaxLength(200);
+            user.Ignore(u => u.RoleList);
+        });
+
+        model.Entity<RefreshToken>(token =>
+        {
+            token.ToTable("refresh_tokens");
+            token.HasIndex(t => t.TokenHash).IsUnique();
+            token.HasIndex(t => t.FamilyId);
+            token.HasIndex(t => t.UserId);
+            token.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<Organization>(org =>
+        {
+            org.ToTable("organizations");
+            org.HasIndex(o => o.Slug).IsUnique();
+            org.Property(o => o.Name).HasMaxLength(200);
+            org.Property(o => o.Slug).HasMaxLength(100);
+            org.Property(o => o.Description).HasMaxLength(2000);
+            org.HasOne<User>().WithMany().HasForeignKey(o => o.OwnerId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        model.Entity<OrganizationMember>(member =>
+        {
+            member.ToTable("organization_members");
+            member.HasKey(m => new { m.OrganizationId, m.UserId });
+            member.HasIndex(m => m.UserId);
+            member.Property(m => m.Role).HasMaxLength(20);
+            member.HasOne<Organization>().WithMany(o => o.Members).HasForeignKey(m => m.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            member.HasOne(m => m.User).WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<ProgressRecord>(progress =>
+        {
+            progress.ToTable("progress");
+            progress.HasIndex(p => new { p.UserId, p.ContentType, p.ContentId }).IsUnique();
+            progress.HasIndex(p => new { p.UserId, p.Status });
+            progress.Property(p => p.ContentType).HasMaxLength(32);
+            progress.Property(p => p.ContentId).HasMaxLength(128);
+            progress.Property(p => p.Status).HasConversion(new EnumToStringConverter<ProgressStatus>()).HasMaxLength(16);
+            progress.Property(p => p.Metadata).HasColumnType(JsonColumnType);
+            progress.Property(p => p.Version).IsConcurrencyToken();
+            progress.HasOne<User>().WithMany().HasForeignKey(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+    }
+
+    internal sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}
+
+public sealed class SqliteCoreDbContext(DbContextOptions<SqliteCoreDbContext> options) : CoreDbContext(options)
+{
+    protected override string JsonColumnType => "TEXT";
+}
+
+public sealed class PostgresCoreDbContext(DbContextOptions<PostgresCoreDbContext> options) : CoreDbContext(options)
+{
+    protected override string JsonColumnType => "jsonb";
+}

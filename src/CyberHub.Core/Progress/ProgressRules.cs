@@ -1,0 +1,138 @@
+using System.Text.Json.Nodes;
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults.Errors;
+
+namespace CyberHub.Core.Progress;
+
+/// <summary>
+/// How a progress record may change. Status and completion move together: completed means 100 %,
+/// 100 % means completed, any work means started. <c>started_at</c> is stamped when work starts and
+/// <c>completed_at</c> when the item is completed; going back clears what no longer holds.
+/// </summary>
+public static class ProgressRules
+{
+    public const int MaxContentIdLength = 128;
+    public const int MaxMetadataBytes = 16 * 1024;
+    public const long MaxTimeSpentSeconds = 10L * 365 * 24 * 3600;
+
+    public static string ContentId(string? value)
+    {
+        var id = value?.Trim();
+        if (string.IsNullOrEmpty(id))
+        {
+            throw ApiException.BadRequest("content_id is required.");
+        }
+        if (id.Length > MaxContentIdLength || id.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+        {
+            throw ApiException.BadRequest($"content_id: 1 to {MaxContentIdLength} characters, no spaces or control characters.");
+        }
+        return id;
+    }
+
+    public static string ContentType(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw ApiException.BadRequest("content_type is required.");
+        }
+        return ContentTypes.IsKnown(value)
+            ? value
+            : throw ApiException.BadRequest($"content_type: '{value}' is not one of {string.Join(", ", ContentTypes.All)}.");
+    }
+
+    public static ProgressStatus? ParseStatus(string? value) => value switch
+    {
+        null or "" => null,
+        "not_started" => ProgressStatus.NotStarted,
+        "in_progress" => ProgressStatus.InProgress,
+        "completed" => ProgressStatus.Completed,
+        _ => throw ApiException.BadRequest($"status: '{value}' is not one of not_started, in_progress, completed."),
+    };
+
+    /// <summary>Applies a change (absent fields stay) and stamps the transition times.</summary>
+    public static void Apply(ProgressRecord record, UpdateProgressRequest change, DateTime now)
+    {
+        var percentage = change.CompletionPercentage is { } p ? Percentage(p, "completion_percentage") : record.CompletionPercentage;
+        var status = change.Status ?? record.Status;
+
+        switch (change.Status)
+        {
+            case ProgressStatus.Completed when change.CompletionPercentage is < 100:
+                throw ApiException.BadRequest("completion_percentage must be 100 when status is completed.");
+            case ProgressStatus.Completed:
+                percentage = 100;
+                break;
+            case ProgressStatus.NotStarted when change.CompletionPercentage is > 0:
+                throw ApiException.BadRequest("completion_percentage must be 0 when status is not_started.");
+            case ProgressStatus.NotStarted:
+                percentage = 0;
+                break;
+            case ProgressStatus.InProgress when percentage >= 100:
+                throw ApiException.BadRequest("completion_percentage must be below 100 when status is in_progress.");
+            case null when percentage >= 100:
+                status = ProgressStatus.Completed;
+                break;
+            case null when status == ProgressStatus.Completed || (status == ProgressStatus.NotStarted && percentage > 0):
+                status = ProgressStatus.InProgress;
+                break;
+        }
+
+        if (change.Score is { } score)
+        {
+            record.Score = Percentage(score, "score");
+        }
+        if (change.TimeSpentSeconds is { } seconds)
+        {
+            record.TimeSpentSeconds = seconds is >= 0 and <= MaxTimeSpentSeconds
+                ? seconds
+                : throw ApiException.BadRequest($"time_spent_seconds must be between 0 and {MaxTimeSpentSeconds}.");
+        }
+        if (change.Metadata is not null)
+        {
+            record.Metadata = MergeMetadata(record.Metadata, change.Metadata);
+        }
+
+        record.Status = status;
+        record.CompletionPercentage = percentage;
+        record.StartedAt = status == ProgressStatus.NotStarted ? null : record.StartedAt ?? now;
+        record.CompletedAt = status == ProgressStatus.Completed ? record.CompletedAt ?? now : null;
+        record.UpdatedAt = now;
+    }
+
+    public static JsonObject Metadata(string stored) => JsonNode.Parse(stored)?.AsObject() ?? [];
+
+    private static double Percentage(double value, string field) =>
+        double.IsFinite(value) && value is >= 0 and <= 100
+            ? Math.Round(value, 2)
+            : throw ApiException.BadRequest($"{field} must be between 0 and 100.");
+
+    /// <summary>JSON merge patch (RFC 7396) of <paramref name="patch"/> into the stored object.</summary>
+    private static string MergeMetadata(string stored, JsonObject patch)
+    {
+        var target = Metadata(stored);
+        Merge(target, patch);
+        var json = target.ToJsonString();
+        return System.Text.Encoding.UTF8.GetByteCount(json) <= MaxMetadataBytes
+            ? json
+            : throw ApiException.BadRequest($"metadata: at most {MaxMetadataBytes / 1024} KB of JSON.");
+    }
+
+    private static void Merge(JsonObject target, JsonObject patch)
+    {
+        foreach (var (key, value) in patch)
+        {
+            if (value is null)
+            {
+                target.Remove(key);
+            }
+            else if (value is JsonObject nested && target[key] is JsonObject existing)
+            {
+                Merge(existing, nested);
+            }
+            else
+            {
+                target[key] = value.DeepClone();
+            }
+        }
+    }
+}

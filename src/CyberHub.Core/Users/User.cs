@@ -1,0 +1,25 @@
+namespace CyberHub.Core.Users;
+
+public sealed class User
+{
+    public long Id { get; set; }
+    public required string Email { get; set; }
+    /// <summary>Lower-cased email: uniqueness and look-ups ignore case.</summary>
+    public required string NormalizedEmail { get; set; }
+    public required string Username { get; set; }
+    public required string NormalizedUsername { get; set; }
+    public string PasswordHash { get; set; } = "";
+    public string FirstName { get; set; } = "";
+    public string LastName { get; set; } = "";
+    public string Bio { get; set; } = "";
+    public string? AvatarUrl { get; set; }
+    /// <summary>Space-separated role names, so the column is the same on every provider.</summary>
+    public string Roles { get; set; } = Contracts.Roles.Learner;
+    public bool IsActive { get; set; } = true;
+    public int FailedLoginCount { get; set; }
+    public DateTime? LockedUntil { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+
+    public IReadOnlyList<string> RoleList => Roles.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+}

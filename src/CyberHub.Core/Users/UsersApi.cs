@@ -1,0 +1,58 @@
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using System.Security.Claims;
+
+namespace CyberHub.Core.Users;
+
+public static class UsersApi
+{
+    public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization();
+        group.MapPost("/", Register).AllowAnonymous().WithSummary("Register a learner account; answers with the user and a token pair");
+        group.MapGet("/me/", Me).WithSummary("The caller's profile");
+        group.MapPatch("/me/", UpdateMe).WithSummary("Change names, bio or avatar_url");
+        group.MapPost("/me/password/", ChangePassword).WithSummary("Change the password; ends every session");
+        group.MapGet("/", List).RequireAuthorization(Policies.Admin).WithSummary("All users, paged (admin)");
+        group.MapGet("/{id:long}/", Get).WithSummary("One user (the user themself, admin or service)");
+        group.MapPut("/{id:long}/roles/", SetRoles).RequireAuthorization(Policies.Admin).WithSummary("Replace a user's roles (admin)");
+        return app;
+    }
+
+    private static async Task<Created<RegisterResponse>> Register(RegisterRequest request, UsersService users, CancellationToken ct)
+    {
+        var registered = await users.RegisterAsync(request, ct);
+        return TypedResults.Created($"/api/v1/users/{registered.User.Id}/", registered);
+    }
+
+    private static async Task<Ok<UserDto>> Me(ClaimsPrincipal caller, UsersService users, CancellationToken ct) =>
+        TypedResults.Ok(UsersService.ToDto(await users.GetAsync(caller.UserId(), ct)));
+
+    private static async Task<Ok<UserDto>> UpdateMe(UpdateProfileRequest request, ClaimsPrincipal caller, UsersService users, CancellationToken ct) =>
+        TypedResults.Ok(await users.UpdateProfileAsync(caller.UserId(), request, ct));
+
+    private static async Task<NoContent> ChangePassword(ChangePasswordRequest request, ClaimsPrincipal caller, UsersService users, CancellationToken ct)
+    {
+        await users.ChangePasswordAsync(caller.UserId(), request, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<PagedResponse<UserDto>>> List(
+        HttpRequest http, UsersService users, CancellationToken ct,
+        [FromQuery] int? page = null, [FromQuery(Name = "page_size")] int? pageSize = null) =>
+        TypedResults.Ok(await users.ListAsync(http, PageRequest.From(page, pageSize), ct));
+
+    private static async Task<Ok<UserDto>> Get(long id, ClaimsPrincipal caller, UsersService users, CancellationToken ct)
+    {
+        caller.EnsureCanActFor(id);
+        return TypedResults.Ok(UsersService.ToDto(await users.GetAsync(id, ct)));
+    }
+
+    private static async Task<Ok<UserDto>> SetRoles(long id, SetRolesRequest request, UsersService users, CancellationToken ct) =>
+        TypedResults.Ok(await users.SetRolesAsync(id, request, ct));
+}

@@ -1,0 +1,72 @@
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CyberHub.ServiceDefaults.Auth;
+
+public static class Policies
+{
+    public const string Admin = "admin";
+    public const string AdminOrService = "admin_or_service";
+    public const string ContentAuthor = "content_author";
+}
+
+public static class AuthenticationExtensions
+{
+    /// <summary>
+    /// JWT bearer authentication with CyberHub's rules: ES256 only, issuer, audience, lifetime and the
+    /// access-token type all checked. Where the verification keys come from is the caller's choice
+    /// (Core: its own key ring; other services: Core's JWKS), set through <c>JwtBearerOptions</c>.
+    /// </summary>
+    public static IServiceCollection AddCyberHubAuthentication(this IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = configuration.GetSection(JwtSettings.Section).Get<JwtSettings>() ?? new JwtSettings();
+        services.AddSingleton(settings);
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(options =>
+            {
+                options.MapInboundClaims = false;
+                options.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = settings.Issuer,
+                    ValidAudience = settings.Audience,
+                    ValidAlgorithms = [JwtSettings.Algorithm],
+                    ValidTypes = [JwtSettings.AccessTokenType],
+                    ClockSkew = settings.ClockSkew,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                    NameClaimType = CyberHubClaims.Subject,
+                    RoleClaimType = CyberHubClaims.Roles,
+                };
+                options.Events = new JwtBearerEvents
+                {
+                    OnChallenge = context =>
+                    {
+                        context.HandleResponse();
+                        var detail = context.AuthenticateFailure switch
+                        {
+                            SecurityTokenExpiredException => "Token has expired.",
+                            null when !string.IsNullOrEmpty(context.Request.Headers.Authorization) => "Invalid token.",
+                            null => ErrorDetails.NotAuthenticated,
+                            _ => "Invalid token.",
+                        };
+                        context.Response.Headers.WWWAuthenticate = "Bearer";
+                        return DetailProblemDetailsWriter.WriteDetailAsync(context.HttpContext, StatusCodes.Status401Unauthorized, detail);
+                    },
+                    OnForbidden = context =>
+                        DetailProblemDetailsWriter.WriteDetailAsync(context.HttpContext, StatusCodes.Status403Forbidden, ErrorDetails.Forbidden),
+                };
+            });
+
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(null)
+            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin))
+            .AddPolicy(Policies.AdminOrService, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Service))
+            .AddPolicy(Policies.ContentAuthor, p => p.RequireAuthenticatedUser().RequireRole(Roles.ContentCreator, Roles.Admin, Roles.Service));
+        return services;
+    }
+}

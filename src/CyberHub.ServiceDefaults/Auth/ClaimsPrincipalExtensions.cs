@@ -1,0 +1,38 @@
+using System.Globalization;
+using System.Security.Claims;
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults.Errors;
+
+namespace CyberHub.ServiceDefaults.Auth;
+
+public static class CyberHubClaims
+{
+    public const string Subject = "sub";
+    public const string Email = "email";
+    public const string Roles = "roles";
+}
+
+public static class ClaimsPrincipalExtensions
+{
+    /// <summary>The caller's user id, from the token's <c>sub</c>.</summary>
+    public static long UserId(this ClaimsPrincipal user)
+    {
+        var sub = user.FindFirstValue(CyberHubClaims.Subject);
+        return long.TryParse(sub, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? id
+            : throw ApiException.Unauthorized("Invalid token.");
+    }
+
+    /// <summary>Admins and machine callers may act on any user's records.</summary>
+    public static bool IsPrivileged(this ClaimsPrincipal user) =>
+        user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Service);
+
+    /// <summary>Object-level check: the caller is the owner, or privileged; otherwise 403.</summary>
+    public static void EnsureCanActFor(this ClaimsPrincipal user, long userId)
+    {
+        if (user.UserId() != userId && !user.IsPrivileged())
+        {
+            throw ApiException.Forbidden();
+        }
+    }
+}

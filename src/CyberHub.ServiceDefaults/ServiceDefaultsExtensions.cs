@@ -1,0 +1,49 @@
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.Errors;
+using CyberHub.ServiceDefaults.Health;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Scalar.AspNetCore;
+
+namespace CyberHub.ServiceDefaults;
+
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>What every CyberHub service has: the wire format, {"detail"} errors, JWT auth, health, OpenAPI.</summary>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<JsonOptions>(o => CyberHubJson.Configure(o.SerializerOptions));
+        // Binding failures throw, so the exception handler can say what was wrong instead of an empty 400.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
+        services.AddSingleton<IProblemDetailsWriter, DetailProblemDetailsWriter>();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
+
+        services.AddCyberHubAuthentication(builder.Configuration);
+        services.AddHealthChecks();
+        services.AddOpenApi();
+        return builder;
+    }
+
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            SuppressDiagnosticsCallback = c => ApiExceptionHandler.IsClientError(c.Exception),
+        });
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapCyberHubHealth();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs");
+        return app;
+    }
+}
