@@ -77,6 +77,6 @@ public static class ProgressApi
         return tag.Length > 2 && tag[0] == '"' && tag[^1] == '"'
             && int.TryParse(tag[1..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
             ? version
-            : throw ApiException.BadRequest("If-Match must be an ETag of this record, such as "3" (with the quotes).");
+            : throw ApiException.BadRequest("If-Match must be an ETag of this record, as sent in its ETag header.");
     }
 }

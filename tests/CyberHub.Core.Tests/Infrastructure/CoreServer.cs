@@ -1,0 +1,151 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using CyberHub.Contracts;
+using CyberHub.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CyberHub.Core.Tests.Infrastructure;
+
+/// <summary>
+/// A real Core service on a free loopback port, with its own database: a fresh SQLite file, or a fresh
+/// PostgreSQL database on the server scripts/test.sh provides. Tests talk to it over real HTTP.
+/// </summary>
+public abstract class CoreServer : IAsyncLifetime
+{
+    public const string AdminEmail = "admin@cyberhub.test";
+    public const string AdminPassword = "admin-password-1";
+
+    private WebApplication? _app;
+
+    /// <summary>Where the service keeps its SQLite file and keys; a fresh one, removed afterwards, unless a subclass says otherwise.</summary>
+    protected virtual string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "cyberhub-tests", Guid.NewGuid().ToString("N"));
+    protected virtual bool OwnsDataDirectory => true;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public IServiceProvider Services => _app!.Services;
+
+    protected abstract Task<string?> CreateDatabaseAsync();
+    protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
+    protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
+
+    public async Task InitializeAsync()
+    {
+        var connectionString = await CreateDatabaseAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["CYBERHUB_DATA_DIR"] = DataDirectory,
+            ["CYBERHUB_CORE_URL"] = "http://127.0.0.1:0",
+            ["CYBERHUB_ADMIN_EMAIL"] = AdminEmail,
+            ["CYBERHUB_ADMIN_PASSWORD"] = AdminPassword,
+            ["ConnectionStrings:core"] = connectionString,
+        };
+        foreach (var (key, value) in ExtraSettings)
+        {
+            settings[key] = value;
+        }
+        _app = CoreApp.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.ClearProviders();
+        });
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        await DropDatabaseAsync();
+        if (OwnsDataDirectory && Directory.Exists(DataDirectory))
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+
+    public HttpClient CreateClient(string? accessToken = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (accessToken is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        }
+        return client;
+    }
+
+    /// <summary>Registers a new learner with a unique name and returns a client that carries their token.</summary>
+    public async Task<Learner> RegisterAsync(string prefix = "learner")
+    {
+        var name = $"{prefix}{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 12, 40)];
+        var password = $"pw-{Guid.NewGuid():N}";
+        using var anonymous = CreateClient();
+        var response = await anonymous.PostAsJsonAsync("/api/v1/users/",
+            new RegisterRequest($"{name}@example.com", name, password, "Test", "Learner"), CyberHubJson.Options);
+        response.EnsureSuccessStatusCode();
+        var registered = (await response.Content.ReadFromJsonAsync<RegisterResponse>(CyberHubJson.Options))!;
+        return new Learner(registered.User, password, registered.Access, registered.Refresh, CreateClient(registered.Access));
+    }
+
+    public async Task<HttpClient> AdminClientAsync()
+    {
+        using var anonymous = CreateClient();
+        var response = await anonymous.PostAsJsonAsync("/api/v1/token/", new TokenRequest(AdminEmail, null, AdminPassword), CyberHubJson.Options);
+        response.EnsureSuccessStatusCode();
+        var pair = (await response.Content.ReadFromJsonAsync<TokenPair>(CyberHubJson.Options))!;
+        return CreateClient(pair.Access);
+    }
+}
+
+public sealed record Learner(UserDto User, string Password, string Access, string Refresh, HttpClient Client);
+
+public sealed class SqliteCoreServer : CoreServer
+{
+    protected override Task<string?> CreateDatabaseAsync() => Task.FromResult<string?>(null);
+}
+
+/// <summary>
+/// PostgreSQL from <c>CYBERHUB_TEST_POSTGRES</c> (set by scripts/test.sh). Without it these tests fail
+/// with a message saying how to provide it: they never pass silently without the database.
+/// </summary>
+public sealed class PostgresCoreServer : CoreServer
+{
+    private string? _database;
+
+    public static string AdminConnectionString =>
+        Environment.GetEnvironmentVariable("CYBERHUB_TEST_POSTGRES") is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException("CYBERHUB_TEST_POSTGRES is not set: run the suite with scripts/test.sh, which starts PostgreSQL.");
+
+    protected override async Task<string?> CreateDatabaseAsync()
+    {
+        _database = $"core_test_{Guid.NewGuid():N}";
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
+        await command.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = _database }.ConnectionString;
+    }
+
+    protected override async Task DropDatabaseAsync()
+    {
+        if (_database is null)
+        {
+            return;
+        }
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
