@@ -80,6 +80,7 @@ public abstract class RegistrationTests<TServer>(TServer server) where TServer :
     [InlineData("""{"email":"sp@example.com","username":"has space","password":"s3cure-passphrase"}""", "username:")]
     [InlineData("""{"email":"nopw@example.com","username":"nopw"}""", "password is required")]
     [InlineData("""{"email":"long@example.com","username":"longname","password":"s3cure-passphrase","first_name":"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"}""", "first_name")]
+    [InlineData("""{"email":"nl@example.com","username":"newline","password":"s3cure-passphrase","first_name":"Ann\nLee"}""", "first_name: control characters")]
     [InlineData("""{"email":"x@example.com",""", "Malformed JSON")]
     [InlineData("""{"email":5,"username":"num","password":"s3cure-passphrase"}""", "Malformed JSON at $.email")]
     [InlineData("""[1,2]""", "Malformed JSON")]
@@ -90,7 +91,7 @@ public abstract class RegistrationTests<TServer>(TServer server) where TServer :
 
         var admin = await server.AdminClientAsync();
         var users = await (await admin.GetAsync("/api/v1/users/?page_size=100")).ReadAsync<PagedResponse<UserDto>>();
-        Assert.DoesNotContain(users.Results, u => u.Username is "nomail" or "bademail" or "nopw" or "longname" or "num");
+        Assert.DoesNotContain(users.Results, u => u.Username is "nomail" or "bademail" or "nopw" or "longname" or "num" or "newline");
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         {
             Name = name,
             Slug = slug,
-            Description = UserRules.Text(request.Description, "description", 2000),
+            Description = UserRules.Text(request.Description, "description", 2000, multiline: true),
             OwnerId = ownerId,
             CreatedAt = now,
             Members = [new OrganizationMember { UserId = ownerId, Role = OrganizationRoles.Owner, JoinedAt = now }],
@@ -94,13 +94,19 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
             _ => throw ApiException.BadRequest("user_id or email is required."),
         } ?? throw ApiException.NotFound("User not found.");
 
-        if (await db.OrganizationMembers.AnyAsync(m => m.OrganizationId == id && m.UserId == user.Id, cancellationToken))
-        {
-            throw ApiException.BadRequest("This user is already a member.");
-        }
+        await EnsureNotMemberAsync(id, user.Id, cancellationToken);
         var member = new OrganizationMember { OrganizationId = id, UserId = user.Id, Role = role, JoinedAt = clock.GetUtcNow().UtcDateTime };
         db.OrganizationMembers.Add(member);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            await EnsureNotMemberAsync(id, user.Id, cancellationToken);
+            throw;
+        }
         return new OrganizationMemberDto(user.Id, user.Username, role, member.JoinedAt);
     }
 
@@ -135,6 +141,14 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         if (!isOwner)
         {
             throw ApiException.Forbidden("Only an owner of this organization can do that.");
+        }
+    }
+
+    private async Task EnsureNotMemberAsync(long id, long userId, CancellationToken cancellationToken)
+    {
+        if (await db.OrganizationMembers.AnyAsync(m => m.OrganizationId == id && m.UserId == userId, cancellationToken))
+        {
+            throw ApiException.BadRequest("This user is already a member.");
         }
     }
 

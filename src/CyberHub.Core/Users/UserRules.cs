@@ -65,14 +65,15 @@ public static partial class UserRules
         }
     }
 
-    public static string Text(string? value, string field, int maxLength)
+    /// <summary>Free text: trimmed, bounded, no control characters (line breaks only where <paramref name="multiline"/>).</summary>
+    public static string Text(string? value, string field, int maxLength, bool multiline = false)
     {
         var text = value?.Trim() ?? "";
         if (text.Length > maxLength)
         {
             throw ApiException.BadRequest($"{field}: at most {maxLength} characters.");
         }
-        if (text.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t'))
+        if (text.Any(c => char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t')))
         {
             throw ApiException.BadRequest($"{field}: control characters are not allowed.");
         }

@@ -60,7 +60,7 @@ public sealed class UsersService(CoreDbContext db, IPasswordHasher<User> hasher,
         var user = await GetAsync(id, cancellationToken);
         if (request.FirstName is not null) user.FirstName = UserRules.Text(request.FirstName, "first_name", 150);
         if (request.LastName is not null) user.LastName = UserRules.Text(request.LastName, "last_name", 150);
-        if (request.Bio is not null) user.Bio = UserRules.Text(request.Bio, "bio", 2000);
+        if (request.Bio is not null) user.Bio = UserRules.Text(request.Bio, "bio", 2000, multiline: true);
         if (request.AvatarUrl is not null) user.AvatarUrl = UserRules.AvatarUrl(request.AvatarUrl);
         user.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(cancellationToken);

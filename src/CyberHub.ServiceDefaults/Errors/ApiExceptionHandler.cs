@@ -54,7 +54,9 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         var binding = BindFailure().Match(bad.Message);
         if (binding.Success)
         {
-            return $"Invalid value '{binding.Groups["value"].Value}' for '{binding.Groups["name"].Value}'.";
+            // Query names on the wire are the snake_case form of the handler's parameter names.
+            var name = JsonNamingPolicy.SnakeCaseLower.ConvertName(binding.Groups["name"].Value);
+            return $"Invalid value '{binding.Groups["value"].Value}' for '{name}'.";
         }
         if (bad.Message.StartsWith("Required parameter", StringComparison.Ordinal) && bad.Message.EndsWith("from body.", StringComparison.Ordinal))
         {
