@@ -56,7 +56,6 @@ export DEBIAN_FRONTEND=noninteractive
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGOPTIONS PGSSLMODE
 
 mkdir -p "$BASE"
-: >"$LOG"
 start_time=$SECONDS
 
 step() { echo "[services] $*" >&2; }
@@ -67,14 +66,13 @@ die() {
 }
 
 # Only one provisioning at a time (e.g. two test runs started together).
-exec 9>"$BASE/.provision.lock"
+# Daemons started below get `9>&-` so they do not inherit (and hold) the lock.
+exec 9>"$BASE/provision.lock"
 flock -w 900 9 || die "timed out waiting for another provisioning run"
+: >"$LOG"
 
-if [[ $EUID -ne 0 ]]; then
-    SUDO=sudo
-else
-    SUDO=
-fi
+# apt-get, make install and runuser all need root.
+[[ $EUID -eq 0 ]] || die "must run as root"
 
 # ---------------------------------------------------------------- packages
 
@@ -86,17 +84,12 @@ apt_updated=0
 apt_update() {
     [[ $apt_updated == 1 ]] && return 0
     step "apt-get update"
-    $SUDO apt-get update -q >>"$LOG" 2>&1 || die "apt-get update failed"
+    apt-get update -q >>"$LOG" 2>&1 || die "apt-get update failed"
     apt_updated=1
 }
 
-# apt_install [--with-recommends] PKG...   installs whichever PKGs are missing
+# apt_install PKG...   installs whichever PKGs are missing
 apt_install() {
-    local recommends=--no-install-recommends
-    if [[ "${1:-}" == --with-recommends ]]; then
-        recommends=
-        shift
-    fi
     local missing=() p
     for p in "$@"; do
         is_installed "$p" || missing+=("$p")
@@ -104,7 +97,7 @@ apt_install() {
     [[ ${#missing[@]} -eq 0 ]] && return 0
     apt_update
     step "installing ${missing[*]}"
-    $SUDO apt-get install -y -q $recommends \
+    apt-get install -y -q --no-install-recommends \
         -o DPkg::Lock::Timeout=600 \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
         "${missing[@]}" >>"$LOG" 2>&1 || die "apt-get install ${missing[*]} failed"
@@ -120,7 +113,7 @@ pgvector_installed() {
 add_trixie_sources() {
     [[ -f "$TRIXIE_SRC" ]] && return 0
     step "adding trixie deb-src entry ($TRIXIE_SRC)"
-    $SUDO tee "$TRIXIE_SRC" >/dev/null <<'EOF'
+    cat >"$TRIXIE_SRC" <<'EOF'
 # Source packages only (pgvector for the CyberHub test database).
 Types: deb-src
 URIs: http://deb.debian.org/debian
@@ -144,12 +137,12 @@ build_pgvector() {
     (cd "$work" && apt-get source --download-only -q pgvector) >>"$LOG" 2>&1 \
         || die "apt-get source pgvector failed"
     local src="$work/src" dsc orig
-    dsc="$(ls "$work"/pgvector_*.dsc 2>/dev/null | head -n1)"
+    dsc="$(compgen -G "$work/pgvector_*.dsc" | head -n1 || true)"
     if [[ -z "$dsc" ]] || ! dpkg-source --no-check -x "$dsc" "$src" >>"$LOG" 2>&1; then
         # Fall back to the upstream tarball; the Debian patches are not needed
         # for a plain `make install`.
         rm -rf "$src"
-        orig="$(ls "$work"/pgvector_*.orig.tar.* 2>/dev/null | head -n1)"
+        orig="$(compgen -G "$work/pgvector_*.orig.tar.*" | head -n1 || true)"
         [[ -n "$orig" ]] || die "no pgvector source tarball downloaded"
         mkdir -p "$src"
         tar -xf "$orig" -C "$src" --strip-components=1 >>"$LOG" 2>&1 || die "cannot unpack $orig"
@@ -158,7 +151,7 @@ build_pgvector() {
     # with_llvm=no skips the JIT bitcode, which tests do not need.
     local make_args=(PG_CONFIG="$PG_BIN/pg_config" OPTFLAGS= with_llvm=no)
     make -C "$src" -j"$(nproc)" "${make_args[@]}" >>"$LOG" 2>&1 || die "pgvector build failed"
-    $SUDO make -C "$src" "${make_args[@]}" install >>"$LOG" 2>&1 || die "pgvector install failed"
+    make -C "$src" "${make_args[@]}" install >>"$LOG" 2>&1 || die "pgvector install failed"
     rm -rf "$work"
     pgvector_installed || die "pgvector installed but vector.control/vector.so not found"
 }
@@ -187,7 +180,9 @@ step "packages ready: postgresql-15, pgvector, redis-server, chromium"
 # "could not change directory" noise when the caller's cwd is private.
 as_pg() { (cd / && runuser -u postgres -- "$@"); }
 pg_admin() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres "$@"; }
-pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2; }
+# Through our own socket directory, so that another server on the same TCP
+# port is never mistaken for our instance.
+pg_ready() { "$PG_BIN/pg_isready" -q -h "$PG_SOCK" -p "$PG_PORT" -t 2; }
 
 write_pg_config() {
     # Regenerated on every start so a changed port or setting takes effect.
@@ -226,7 +221,7 @@ start_pg() {
     touch "$BASE/pg.log"
     chown postgres:postgres "$BASE/pg.log"
     step "postgres: starting on 127.0.0.1:$PG_PORT"
-    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$BASE/pg.log" -w -t 60 -s start >>"$LOG" 2>&1; then
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$BASE/pg.log" -w -t 60 -s start >>"$LOG" 2>&1 9>&-; then
         tail -n 20 "$BASE/pg.log" >&2 2>/dev/null || true
         die "postgres did not start (log: $BASE/pg.log)"
     fi
@@ -246,7 +241,7 @@ if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
     else
         # Ours, but not answering on the wanted port (e.g. the port changed).
         step "postgres: restarting instance for port $PG_PORT"
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 -m fast -s stop >>"$LOG" 2>&1 || die "pg_ctl stop failed"
+        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 -m fast -s stop >>"$LOG" 2>&1 9>&- || die "pg_ctl stop failed"
         start_pg
     fi
 else
@@ -290,7 +285,7 @@ else
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
         --daemonize yes --save "" --appendonly no \
         --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
-        >>"$LOG" 2>&1 || die "redis-server failed to start (log: $REDIS_DIR/redis.log)"
+        >>"$LOG" 2>&1 9>&- || die "redis-server failed to start (log: $REDIS_DIR/redis.log)"
     for _ in $(seq 50); do
         redis_ping && break
         sleep 0.2

@@ -52,7 +52,7 @@ public sealed class AuthService(
             throw ApiException.Unauthorized(BadCredentials);
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = clock.UtcNow();
         if (user.LockedUntil > now)
         {
             throw Locked(user.LockedUntil.Value - now);
@@ -77,7 +77,7 @@ public sealed class AuthService(
     public async Task<TokenPair> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
     {
         var stored = await FindAsync(request, cancellationToken);
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = clock.UtcNow();
         if (stored is null || stored.RevokedAt is not null || stored.ExpiresAt <= now)
         {
             throw ApiException.Unauthorized(BadRefreshToken);
@@ -107,13 +107,13 @@ public sealed class AuthService(
         var stored = await FindAsync(request, cancellationToken);
         if (stored is not null)
         {
-            await RevokeFamilyAsync(stored.FamilyId, clock.GetUtcNow().UtcDateTime, cancellationToken);
+            await RevokeFamilyAsync(stored.FamilyId, clock.UtcNow(), cancellationToken);
         }
     }
 
     public Task RevokeAllForUserAsync(long userId, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = clock.UtcNow();
         return db.RefreshTokens.Where(t => t.UserId == userId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
     }

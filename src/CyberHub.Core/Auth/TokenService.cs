@@ -15,7 +15,7 @@ public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSetti
 
     public string CreateAccessToken(User user)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = clock.UtcNow();
         return Handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = settings.Issuer,
@@ -39,7 +39,7 @@ public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSetti
     public async Task<TokenPair> IssuePairAsync(User user, Guid? family = null, CancellationToken cancellationToken = default)
     {
         var refresh = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = clock.UtcNow();
         db.RefreshTokens.Add(new RefreshToken
         {
             UserId = user.Id,

@@ -22,7 +22,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         {
             throw ApiException.BadRequest("slug: 1 to 100 characters: lower-case letters, digits and single hyphens.");
         }
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = clock.UtcNow();
         var organization = new Organization
         {
             Name = name,
@@ -95,7 +95,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         } ?? throw ApiException.NotFound("User not found.");
 
         await EnsureNotMemberAsync(id, user.Id, cancellationToken);
-        var member = new OrganizationMember { OrganizationId = id, UserId = user.Id, Role = role, JoinedAt = clock.GetUtcNow().UtcDateTime };
+        var member = new OrganizationMember { OrganizationId = id, UserId = user.Id, Role = role, JoinedAt = clock.UtcNow() };
         db.OrganizationMembers.Add(member);
         try
         {

@@ -22,7 +22,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
             UserId = userId,
             ContentId = ProgressRules.ContentId(request.ContentId),
             ContentType = ProgressRules.ContentType(request.ContentType),
-            CreatedAt = clock.GetUtcNow().UtcDateTime,
+            CreatedAt = clock.UtcNow(),
         };
         // A new record starts as not_started; the request moves it like any update would.
         ProgressRules.Apply(record, new UpdateProgressRequest(
@@ -69,7 +69,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
                 throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
             }
 
-            ProgressRules.Apply(record, change, clock.GetUtcNow().UtcDateTime);
+            ProgressRules.Apply(record, change, clock.UtcNow());
             record.Version++;
             try
             {

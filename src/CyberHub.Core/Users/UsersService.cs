@@ -22,7 +22,7 @@ public sealed class UsersService(CoreDbContext db, IPasswordHasher<User> hasher,
         var email = UserRules.Email(request.Email);
         var username = UserRules.Username(request.Username);
         UserRules.Password(request.Password, email, username);
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = clock.UtcNow();
         var user = new User
         {
             Email = email,
@@ -62,7 +62,7 @@ public sealed class UsersService(CoreDbContext db, IPasswordHasher<User> hasher,
         if (request.LastName is not null) user.LastName = UserRules.Text(request.LastName, "last_name", 150);
         if (request.Bio is not null) user.Bio = UserRules.Text(request.Bio, "bio", 2000, multiline: true);
         if (request.AvatarUrl is not null) user.AvatarUrl = UserRules.AvatarUrl(request.AvatarUrl);
-        user.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        user.UpdatedAt = clock.UtcNow();
         await db.SaveChangesAsync(cancellationToken);
         return ToDto(user);
     }
@@ -77,7 +77,7 @@ public sealed class UsersService(CoreDbContext db, IPasswordHasher<User> hasher,
         }
         UserRules.Password(request.NewPassword, user.Email, user.Username);
         user.PasswordHash = hasher.HashPassword(user, request.NewPassword!);
-        user.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        user.UpdatedAt = clock.UtcNow();
         await db.SaveChangesAsync(cancellationToken);
         // A changed password ends every session: whoever knew the old one is logged out.
         await auth.RevokeAllForUserAsync(id, cancellationToken);
@@ -103,7 +103,7 @@ public sealed class UsersService(CoreDbContext db, IPasswordHasher<User> hasher,
         }
         var user = await GetAsync(id, cancellationToken);
         user.Roles = string.Join(' ', request.Roles.Distinct());
-        user.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        user.UpdatedAt = clock.UtcNow();
         await db.SaveChangesAsync(cancellationToken);
         return ToDto(user);
     }
@@ -132,7 +132,7 @@ public sealed class UsersService(CoreDbContext db, IPasswordHasher<User> hasher,
             user.PasswordHash = hasher.HashPassword(user, password);
         }
         user.IsActive = true;
-        user.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        user.UpdatedAt = clock.UtcNow();
         await db.SaveChangesAsync(cancellationToken);
         return user;
     }
