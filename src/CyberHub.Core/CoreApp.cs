@@ -51,7 +51,7 @@ public static class CoreApp
     {
         builder.AddServiceDefaults();
         var services = builder.Services;
-        var dataDirectory = DataDirectory(builder.Configuration);
+        var dataDirectory = DataDirectory.From(builder.Configuration);
 
         services.AddSingleton(TimeProvider.System);
         services.AddCoreDatabase(builder.Configuration, dataDirectory);
@@ -71,9 +71,6 @@ public static class CoreApp
         services.AddHostedService<CoreStartup>();
         return builder;
     }
-
-    public static string DataDirectory(IConfiguration configuration) =>
-        Path.GetFullPath(configuration["CYBERHUB_DATA_DIR"] is { Length: > 0 } dir ? dir : "data");
 }
 
 /// <summary>Migrates the database and, when configured, ensures the admin account, before requests are served.</summary>

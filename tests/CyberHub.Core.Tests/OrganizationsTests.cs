@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using CyberHub.Contracts;
 using CyberHub.Core.Tests.Infrastructure;
+using CyberHub.Testing;
 
 namespace CyberHub.Core.Tests;
 

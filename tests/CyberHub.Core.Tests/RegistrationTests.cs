@@ -1,6 +1,7 @@
 using System.Net;
 using CyberHub.Contracts;
 using CyberHub.Core.Tests.Infrastructure;
+using CyberHub.Testing;
 
 namespace CyberHub.Core.Tests;
 

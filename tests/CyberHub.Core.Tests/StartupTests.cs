@@ -2,6 +2,7 @@ using System.Net;
 using CyberHub.Contracts;
 using CyberHub.Core.Auth;
 using CyberHub.Core.Tests.Infrastructure;
+using CyberHub.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 

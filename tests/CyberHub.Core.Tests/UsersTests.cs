@@ -4,6 +4,7 @@ using System.Text.Json;
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
 using CyberHub.Core.Tests.Infrastructure;
+using CyberHub.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

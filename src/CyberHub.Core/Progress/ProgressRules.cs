@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using CyberHub.Contracts;
+using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Errors;
 
 namespace CyberHub.Core.Progress;
@@ -11,34 +12,7 @@ namespace CyberHub.Core.Progress;
 /// </summary>
 public static class ProgressRules
 {
-    public const int MaxContentIdLength = 128;
-    public const int MaxMetadataBytes = 16 * 1024;
     public const long MaxTimeSpentSeconds = 10L * 365 * 24 * 3600;
-
-    public static string ContentId(string? value)
-    {
-        var id = value?.Trim();
-        if (string.IsNullOrEmpty(id))
-        {
-            throw ApiException.BadRequest("content_id is required.");
-        }
-        if (id.Length > MaxContentIdLength || id.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
-        {
-            throw ApiException.BadRequest($"content_id: 1 to {MaxContentIdLength} characters, no spaces or control characters.");
-        }
-        return id;
-    }
-
-    public static string ContentType(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            throw ApiException.BadRequest("content_type is required.");
-        }
-        return ContentTypes.IsKnown(value)
-            ? value
-            : throw ApiException.BadRequest($"content_type: '{value}' is not one of {string.Join(", ", ContentTypes.All)}.");
-    }
 
     public static ProgressStatus? ParseStatus(string? value) => value switch
     {
@@ -111,10 +85,7 @@ public static class ProgressRules
     {
         var target = Metadata(stored);
         Merge(target, patch);
-        var json = target.ToJsonString();
-        return System.Text.Encoding.UTF8.GetByteCount(json) <= MaxMetadataBytes
-            ? json
-            : throw ApiException.BadRequest($"metadata: at most {MaxMetadataBytes / 1024} KB of JSON.");
+        return ContentRules.Metadata(target);
     }
 
     private static void Merge(JsonObject target, JsonObject patch)

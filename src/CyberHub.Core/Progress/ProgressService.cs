@@ -20,8 +20,8 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
         var record = new ProgressRecord
         {
             UserId = userId,
-            ContentId = ProgressRules.ContentId(request.ContentId),
-            ContentType = ProgressRules.ContentType(request.ContentType),
+            ContentId = ContentRules.ContentId(request.ContentId),
+            ContentType = ContentRules.ContentType(request.ContentType),
             CreatedAt = clock.UtcNow(),
         };
         // A new record starts as not_started; the request moves it like any update would.
@@ -106,7 +106,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
         }
         if (filter.ContentType is not null)
         {
-            var contentType = ProgressRules.ContentType(filter.ContentType);
+            var contentType = ContentRules.ContentType(filter.ContentType);
             query = query.Where(p => p.ContentType == contentType);
         }
         if (ProgressRules.ParseStatus(filter.Status) is { } status)

@@ -70,3 +70,28 @@ public static class AuthenticationExtensions
         return services;
     }
 }
+
+public static class JwksAuthenticationExtensions
+{
+    /// <summary>Verifies tokens with Core's published keys (JWKS at <paramref name="coreBaseUrl"/>): no shared secret.</summary>
+    public static IServiceCollection AddCoreJwks(this IServiceCollection services, Uri coreBaseUrl)
+    {
+        services.AddHttpClient(JwksKeyCache.HttpClientName, c => c.BaseAddress = coreBaseUrl)
+            .AddStandardResilienceHandler();
+        services.AddSingleton<JwksKeyCache>();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<JwksKeyCache>((options, keys) =>
+            {
+                options.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, kid, _) => keys.Resolve(kid);
+                options.Events.OnMessageReceived = async context =>
+                {
+                    var header = context.Request.Headers.Authorization.ToString();
+                    if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+                    {
+                        await keys.EnsureKeyAsync(header["Bearer ".Length..].Trim(), context.HttpContext.RequestAborted);
+                    }
+                };
+            });
+        return services;
+    }
+}

@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
+using CyberHub.Testing;
+
 namespace CyberHub.Core.Tests.Infrastructure;
 
 /// <summary>Builds access tokens that are wrong in exactly one way, to prove each is refused.</summary>

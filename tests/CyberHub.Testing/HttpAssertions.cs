@@ -4,7 +4,9 @@ using System.Text;
 using System.Text.Json;
 using CyberHub.Contracts;
 
-namespace CyberHub.Core.Tests.Infrastructure;
+using Xunit;
+
+namespace CyberHub.Testing;
 
 public static class Http
 {

@@ -2,15 +2,15 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using CyberHub.Contracts;
 using CyberHub.Core;
+using Xunit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
-namespace CyberHub.Core.Tests.Infrastructure;
+namespace CyberHub.Testing;
 
 /// <summary>
 /// A real Core service on a free loopback port, with its own database: a fresh SQLite file, or a fresh
@@ -113,39 +113,15 @@ public sealed class SqliteCoreServer : CoreServer
     protected override Task<string?> CreateDatabaseAsync() => Task.FromResult<string?>(null);
 }
 
-/// <summary>
-/// PostgreSQL from <c>CYBERHUB_TEST_POSTGRES</c> (set by scripts/test.sh). Without it these tests fail
-/// with a message saying how to provide it: they never pass silently without the database.
-/// </summary>
 public sealed class PostgresCoreServer : CoreServer
 {
     private string? _database;
 
-    public static string AdminConnectionString =>
-        Environment.GetEnvironmentVariable("CYBERHUB_TEST_POSTGRES") is { Length: > 0 } value
-            ? value
-            : throw new InvalidOperationException("CYBERHUB_TEST_POSTGRES is not set: run the suite with scripts/test.sh, which starts PostgreSQL.");
-
     protected override async Task<string?> CreateDatabaseAsync()
     {
-        _database = $"core_test_{Guid.NewGuid():N}";
-        await using var connection = new NpgsqlConnection(AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
-        await command.ExecuteNonQueryAsync();
-        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = _database }.ConnectionString;
+        _database = TestPostgres.NewName("core_test");
+        return await TestPostgres.CreateDatabaseAsync(_database);
     }
 
-    protected override async Task DropDatabaseAsync()
-    {
-        if (_database is null)
-        {
-            return;
-        }
-        NpgsqlConnection.ClearAllPools();
-        await using var connection = new NpgsqlConnection(AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    protected override Task DropDatabaseAsync() => _database is null ? Task.CompletedTask : TestPostgres.DropDatabaseAsync(_database);
 }

@@ -1,0 +1,123 @@
+using CyberHub.Ai.Catalog;
+using CyberHub.Ai.Embeddings;
+using CyberHub.Ai.VectorStore;
+using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CyberHub.Ai;
+
+/// <summary>The AI service: embeddings, the content catalog and its vector store.</summary>
+public static class AiApp
+{
+    public const string DefaultUrl = "http://localhost:8001";
+
+    /// <summary>Builds the AI web application; <paramref name="configure"/> runs before any service is added.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ApplicationName = typeof(AiApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        configure?.Invoke(builder);
+        builder.WebHost.UseUrls(builder.Configuration["CYBERHUB_AI_URL"] ?? DefaultUrl);
+        builder.AddAi();
+
+        var app = builder.Build();
+        app.UseServiceDefaults();
+        app.MapCatalogApi();
+        return app;
+    }
+
+    public static WebApplicationBuilder AddAi(this WebApplicationBuilder builder)
+    {
+        builder.AddServiceDefaults();
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddCoreJwks(CoreApiUrl(configuration));
+        services.AddSingleton<IEmbeddingGenerator, MiniLmEmbeddingGenerator>();
+        services.AddVectorStore(configuration);
+        services.AddScoped<CatalogService>();
+        services.AddScoped<CatalogImporter>();
+        services.AddHostedService<AiStartup>();
+        return builder;
+    }
+
+    public static IServiceCollection AddVectorStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var postgres = configuration.GetConnectionString("vectors");
+        if (!string.IsNullOrWhiteSpace(postgres))
+        {
+            services.AddSingleton<IVectorStore>(sp => new PgVectorStore(postgres, sp.GetRequiredService<ILoggerFactory>().CreateLogger<PgVectorStore>()));
+        }
+        else
+        {
+            var directory = DataDirectory.From(configuration);
+            Directory.CreateDirectory(directory);
+            var path = Path.Combine(directory, "vectors.db");
+            services.AddSingleton<IVectorStore>(sp => new EmbeddedVectorStore(path, sp.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddedVectorStore>()));
+        }
+        services.AddHealthChecks().AddCheck<VectorStoreHealthCheck>("vector_store");
+        return services;
+    }
+
+    /// <summary>Where Core answers, for its JWKS document (and, later, its API): <c>CYBERHUB_CORE_API_URL</c>, else Core's own listen address.</summary>
+    public static Uri CoreApiUrl(IConfiguration configuration)
+    {
+        var url = configuration["CYBERHUB_CORE_API_URL"];
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            url = (configuration["CYBERHUB_CORE_URL"] ?? "http://localhost:8000").Split(';')[0]
+                .Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal)
+                .Replace("://+", "://localhost", StringComparison.Ordinal)
+                .Replace("://*", "://localhost", StringComparison.Ordinal)
+                .Replace("://[::]", "://localhost", StringComparison.Ordinal);
+        }
+        return new Uri(url);
+    }
+
+    private sealed class VectorStoreHealthCheck(IVectorStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                var count = await store.CountAsync(cancellationToken);
+                return HealthCheckResult.Healthy($"{store.Backend}, {count} items");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return HealthCheckResult.Unhealthy(store.Backend, e);
+            }
+        }
+    }
+}
+
+/// <summary>Opens the vector store and, on a fresh install, fills the catalog with the demo content.</summary>
+internal sealed class AiStartup(IServiceProvider services, IConfiguration configuration, ILogger<AiStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var store = services.GetRequiredService<IVectorStore>();
+        await store.InitializeAsync(cancellationToken);
+        if (!configuration.GetValue("CYBERHUB_SEED_DEMO_CATALOG", true) || await store.CountAsync(cancellationToken) > 0)
+        {
+            return;
+        }
+        await using var scope = services.CreateAsyncScope();
+        var imported = await scope.ServiceProvider.GetRequiredService<CatalogImporter>().ImportAsync(CatalogImporter.DemoCatalog(), cancellationToken: cancellationToken);
+        logger.LogInformation("Seeded the empty catalog with {Count} demo items", imported);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

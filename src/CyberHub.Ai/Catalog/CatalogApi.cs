@@ -1,0 +1,52 @@
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+
+namespace CyberHub.Ai.Catalog;
+
+public static class CatalogApi
+{
+    public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder app)
+    {
+        var embeddings = app.MapGroup("/api/v1/embeddings").WithTags("Embeddings").RequireAuthorization();
+        embeddings.MapPost("/", Embed).WithSummary("Sentence embeddings (all-MiniLM-L6-v2, 384 dimensions) for 1-256 texts");
+        embeddings.MapPost("/store", Store).RequireAuthorization(Policies.ContentAuthor)
+            .WithSummary("Embed a content item's texts and store it in the catalog (replaces an earlier version)");
+
+        var content = app.MapGroup("/api/v1/content").WithTags("Catalog").RequireAuthorization();
+        content.MapGet("/", List).WithSummary("The catalog, paged, optionally of one content_type");
+        content.MapPost("/search", Search).WithSummary("Semantic search over the catalog");
+        content.MapGet("/{contentType}/{contentId}", Get).WithSummary("One catalog item");
+        content.MapDelete("/{contentType}/{contentId}", Delete).RequireAuthorization(Policies.Admin).WithSummary("Remove an item (admin)");
+        return app;
+    }
+
+    private static async Task<Ok<EmbeddingsResponse>> Embed(EmbeddingsRequest request, CatalogService catalog, CancellationToken ct) =>
+        TypedResults.Ok(await catalog.EmbedAsync(request, ct));
+
+    private static async Task<Ok<StoreEmbeddingsResponse>> Store(StoreEmbeddingsRequest request, CatalogService catalog, CancellationToken ct) =>
+        TypedResults.Ok(await catalog.StoreAsync(request, ct));
+
+    private static async Task<Ok<PagedResponse<ContentItemDto>>> List(
+        CatalogService catalog, HttpRequest http, CancellationToken ct,
+        [FromQuery(Name = "content_type")] string? contentType = null,
+        [FromQuery] int? page = null,
+        [FromQuery(Name = "page_size")] int? pageSize = null) =>
+        TypedResults.Ok(await catalog.ListAsync(contentType, PageRequest.From(page, pageSize), http, ct));
+
+    private static async Task<Ok<ContentSearchResponse>> Search(ContentSearchRequest request, CatalogService catalog, CancellationToken ct) =>
+        TypedResults.Ok(await catalog.SearchAsync(request, ct));
+
+    private static async Task<Ok<ContentItemDto>> Get(string contentType, string contentId, CatalogService catalog, CancellationToken ct) =>
+        TypedResults.Ok(await catalog.GetAsync(contentType, contentId, ct));
+
+    private static async Task<NoContent> Delete(string contentType, string contentId, CatalogService catalog, CancellationToken ct)
+    {
+        await catalog.DeleteAsync(contentType, contentId, ct);
+        return TypedResults.NoContent();
+    }
+}

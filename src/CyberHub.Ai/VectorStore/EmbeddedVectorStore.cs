@@ -1,0 +1,296 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace CyberHub.Ai.VectorStore;
+
+/// <summary>
+/// The default store: an SQLite file (WAL) holds items and chunk vectors, and the item vectors live in memory
+/// for an exact scan. Writes go to SQLite first, then to memory, one at a time. One instance per file: a second
+/// process writing the same file would not be seen by this one's memory.
+/// </summary>
+public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
+{
+    private const int VectorBytes = ContentVectors.Dimensions * sizeof(float);
+    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
+    private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding";
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS content_items (
+            content_type TEXT NOT NULL,
+            content_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            chunk_count INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            embedding BLOB NOT NULL,
+            PRIMARY KEY (content_type, content_id)
+        );
+        CREATE TABLE IF NOT EXISTS content_chunks (
+            id TEXT NOT NULL PRIMARY KEY,
+            content_type TEXT NOT NULL,
+            content_id TEXT NOT NULL,
+            chunk_index INTEGER NOT NULL,
+            embedding BLOB NOT NULL,
+            FOREIGN KEY (content_type, content_id) REFERENCES content_items (content_type, content_id) ON DELETE CASCADE
+        );
+        CREATE INDEX IF NOT EXISTS ix_content_chunks_item ON content_chunks (content_type, content_id);
+        """;
+
+    private readonly string _connectionString;
+    private readonly ILogger _logger;
+    private readonly InMemoryCatalog _catalog = new();
+    private readonly SemaphoreSlim _writes = new(1, 1);
+    private volatile bool _ready;
+
+    public EmbeddedVectorStore(string path, ILogger logger)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Path = System.IO.Path.GetFullPath(path);
+        _logger = logger;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            ForeignKeys = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    public string Backend => "embedded";
+
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            if (_ready)
+            {
+                return;
+            }
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            var started = Stopwatch.GetTimestamp();
+            await using var connection = await OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
+            await using (var transaction = connection.BeginTransaction())
+            {
+                await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+            await LoadAsync(connection, cancellationToken);
+            _ready = true;
+            _logger.LogInformation("Embedded vector store {Path}: {Count} items loaded in {Elapsed:F0} ms",
+                Path, _catalog.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default)
+    {
+        var record = ContentVectors.Normalise(content, chunkVectors);
+        var vector = ContentVectors.ItemVector(chunkVectors);
+        var key = ContentVectors.KeyOf(record);
+        var ids = Enumerable.Range(0, chunkVectors.Count).Select(i => ContentVectors.ChunkId(key, i)).ToArray();
+        EnsureReady();
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction();
+            await using (var item = Command(connection, transaction, $"""
+                INSERT INTO content_items ({ItemColumns}) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $embedding)
+                ON CONFLICT (content_type, content_id) DO UPDATE SET title = excluded.title, description = excluded.description,
+                    metadata = excluded.metadata, chunk_count = excluded.chunk_count, created_at = excluded.created_at,
+                    updated_at = excluded.updated_at, embedding = excluded.embedding;
+                DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id;
+                """))
+            {
+                item.Parameters.AddWithValue("$type", record.ContentType);
+                item.Parameters.AddWithValue("$id", record.ContentId);
+                item.Parameters.AddWithValue("$title", record.Title);
+                item.Parameters.AddWithValue("$description", record.Description);
+                item.Parameters.AddWithValue("$metadata", record.Metadata);
+                item.Parameters.AddWithValue("$chunks", record.ChunkCount);
+                item.Parameters.AddWithValue("$created", record.CreatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
+                item.Parameters.AddWithValue("$updated", record.UpdatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
+                item.Parameters.AddWithValue("$embedding", ToBlob(vector));
+                await item.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using (var chunk = Command(connection, transaction,
+                "INSERT INTO content_chunks (id, content_type, content_id, chunk_index, embedding) VALUES ($chunk, $type, $id, $index, $embedding)"))
+            {
+                var chunkId = chunk.Parameters.Add("$chunk", SqliteType.Text);
+                chunk.Parameters.AddWithValue("$type", record.ContentType);
+                chunk.Parameters.AddWithValue("$id", record.ContentId);
+                var index = chunk.Parameters.Add("$index", SqliteType.Integer);
+                var embedding = chunk.Parameters.Add("$embedding", SqliteType.Blob);
+                for (var i = 0; i < ids.Length; i++)
+                {
+                    chunkId.Value = ids[i];
+                    index.Value = i;
+                    embedding.Value = ToBlob(chunkVectors[i]);
+                    await chunk.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
+            _catalog.Upsert(record, vector);
+            return ids;
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    public Task<ContentRecord?> GetAsync(ContentKey key, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        return Task.FromResult(_catalog.Get(key));
+    }
+
+    public Task<float[]?> GetVectorAsync(ContentKey key, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        return Task.FromResult(_catalog.GetVector(key));
+    }
+
+    public Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(skip);
+        ArgumentOutOfRangeException.ThrowIfNegative(take);
+        EnsureReady();
+        return Task.FromResult(_catalog.List(contentType, skip, take));
+    }
+
+    public async Task<bool> DeleteAsync(ContentKey key, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction();
+            await using var delete = Command(connection, transaction, """
+                DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id;
+                DELETE FROM content_items WHERE content_type = $type AND content_id = $id;
+                """);
+            delete.Parameters.AddWithValue("$type", key.ContentType);
+            delete.Parameters.AddWithValue("$id", key.ContentId);
+            var deleted = await delete.ExecuteNonQueryAsync(cancellationToken) > 0;
+            await transaction.CommitAsync(cancellationToken);
+            return _catalog.Remove(key) || deleted;
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    public Task<IReadOnlyList<SearchHit>> SearchAsync(
+        float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default)
+    {
+        var unit = ContentVectors.UnitQuery(query);
+        EnsureReady();
+        return Task.FromResult(_catalog.Search(unit, limit, contentType, exclude));
+    }
+
+    public Task<int> CountAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        return Task.FromResult(_catalog.Count);
+    }
+
+    public void Dispose()
+    {
+        _catalog.Dispose();
+        // Pooled connections keep the file open; release them so the file can be moved or deleted.
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
+    private async Task LoadAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var count = Command(connection, null, "SELECT count(*) FROM content_items"))
+        {
+            _catalog.Reserve(Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+        }
+        await using var select = Command(connection, null, $"SELECT {ItemColumns} FROM content_items");
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var blob = new byte[VectorBytes];
+        var vector = new float[ContentVectors.Dimensions];
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)));
+            if (reader.GetBytes(8, 0, null, 0, 0) != VectorBytes)
+            {
+                throw new InvalidDataException($"{Path}: the vector of {record.ContentType}:{record.ContentId} is not {ContentVectors.Dimensions} floats.");
+            }
+            reader.GetBytes(8, 0, blob, 0, VectorBytes);
+            FromBlob(blob, vector);
+            _catalog.Upsert(record, vector);
+        }
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        // WAL makes NORMAL safe from corruption; only the last commits may be lost on power failure.
+        await ExecuteAsync(connection, null, "PRAGMA synchronous = NORMAL;", cancellationToken);
+        return connection;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private void EnsureReady()
+    {
+        if (!_ready)
+        {
+            throw new InvalidOperationException("The embedded vector store is not initialised: call InitializeAsync first.");
+        }
+    }
+
+    private static DateTime ParseTimestamp(string value) =>
+        DateTime.ParseExact(value, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+
+    private static byte[] ToBlob(ReadOnlySpan<float> vector)
+    {
+        var blob = new byte[vector.Length * sizeof(float)];
+        for (var i = 0; i < vector.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(blob.AsSpan(i * sizeof(float)), vector[i]);
+        }
+        return blob;
+    }
+
+    private static void FromBlob(ReadOnlySpan<byte> blob, Span<float> vector)
+    {
+        for (var i = 0; i < vector.Length; i++)
+        {
+            vector[i] = BinaryPrimitives.ReadSingleLittleEndian(blob[(i * sizeof(float))..]);
+        }
+    }
+}

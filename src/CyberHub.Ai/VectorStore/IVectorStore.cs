@@ -1,0 +1,57 @@
+namespace CyberHub.Ai.VectorStore;
+
+/// <summary>A catalog entry and the vectors of its text chunks. Items are keyed by (content_type, content_id).</summary>
+public sealed record ContentRecord(
+    string ContentType,
+    string ContentId,
+    string Title,
+    string Description,
+    string Metadata,
+    int ChunkCount,
+    DateTime CreatedAt,
+    DateTime UpdatedAt);
+
+public sealed record SearchHit(ContentRecord Content, double Score);
+
+public readonly record struct ContentKey(string ContentType, string ContentId);
+
+/// <summary>
+/// Where content and its embeddings live. Two backends pass the same tests: PostgreSQL + pgvector
+/// (HNSW index) and the embedded store (SQLite file, exact in-memory scan).
+/// Search ranks items by the cosine similarity of the query to the item's vector: the normalised
+/// mean of its chunk vectors.
+/// </summary>
+public interface IVectorStore
+{
+    /// <summary>Creates tables and indexes, and loads what must be in memory. Called once at start.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Inserts or replaces the item and all its chunk vectors atomically; returns the chunk ids, which are
+    /// stable: <c>{content_type}:{content_id}:{index}</c>.
+    /// </summary>
+    Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default);
+
+    Task<ContentRecord?> GetAsync(ContentKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>The item vector (normalised mean of its chunks), or null when the item is unknown.</summary>
+    Task<float[]?> GetVectorAsync(ContentKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>Items ordered by (content_type, content_id), optionally of one type.</summary>
+    Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default);
+
+    Task<bool> DeleteAsync(ContentKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The <paramref name="limit"/> items most similar to <paramref name="query"/> (a unit vector), best first,
+    /// optionally of one type and never any in <paramref name="exclude"/>. Returns <paramref name="limit"/>
+    /// items whenever that many match the filter.
+    /// </summary>
+    Task<IReadOnlyList<SearchHit>> SearchAsync(
+        float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default);
+
+    Task<int> CountAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>"pgvector" or "embedded", for health and logs.</summary>
+    string Backend { get; }
+}

@@ -1,0 +1,238 @@
+using System.Numerics.Tensors;
+
+namespace CyberHub.Ai.VectorStore;
+
+/// <summary>
+/// The embedded store's in-memory copy of the catalog: item vectors in one contiguous row-major array, records
+/// and type ids in parallel arrays, and sorted ids per type for listing. Searches hold a read lock and writes a
+/// write lock, so a reader never sees half an update.
+/// </summary>
+internal sealed class InMemoryCatalog : IDisposable
+{
+    private const int D = ContentVectors.Dimensions;
+
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly Dictionary<ContentKey, int> _rows = [];
+    private readonly Dictionary<string, int> _typeIds = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, SortedSet<string>> _idsByType = new(CodePointComparer.Instance);
+    private float[] _vectors = [];
+    private ContentRecord[] _records = [];
+    private int[] _rowTypes = [];
+    private int _count;
+
+    public int Count
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try { return _count; }
+            finally { _lock.ExitReadLock(); }
+        }
+    }
+
+    public void Reserve(int capacity)
+    {
+        _lock.EnterWriteLock();
+        try { Grow(capacity); }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    public void Upsert(ContentRecord record, ReadOnlySpan<float> vector)
+    {
+        var key = ContentVectors.KeyOf(record);
+        _lock.EnterWriteLock();
+        try
+        {
+            if (!_rows.TryGetValue(key, out var row))
+            {
+                Grow(_count + 1);
+                row = _count++;
+                _rows.Add(key, row);
+                _rowTypes[row] = TypeId(key.ContentType);
+                if (!_idsByType.TryGetValue(key.ContentType, out var ids))
+                {
+                    _idsByType.Add(key.ContentType, ids = new SortedSet<string>(CodePointComparer.Instance));
+                }
+                ids.Add(key.ContentId);
+            }
+            _records[row] = record;
+            vector.CopyTo(_vectors.AsSpan(row * D, D));
+        }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    public bool Remove(ContentKey key)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            if (!_rows.Remove(key, out var row))
+            {
+                return false;
+            }
+            var ids = _idsByType[key.ContentType];
+            ids.Remove(key.ContentId);
+            if (ids.Count == 0)
+            {
+                _idsByType.Remove(key.ContentType);
+            }
+            var last = --_count;
+            if (row != last)
+            {
+                _vectors.AsSpan(last * D, D).CopyTo(_vectors.AsSpan(row * D, D));
+                _records[row] = _records[last];
+                _rowTypes[row] = _rowTypes[last];
+                _rows[ContentVectors.KeyOf(_records[row])] = row;
+            }
+            _records[last] = null!;
+            return true;
+        }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    public ContentRecord? Get(ContentKey key)
+    {
+        _lock.EnterReadLock();
+        try { return _rows.TryGetValue(key, out var row) ? _records[row] : null; }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    public float[]? GetVector(ContentKey key)
+    {
+        _lock.EnterReadLock();
+        try { return _rows.TryGetValue(key, out var row) ? _vectors.AsSpan(row * D, D).ToArray() : null; }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    public (int Count, IReadOnlyList<ContentRecord> Items) List(string? contentType, int skip, int take)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var page = new List<ContentRecord>(Math.Min(take, 1024));
+            if (contentType is not null)
+            {
+                if (!_idsByType.TryGetValue(contentType, out var ids))
+                {
+                    return (0, page);
+                }
+                Collect(contentType, ids, skip, take, page);
+                return (ids.Count, page);
+            }
+            foreach (var (type, ids) in _idsByType)
+            {
+                if (page.Count == take)
+                {
+                    break;
+                }
+                if (skip >= ids.Count)
+                {
+                    skip -= ids.Count;
+                    continue;
+                }
+                Collect(type, ids, skip, take - page.Count, page);
+                skip = 0;
+            }
+            return (_count, page);
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>Exact top-k by dot product (vectors and query are unit length), best first.</summary>
+    public IReadOnlyList<SearchHit> Search(float[] unitQuery, int limit, string? contentType, IReadOnlySet<ContentKey>? exclude)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var typeFilter = -1;
+            if (contentType is not null && !_typeIds.TryGetValue(contentType, out typeFilter))
+            {
+                return [];
+            }
+            var k = Math.Min(limit, _count);
+            if (k <= 0)
+            {
+                return [];
+            }
+            HashSet<int>? excluded = null;
+            if (exclude is not null)
+            {
+                foreach (var key in exclude)
+                {
+                    if (_rows.TryGetValue(key, out var row))
+                    {
+                        (excluded ??= []).Add(row);
+                    }
+                }
+            }
+
+            var heap = new PriorityQueue<int, float>(k);
+            var floor = float.NegativeInfinity;
+            var vectors = _vectors.AsSpan(0, _count * D);
+            for (var row = 0; row < _count; row++)
+            {
+                if (typeFilter >= 0 && _rowTypes[row] != typeFilter)
+                {
+                    continue;
+                }
+                var score = TensorPrimitives.Dot(vectors.Slice(row * D, D), unitQuery);
+                if ((heap.Count == k && score <= floor) || (excluded is not null && excluded.Contains(row)))
+                {
+                    continue;
+                }
+                if (heap.Count == k)
+                {
+                    heap.DequeueEnqueue(row, score);
+                }
+                else
+                {
+                    heap.Enqueue(row, score);
+                }
+                if (heap.Count == k)
+                {
+                    heap.TryPeek(out _, out floor);
+                }
+            }
+
+            var hits = new SearchHit[heap.Count];
+            for (var i = hits.Length - 1; i >= 0; i--)
+            {
+                heap.TryDequeue(out var row, out var score);
+                hits[i] = new SearchHit(_records[row], score);
+            }
+            return hits;
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    public void Dispose() => _lock.Dispose();
+
+    private void Collect(string type, SortedSet<string> ids, int skip, int take, List<ContentRecord> page)
+    {
+        foreach (var id in ids.Skip(skip).Take(take))
+        {
+            page.Add(_records[_rows[new ContentKey(type, id)]]);
+        }
+    }
+
+    private int TypeId(string contentType)
+    {
+        if (!_typeIds.TryGetValue(contentType, out var id))
+        {
+            _typeIds.Add(contentType, id = _typeIds.Count);
+        }
+        return id;
+    }
+
+    private void Grow(int needed)
+    {
+        if (needed <= _records.Length)
+        {
+            return;
+        }
+        var capacity = Math.Max(needed, Math.Max(64, _records.Length * 2));
+        Array.Resize(ref _vectors, capacity * D);
+        Array.Resize(ref _records, capacity);
+        Array.Resize(ref _rowTypes, capacity);
+    }
+}

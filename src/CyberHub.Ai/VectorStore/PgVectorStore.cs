@@ -1,0 +1,281 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using Pgvector;
+using Pgvector.Npgsql;
+
+namespace CyberHub.Ai.VectorStore;
+
+/// <summary>
+/// PostgreSQL with pgvector: items and chunk vectors in tables, item vectors under an HNSW index (cosine).
+/// Filtered searches rely on pgvector 0.8's iterative index scans so that they still fill the requested limit.
+/// </summary>
+public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
+{
+    // Any fixed key works; it only has to be the same for every instance initialising one database.
+    private const long SchemaLockKey = 0x43_79_62_65_72_48_75_62;
+    private const int MaxEfSearch = 1000;
+    private const string RecordColumns = "content_type, content_id, title, description, metadata::text, chunk_count, created_at, updated_at";
+
+    private static readonly string Schema = $"""
+        CREATE EXTENSION IF NOT EXISTS vector;
+        CREATE TABLE IF NOT EXISTS content_items (
+            content_type text COLLATE "C" NOT NULL,
+            content_id text COLLATE "C" NOT NULL,
+            title text NOT NULL,
+            description text NOT NULL,
+            metadata jsonb NOT NULL,
+            chunk_count integer NOT NULL,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            embedding vector({ContentVectors.Dimensions}) NOT NULL,
+            PRIMARY KEY (content_type, content_id)
+        );
+        CREATE TABLE IF NOT EXISTS content_chunks (
+            id text PRIMARY KEY,
+            content_type text COLLATE "C" NOT NULL,
+            content_id text COLLATE "C" NOT NULL,
+            chunk_index integer NOT NULL,
+            embedding vector({ContentVectors.Dimensions}) NOT NULL,
+            FOREIGN KEY (content_type, content_id) REFERENCES content_items (content_type, content_id) ON DELETE CASCADE
+        );
+        CREATE INDEX IF NOT EXISTS content_chunks_item_idx ON content_chunks (content_type, content_id);
+        CREATE INDEX IF NOT EXISTS content_items_embedding_idx ON content_items
+            USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+        CREATE INDEX IF NOT EXISTS content_items_content_type_idx ON content_items (content_type);
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly ILogger _logger;
+
+    public PgVectorStore(string connectionString, ILogger logger)
+        : this(BuildDataSource(connectionString), logger, ownsDataSource: true)
+    {
+    }
+
+    /// <param name="dataSource">Built with <c>UseVector()</c>.</param>
+    public PgVectorStore(NpgsqlDataSource dataSource, ILogger logger)
+        : this(dataSource, logger, ownsDataSource: false)
+    {
+    }
+
+    private PgVectorStore(NpgsqlDataSource dataSource, ILogger logger, bool ownsDataSource)
+    {
+        _dataSource = dataSource;
+        _logger = logger;
+        _ownsDataSource = ownsDataSource;
+    }
+
+    public string Backend => "pgvector";
+
+    public static NpgsqlDataSource BuildDataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.UseVector();
+        return builder.Build();
+    }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            // Several service instances may start together; CREATE ... IF NOT EXISTS is not safe against a concurrent twin.
+            await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLockKey})", connection, transaction))
+            {
+                await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
+            {
+                await schema.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }
+        // The vector type may have been created just now, after the data source loaded its types.
+        await connection.ReloadTypesAsync(cancellationToken);
+        _logger.LogInformation("pgvector store ready on {Database}", connection.Database);
+    }
+
+    public async Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default)
+    {
+        var record = ContentVectors.Normalise(content, chunkVectors);
+        var key = ContentVectors.KeyOf(record);
+        var ids = Enumerable.Range(0, chunkVectors.Count).Select(i => ContentVectors.ChunkId(key, i)).ToArray();
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command("""
+            INSERT INTO content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (content_type, content_id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
+                metadata = EXCLUDED.metadata, chunk_count = EXCLUDED.chunk_count, created_at = EXCLUDED.created_at,
+                updated_at = EXCLUDED.updated_at, embedding = EXCLUDED.embedding
+            """,
+            record.ContentType, record.ContentId, record.Title, record.Description,
+            new NpgsqlParameter { Value = record.Metadata, NpgsqlDbType = NpgsqlDbType.Jsonb },
+            record.ChunkCount, record.CreatedAt, record.UpdatedAt, new Vector(ContentVectors.ItemVector(chunkVectors))));
+        batch.BatchCommands.Add(Command("DELETE FROM content_chunks WHERE content_type = $1 AND content_id = $2", record.ContentType, record.ContentId));
+        batch.BatchCommands.Add(Command("""
+            INSERT INTO content_chunks (id, content_type, content_id, chunk_index, embedding)
+            SELECT c.id, $2, $3, c.ordinal - 1, c.embedding FROM unnest($1::text[], $4::vector[]) WITH ORDINALITY AS c(id, embedding, ordinal)
+            """,
+            ids, record.ContentType, record.ContentId, chunkVectors.Select(v => new Vector(v)).ToArray()));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return ids;
+    }
+
+    public async Task<ContentRecord?> GetAsync(ContentKey key, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT {RecordColumns} FROM content_items WHERE content_type = $1 AND content_id = $2");
+        AddParameters(command.Parameters, key.ContentType, key.ContentId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadRecord(reader) : null;
+    }
+
+    public async Task<float[]?> GetVectorAsync(ContentKey key, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT embedding FROM content_items WHERE content_type = $1 AND content_id = $2");
+        AddParameters(command.Parameters, key.ContentType, key.ContentId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
+    }
+
+    public async Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(skip);
+        ArgumentOutOfRangeException.ThrowIfNegative(take);
+        const string filter = "WHERE ($1::text IS NULL OR content_type = $1)";
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        // One snapshot for the count and the page.
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var type = new NpgsqlParameter { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+        batch.BatchCommands.Add(Command($"SELECT count(*)::int FROM content_items {filter}", type));
+        batch.BatchCommands.Add(Command(
+            $"SELECT {RecordColumns} FROM content_items {filter} ORDER BY content_type, content_id OFFSET $2 LIMIT $3",
+            type.Clone(), (long)skip, (long)take));
+        var items = new List<ContentRecord>();
+        int count;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            count = reader.GetInt32(0);
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(ReadRecord(reader));
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return (count, items);
+    }
+
+    public async Task<bool> DeleteAsync(ContentKey key, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM content_items WHERE content_type = $1 AND content_id = $2");
+        AddParameters(command.Parameters, key.ContentType, key.ContentId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<IReadOnlyList<SearchHit>> SearchAsync(
+        float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default)
+    {
+        var unit = ContentVectors.UnitQuery(query);
+        if (limit <= 0)
+        {
+            return [];
+        }
+        var excluded = exclude?.ToArray() ?? [];
+        // Over-fetch by the exclusions: they may sit among the nearest candidates the index walks first.
+        var fetch = (int)Math.Min(int.MaxValue, (long)limit + excluded.Length);
+        // A filtered walk throws most candidates away; a wider first beam keeps its recall up (10% of 100k items:
+        // 0.93 at 40, 0.95 at 100), and on small catalogs it makes the planner prefer the exact btree path.
+        var efSearch = (int)Math.Clamp(fetch * 2L, contentType is null ? 40 : 100, MaxEfSearch);
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command(
+            "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            efSearch.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (fetch > MaxEfSearch)
+        {
+            // Beyond what one index walk yields comfortably: an exact scan is the complete answer.
+            batch.BatchCommands.Add(Command("SELECT set_config('enable_indexscan', 'off', true)"));
+        }
+        var conditions = new List<string>();
+        if (contentType is not null)
+        {
+            conditions.Add("content_type = $3");
+        }
+        if (excluded.Length > 0)
+        {
+            conditions.Add("NOT EXISTS (SELECT FROM unnest($4::text[], $5::text[]) AS x(content_type, content_id) " +
+                "WHERE x.content_type = i.content_type AND x.content_id = i.content_id)");
+        }
+        var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+        // relaxed_order may return rows slightly out of order: the outer query re-sorts by exact distance.
+        batch.BatchCommands.Add(Command($"""
+            WITH nearest AS MATERIALIZED (
+                SELECT {RecordColumns}, embedding <=> $1 AS distance FROM content_items AS i
+                {where}
+                ORDER BY embedding <=> $1 LIMIT $2)
+            SELECT * FROM nearest ORDER BY distance LIMIT $6
+            """,
+            new Vector(unit), (long)fetch,
+            new NpgsqlParameter { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            excluded.Select(k => k.ContentType).ToArray(), excluded.Select(k => k.ContentId).ToArray(), (long)limit));
+
+        var hits = new List<SearchHit>(Math.Min(limit, 1024));
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.NextResultAsync(cancellationToken);
+            if (fetch > MaxEfSearch)
+            {
+                await reader.NextResultAsync(cancellationToken);
+            }
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                hits.Add(new SearchHit(ReadRecord(reader), 1 - reader.GetDouble(8)));
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return hits;
+    }
+
+    public async Task<int> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT count(*)::int FROM content_items");
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync();
+        }
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        AddParameters(command.Parameters, values);
+        return command;
+    }
+
+    private static void AddParameters(NpgsqlParameterCollection parameters, params object[] values)
+    {
+        foreach (var value in values)
+        {
+            parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        }
+    }
+
+    private static ContentRecord ReadRecord(NpgsqlDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+        reader.GetInt32(5), reader.GetDateTime(6), reader.GetDateTime(7));
+}

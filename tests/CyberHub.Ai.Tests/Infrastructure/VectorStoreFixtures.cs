@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using CyberHub.Ai.VectorStore;
+using CyberHub.Testing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace CyberHub.Ai.Tests.Infrastructure;
+
+/// <summary>Hands out fresh, initialised, empty stores of one backend and cleans them all up at the end.</summary>
+public abstract class VectorStoreFixture : IAsyncLifetime
+{
+    private readonly ConcurrentBag<IVectorStore> _stores = [];
+
+    /// <summary>A new empty store with storage of its own.</summary>
+    public abstract Task<IVectorStore> CreateStoreAsync();
+
+    /// <summary>A second instance over the same storage as <paramref name="store"/>, initialised.</summary>
+    public abstract Task<IVectorStore> ReopenAsync(IVectorStore store);
+
+    /// <summary>The chunk ids stored for an item, read straight from the backing tables.</summary>
+    public abstract Task<IReadOnlyList<string>> StoredChunkIdsAsync(IVectorStore store, ContentKey key);
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual async Task DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await Release(store);
+        }
+    }
+
+    protected async Task<T> Track<T>(T store) where T : IVectorStore
+    {
+        _stores.Add(store);
+        await store.InitializeAsync();
+        return store;
+    }
+
+    protected static async ValueTask Release(IVectorStore store)
+    {
+        switch (store)
+        {
+            case IAsyncDisposable asyncDisposable: await asyncDisposable.DisposeAsync(); break;
+            case IDisposable disposable: disposable.Dispose(); break;
+        }
+    }
+}
+
+public sealed class EmbeddedStoreFixture : VectorStoreFixture
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "cyberhub-tests", "vectors-" + Guid.NewGuid().ToString("N"));
+
+    public override Task<IVectorStore> CreateStoreAsync() =>
+        Open(Path.Combine(_directory, Guid.NewGuid().ToString("N"), "vectors.db"));
+
+    public override Task<IVectorStore> ReopenAsync(IVectorStore store) => Open(((EmbeddedVectorStore)store).Path);
+
+    public override async Task<IReadOnlyList<string>> StoredChunkIdsAsync(IVectorStore store, ContentKey key)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = ((EmbeddedVectorStore)store).Path, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM content_chunks WHERE content_type = $type AND content_id = $id ORDER BY chunk_index";
+        command.Parameters.AddWithValue("$type", key.ContentType);
+        command.Parameters.AddWithValue("$id", key.ContentId);
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+        return ids;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private async Task<IVectorStore> Open(string path) => await Track(new EmbeddedVectorStore(path, NullLogger.Instance));
+}
+
+/// <summary>
+/// PostgreSQL from <c>CYBERHUB_TEST_POSTGRES</c> (set by scripts/test.sh): one fresh database per fixture, one
+/// schema per store, the database dropped at the end. Without the variable these tests fail with a message
+/// saying how to provide it: they never pass silently without the database.
+/// </summary>
+public sealed class PgVectorStoreFixture : VectorStoreFixture
+{
+    private readonly ConcurrentDictionary<IVectorStore, string> _connectionStrings = new();
+    private string? _database;
+    private string _databaseConnectionString = "";
+    private int _schemas;
+
+    public override async Task InitializeAsync()
+    {
+        _database = TestPostgres.NewName("ai_test");
+        _databaseConnectionString = await TestPostgres.CreateDatabaseAsync(_database);
+        // In public, so that every store's schema sees the type through its search path.
+        await ExecuteAsync(_databaseConnectionString, "CREATE EXTENSION IF NOT EXISTS vector");
+    }
+
+    public override async Task<IVectorStore> CreateStoreAsync()
+    {
+        var schema = $"store_{Interlocked.Increment(ref _schemas)}";
+        await ExecuteAsync(_databaseConnectionString, $"CREATE SCHEMA {schema}");
+        var connectionString = new NpgsqlConnectionStringBuilder(_databaseConnectionString) { SearchPath = $"{schema},public" }.ConnectionString;
+        return await Open(connectionString);
+    }
+
+    public override Task<IVectorStore> ReopenAsync(IVectorStore store) => Open(_connectionStrings[store]);
+
+    public override async Task<IReadOnlyList<string>> StoredChunkIdsAsync(IVectorStore store, ContentKey key)
+    {
+        await using var connection = new NpgsqlConnection(_connectionStrings[store]);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT id FROM content_chunks WHERE content_type = $1 AND content_id = $2 ORDER BY chunk_index", connection)
+        {
+            Parameters = { new() { Value = key.ContentType }, new() { Value = key.ContentId } },
+        };
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+        return ids;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await TestPostgres.DropDatabaseAsync(_database);
+        }
+    }
+
+    private async Task<IVectorStore> Open(string connectionString)
+    {
+        var store = await Track(new PgVectorStore(connectionString, NullLogger.Instance));
+        _connectionStrings[store] = connectionString;
+        return store;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>Seeded synthetic vectors and catalog records for vector store tests.</summary>
+public static class SyntheticContent
+{
+    public static readonly DateTime Created = new DateTime(2024, 5, 1, 12, 0, 0, DateTimeKind.Utc).AddTicks(1_234_567);
+
+    /// <summary>A direction uniform on the unit sphere.</summary>
+    public static float[] UnitVector(Random random) => Normalise(Gaussian(random));
+
+    public static float[][] Chunks(Random random, int count) => Enumerable.Range(0, count).Select(_ => UnitVector(random)).ToArray();
+
+    public static ContentRecord Record(string type, string id, string? title = null, string metadata = """{"level":"beginner","tags":["web"]}""") =>
+        new(type, id, title ?? $"{type} {id}", $"About {id}", metadata, 1, Created, Created.AddHours(1));
+
+    /// <summary>Upserts one single-chunk item per (type, id), several at a time; returns the item vectors.</summary>
+    public static async Task<Dictionary<ContentKey, float[]>> SeedAsync(IVectorStore store, IEnumerable<ContentKey> keys, Topics topics)
+    {
+        var items = keys.ToDictionary(k => k, _ => topics.Next());
+        await SeedAsync(store, items);
+        return items;
+    }
+
+    public static Task SeedAsync(IVectorStore store, IReadOnlyDictionary<ContentKey, float[]> items) =>
+        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (item, ct) => await store.UpsertAsync(Record(item.Key.ContentType, item.Key.ContentId), [item.Value], ct));
+
+    /// <summary>The exact top-k by cosine over <paramref name="vectors"/>, best first.</summary>
+    public static List<ContentKey> ExactTop(IReadOnlyDictionary<ContentKey, float[]> vectors, float[] query, int k, Func<ContentKey, bool>? where = null) =>
+        vectors.Where(p => where?.Invoke(p.Key) ?? true)
+            .OrderByDescending(p => Dot(p.Value, query))
+            .Take(k).Select(p => p.Key).ToList();
+
+    public static double Dot(float[] a, float[] b) => a.Zip(b, (x, y) => (double)x * y).Sum();
+
+    internal static float[] Gaussian(Random random) => Enumerable.Range(0, ContentVectors.Dimensions)
+        .Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))
+        .ToArray();
+
+    internal static float[] Normalise(float[] vector)
+    {
+        var norm = (float)Math.Sqrt(vector.Sum(v => (double)v * v));
+        return vector.Select(v => v / norm).ToArray();
+    }
+}
+
+/// <summary>
+/// Unit vectors scattered around seeded topic centres, the way sentence embeddings cluster by subject (nearest
+/// neighbours at a cosine near 0.65). Uniform random directions in 384 dimensions are all nearly orthogonal, so
+/// they have no meaningful neighbours and are a poor stand-in for an approximate index.
+/// </summary>
+public sealed class Topics
+{
+    private readonly Random _random;
+    private readonly float[][] _centres;
+
+    public Topics(int seed, int count = 50)
+    {
+        _random = new Random(seed);
+        _centres = Enumerable.Range(0, count).Select(_ => SyntheticContent.UnitVector(_random)).ToArray();
+    }
+
+    public float[] Next()
+    {
+        var centre = _centres[_random.Next(_centres.Length)];
+        var noise = SyntheticContent.UnitVector(_random);
+        return SyntheticContent.Normalise(centre.Zip(noise, (c, n) => c + 0.8f * n).ToArray());
+    }
+}

@@ -1,0 +1,288 @@
+using System.Text.Json.Nodes;
+using CyberHub.Ai.Tests.Infrastructure;
+using CyberHub.Ai.VectorStore;
+using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
+
+namespace CyberHub.Ai.Tests;
+
+/// <summary>One suite, run against every backend: both must behave the same for the AI service.</summary>
+public abstract class VectorStoreTests<TFixture>(TFixture fixture) where TFixture : VectorStoreFixture
+{
+    [Fact]
+    public async Task Upsert_then_get_vector_and_count()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var chunks = Chunks(new Random(1), 3);
+        var record = Record("course", "intro-to-xss") with { ChunkCount = 99 };
+
+        var ids = await store.UpsertAsync(record, chunks);
+
+        Assert.Equal(["course:intro-to-xss:0", "course:intro-to-xss:1", "course:intro-to-xss:2"], ids);
+        AssertStored(record with { ChunkCount = 3 }, await store.GetAsync(new("course", "intro-to-xss")));
+        AssertVector(MeanUnit(chunks), await store.GetVectorAsync(new("course", "intro-to-xss")));
+        Assert.Equal(1, await store.CountAsync());
+        Assert.Null(await store.GetAsync(new("course", "missing")));
+        Assert.Null(await store.GetVectorAsync(new("lab", "intro-to-xss")));
+    }
+
+    [Fact]
+    public async Task Reupserting_a_key_replaces_the_item_and_its_chunks()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var key = new ContentKey("lab", "sqli-101");
+        var random = new Random(2);
+        var first = await store.UpsertAsync(Record("lab", "sqli-101"), Chunks(random, 4));
+        Assert.Equal(first, await store.UpsertAsync(Record("lab", "sqli-101"), Chunks(random, 4)));
+
+        var shorter = Chunks(random, 2);
+        var second = await store.UpsertAsync(Record("lab", "sqli-101", "SQL injection, revised"), shorter);
+
+        Assert.Equal(first.Take(2), second);
+        Assert.Equal(second, await fixture.StoredChunkIdsAsync(store, key));
+        Assert.Equal(1, await store.CountAsync());
+        var stored = await store.GetAsync(key);
+        Assert.Equal(("SQL injection, revised", 2), (stored!.Title, stored.ChunkCount));
+        AssertVector(MeanUnit(shorter), await store.GetVectorAsync(key));
+    }
+
+    [Fact]
+    public async Task List_is_ordered_by_type_then_id_paged_and_filtered()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var keys = new[] { "path", "course", "lab" }.SelectMany(t => new[] { "b", "a-2", "a-10", "Z", "c" }.Select(id => new ContentKey(t, id))).ToList();
+        await SeedAsync(store, keys.OrderBy(_ => Guid.NewGuid()), new Topics(3));
+        var expected = keys.OrderBy(k => k.ContentType, StringComparer.Ordinal).ThenBy(k => k.ContentId, StringComparer.Ordinal).ToList();
+
+        var (count, all) = await store.ListAsync(null, 0, 100);
+        Assert.Equal(15, count);
+        Assert.Equal(expected, all.Select(KeyOf));
+
+        var pages = new List<ContentKey>();
+        for (var skip = 0; skip < 15; skip += 4)
+        {
+            var (pageCount, page) = await store.ListAsync(null, skip, 4);
+            Assert.Equal(15, pageCount);
+            pages.AddRange(page.Select(KeyOf));
+        }
+        Assert.Equal(expected, pages);
+
+        var (labs, labPage) = await store.ListAsync("lab", 1, 3);
+        Assert.Equal(5, labs);
+        Assert.Equal(expected.Where(k => k.ContentType == "lab").Skip(1).Take(3), labPage.Select(KeyOf));
+        Assert.Equal((0, 0), await store.ListAsync("video", 0, 10) is var (none, items) ? (none, items.Count) : default);
+        Assert.Empty((await store.ListAsync(null, 20, 10)).Items);
+    }
+
+    [Fact]
+    public async Task Delete_removes_once()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var vectors = await SeedAsync(store, [new("course", "a"), new("course", "b")], new Topics(4));
+
+        Assert.True(await store.DeleteAsync(new("course", "a")));
+        Assert.False(await store.DeleteAsync(new("course", "a")));
+
+        Assert.Null(await store.GetAsync(new("course", "a")));
+        Assert.Empty(await fixture.StoredChunkIdsAsync(store, new("course", "a")));
+        Assert.Equal(1, await store.CountAsync());
+        var hits = await store.SearchAsync(vectors[new("course", "a")], 10);
+        Assert.Equal([new ContentKey("course", "b")], hits.Select(h => KeyOf(h.Content)));
+    }
+
+    [Fact]
+    public async Task Search_finds_the_exact_nearest_neighbours_of_a_stored_vector()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), new Topics(5));
+
+        foreach (var (key, vector) in vectors.Take(5))
+        {
+            var hits = await store.SearchAsync(vector, 10);
+
+            AssertDescending(hits);
+            Assert.Equal(ExactTop(vectors, vector, 10), hits.Select(h => KeyOf(h.Content)));
+            Assert.Equal(key, KeyOf(hits[0].Content));
+            Assert.Equal(1.0, hits[0].Score, 1e-4);
+        }
+    }
+
+    [Fact]
+    public async Task Filters_and_exclusions_still_fill_the_limit()
+    {
+        var store = await fixture.CreateStoreAsync();
+        // Labs are one item in twenty: an index walk that filtered afterwards would come back short.
+        var topics = new Topics(6);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 2000).Select(i => new ContentKey(i % 20 == 0 ? "lab" : "course", $"item-{i:D4}")), topics);
+
+        for (var q = 0; q < 5; q++)
+        {
+            var query = topics.Next();
+            foreach (var limit in new[] { 10, 40 })
+            {
+                var labs = await store.SearchAsync(query, limit, "lab");
+                Assert.Equal(ExactTop(vectors, query, limit, k => k.ContentType == "lab"), labs.Select(h => KeyOf(h.Content)));
+                AssertDescending(labs);
+            }
+
+            var top = await store.SearchAsync(query, 20);
+            var excluded = top.Take(15).Select(h => KeyOf(h.Content)).Append(new("course", "not-stored")).ToHashSet();
+            var rest = await store.SearchAsync(query, 10, exclude: excluded);
+            Assert.Equal(10, rest.Count);
+            Assert.DoesNotContain(rest, h => excluded.Contains(KeyOf(h.Content)));
+            AssertDescending(rest);
+            Assert.Equal(top.Skip(15).Select(h => KeyOf(h.Content)), rest.Take(5).Select(h => KeyOf(h.Content)));
+
+            var labsExcluded = (await store.SearchAsync(query, 5, "lab")).Select(h => KeyOf(h.Content)).ToHashSet();
+            var otherLabs = await store.SearchAsync(query, 10, "lab", labsExcluded);
+            Assert.Equal(10, otherLabs.Count);
+            Assert.All(otherLabs, h => Assert.True(h.Content.ContentType == "lab" && !labsExcluded.Contains(KeyOf(h.Content))));
+        }
+        Assert.Equal(100, (await store.SearchAsync(vectors.First().Value, 500, "lab")).Count);
+    }
+
+    [Fact]
+    public async Task A_limit_beyond_the_catalog_returns_everything_best_first()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var topics = new Topics(7);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 7).Select(i => new ContentKey(i < 3 ? "lab" : "course", $"x{i}")), topics);
+        var query = topics.Next();
+
+        var all = await store.SearchAsync(query, 100);
+        Assert.Equal(ExactTop(vectors, query, 100), all.Select(h => KeyOf(h.Content)));
+        AssertDescending(all);
+        Assert.Equal(3, (await store.SearchAsync(query, 100, "lab")).Count);
+        Assert.Empty(await store.SearchAsync(query, 10, "video"));
+        Assert.Empty(await store.SearchAsync(query, 0));
+    }
+
+    [Fact]
+    public async Task A_new_instance_over_the_same_storage_sees_the_same_data()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 50).Select(i => new ContentKey("course", $"c{i}")), new Topics(8));
+        await store.DeleteAsync(new("course", "c7"));
+        var query = vectors[new("course", "c3")];
+
+        var reopened = await fixture.ReopenAsync(store);
+
+        Assert.Equal(49, await reopened.CountAsync());
+        Assert.Null(await reopened.GetAsync(new("course", "c7")));
+        AssertStored(Record("course", "c3"), await reopened.GetAsync(new("course", "c3")));
+        Assert.Equal(await store.GetVectorAsync(new("course", "c3")), await reopened.GetVectorAsync(new("course", "c3")));
+        Assert.Equal((await store.SearchAsync(query, 10)).Select(h => h.Content.ContentId), (await reopened.SearchAsync(query, 10)).Select(h => h.Content.ContentId));
+    }
+
+    [Fact]
+    public async Task Unicode_and_sql_like_text_is_stored_verbatim()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var record = new ContentRecord("lab", "o'brien\"; DROP TABLE content_items; --", "Ünïcödé 🛡️ 中文 'quoted' \\ back\\slash %_ $1",
+            "Robert'); DELETE FROM content_chunks; --\r\n\ttab", """{"note":"ça va? 🔐","sql":"' OR 1=1 --"}""", 1, Created, Created);
+        var vector = UnitVector(new Random(9));
+
+        var ids = await store.UpsertAsync(record, [vector]);
+
+        Assert.Equal($"lab:{record.ContentId}:0", Assert.Single(ids));
+        AssertStored(record, await store.GetAsync(KeyOf(record)));
+        AssertStored(record, Assert.Single((await store.ListAsync("lab", 0, 10)).Items));
+        AssertStored(record, Assert.Single(await store.SearchAsync(vector, 5, exclude: new HashSet<ContentKey> { new("lab", "o'brien") })).Content);
+        Assert.True(await store.DeleteAsync(KeyOf(record)));
+    }
+
+    [Fact]
+    public async Task Concurrent_upserts_of_different_items_all_land()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var random = new Random(10);
+        var work = Enumerable.Range(0, 50).Select(i => (Key: new ContentKey(i % 2 == 0 ? "lab" : "course", $"p{i}"), Chunks: Chunks(random, 1 + i % 3))).ToList();
+
+        await Task.WhenAll(work.Select(w => Task.Run(() => store.UpsertAsync(Record(w.Key.ContentType, w.Key.ContentId), w.Chunks))));
+
+        Assert.Equal(50, await store.CountAsync());
+        foreach (var (key, chunks) in work)
+        {
+            Assert.Equal(chunks.Length, (await store.GetAsync(key))!.ChunkCount);
+            AssertVector(MeanUnit(chunks), await store.GetVectorAsync(key));
+        }
+    }
+
+    [Fact]
+    public async Task Malformed_input_is_refused_and_stores_nothing()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var vector = UnitVector(new Random(11));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.UpsertAsync(Record("lab", "short"), [new float[10]]));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.UpsertAsync(Record("lab", "none"), []));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.UpsertAsync(Record("lab", "nul", "a\0b"), [vector]));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.UpsertAsync(Record("lab", "json", metadata: "{not json"), [vector]));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.SearchAsync(new float[3], 10));
+        Assert.Equal(0, await store.CountAsync());
+    }
+
+    private static ContentKey KeyOf(ContentRecord record) => new(record.ContentType, record.ContentId);
+
+    private static float[] MeanUnit(float[][] chunks)
+    {
+        var mean = Enumerable.Range(0, ContentVectors.Dimensions).Select(d => chunks.Sum(c => (double)c[d])).ToArray();
+        var norm = Math.Sqrt(mean.Sum(v => v * v));
+        return mean.Select(v => (float)(v / norm)).ToArray();
+    }
+
+    private static void AssertVector(float[] expected, float[]? actual)
+    {
+        Assert.NotNull(actual);
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, 1e-5f));
+    }
+
+    /// <summary>Metadata is compared as JSON: PostgreSQL's jsonb keeps the meaning, not the spacing or key order.</summary>
+    private static void AssertStored(ContentRecord expected, ContentRecord? actual)
+    {
+        Assert.NotNull(actual);
+        Assert.Equal(
+            (expected.ContentType, expected.ContentId, expected.Title, expected.Description, expected.ChunkCount),
+            (actual.ContentType, actual.ContentId, actual.Title, actual.Description, actual.ChunkCount));
+        Assert.Equal(ContentVectors.Timestamp(expected.CreatedAt), actual.CreatedAt);
+        Assert.Equal(ContentVectors.Timestamp(expected.UpdatedAt), actual.UpdatedAt);
+        Assert.Equal(DateTimeKind.Utc, actual.CreatedAt.Kind);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(expected.Metadata), JsonNode.Parse(actual.Metadata)), actual.Metadata);
+    }
+
+    private static void AssertDescending(IReadOnlyList<SearchHit> hits) =>
+        Assert.All(hits.Zip(hits.Skip(1)), p => Assert.True(p.First.Score >= p.Second.Score, $"{p.First.Score} < {p.Second.Score}"));
+}
+
+public sealed class EmbeddedVectorStoreTests(EmbeddedStoreFixture fixture)
+    : VectorStoreTests<EmbeddedStoreFixture>(fixture), IClassFixture<EmbeddedStoreFixture>;
+
+public sealed class PgVectorStoreTests(PgVectorStoreFixture fixture)
+    : VectorStoreTests<PgVectorStoreFixture>(fixture), IClassFixture<PgVectorStoreFixture>;
+
+/// <summary>The HNSW index is approximate: its top 10 must agree with the exact scan on nearly all results.</summary>
+public sealed class VectorStoreRecallTests(PgVectorStoreFixture pg, EmbeddedStoreFixture embedded)
+    : IClassFixture<PgVectorStoreFixture>, IClassFixture<EmbeddedStoreFixture>
+{
+    [Fact]
+    public async Task Pgvector_top_10_recall_against_the_exact_scan_is_at_least_95_percent()
+    {
+        var (approximate, exact) = (await pg.CreateStoreAsync(), await embedded.CreateStoreAsync());
+        var topics = new Topics(12);
+        var items = Enumerable.Range(0, 5000).ToDictionary(i => new ContentKey(i % 10 == 0 ? "lab" : "course", $"item-{i:D4}"), _ => topics.Next());
+        await Task.WhenAll(SeedAsync(approximate, items), SeedAsync(exact, items));
+
+        var recalls = new List<double>();
+        for (var q = 0; q < 50; q++)
+        {
+            var query = topics.Next();
+            var truth = (await exact.SearchAsync(query, 10)).Select(h => KeyOf(h.Content)).ToHashSet();
+            var found = (await approximate.SearchAsync(query, 10)).Select(h => KeyOf(h.Content));
+            recalls.Add(found.Count(truth.Contains) / 10.0);
+        }
+
+        Assert.True(recalls.Average() >= 0.95, $"recall@10 = {recalls.Average():F3}");
+    }
+
+    private static ContentKey KeyOf(ContentRecord record) => new(record.ContentType, record.ContentId);
+}
