@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CyberHub.Ai.Catalog;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Contracts;
 using CyberHub.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CyberHub.Ai.Tests;
 
@@ -153,6 +155,33 @@ public abstract class CatalogApiTests<TServer>(TServer server) where TServer : A
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/content/lab/{id}")).StatusCode);
         await (await admin.DeleteAsync($"/api/v1/content/lab/{id}")).DetailAsync(HttpStatusCode.NotFound);
         await (await author.GetAsync($"/api/v1/content/lab/{id}")).DetailAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task An_imported_catalog_file_is_searchable_through_the_api()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"catalog-{Guid.NewGuid():N}.csv");
+        var id = $"quantum-{Guid.NewGuid():N}"[..20];
+        await File.WriteAllTextAsync(path, "content_type,content_id,title,description,topic\n" +
+            $"course,{id},Post-Quantum Key Exchange,\"Lattice-based ML-KEM (Kyber) replaces RSA and ECDH key exchange, and why hybrid TLS matters now.\",cryptography\n");
+        try
+        {
+            await using (var scope = server.Services.CreateAsyncScope())
+            {
+                var imported = await scope.ServiceProvider.GetRequiredService<CatalogImporter>().ImportAsync(CatalogImporter.ReadFile(path));
+                Assert.Equal(1, imported);
+            }
+            using var learner = await server.LearnerClientAsync();
+            var item = await (await learner.GetAsync($"/api/v1/content/course/{id}")).ReadAsync<ContentItemDto>();
+            Assert.Equal("cryptography", (string?)item.Metadata["topic"]);
+            var found = await (await learner.PostJsonAsync("/api/v1/content/search", new ContentSearchRequest("post-quantum lattice key exchange Kyber", "course", 3)))
+                .ReadAsync<ContentSearchResponse>();
+            Assert.Equal(id, found.Results[0].ContentId);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
