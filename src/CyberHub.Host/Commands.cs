@@ -1,12 +1,15 @@
 using CyberHub.Ai;
 using CyberHub.Ai.Catalog;
 using CyberHub.Ai.VectorStore;
+using CyberHub.Contracts;
 using CyberHub.Core;
 using CyberHub.Core.Data;
 using CyberHub.Core.Users;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using System.Net.Http.Json;
 
 namespace CyberHub.Host;
 
@@ -54,8 +57,9 @@ internal static class Commands
     }
 
     /// <summary>
-    /// Imports straight into the configured store (the embedded file or PostgreSQL), so it works whether or
-    /// not the AI service is running; a running embedded service sees the items after its next start.
+    /// With <c>--url</c> (and <c>--token</c>), imports through a running AI service's API, which it sees at once.
+    /// Otherwise imports straight into the configured store (the embedded file or PostgreSQL), whether or not
+    /// the service runs; a running embedded service sees those items after its next start.
     /// </summary>
     public static async Task<int> ImportAsync(string[] args)
     {
@@ -75,6 +79,12 @@ internal static class Commands
             return 1;
         }
 
+        var options = new ConfigurationBuilder().AddCommandLine(args.Where(a => a != file).ToArray()).Build();
+        if (options["url"] is { Length: > 0 } url)
+        {
+            return await ImportThroughApiAsync(entries, new Uri(url), options["token"] ?? Environment.GetEnvironmentVariable("CYBERHUB_TOKEN"));
+        }
+
         var app = AiApp.Build(args.Where(a => a != file).Append("--CYBERHUB_SEED_DEMO_CATALOG=false").ToArray());
         await app.Services.GetRequiredService<IVectorStore>().InitializeAsync();
         await using var scope = app.Services.CreateAsyncScope();
@@ -84,6 +94,36 @@ internal static class Commands
         progress.Finish();
         Console.WriteLine($"Imported {imported} items from {file}.");
         return 0;
+    }
+
+    private static async Task<int> ImportThroughApiAsync(IReadOnlyList<CatalogEntry> entries, Uri url, string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return Usage("import --url needs --token (or CYBERHUB_TOKEN): an access token of a content_creator or admin.");
+        }
+        using var http = new HttpClient { BaseAddress = url };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var progress = new ProgressBar(entries.Count);
+        var done = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (e, ct) =>
+        {
+            var request = new StoreEmbeddingsRequest([$"{e.Title}. {e.Description}"], e.ContentType, e.ContentId, e.Title, e.Description, e.Metadata);
+            using var response = await http.PostAsJsonAsync("/api/v1/embeddings/store", request, CyberHubJson.Options, ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                failures.Add($"{e.ContentType}/{e.ContentId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+            }
+            progress.Report(Interlocked.Increment(ref done));
+        });
+        progress.Finish();
+        foreach (var failure in failures)
+        {
+            Console.Error.WriteLine(failure);
+        }
+        Console.WriteLine($"Imported {entries.Count - failures.Count} of {entries.Count} items through {url}.");
+        return failures.IsEmpty ? 0 : 1;
     }
 
     private sealed class ProgressBar(int total) : IProgress<int>
