@@ -191,8 +191,8 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         var excluded = exclude?.ToArray() ?? [];
         // Over-fetch by the exclusions: they may sit among the nearest candidates the index walks first.
         var fetch = (int)Math.Min(int.MaxValue, (long)limit + excluded.Length);
-        // A filtered walk throws most candidates away; a wider first beam keeps its recall up (10% of 100k items:
-        // 0.93 at 40, 0.95 at 100), and on small catalogs it makes the planner prefer the exact btree path.
+        // A filtered walk throws most candidates away; a wider beam wins back part of the recall at little cost
+        // (type = 10% of the items: 0.86 -> 0.89 at 10k items, 0.94 -> 0.95 at 100k).
         var efSearch = (int)Math.Clamp(fetch * 2L, contentType is null ? 40 : 100, MaxEfSearch);
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);

@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace CyberHub.Bench.Vectors;
+
+public static class Report
+{
+    public static string Render(string[] args, string serverVersion, IReadOnlyList<SizeResult> results, TimeSpan elapsed)
+    {
+        var md = new StringBuilder();
+        var command = "dotnet run -c Release --project bench/CyberHub.Bench.Vectors" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
+        Line(md, "## Vector search (bench/CyberHub.Bench.Vectors)");
+        Line(md);
+        Line(md, $"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} processors ({CpuModel()}), " +
+            $"{RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}; {serverVersion} on loopback " +
+            "(scripts/test-services.sh: fsync off).");
+        Line(md);
+        Line(md, $"Command: `{command}` (took {elapsed.TotalMinutes:F1} min).");
+        Line(md);
+        Line(md, "Top-10 searches issued one at a time through `IVectorStore.SearchAsync`; one item in ten has content type " +
+            "`lab`, the filtered rows ask for that type. Recall@10 is pgvector's share of the embedded store's exact top 10 " +
+            "for the same query and filter. pgvector searches run with `hnsw.iterative_scan = relaxed_order` and `hnsw.ef_search` " +
+            "40 (100 when filtered); the last column of the second table is the plan PostgreSQL picks for the filtered search.");
+        foreach (var dataset in results.GroupBy(r => r.Dataset))
+        {
+            Line(md);
+            Line(md, $"**{dataset.Key}**: {dataset.First().Description}.");
+            Line(md);
+            Line(md, "| items | filter | embedded p50 | embedded p99 | pgvector p50 | pgvector p99 | pgvector recall@10 |");
+            Line(md, "|---:|---|---:|---:|---:|---:|---:|");
+            foreach (var size in dataset)
+            {
+                foreach (var c in size.Cases)
+                {
+                    Line(md, $"| {size.Items:N0} | {c.Filter ?? "none"} | {Ms(c.EmbeddedMs, 50)} | {Ms(c.EmbeddedMs, 99)} | " +
+                        $"{Ms(c.PgMs, 50)} | {Ms(c.PgMs, 99)} | {c.Recall:F3} |");
+                }
+            }
+        }
+        Line(md);
+        Line(md, "Loading and memory. Upserts are single-chunk items (embedded: one writer; pgvector: concurrent upserts into " +
+            "the live HNSW index). Load is a new embedded instance reading the SQLite file into memory; managed memory is " +
+            "`GC.GetTotalMemory` after a full collection, with the store minus without it.");
+        Line(md);
+        Line(md, "| dataset | items | embedded upserts/s | pgvector upserts/s | embedded load | embedded managed memory | SQLite file | pgvector plan, filtered |");
+        Line(md, "|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in results)
+        {
+            Line(md, $"| {r.Dataset} | {r.Items:N0} | {r.EmbeddedUpsertsPerSecond:N0} | {r.PgUpsertsPerSecond:N0} | " +
+                $"{r.EmbeddedLoad.TotalMilliseconds:N0} ms | {Mib(r.EmbeddedManagedBytes)} | {Mib(r.SqliteBytes)} | {r.PgFilteredPlan} |");
+        }
+        return md.ToString();
+    }
+
+    private static string Ms(double[] values, double percentile) =>
+        Measure.Percentile(values, percentile).ToString("F2", CultureInfo.InvariantCulture) + " ms";
+
+    private static string Mib(long bytes) => (bytes / 1024.0 / 1024.0).ToString("F1", CultureInfo.InvariantCulture) + " MiB";
+
+    private static string CpuModel()
+    {
+        const string cpuinfo = "/proc/cpuinfo";
+        var model = File.Exists(cpuinfo)
+            ? File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        return model ?? RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    private static void Line(StringBuilder md, string text = "") => md.Append(text).Append('\n');
+}
