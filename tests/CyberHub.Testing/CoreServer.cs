@@ -16,19 +16,14 @@ namespace CyberHub.Testing;
 /// A real Core service on a free loopback port, with its own database: a fresh SQLite file, or a fresh
 /// PostgreSQL database on the server scripts/test.sh provides. Tests talk to it over real HTTP.
 /// </summary>
-public abstract class CoreServer : IAsyncLifetime
+public abstract class CoreServer : LoopbackService, IAsyncLifetime
 {
     public const string AdminEmail = "admin@cyberhub.test";
     public const string AdminPassword = "admin-password-1";
 
-    private WebApplication? _app;
-
     /// <summary>Where the service keeps its SQLite file and keys; a fresh one, removed afterwards, unless a subclass says otherwise.</summary>
     protected virtual string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "cyberhub-tests", Guid.NewGuid().ToString("N"));
     protected virtual bool OwnsDataDirectory => true;
-
-    public Uri BaseAddress { get; private set; } = null!;
-    public IServiceProvider Services => _app!.Services;
 
     protected abstract Task<string?> CreateDatabaseAsync();
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
@@ -49,38 +44,17 @@ public abstract class CoreServer : IAsyncLifetime
         {
             settings[key] = value;
         }
-        _app = CoreApp.Build([], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.ClearProviders();
-        });
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        await StartAsync(CoreApp.Build, settings);
     }
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        await StopAsync();
         await DropDatabaseAsync();
         if (OwnsDataDirectory && Directory.Exists(DataDirectory))
         {
             Directory.Delete(DataDirectory, recursive: true);
         }
-    }
-
-    public HttpClient CreateClient(string? accessToken = null)
-    {
-        var client = new HttpClient { BaseAddress = BaseAddress };
-        if (accessToken is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        }
-        return client;
     }
 
     /// <summary>Registers a new learner with a unique name and returns a client that carries their token.</summary>

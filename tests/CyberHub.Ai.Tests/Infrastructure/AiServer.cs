@@ -12,14 +12,10 @@ namespace CyberHub.Ai.Tests.Infrastructure;
 /// A real Core and a real AI service, each on its own loopback port: AI verifies tokens through Core's
 /// JWKS over HTTP, as in production. The AI catalog starts seeded with the demo catalog.
 /// </summary>
-public abstract class AiServer : IAsyncLifetime
+public abstract class AiServer : LoopbackService, IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cyberhub-tests", Guid.NewGuid().ToString("N"));
-    private WebApplication? _app;
-
     public SqliteCoreServer Core { get; } = new();
-    public Uri BaseAddress { get; private set; } = null!;
-    public IServiceProvider Services => _app!.Services;
 
     protected abstract Task<string?> CreateVectorDatabaseAsync();
     protected virtual Task DropVectorDatabaseAsync() => Task.CompletedTask;
@@ -45,23 +41,12 @@ public abstract class AiServer : IAsyncLifetime
         {
             settings[key] = value;
         }
-        _app = AiApp.Build([], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.ClearProviders();
-        });
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address);
+        await StartAsync(AiApp.Build, settings);
     }
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        await StopAsync();
         await DropVectorDatabaseAsync();
         if (ExternalCore is null)
         {
@@ -71,16 +56,6 @@ public abstract class AiServer : IAsyncLifetime
         {
             Directory.Delete(_dataDirectory, recursive: true);
         }
-    }
-
-    public HttpClient CreateClient(string? accessToken = null)
-    {
-        var client = new HttpClient { BaseAddress = BaseAddress };
-        if (accessToken is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
-        }
-        return client;
     }
 
     /// <summary>A learner registered in Core, with a client for the AI service carrying their token.</summary>
