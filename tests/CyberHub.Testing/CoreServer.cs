@@ -89,13 +89,9 @@ public sealed class SqliteCoreServer : CoreServer
 
 public sealed class PostgresCoreServer : CoreServer
 {
-    private string? _database;
+    private readonly ThrowawayDatabase _database = new("core_test");
 
-    protected override async Task<string?> CreateDatabaseAsync()
-    {
-        _database = TestPostgres.NewName("core_test");
-        return await TestPostgres.CreateDatabaseAsync(_database);
-    }
+    protected override async Task<string?> CreateDatabaseAsync() => await _database.CreateAsync();
 
-    protected override Task DropDatabaseAsync() => _database is null ? Task.CompletedTask : TestPostgres.DropDatabaseAsync(_database);
+    protected override Task DropDatabaseAsync() => _database.DropAsync();
 }

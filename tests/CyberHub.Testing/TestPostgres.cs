@@ -37,3 +37,17 @@ public static class TestPostgres
         await command.ExecuteNonQueryAsync();
     }
 }
+
+/// <summary>A database of its own for one fixture: created on demand, dropped at the end.</summary>
+public sealed class ThrowawayDatabase(string prefix)
+{
+    private string? _name;
+
+    public async Task<string> CreateAsync()
+    {
+        _name = TestPostgres.NewName(prefix);
+        return await TestPostgres.CreateDatabaseAsync(_name);
+    }
+
+    public Task DropAsync() => _name is null ? Task.CompletedTask : TestPostgres.DropDatabaseAsync(_name);
+}

@@ -75,13 +75,9 @@ public sealed class EmbeddedAiServer : AiServer
 
 public sealed class PgVectorAiServer : AiServer
 {
-    private string? _database;
+    private readonly ThrowawayDatabase _database = new("vectors_test");
 
-    protected override async Task<string?> CreateVectorDatabaseAsync()
-    {
-        _database = TestPostgres.NewName("vectors_test");
-        return await TestPostgres.CreateDatabaseAsync(_database);
-    }
+    protected override async Task<string?> CreateVectorDatabaseAsync() => await _database.CreateAsync();
 
-    protected override Task DropVectorDatabaseAsync() => _database is null ? Task.CompletedTask : TestPostgres.DropDatabaseAsync(_database);
+    protected override Task DropVectorDatabaseAsync() => _database.DropAsync();
 }
