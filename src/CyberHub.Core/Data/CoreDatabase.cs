@@ -28,7 +28,7 @@ public static class CoreDatabase
                 Pooling = true,
                 DefaultTimeout = 30,
             }.ToString();
-            services.AddDbContextPool<CoreDbContext, SqliteCoreDbContext>(o => o.UseSqlite(sqlite));
+            services.AddDbContextPool<CoreDbContext, SqliteCoreDbContext>(o => o.UseSqlite(sqlite).AddInterceptors(new SqliteBusyTimeout()));
         }
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         return services;
