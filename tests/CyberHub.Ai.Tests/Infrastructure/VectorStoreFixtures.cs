@@ -10,6 +10,17 @@ namespace CyberHub.Ai.Tests.Infrastructure;
 /// <summary>Hands out fresh, initialised, empty stores of one backend and cleans them all up at the end.</summary>
 public abstract class VectorStoreFixture : IAsyncLifetime
 {
+    protected static async Task<IReadOnlyList<string>> FirstColumnAsync(System.Data.Common.DbCommand command)
+    {
+        var values = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetString(0));
+        }
+        return values;
+    }
+
     private readonly ConcurrentBag<IVectorStore> _stores = [];
 
     /// <summary>A new empty store with storage of its own.</summary>
@@ -65,13 +76,7 @@ public sealed class EmbeddedStoreFixture : VectorStoreFixture
         command.CommandText = "SELECT id FROM content_chunks WHERE content_type = $type AND content_id = $id ORDER BY chunk_index";
         command.Parameters.AddWithValue("$type", key.ContentType);
         command.Parameters.AddWithValue("$id", key.ContentId);
-        var ids = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetString(0));
-        }
-        return ids;
+        return await FirstColumnAsync(command);
     }
 
     public override async Task DisposeAsync()
@@ -94,14 +99,13 @@ public sealed class EmbeddedStoreFixture : VectorStoreFixture
 public sealed class PgVectorStoreFixture : VectorStoreFixture
 {
     private readonly ConcurrentDictionary<IVectorStore, string> _connectionStrings = new();
-    private string? _database;
+    private readonly ThrowawayDatabase _database = new("ai_test");
     private string _databaseConnectionString = "";
     private int _schemas;
 
     public override async Task InitializeAsync()
     {
-        _database = TestPostgres.NewName("ai_test");
-        _databaseConnectionString = await TestPostgres.CreateDatabaseAsync(_database);
+        _databaseConnectionString = await _database.CreateAsync();
         // In public, so that every store's schema sees the type through its search path.
         await ExecuteAsync(_databaseConnectionString, "CREATE EXTENSION IF NOT EXISTS vector");
     }
@@ -125,22 +129,13 @@ public sealed class PgVectorStoreFixture : VectorStoreFixture
         {
             Parameters = { new() { Value = key.ContentType }, new() { Value = key.ContentId } },
         };
-        var ids = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetString(0));
-        }
-        return ids;
+        return await FirstColumnAsync(command);
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await TestPostgres.DropDatabaseAsync(_database);
-        }
+        await _database.DropAsync();
     }
 
     private async Task<IVectorStore> Open(string connectionString)
