@@ -1,4 +1,5 @@
 using CyberHub.Ai.Catalog;
+using CyberHub.Ai.CoreClient;
 using CyberHub.Ai.Embeddings;
 using CyberHub.Ai.VectorStore;
 using CyberHub.ServiceDefaults;
@@ -49,6 +50,7 @@ public static class AiApp
         services.AddVectorStore(configuration);
         services.AddScoped<CatalogService>();
         services.AddScoped<CatalogImporter>();
+        services.AddCoreClient(CoreApiUrl(configuration));
         services.AddHostedService<AiStartup>();
         return builder;
     }
@@ -71,20 +73,9 @@ public static class AiApp
         return services;
     }
 
-    /// <summary>Where Core answers, for its JWKS document (and, later, its API): <c>CYBERHUB_CORE_API_URL</c>, else Core's own listen address.</summary>
-    public static Uri CoreApiUrl(IConfiguration configuration)
-    {
-        var url = configuration["CYBERHUB_CORE_API_URL"];
-        if (string.IsNullOrWhiteSpace(url))
-        {
-            url = (configuration["CYBERHUB_CORE_URL"] ?? "http://localhost:8000").Split(';')[0]
-                .Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal)
-                .Replace("://+", "://localhost", StringComparison.Ordinal)
-                .Replace("://*", "://localhost", StringComparison.Ordinal)
-                .Replace("://[::]", "://localhost", StringComparison.Ordinal);
-        }
-        return new Uri(url);
-    }
+    /// <summary>Where Core answers, for its JWKS document and its API: <c>CYBERHUB_CORE_API_URL</c>, else Core's own listen address.</summary>
+    public static Uri CoreApiUrl(IConfiguration configuration) =>
+        ServiceUrls.Resolve(configuration, "CYBERHUB_CORE_API_URL", "CYBERHUB_CORE_URL", "http://localhost:8000");
 
     private sealed class VectorStoreHealthCheck(IVectorStore store) : IHealthCheck
     {

@@ -1,5 +1,6 @@
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using CyberHub.ServiceDefaults.Health;
 using Microsoft.AspNetCore.Builder;
@@ -13,7 +14,7 @@ namespace CyberHub.ServiceDefaults;
 
 public static class ServiceDefaultsExtensions
 {
-    /// <summary>What every CyberHub service has: the wire format, {"detail"} errors, JWT auth, health, OpenAPI.</summary>
+    /// <summary>What every CyberHub service has: the wire format, {"detail"} errors, JWT auth, health, caching, OpenAPI.</summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -27,6 +28,7 @@ public static class ServiceDefaultsExtensions
 
         services.AddCyberHubAuthentication(builder.Configuration);
         services.AddHealthChecks();
+        services.AddCyberHubCache(builder.Configuration);
         services.AddOpenApi();
         return builder;
     }

@@ -30,9 +30,22 @@ public static class ClaimsPrincipalExtensions
     /// <summary>Object-level check: the caller is the owner, or privileged; otherwise 403.</summary>
     public static void EnsureCanActFor(this ClaimsPrincipal user, long userId)
     {
-        if (user.UserId() != userId && !user.IsPrivileged())
+        // Privilege first: a service token's subject is the client, not a user id.
+        if (!user.IsPrivileged() && user.UserId() != userId)
         {
             throw ApiException.Forbidden();
         }
+    }
+}
+
+public static class BearerTokenExtensions
+{
+    /// <summary>The request's bearer token, to relay to another CyberHub service on the caller's behalf.</summary>
+    public static string BearerToken(this HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? header["Bearer ".Length..].Trim()
+            : throw ApiException.Unauthorized("Authentication credentials were not provided.");
     }
 }

@@ -16,4 +16,5 @@ public sealed class ApiException(int statusCode, string detail) : Exception(deta
     public static ApiException NotFound(string detail = ErrorDetails.NotFound) => new(StatusCodes.Status404NotFound, detail);
     public static ApiException Conflict(string detail) => new(StatusCodes.Status409Conflict, detail);
     public static ApiException PreconditionFailed(string detail) => new(StatusCodes.Status412PreconditionFailed, detail);
+    public static ApiException ServiceUnavailable(string detail) => new(StatusCodes.Status503ServiceUnavailable, detail);
 }

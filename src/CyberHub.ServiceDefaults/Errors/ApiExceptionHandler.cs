@@ -11,23 +11,28 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
         var (status, detail) = Describe(exception);
-        if (status >= 500)
-        {
-            logger.LogError(exception, "Unhandled exception on {Method} {Path}", http.Request.Method, http.Request.Path);
-        }
-        else if (exception is ApiException api)
+        if (exception is ApiException api)
         {
             foreach (var (name, value) in api.Headers)
             {
                 http.Response.Headers[name] = value;
             }
+            if (status >= 500)
+            {
+                // A known outage (a dependency down): worth a line, not a stack trace.
+                logger.LogWarning("{Method} {Path} answered {Status}: {Detail}", http.Request.Method, http.Request.Path, status, detail);
+            }
+        }
+        else if (status >= 500)
+        {
+            logger.LogError(exception, "Unhandled exception on {Method} {Path}", http.Request.Method, http.Request.Path);
         }
         await DetailProblemDetailsWriter.WriteDetailAsync(http, status, detail);
         return true;
     }
 
     /// <summary>Client errors are the caller's business, not an incident: keep them out of the error log.</summary>
-    internal static bool IsClientError(Exception exception) => Describe(exception).Status < 500;
+    internal static bool IsClientError(Exception exception) => exception is ApiException || Describe(exception).Status < 500;
 
     private static (int Status, string Detail) Describe(Exception exception) => exception switch
     {

@@ -1,0 +1,31 @@
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults.Caching;
+using Microsoft.Extensions.Caching.Hybrid;
+
+namespace CyberHub.Ai.CoreClient;
+
+/// <summary>
+/// A learner's progress as Core last reported it, cached for the seed's five minutes and dropped as soon as
+/// Core reports a change (the sync event invalidates the learner's tag).
+/// </summary>
+public sealed class LearnerProgress(CoreProgressClient core, HybridCache cache)
+{
+    private static readonly HybridCacheEntryOptions Entry = new()
+    {
+        Expiration = TimeSpan.FromMinutes(5),
+        LocalCacheExpiration = TimeSpan.FromMinutes(1),
+    };
+
+    /// <summary>
+    /// Callers must have checked that the caller may read <paramref name="userId"/>'s data: the cached copy
+    /// is shared by every caller allowed to see it.
+    /// </summary>
+    public async Task<IReadOnlyList<ProgressDto>> GetAsync(long userId, string bearerToken, CancellationToken cancellationToken) =>
+        await cache.GetOrCreateAsync(
+            $"progress:{userId}",
+            (core, userId, bearerToken),
+            static async (state, ct) => (await state.core.GetAllAsync(state.userId, state.bearerToken, ct)).ToArray(),
+            Entry,
+            [CacheTags.User(userId)],
+            cancellationToken);
+}

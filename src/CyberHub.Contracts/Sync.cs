@@ -1,0 +1,19 @@
+namespace CyberHub.Contracts;
+
+public static class ProgressEventTypes
+{
+    public const string Created = "progress.created";
+    public const string Updated = "progress.updated";
+    public const string Deleted = "progress.deleted";
+}
+
+/// <summary>
+/// A change to one progress record, as Core's outbox delivers it to the AI service. <c>event_id</c> is unique
+/// for ever (receivers de-duplicate on it); <c>sequence</c> grows with every event Core writes, so events of
+/// one user arrive in sequence order. <c>progress</c> is the record after the change (before it, for a delete).
+/// </summary>
+public sealed record ProgressEvent(Guid EventId, long Sequence, string Type, long UserId, DateTime OccurredAt, ProgressDto Progress);
+
+public sealed record ProgressEventBatch(IReadOnlyList<ProgressEvent>? Events);
+
+public sealed record ProgressEventsResult(int Applied, int Duplicates);

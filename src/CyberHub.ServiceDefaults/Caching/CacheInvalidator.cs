@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace CyberHub.ServiceDefaults.Caching;
+
+/// <summary>
+/// Drops cached entries by tag on every instance. HybridCache's own tag invalidation reaches this process
+/// and the shared Redis level, but another instance keeps serving its process-memory copy (and its memory of
+/// the tag's last invalidation) until that expires; so each invalidation is also published on a Redis channel
+/// and every instance applies it locally.
+/// </summary>
+public sealed class CacheInvalidator(HybridCache cache, ILogger<CacheInvalidator> logger, RedisConnection? redis = null) : BackgroundService
+{
+    private static readonly RedisChannel Channel = RedisChannel.Literal("cyberhub:cache:invalidate");
+    private readonly string _origin = Guid.NewGuid().ToString("N");
+
+    public async Task InvalidateAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken = default)
+    {
+        if (tags.Count == 0)
+        {
+            return;
+        }
+        await cache.RemoveByTagAsync(tags, cancellationToken);
+        if (redis is null)
+        {
+            return;
+        }
+        try
+        {
+            var connection = await redis.GetAsync();
+            await connection.GetSubscriber().PublishAsync(Channel, $"{_origin}\n{string.Join('\n', tags)}");
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Redis is down, so no instance can read the stale shared copy; their own memory expires on its short lifetime.
+            logger.LogWarning(e, "Could not publish the invalidation of {Tags}", tags);
+        }
+    }
+
+    public Task InvalidateAsync(string tag, CancellationToken cancellationToken = default) =>
+        InvalidateAsync([tag], cancellationToken);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (redis is null)
+        {
+            return;
+        }
+        var connection = await redis.GetAsync();
+        var queue = await connection.GetSubscriber().SubscribeAsync(Channel);
+        await using var _ = stoppingToken.Register(() => queue.Unsubscribe());
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            ChannelMessage message;
+            try
+            {
+                message = await queue.ReadAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
+            {
+                return;
+            }
+            var lines = ((string?)message.Message ?? "").Split('\n');
+            if (lines.Length < 2 || lines[0] == _origin)
+            {
+                continue;
+            }
+            await cache.RemoveByTagAsync(lines[1..], stoppingToken);
+        }
+    }
+}

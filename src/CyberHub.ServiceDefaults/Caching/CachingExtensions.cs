@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace CyberHub.ServiceDefaults.Caching;
+
+public static class CachingExtensions
+{
+    /// <summary>
+    /// HybridCache for every service: process memory always, Redis as the shared second level when
+    /// <c>ConnectionStrings:redis</c> is set, plus <see cref="CacheInvalidator"/> to drop entries by tag on
+    /// every instance.
+    /// </summary>
+    public static IServiceCollection AddCyberHubCache(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddHybridCache(options =>
+        {
+            options.MaximumPayloadBytes = 4 * 1024 * 1024;
+            options.DefaultEntryOptions = new HybridCacheEntryOptions { Expiration = TimeSpan.FromMinutes(5) };
+        });
+
+        var redis = configuration.GetConnectionString("redis");
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            services.AddSingleton<CacheInvalidator>();
+            return services;
+        }
+
+        services.AddSingleton(new RedisConnection(redis));
+        services.AddStackExchangeRedisCache(options => options.InstanceName = "cyberhub:");
+        services.AddOptions<RedisCacheOptions>().Configure<RedisConnection>((options, connection) =>
+            options.ConnectionMultiplexerFactory = connection.GetAsync);
+        services.AddSingleton<CacheInvalidator>();
+        services.AddHostedService(sp => sp.GetRequiredService<CacheInvalidator>());
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        return services;
+    }
+
+    /// <summary>Redis being away makes the service slower, not unavailable: hence degraded, never unhealthy.</summary>
+    private sealed class RedisHealthCheck(RedisConnection redis) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                var connection = await redis.GetAsync();
+                var latency = await connection.GetDatabase().PingAsync();
+                return HealthCheckResult.Healthy($"redis, ping {latency.TotalMilliseconds:0.0} ms");
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                return HealthCheckResult.Degraded("redis unreachable: serving from process memory", e);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// One multiplexer per process, shared by the distributed cache and the invalidation channel. Set up so
+/// that an unreachable Redis fails each call at once instead of queueing it: the caches then fall back to
+/// process memory and the databases.
+/// </summary>
+public sealed class RedisConnection(string connectionString) : IAsyncDisposable
+{
+    private readonly Lazy<Task<IConnectionMultiplexer>> _connection = new(async () =>
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        if (!connectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.ConnectTimeout = 2_000;
+        }
+        if (!connectionString.Contains("syncTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.SyncTimeout = 1_000;
+        }
+        if (!connectionString.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.AsyncTimeout = 1_000;
+        }
+        return await ConnectionMultiplexer.ConnectAsync(options);
+    });
+
+    public Task<IConnectionMultiplexer> GetAsync() => _connection.Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection.IsValueCreated)
+        {
+            await (await _connection.Value).DisposeAsync();
+        }
+    }
+}
