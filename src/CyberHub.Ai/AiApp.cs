@@ -1,6 +1,9 @@
 using CyberHub.Ai.Catalog;
 using CyberHub.Ai.CoreClient;
 using CyberHub.Ai.Embeddings;
+using CyberHub.Ai.Personality;
+using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.Sync;
 using CyberHub.Ai.VectorStore;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
@@ -14,7 +17,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CyberHub.Ai;
 
-/// <summary>The AI service: embeddings, the content catalog and its vector store.</summary>
+/// <summary>The AI service: embeddings, the content catalog and its vector store, recommendations and personality analysis.</summary>
 public static class AiApp
 {
     public const string DefaultUrl = "http://localhost:8001";
@@ -35,6 +38,9 @@ public static class AiApp
         var app = builder.Build();
         app.UseServiceDefaults();
         app.MapCatalogApi();
+        app.MapPersonalityApi();
+        app.MapRecommendationsApi();
+        app.MapProgressEventsApi();
         return app;
     }
 
@@ -51,6 +57,11 @@ public static class AiApp
         services.AddScoped<CatalogService>();
         services.AddScoped<CatalogImporter>();
         services.AddCoreClient(CoreApiUrl(configuration));
+        services.AddPersonality();
+        services.AddSingleton<QueryEmbeddings>();
+        services.AddScoped<LearnerProfiles>();
+        services.AddScoped<RecommendationService>();
+        services.AddScoped<ProgressEventsService>();
         services.AddHostedService<AiStartup>();
         return builder;
     }
@@ -61,6 +72,7 @@ public static class AiApp
         if (!string.IsNullOrWhiteSpace(postgres))
         {
             services.AddSingleton<IVectorStore>(sp => new PgVectorStore(postgres, sp.GetRequiredService<ILoggerFactory>().CreateLogger<PgVectorStore>()));
+            services.AddSingleton<ILearnerProfileStore>(_ => new PgLearnerProfileStore(postgres));
         }
         else
         {
@@ -68,6 +80,7 @@ public static class AiApp
             Directory.CreateDirectory(directory);
             var path = Path.Combine(directory, "vectors.db");
             services.AddSingleton<IVectorStore>(sp => new EmbeddedVectorStore(path, sp.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddedVectorStore>()));
+            services.AddSingleton<ILearnerProfileStore>(_ => new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db")));
         }
         services.AddHealthChecks().AddCheck<VectorStoreHealthCheck>("vector_store");
         return services;
@@ -101,6 +114,7 @@ internal sealed class AiStartup(IServiceProvider services, IConfiguration config
     {
         var store = services.GetRequiredService<IVectorStore>();
         await store.InitializeAsync(cancellationToken);
+        await services.GetRequiredService<ILearnerProfileStore>().InitializeAsync(cancellationToken);
         if (!configuration.GetValue("CYBERHUB_SEED_DEMO_CATALOG", true) || await store.CountAsync(cancellationToken) > 0)
         {
             return;

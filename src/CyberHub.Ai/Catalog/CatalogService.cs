@@ -3,12 +3,14 @@ using CyberHub.Ai.Embeddings;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 
 namespace CyberHub.Ai.Catalog;
 
 /// <summary>The content catalog: items with their embeddings, browsable and searchable by meaning.</summary>
-public sealed class CatalogService(IEmbeddingGenerator embeddings, IVectorStore store, TimeProvider clock)
+public sealed class CatalogService(
+    IEmbeddingGenerator embeddings, QueryEmbeddings queries, IVectorStore store, CacheInvalidator invalidator, TimeProvider clock)
 {
     public const int MaxTexts = 256;
     public const int MaxTextLength = 8_000;
@@ -44,6 +46,7 @@ public sealed class CatalogService(IEmbeddingGenerator embeddings, IVectorStore 
             created,
             now);
         var ids = await store.UpsertAsync(record, vectors, cancellationToken);
+        await invalidator.InvalidateAsync(CacheTags.Catalog, cancellationToken);
         return new StoreEmbeddingsResponse("success", ids.Count, ids);
     }
 
@@ -63,6 +66,7 @@ public sealed class CatalogService(IEmbeddingGenerator embeddings, IVectorStore 
         {
             throw ApiException.NotFound("Content not found.");
         }
+        await invalidator.InvalidateAsync(CacheTags.Catalog, cancellationToken);
     }
 
     public async Task<ContentSearchResponse> SearchAsync(ContentSearchRequest request, CancellationToken cancellationToken)
@@ -82,7 +86,7 @@ public sealed class CatalogService(IEmbeddingGenerator embeddings, IVectorStore 
             throw ApiException.BadRequest($"limit must be between 1 and {MaxSearchLimit}.");
         }
         var type = request.ContentType is null ? null : ContentRules.ContentType(request.ContentType);
-        var vector = (await embeddings.EmbedAsync([query], cancellationToken))[0];
+        var vector = await queries.EmbedAsync(query, cancellationToken);
         var hits = await store.SearchAsync(vector, limit, type, cancellationToken: cancellationToken);
         var results = hits.Select(h => new ContentSearchHit(h.Content.ContentId, h.Content.ContentType, h.Content.Title, h.Content.Description, Math.Round(h.Score, 4))).ToList();
         return new ContentSearchResponse(query, results, results.Count);

@@ -8,13 +8,9 @@ namespace CyberHub.Ai.CoreClient;
 /// A learner's progress as Core last reported it, cached for the seed's five minutes and dropped as soon as
 /// Core reports a change (the sync event invalidates the learner's tag).
 /// </summary>
-public sealed class LearnerProgress(CoreProgressClient core, HybridCache cache)
+public sealed class LearnerProgress(CoreProgressClient core, HybridCache cache, CacheLifetimes lifetimes)
 {
-    private static readonly HybridCacheEntryOptions Entry = new()
-    {
-        Expiration = TimeSpan.FromMinutes(5),
-        LocalCacheExpiration = TimeSpan.FromMinutes(1),
-    };
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
 
     /// <summary>
     /// Callers must have checked that the caller may read <paramref name="userId"/>'s data: the cached copy
@@ -25,7 +21,7 @@ public sealed class LearnerProgress(CoreProgressClient core, HybridCache cache)
             $"progress:{userId}",
             (core, userId, bearerToken),
             static async (state, ct) => (await state.core.GetAllAsync(state.userId, state.bearerToken, ct)).ToArray(),
-            Entry,
+            lifetimes.For(Lifetime),
             [CacheTags.User(userId)],
             cancellationToken);
 }

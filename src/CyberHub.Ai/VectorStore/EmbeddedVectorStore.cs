@@ -164,6 +164,12 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
         return Task.FromResult(_catalog.GetVector(key));
     }
 
+    public Task<IReadOnlyList<ContentVector>> GetManyAsync(IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        return Task.FromResult(_catalog.GetMany(keys));
+    }
+
     public Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skip);

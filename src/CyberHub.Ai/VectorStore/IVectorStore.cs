@@ -15,6 +15,12 @@ public sealed record SearchHit(ContentRecord Content, double Score);
 
 public readonly record struct ContentKey(string ContentType, string ContentId);
 
+/// <summary>An item with its vector (the normalised mean of its chunks).</summary>
+public sealed record ContentVector(ContentRecord Content, float[] Vector)
+{
+    public ContentKey Key => new(Content.ContentType, Content.ContentId);
+}
+
 /// <summary>
 /// Where content and its embeddings live. Two backends pass the same tests: PostgreSQL + pgvector
 /// (HNSW index) and the embedded store (SQLite file, exact in-memory scan).
@@ -36,6 +42,9 @@ public interface IVectorStore
 
     /// <summary>The item vector (normalised mean of its chunks), or null when the item is unknown.</summary>
     Task<float[]?> GetVectorAsync(ContentKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>The known items among <paramref name="keys"/>, with their vectors, in one round trip; unknown keys are left out.</summary>
+    Task<IReadOnlyList<ContentVector>> GetManyAsync(IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken = default);
 
     /// <summary>Items ordered by (content_type, content_id), optionally of one type.</summary>
     Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default);

@@ -104,6 +104,24 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
+    public IReadOnlyList<ContentVector> GetMany(IReadOnlyCollection<ContentKey> keys)
+    {
+        var found = new List<ContentVector>(keys.Count);
+        _lock.EnterReadLock();
+        try
+        {
+            foreach (var key in keys)
+            {
+                if (_rows.TryGetValue(key, out var row))
+                {
+                    found.Add(new ContentVector(_records[row], _vectors.AsSpan(row * D, D).ToArray()));
+                }
+            }
+        }
+        finally { _lock.ExitReadLock(); }
+        return found;
+    }
+
     public (int Count, IReadOnlyList<ContentRecord> Items) List(string? contentType, int skip, int take)
     {
         _lock.EnterReadLock();

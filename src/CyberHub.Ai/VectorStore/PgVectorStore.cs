@@ -143,6 +143,28 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         return await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
     }
 
+    public async Task<IReadOnlyList<ContentVector>> GetManyAsync(IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken = default)
+    {
+        var found = new List<ContentVector>(keys.Count);
+        if (keys.Count == 0)
+        {
+            return found;
+        }
+        // Two parallel arrays unnested together: one statement whatever the number of keys.
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT {RecordColumns}, embedding FROM content_items AS i
+            JOIN unnest($1::text[], $2::text[]) AS k(content_type, content_id) USING (content_type, content_id)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.ContentType).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.ContentId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(new ContentVector(ReadRecord(reader), reader.GetFieldValue<Vector>(8).ToArray()));
+        }
+        return found;
+    }
+
     public async Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skip);

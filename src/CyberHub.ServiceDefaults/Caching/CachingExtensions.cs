@@ -23,6 +23,7 @@ public static class CachingExtensions
         });
 
         var redis = configuration.GetConnectionString("redis");
+        services.AddSingleton(new CacheLifetimes(sharedLevel: !string.IsNullOrWhiteSpace(redis)));
         if (string.IsNullOrWhiteSpace(redis))
         {
             services.AddSingleton<CacheInvalidator>();

@@ -1,0 +1,170 @@
+using System.Net;
+using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.Tests.Infrastructure;
+using CyberHub.Contracts;
+using CyberHub.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CyberHub.Ai.Tests;
+
+public abstract class RecommendationsApiTests<TServer>(TServer server) where TServer : AiServer
+{
+    private static readonly string[] CryptographyLessons =
+    [
+        "symmetric-encryption-aes-modes",
+        "public-key-cryptography-rsa-dh-ecc",
+        "hashes-macs-and-password-hashing",
+    ];
+
+    private async Task<Learner> CompleteAsync(params string[] lessons)
+    {
+        var learner = await server.Core.RegisterAsync();
+        foreach (var lesson in lessons)
+        {
+            (await learner.Client.PostJsonAsync("/api/v1/progress/", new CreateProgressRequest(lesson, "lesson", ProgressStatus.Completed, 100, 90, 1200, null)))
+                .EnsureSuccessStatusCode();
+        }
+        return learner;
+    }
+
+    private async Task<RecommendationsResponse> RecommendAsync(Learner learner, string query = "") =>
+        await (await server.CreateClient(learner.Access).GetAsync($"/api/v1/recommendations/{learner.User.Id}{query}")).ReadAsync<RecommendationsResponse>();
+
+    [Fact]
+    public async Task A_new_learner_gets_introductory_picks_across_topics()
+    {
+        var learner = await server.Core.RegisterAsync();
+        var response = await RecommendAsync(learner);
+
+        Assert.Equal(learner.User.Id, response.UserId);
+        Assert.Equal(10, response.Total);
+        Assert.Equal(10, response.Recommendations.Count);
+        Assert.All(response.Recommendations, r => Assert.Contains("get you started", r.Reason, StringComparison.Ordinal));
+        // Taking turns across topics: ten picks from a catalog of twelve topics repeat none.
+        Assert.Equal(10, response.Recommendations.Select(r => r.Reason).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Completed_lessons_drive_the_picks_and_are_named_in_each_reason()
+    {
+        var learner = await CompleteAsync(CryptographyLessons);
+        var titles = new[] { "Symmetric Encryption with AES and Block Cipher Modes", "Public-Key Cryptography: RSA, Diffie-Hellman and Elliptic Curves", "Hash Functions, HMAC and Password Hashing" };
+
+        var response = await RecommendAsync(learner);
+
+        Assert.Equal(10, response.Recommendations.Count);
+        Assert.DoesNotContain(response.Recommendations, r => CryptographyLessons.Contains(r.ContentId));
+        Assert.All(response.Recommendations, r => Assert.Contains(titles, t => r.Reason == $"Because you completed '{t}'"));
+        // The rest of the cryptography track leads the list.
+        Assert.Contains(response.Recommendations.Take(3), r => r.ContentId is "inside-the-tls-1-3-handshake" or "encrypting-files-with-aes-gcm"
+            or "introduction-to-cryptography" or "applied-cryptography-for-engineers" or "inspecting-tls-with-openssl" or "breaking-ecb-and-padding-oracles");
+        Assert.All(response.Recommendations, r => Assert.InRange(r.Score, -1, 1));
+        Assert.Equal(response.Recommendations.Count, response.Recommendations.Select(r => (r.ContentType, r.ContentId)).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Content_type_and_limit_narrow_the_list_and_post_answers_like_get()
+    {
+        var learner = await CompleteAsync(CryptographyLessons);
+        var labs = await RecommendAsync(learner, "?content_type=lab&limit=4");
+        Assert.Equal(4, labs.Total);
+        Assert.All(labs.Recommendations, r => Assert.Equal("lab", r.ContentType));
+
+        var posted = await (await server.CreateClient(learner.Access).PostJsonAsync("/api/v1/recommendations",
+            new RecommendationRequest(learner.User.Id, "lab", 4))).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(labs.Recommendations, posted.Recommendations);
+
+        var fifty = await RecommendAsync(learner, "?limit=50");
+        Assert.Equal(50, fifty.Total);
+    }
+
+    [Fact]
+    public async Task Bad_requests_are_refused_with_a_detail()
+    {
+        var learner = await server.Core.RegisterAsync();
+        using var client = server.CreateClient(learner.Access);
+        var id = learner.User.Id;
+        await (await client.GetAsync($"/api/v1/recommendations/{id}?limit=0")).DetailAsync(HttpStatusCode.BadRequest);
+        await (await client.GetAsync($"/api/v1/recommendations/{id}?limit=51")).DetailAsync(HttpStatusCode.BadRequest);
+        await (await client.GetAsync($"/api/v1/recommendations/{id}?content_type=podcast")).DetailAsync(HttpStatusCode.BadRequest);
+        await (await client.PostJsonAsync("/api/v1/recommendations", new RecommendationRequest(null, null, null))).DetailAsync(HttpStatusCode.BadRequest);
+        await (await client.SendRawAsync(HttpMethod.Post, "/api/v1/recommendations", """{"user_id":"x"}""")).DetailAsync(HttpStatusCode.BadRequest);
+        await (await client.SendRawAsync(HttpMethod.Post, "/api/v1/recommendations", """{"user_id":1,"limit":1e9}""")).DetailAsync(HttpStatusCode.BadRequest);
+        using var anonymous = server.CreateClient();
+        await (await anonymous.GetAsync($"/api/v1/recommendations/{id}")).DetailAsync(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task Learners_see_only_their_own_and_admins_anyone_who_exists()
+    {
+        var learner = await server.Core.RegisterAsync();
+        var other = await server.Core.RegisterAsync();
+        await (await server.CreateClient(learner.Access).GetAsync($"/api/v1/recommendations/{other.User.Id}")).DetailAsync(HttpStatusCode.Forbidden);
+
+        using var admin = await server.AdminClientAsync();
+        var forOther = await (await admin.GetAsync($"/api/v1/recommendations/{other.User.Id}")).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(other.User.Id, forOther.UserId);
+        Assert.Equal("User not found.", await (await admin.GetAsync("/api/v1/recommendations/987654321")).DetailAsync(HttpStatusCode.NotFound));
+    }
+
+    [Fact]
+    public async Task Cached_picks_stay_until_a_progress_event_drops_them_and_the_event_updates_the_stored_profile()
+    {
+        var learner = await server.Core.RegisterAsync();
+        var before = await RecommendAsync(learner);
+        Assert.All(before.Recommendations, r => Assert.Contains("get you started", r.Reason, StringComparison.Ordinal));
+
+        var created = await (await learner.Client.PostJsonAsync("/api/v1/progress/",
+            new CreateProgressRequest("sql-injection-and-parameterized-queries", "lesson", ProgressStatus.Completed, 100, 95, 900, null))).ReadAsync<ProgressDto>(HttpStatusCode.Created);
+        // Nothing told the AI service yet: the hour-long cache still answers.
+        Assert.Equal(before.Recommendations, (await RecommendAsync(learner)).Recommendations);
+
+        using var admin = await server.AdminClientAsync();
+        var change = new ProgressEvent(Guid.NewGuid(), 1, ProgressEventTypes.Created, learner.User.Id, DateTime.UtcNow, created);
+        var applied = await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).ReadAsync<ProgressEventsResult>();
+        Assert.Equal(new ProgressEventsResult(1, 0), applied);
+
+        var stored = await server.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id);
+        Assert.NotNull(stored);
+        Assert.Equal("sql-injection-and-parameterized-queries", Assert.Single(stored.Entries).ContentId);
+        Assert.NotNull(stored.Vector);
+
+        var after = await RecommendAsync(learner);
+        Assert.All(after.Recommendations, r => Assert.Equal("Because you completed 'SQL Injection Attacks and Parameterized Queries'", r.Reason));
+
+        // Delivered again (at least once): recognised by its id, nothing applied twice.
+        var repeat = await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).ReadAsync<ProgressEventsResult>();
+        Assert.Equal(new ProgressEventsResult(0, 1), repeat);
+    }
+
+    [Fact]
+    public async Task Progress_events_are_validated_and_only_services_and_admins_may_send_them()
+    {
+        var learner = await server.Core.RegisterAsync();
+        using var asLearner = server.CreateClient(learner.Access);
+        var progress = new ProgressDto(1, learner.User.Id, "owasp-top-10-explained", "lesson", ProgressStatus.InProgress, 50, null, 60, [], DateTime.UtcNow, null, DateTime.UtcNow, DateTime.UtcNow, 1);
+        var change = new ProgressEvent(Guid.NewGuid(), 5, ProgressEventTypes.Updated, learner.User.Id, DateTime.UtcNow, progress);
+        await (await asLearner.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).DetailAsync(HttpStatusCode.Forbidden);
+
+        using var admin = await server.AdminClientAsync();
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([]))).DetailAsync(HttpStatusCode.BadRequest);
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change with { Type = "progress.exploded" }]))).DetailAsync(HttpStatusCode.BadRequest);
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change with { UserId = learner.User.Id + 1 }]))).DetailAsync(HttpStatusCode.BadRequest);
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change with { EventId = Guid.Empty }]))).DetailAsync(HttpStatusCode.BadRequest);
+        Assert.Null(await server.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id));
+
+        // An older event arriving after a newer one changes nothing.
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).ReadAsync<ProgressEventsResult>();
+        var older = new ProgressEvent(Guid.NewGuid(), 4, ProgressEventTypes.Deleted, learner.User.Id, DateTime.UtcNow, progress);
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([older]))).ReadAsync<ProgressEventsResult>();
+        var stored = await server.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id);
+        Assert.Equal(5, stored!.LastSequence);
+        Assert.Single(stored.Entries);
+    }
+}
+
+public sealed class EmbeddedRecommendationsApiTests(EmbeddedAiServer server)
+    : RecommendationsApiTests<EmbeddedAiServer>(server), IClassFixture<EmbeddedAiServer>;
+
+public sealed class PgVectorRecommendationsApiTests(PgVectorAiServer server)
+    : RecommendationsApiTests<PgVectorAiServer>(server), IClassFixture<PgVectorAiServer>;
