@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,9 +13,10 @@ namespace CyberHub.ServiceDefaults.Caching;
 /// the tag's last invalidation) until that expires; so each invalidation is also published on a Redis channel
 /// and every instance applies it locally.
 /// </summary>
-public sealed class CacheInvalidator(HybridCache cache, ILogger<CacheInvalidator> logger, RedisConnection? redis = null) : BackgroundService
+public sealed class CacheInvalidator(
+    HybridCache cache, IConfiguration configuration, ILogger<CacheInvalidator> logger, RedisConnection? redis = null) : BackgroundService
 {
-    private static readonly RedisChannel Channel = RedisChannel.Literal("cyberhub:cache:invalidate");
+    private readonly RedisChannel _channel = RedisChannel.Literal(CachingExtensions.CachePrefix(configuration) + "invalidate");
     private readonly string _origin = Guid.NewGuid().ToString("N");
 
     public async Task InvalidateAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken = default)
@@ -31,7 +33,7 @@ public sealed class CacheInvalidator(HybridCache cache, ILogger<CacheInvalidator
         try
         {
             var connection = await redis.GetAsync();
-            await connection.GetSubscriber().PublishAsync(Channel, $"{_origin}\n{string.Join('\n', tags)}");
+            await connection.GetSubscriber().PublishAsync(_channel, $"{_origin}\n{string.Join('\n', tags)}");
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -50,7 +52,7 @@ public sealed class CacheInvalidator(HybridCache cache, ILogger<CacheInvalidator
             return;
         }
         var connection = await redis.GetAsync();
-        var queue = await connection.GetSubscriber().SubscribeAsync(Channel);
+        var queue = await connection.GetSubscriber().SubscribeAsync(_channel);
         await using var _ = stoppingToken.Register(() => queue.Unsubscribe());
         while (!stoppingToken.IsCancellationRequested)
         {

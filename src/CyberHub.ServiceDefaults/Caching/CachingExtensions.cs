@@ -31,7 +31,8 @@ public static class CachingExtensions
         }
 
         services.AddSingleton(new RedisConnection(redis));
-        services.AddStackExchangeRedisCache(options => options.InstanceName = "cyberhub:");
+        var prefix = CachePrefix(configuration);
+        services.AddStackExchangeRedisCache(options => options.InstanceName = prefix);
         services.AddOptions<RedisCacheOptions>().Configure<RedisConnection>((options, connection) =>
             options.ConnectionMultiplexerFactory = connection.GetAsync);
         services.AddSingleton<CacheInvalidator>();
@@ -39,6 +40,13 @@ public static class CachingExtensions
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return services;
     }
+
+    /// <summary>
+    /// What every key and channel in Redis starts with (<c>Cache:Prefix</c>, default <c>cyberhub:</c>), so
+    /// that several deployments, or test runs, can share one Redis without reading each other's entries.
+    /// </summary>
+    public static string CachePrefix(IConfiguration configuration) =>
+        configuration["Cache:Prefix"] is { Length: > 0 } prefix ? prefix : "cyberhub:";
 
     /// <summary>Redis being away makes the service slower, not unavailable: hence degraded, never unhealthy.</summary>
     private sealed class RedisHealthCheck(RedisConnection redis) : IHealthCheck
