@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Security.Claims;
+using CyberHub.Ai.CoreClient;
+using CyberHub.Contracts;
+using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.Caching;
+using CyberHub.ServiceDefaults.Errors;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CyberHub.Ai.Personality;
+
+/// <summary>
+/// The seed's personality flow: gather the learner's progress (given, or read from Core), look up what the
+/// catalog knows about it, analyse, and keep the result as the learner's last analysis.
+/// </summary>
+public sealed class PersonalityService(LearnerProgress progress, PersonalityCatalog catalog, HybridCache cache, CacheLifetimes lifetimes, TimeProvider clock)
+{
+    /// <summary>How long a learner's last analysis is kept, unless a change to their progress drops it sooner.</summary>
+    public static readonly TimeSpan LastAnalysisLifetime = TimeSpan.FromHours(24);
+
+    private static readonly HybridCacheEntryOptions ReadOnly = new()
+    {
+        Flags = HybridCacheEntryFlags.DisableLocalCacheWrite | HybridCacheEntryFlags.DisableDistributedCacheWrite,
+    };
+
+    public async Task<PersonalityAnalysis> AnalyzeAsync(PersonalityRequest request, ClaimsPrincipal caller, HttpRequest http, CancellationToken cancellationToken)
+    {
+        var userId = ValidUserId(request.UserId);
+        caller.EnsureCanActFor(userId);
+        var now = clock.GetUtcNow().UtcDateTime;
+        // Given records are analysed as they are, without Core, so analysis keeps working while Core is down.
+        var records = request.ProgressData is { } given
+            ? ProgressData.Validate(userId, given, now)
+            : [.. (await progress.GetAsync(userId, http.BearerToken(), cancellationToken)).Select(LearningRecord.From)];
+        var facts = await catalog.FactsAsync(records.Select(r => r.Key), cancellationToken);
+        var analysis = PersonalityAnalyzer.Analyze(userId, records, facts, now);
+        await cache.SetAsync(Key(userId), analysis, lifetimes.For(LastAnalysisLifetime), [CacheTags.User(userId)], cancellationToken);
+        return analysis;
+    }
+
+    public async Task<PersonalityAnalysis> GetLastAsync(long userId, ClaimsPrincipal caller, CancellationToken cancellationToken)
+    {
+        caller.EnsureCanActFor(ValidUserId(userId));
+        // HybridCache has no plain read: a factory that finds nothing, with writes disabled, is one.
+        var last = await cache.GetOrCreateAsync<PersonalityAnalysis?>(
+            Key(userId), static _ => ValueTask.FromResult<PersonalityAnalysis?>(null), ReadOnly, cancellationToken: cancellationToken);
+        return last ?? throw ApiException.NotFound("No personality analysis for this user yet: request one with POST /api/v1/personality/analyze.");
+    }
+
+    public static string Key(long userId) => "personality:" + userId.ToString(CultureInfo.InvariantCulture);
+
+    private static long ValidUserId(long? userId) => userId switch
+    {
+        null => throw ApiException.BadRequest("user_id is required."),
+        <= 0 => throw ApiException.BadRequest("user_id must be a positive integer."),
+        { } id => id,
+    };
+}
+
+public static class PersonalityServiceCollectionExtensions
+{
+    public static IServiceCollection AddPersonality(this IServiceCollection services)
+    {
+        services.AddSingleton<PersonalityCatalog>();
+        services.AddScoped<PersonalityService>();
+        return services;
+    }
+}
