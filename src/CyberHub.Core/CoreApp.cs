@@ -1,6 +1,7 @@
 using CyberHub.Core.Auth;
 using CyberHub.Core.Data;
 using CyberHub.Core.Organizations;
+using CyberHub.Core.Outbox;
 using CyberHub.Core.Progress;
 using CyberHub.Core.Users;
 using CyberHub.ServiceDefaults;
@@ -17,7 +18,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CyberHub.Core;
 
-/// <summary>The Core service: identity, tokens, organizations and progress.</summary>
+/// <summary>The Core service: identity, tokens, service clients, organizations, progress and its outbox.</summary>
 public static class CoreApp
 {
     public const string DefaultUrl = "http://localhost:8000";
@@ -41,6 +42,7 @@ public static class CoreApp
         var app = builder.Build();
         app.UseServiceDefaults();
         app.MapAuthApi();
+        app.MapServiceClientsApi();
         app.MapUsersApi();
         app.MapOrganizationsApi();
         app.MapProgressApi();
@@ -68,7 +70,10 @@ public static class CoreApp
         services.AddScoped<UsersService>();
         services.AddScoped<OrganizationsService>();
         services.AddScoped<ProgressService>();
+        services.AddScoped<ServiceClientsService>();
         services.AddHostedService<CoreStartup>();
+        // After CoreStartup: hosted services start in order, so the dispatcher finds the schema migrated.
+        services.AddOutbox(builder.Configuration);
         return builder;
     }
 }

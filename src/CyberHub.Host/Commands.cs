@@ -3,6 +3,7 @@ using CyberHub.Ai.Catalog;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
 using CyberHub.Core;
+using CyberHub.Core.Auth;
 using CyberHub.Core.Data;
 using CyberHub.Core.Users;
 using CyberHub.ServiceDefaults.Errors;
@@ -27,6 +28,7 @@ internal static class Commands
         Console.Error.WriteLine("""
             Usage: cyberhub [all | core | ai]                         run the platform (default: all)
                    cyberhub create-admin --email E --password P       ensure an admin account
+                   cyberhub create-service-client NAME                register a machine caller; prints its credentials
                    cyberhub import FILE.json|FILE.csv                 load a catalog into the vector store
             """);
         return 2;
@@ -47,6 +49,34 @@ internal static class Commands
         {
             var admin = await scope.ServiceProvider.GetRequiredService<UsersService>().EnsureAdminAsync(email, password, CancellationToken.None);
             Console.WriteLine($"Admin account {admin.Email} (user {admin.Id}) is ready.");
+            return 0;
+        }
+        catch (ApiException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>Registers a service client in the configured database and prints its credentials, which are shown only here.</summary>
+    public static async Task<int> CreateServiceClientAsync(string[] args)
+    {
+        // The name comes first, so that it cannot be mistaken for the value of a setting such as --CYBERHUB_DATA_DIR.
+        if (args.Length == 0 || args[0].StartsWith('-') || string.IsNullOrWhiteSpace(args[0]))
+        {
+            return Usage("create-service-client needs a NAME (before any --setting).");
+        }
+        var name = args[0];
+        var app = CoreApp.Build(args[1..]);
+        await CoreDatabase.MigrateAsync(app.Services);
+        await using var scope = app.Services.CreateAsyncScope();
+        try
+        {
+            var client = await scope.ServiceProvider.GetRequiredService<ServiceClientsService>()
+                .CreateAsync(new CreateServiceClientRequest(name), CancellationToken.None);
+            Console.WriteLine($"client_id:     {client.ClientId}");
+            Console.WriteLine($"client_secret: {client.ClientSecret}");
+            Console.Error.WriteLine("Keep the secret now: it is stored only as a hash and cannot be shown again.");
             return 0;
         }
         catch (ApiException e)

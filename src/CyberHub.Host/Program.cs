@@ -5,6 +5,7 @@ using CyberHub.Host;
 // cyberhub [all]                                        run Core (:8000) and AI (:8001) in one process
 // cyberhub core | ai                                    run one service alone
 // cyberhub create-admin --email E --password P          create or repair an admin account, then exit
+// cyberhub create-service-client NAME                   register a machine caller and print its client_id and secret, then exit
 // cyberhub import FILE                                  load a JSON or CSV catalog into the vector store, then exit
 var named = args.Length > 0 && !args[0].StartsWith('-');
 var command = named ? args[0] : "all";
@@ -16,6 +17,7 @@ return command switch
     "core" => await Commands.RunAsync(CoreApp.Build(rest)),
     "ai" => await Commands.RunAsync(AiApp.Build(rest)),
     "create-admin" => await Commands.CreateAdminAsync(rest),
+    "create-service-client" => await Commands.CreateServiceClientAsync(rest),
     "import" => await Commands.ImportAsync(rest),
     _ => Commands.Usage($"Unknown command '{command}'."),
 };

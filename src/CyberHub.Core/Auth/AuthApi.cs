@@ -13,6 +13,7 @@ public static class AuthApi
         group.MapPost("/", Login).WithSummary("Log in with email or username and password");
         group.MapPost("/refresh/", Refresh).WithSummary("Exchange a refresh token for a new pair (the old one stops working)");
         group.MapPost("/revoke/", Revoke).WithSummary("Log out: revoke the refresh token's session");
+        group.MapPost("/service/", ServiceToken).WithSummary("Exchange a service client's client_id and client_secret for a service access token");
 
         app.MapGet("/.well-known/jwks.json", Jwks).WithTags("Auth").AllowAnonymous()
             .WithSummary("Public keys that verify CyberHub access tokens");
@@ -30,6 +31,9 @@ public static class AuthApi
         await auth.RevokeAsync(request, ct);
         return TypedResults.NoContent();
     }
+
+    private static async Task<Ok<ServiceTokenResponse>> ServiceToken(ClientCredentialsRequest request, ServiceClientsService clients, CancellationToken ct) =>
+        TypedResults.Ok(await clients.IssueTokenAsync(request, ct));
 
     private static Ok<object> Jwks(SigningKeyRing keys, HttpContext http)
     {

@@ -13,9 +13,28 @@ public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSetti
 {
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    public string CreateAccessToken(User user)
+    public string CreateAccessToken(User user) => Create(new Dictionary<string, object>
+    {
+        [CyberHubClaims.Subject] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        [CyberHubClaims.Email] = user.Email,
+        [CyberHubClaims.Roles] = user.RoleList.ToArray(),
+    });
+
+    /// <summary>
+    /// An access token for a machine caller: subject <c>service:{clientId}</c> (never a user id), the
+    /// <c>service</c> role, and the client id in its own claim. No refresh token: the client asks again.
+    /// </summary>
+    public string CreateServiceAccessToken(string clientId) => Create(new Dictionary<string, object>
+    {
+        [CyberHubClaims.Subject] = ServiceCallers.SubjectPrefix + clientId,
+        [CyberHubClaims.Roles] = new[] { Roles.Service },
+        [ServiceCallers.ClientIdClaim] = clientId,
+    });
+
+    private string Create(Dictionary<string, object> claims)
     {
         var now = clock.UtcNow();
+        claims[JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N");
         return Handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = settings.Issuer,
@@ -25,13 +44,7 @@ public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSetti
             Expires = now + settings.AccessTokenLifetime,
             TokenType = JwtSettings.AccessTokenType,
             SigningCredentials = keys.Current,
-            Claims = new Dictionary<string, object>
-            {
-                [CyberHubClaims.Subject] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                [CyberHubClaims.Email] = user.Email,
-                [CyberHubClaims.Roles] = user.RoleList.ToArray(),
-                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
-            },
+            Claims = claims,
         });
     }
 

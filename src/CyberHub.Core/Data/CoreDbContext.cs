@@ -1,6 +1,7 @@
 using CyberHub.Contracts;
 using CyberHub.Core.Auth;
 using CyberHub.Core.Organizations;
+using CyberHub.Core.Outbox;
 using CyberHub.Core.Progress;
 using CyberHub.Core.Users;
 using Microsoft.EntityFrameworkCore;
@@ -19,6 +20,8 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
     public DbSet<Organization> Organizations => Set<Organization>();
     public DbSet<OrganizationMember> OrganizationMembers => Set<OrganizationMember>();
     public DbSet<ProgressRecord> Progress => Set<ProgressRecord>();
+    public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
+    public DbSet<ServiceClient> ServiceClients => Set<ServiceClient>();
 
     protected abstract string JsonColumnType { get; }
 
@@ -88,6 +91,28 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
             progress.Property(p => p.Metadata).HasColumnType(JsonColumnType);
             progress.Property(p => p.Version).IsConcurrencyToken();
             progress.HasOne<User>().WithMany().HasForeignKey(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<OutboxEvent>(outbox =>
+        {
+            outbox.ToTable("outbox_events");
+            outbox.HasIndex(e => e.EventId).IsUnique();
+            // The dispatcher's look-ups: a user's undelivered events in id order (heads, claims). Partial, so it
+            // holds only the few rows in flight rather than every event kept for the retention period.
+            outbox.HasIndex(e => new { e.UserId, e.Id }).HasFilter("\"DeliveredAt\" IS NULL AND \"FailedAt\" IS NULL");
+            outbox.HasIndex(e => e.CreatedAt);
+            outbox.Property(e => e.Type).HasMaxLength(32);
+            outbox.Property(e => e.Payload).HasColumnType(JsonColumnType);
+            outbox.Property(e => e.LastError).HasMaxLength(OutboxEvent.MaxErrorLength);
+            // No foreign key to users: an event outlives what it describes, and must still be delivered.
+        });
+
+        model.Entity<ServiceClient>(client =>
+        {
+            client.ToTable("service_clients");
+            client.HasIndex(c => c.ClientId).IsUnique();
+            client.Property(c => c.ClientId).HasMaxLength(40);
+            client.Property(c => c.Name).HasMaxLength(ServiceClient.MaxNameLength);
         });
     }
 

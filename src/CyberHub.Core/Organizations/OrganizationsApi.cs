@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using CyberHub.Contracts;
+using CyberHub.Core.Auth;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Builder;
@@ -26,33 +27,33 @@ public static class OrganizationsApi
     private static async Task<Ok<PagedResponse<OrganizationDto>>> List(
         ClaimsPrincipal caller, OrganizationsService organizations, HttpRequest http, CancellationToken ct,
         [FromQuery] int? page = null, [FromQuery(Name = "page_size")] int? pageSize = null) =>
-        TypedResults.Ok(await organizations.ListForUserAsync(caller.UserId(), PageRequest.From(page, pageSize), http, ct));
+        TypedResults.Ok(await organizations.ListForUserAsync(caller.AccountId(), PageRequest.From(page, pageSize), http, ct));
 
     private static async Task<Created<OrganizationDto>> Create(
         CreateOrganizationRequest request, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct)
     {
-        var created = await organizations.CreateAsync(caller.UserId(), request, ct);
+        var created = await organizations.CreateAsync(caller.AccountId(), request, ct);
         return TypedResults.Created($"/api/v1/organizations/{created.Id}/", created);
     }
 
     private static async Task<Ok<OrganizationDto>> Get(long id, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
-        TypedResults.Ok(await organizations.GetAsync(id, caller.UserId(), caller.IsPrivileged(), ct));
+        TypedResults.Ok(await organizations.GetAsync(id, caller.ActorId(), caller.IsPrivileged(), ct));
 
     private static async Task<Ok<IReadOnlyList<OrganizationMemberDto>>> Members(
         long id, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
-        TypedResults.Ok(await organizations.MembersAsync(id, caller.UserId(), caller.IsPrivileged(), ct));
+        TypedResults.Ok(await organizations.MembersAsync(id, caller.ActorId(), caller.IsPrivileged(), ct));
 
     private static async Task<Created<OrganizationMemberDto>> AddMember(
         long id, AddMemberRequest request, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct)
     {
-        var member = await organizations.AddMemberAsync(id, caller.UserId(), caller.IsPrivileged(), request, ct);
+        var member = await organizations.AddMemberAsync(id, caller.ActorId(), caller.IsPrivileged(), request, ct);
         return TypedResults.Created($"/api/v1/organizations/{id}/members/{member.UserId}/", member);
     }
 
     private static async Task<NoContent> RemoveMember(
         long id, long userId, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct)
     {
-        await organizations.RemoveMemberAsync(id, userId, caller.UserId(), caller.IsPrivileged(), ct);
+        await organizations.RemoveMemberAsync(id, userId, caller.ActorId(), caller.IsPrivileged(), ct);
         return TypedResults.NoContent();
     }
 }

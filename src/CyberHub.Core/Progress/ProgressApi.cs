@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using CyberHub.Contracts;
+using CyberHub.Core.Auth;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Errors;
@@ -27,7 +28,7 @@ public static class ProgressApi
     private static async Task<Created<ProgressDto>> Create(
         CreateProgressRequest request, ClaimsPrincipal caller, ProgressService progress, HttpResponse response, CancellationToken ct)
     {
-        var record = await progress.CreateAsync(caller.UserId(), request, ct);
+        var record = await progress.CreateAsync(caller.AccountId(), request, ct);
         SetETag(response, record.Version);
         return TypedResults.Created($"/api/v1/progress/{record.Id}/", ProgressService.ToDto(record));
     }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
+using CyberHub.Core.Outbox;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Errors;
@@ -10,10 +11,14 @@ namespace CyberHub.Core.Progress;
 
 public sealed record ProgressFilter(long? User, string? ContentType, string? Status);
 
-public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
+/// <summary>
+/// Progress records. Every change also writes its progress event to the outbox, in the same transaction,
+/// so that the AI service hears of exactly the changes that committed (see <see cref="OutboxWriter"/>).
+/// </summary>
+public sealed class ProgressService(CoreDbContext db, TimeProvider clock, OutboxSignal outbox)
 {
-    // Enough for every writer of one record to get its turn under any realistic contention.
-    private const int MaxWriteAttempts = 20;
+    // Writers of one user are serialized by the outbox transaction, so a conflict is rare; retry a few times.
+    private const int MaxWriteAttempts = 5;
 
     public async Task<ProgressRecord> CreateAsync(long userId, CreateProgressRequest request, CancellationToken cancellationToken)
     {
@@ -28,18 +33,27 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
         ProgressRules.Apply(record, new UpdateProgressRequest(
             request.Status, request.CompletionPercentage, request.Score, request.TimeSpentSeconds, request.Metadata), record.CreatedAt);
 
-        await EnsureNewAsync(record, cancellationToken);
-        db.Progress.Add(record);
-        try
+        await using (var transaction = await db.BeginOutboxTransactionAsync(userId, cancellationToken))
         {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            db.ChangeTracker.Clear();
             await EnsureNewAsync(record, cancellationToken);
-            throw;
+            db.Progress.Add(record);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+                db.ChangeTracker.Clear();
+                await EnsureNewAsync(record, cancellationToken);
+                throw;
+            }
+            // The event carries the record's id, which only the insert assigns: a second save, same transaction.
+            db.AddProgressEvent(ProgressEventTypes.Created, ToDto(record), record.CreatedAt);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
+        outbox.Notify();
         return record;
     }
 
@@ -53,17 +67,18 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
 
     /// <summary>
     /// Applies a partial update. With <paramref name="expectedVersion"/> (If-Match) a stale version is
-    /// refused with 412; without it the change is re-applied to the latest version until it lands, so
-    /// concurrent writers never lose each other's updates.
+    /// refused with 412; without it the change applies to the latest version. The record is read inside the
+    /// outbox transaction, which serializes the owner's writers, so concurrent updates never lose each other.
     /// </summary>
     public async Task<ProgressRecord> UpdateAsync(
         long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
+        var owner = (await GetAsync(id, caller, cancellationToken)).UserId;
         for (var attempt = 1; ; attempt++)
         {
+            await using var transaction = await db.BeginOutboxTransactionAsync(owner, cancellationToken);
             var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
                 ?? throw ApiException.NotFound("Progress record not found.");
-            caller.EnsureCanActFor(record.UserId);
             if (expectedVersion is { } expected && expected != record.Version)
             {
                 throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
@@ -71,15 +86,17 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
 
             ProgressRules.Apply(record, change, clock.UtcNow());
             record.Version++;
+            db.AddProgressEvent(ProgressEventTypes.Updated, ToDto(record), record.UpdatedAt);
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                outbox.Notify();
                 return record;
             }
             catch (DbUpdateConcurrencyException) when (expectedVersion is null && attempt < MaxWriteAttempts)
             {
                 db.ChangeTracker.Clear();
-                await Task.Delay(Random.Shared.Next(1, 5 * attempt), cancellationToken);
             }
             catch (DbUpdateConcurrencyException) when (expectedVersion is not null)
             {
@@ -90,8 +107,18 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
 
     public async Task DeleteAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
-        var record = await GetAsync(id, caller, cancellationToken);
-        await db.Progress.Where(p => p.Id == record.Id).ExecuteDeleteAsync(cancellationToken);
+        var owner = (await GetAsync(id, caller, cancellationToken)).UserId;
+        await using (var transaction = await db.BeginOutboxTransactionAsync(owner, cancellationToken))
+        {
+            // Read again under the owner's lock: the event must carry the record as it was when deleted.
+            var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+                ?? throw ApiException.NotFound("Progress record not found.");
+            db.Progress.Remove(record);
+            db.AddProgressEvent(ProgressEventTypes.Deleted, ToDto(record), clock.UtcNow());
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        outbox.Notify();
     }
 
     public async Task<PagedResponse<ProgressDto>> ListAsync(
@@ -115,6 +142,11 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock)
         }
 
         var count = await query.CountAsync(cancellationToken);
+        // An empty answer must not pass for "no progress" when the user does not exist (the AI service tells the two apart).
+        if (count == 0 && user is { } asked && !await db.Users.AnyAsync(u => u.Id == asked, cancellationToken))
+        {
+            throw ApiException.NotFound("User not found.");
+        }
         var records = await query.OrderBy(p => p.Id).Skip(page.Skip).Take(page.PageSize).ToListAsync(cancellationToken);
         return page.ToResponse(http, count, records.ConvertAll(ToDto));
     }

@@ -1,4 +1,5 @@
 using CyberHub.Contracts;
+using CyberHub.Core.Auth;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Builder;
@@ -31,14 +32,14 @@ public static class UsersApi
     }
 
     private static async Task<Ok<UserDto>> Me(ClaimsPrincipal caller, UsersService users, CancellationToken ct) =>
-        TypedResults.Ok(UsersService.ToDto(await users.GetAsync(caller.UserId(), ct)));
+        TypedResults.Ok(UsersService.ToDto(await users.GetAsync(caller.AccountId(), ct)));
 
     private static async Task<Ok<UserDto>> UpdateMe(UpdateProfileRequest request, ClaimsPrincipal caller, UsersService users, CancellationToken ct) =>
-        TypedResults.Ok(await users.UpdateProfileAsync(caller.UserId(), request, ct));
+        TypedResults.Ok(await users.UpdateProfileAsync(caller.AccountId(), request, ct));
 
     private static async Task<NoContent> ChangePassword(ChangePasswordRequest request, ClaimsPrincipal caller, UsersService users, CancellationToken ct)
     {
-        await users.ChangePasswordAsync(caller.UserId(), request, ct);
+        await users.ChangePasswordAsync(caller.AccountId(), request, ct);
         return TypedResults.NoContent();
     }
 

@@ -1,0 +1,255 @@
+using System.Text.Json;
+using CyberHub.Contracts;
+using CyberHub.Core.Data;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CyberHub.Core.Outbox;
+
+/// <summary>
+/// Delivers outbox events to the AI service, in every Core instance. Each round claims a batch (see
+/// <see cref="OutboxStore.ClaimAsync"/>), then delivers each user's claimed events in id order, several users
+/// at once. A failed delivery backs off that user's head event and releases the rest, so the user's later
+/// events wait; an event the receiver refuses as invalid is set aside so that it cannot block the user.
+/// </summary>
+public sealed partial class OutboxDispatcher(
+    IServiceScopeFactory scopes,
+    ProgressEventSender sender,
+    OutboxSignal signal,
+    IOptions<OutboxOptions> options,
+    TimeProvider clock,
+    ILogger<OutboxDispatcher> logger) : BackgroundService
+{
+    private static readonly TimeSpan PurgeInterval = TimeSpan.FromHours(1);
+
+    private readonly OutboxOptions _options = options.Value;
+
+    private sealed record Round(int Claimed, int Delivered, int Failed, bool Unavailable);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var nextPurge = DateTime.MinValue;
+        var unavailableRounds = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Round round;
+            try
+            {
+                if (clock.UtcNow() >= nextPurge)
+                {
+                    await PurgeAsync(stoppingToken);
+                    nextPurge = clock.UtcNow() + PurgeInterval;
+                }
+                round = await DispatchOnceAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // The database is unreachable or similar: nothing was lost (claims expire); try again later.
+                LogRoundFailed(e);
+                round = new Round(0, 0, 1, Unavailable: true);
+            }
+
+            try
+            {
+                if (round.Unavailable && round.Delivered == 0)
+                {
+                    // The receiver (or the database) is down for everyone: wait it out rather than scanning the
+                    // backlog every poll; write signals cannot help until it is back.
+                    await Task.Delay(Backoff(++unavailableRounds, _options.MinBackoff, _options.MaxBackoff), clock, stoppingToken);
+                    continue;
+                }
+                unavailableRounds = 0;
+                if (round.Claimed < _options.BatchSize || round.Failed > 0)
+                {
+                    await signal.WaitAsync(_options.PollInterval, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task<Round> DispatchOnceAsync(CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid();
+        List<OutboxEvent> claimed;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            claimed = await scope.ServiceProvider.GetRequiredService<OutboxStore>()
+                .ClaimAsync(token, clock.UtcNow(), _options.BatchSize, _options.LeaseDuration, cancellationToken);
+        }
+        if (claimed.Count == 0)
+        {
+            return new Round(0, 0, 0, false);
+        }
+
+        var delivered = 0;
+        var failed = 0;
+        var unavailable = 0;
+        var finished = false;
+        try
+        {
+            await Parallel.ForEachAsync(
+                claimed.GroupBy(e => e.UserId),
+                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken },
+                async (user, ct) =>
+                {
+                    var (count, failure) = await DeliverUserAsync(token, [.. user], ct);
+                    Interlocked.Add(ref delivered, count);
+                    if (failure is not null)
+                    {
+                        Interlocked.Increment(ref failed);
+                        if (failure.Unavailable)
+                        {
+                            Interlocked.Increment(ref unavailable);
+                        }
+                    }
+                });
+            finished = true;
+        }
+        finally
+        {
+            if (!finished)
+            {
+                // Shutting down, or a delivery broke: hand back what is still ours rather than making other
+                // instances wait out the lease. Events already delivered or released are not ours any more.
+                await ReleaseQuietlyAsync(token, [.. claimed.Select(e => e.Id)]);
+            }
+        }
+        if (delivered > 0)
+        {
+            LogDelivered(delivered, claimed.Count);
+        }
+        return new Round(claimed.Count, delivered, failed, unavailable > 0 && unavailable == failed);
+    }
+
+    /// <summary>Sends one user's claimed events in order; stops at the first failure.</summary>
+    private async Task<(int Delivered, DeliveryResult? Failure)> DeliverUserAsync(Guid token, OutboxEvent[] events, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var store = scope.ServiceProvider.GetRequiredService<OutboxStore>();
+        var delivered = 0;
+        var oneByOne = false;
+        var next = 0;
+        while (next < events.Length)
+        {
+            var rest = events[next..].Select(e => e.Id).ToArray();
+            // Deliveries of earlier users may have taken a while: make sure the claim is still ours, and will
+            // outlast this request, before sending anything.
+            if (!await store.RenewAsync(token, rest, clock.UtcNow(), _options.LeaseDuration, cancellationToken))
+            {
+                await store.ReleaseAsync(token, rest, cancellationToken);
+                LogClaimLost(events[0].UserId);
+                return (delivered, null);
+            }
+
+            var chunk = oneByOne ? events[next..(next + 1)] : events[next..];
+            var result = await SendAsync(chunk, cancellationToken);
+            var ids = chunk.Select(e => e.Id).ToArray();
+            switch (result.Status)
+            {
+                case DeliveryStatus.Delivered:
+                    await store.MarkDeliveredAsync(ids, clock.UtcNow(), CancellationToken.None);
+                    delivered += chunk.Length;
+                    next += chunk.Length;
+                    break;
+                case DeliveryStatus.Rejected when chunk.Length > 1:
+                    // One of them is invalid, but which? Send them one at a time, in order, to find out.
+                    oneByOne = true;
+                    break;
+                case DeliveryStatus.Rejected:
+                    await store.MarkPoisonAsync(chunk[0].Id, clock.UtcNow(), result.Error ?? "rejected", CancellationToken.None);
+                    LogPoison(chunk[0].EventId, chunk[0].Id, chunk[0].UserId, result.Error);
+                    next++;
+                    break;
+                default:
+                    var wait = Backoff(chunk[0].Attempts + 1, _options.MinBackoff, _options.MaxBackoff);
+                    if (result.RetryAfter is { } retryAfter && retryAfter > wait)
+                    {
+                        wait = retryAfter < _options.MaxBackoff ? retryAfter : _options.MaxBackoff;
+                    }
+                    await store.MarkAttemptFailedAsync(token, ids, clock.UtcNow() + wait, result.Error ?? "failed", CancellationToken.None);
+                    await store.ReleaseAsync(token, [.. events[(next + chunk.Length)..].Select(e => e.Id)], CancellationToken.None);
+                    LogAttemptFailed(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
+                    return (delivered, result);
+            }
+        }
+        return (delivered, null);
+    }
+
+    private async Task<DeliveryResult> SendAsync(OutboxEvent[] chunk, CancellationToken cancellationToken)
+    {
+        ProgressEvent[] batch;
+        try
+        {
+            batch = [.. chunk.Select(e => e.ToEvent())];
+        }
+        catch (JsonException e)
+        {
+            // Only a damaged row gets here; treat it as the receiver would an invalid event.
+            return new DeliveryResult(DeliveryStatus.Rejected, $"Unreadable payload: {e.Message}");
+        }
+        return await sender.SendAsync(batch, cancellationToken);
+    }
+
+    private async Task ReleaseQuietlyAsync(Guid token, long[] ids)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<OutboxStore>().ReleaseAsync(token, ids, timeout.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogReleaseFailed(e);
+        }
+    }
+
+    private async Task PurgeAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var purged = await scope.ServiceProvider.GetRequiredService<OutboxStore>().PurgeAsync(clock.UtcNow() - _options.Retention, cancellationToken);
+        if (purged > 0)
+        {
+            LogPurged(purged, _options.Retention);
+        }
+    }
+
+    /// <summary>Exponential in the attempt number, from <paramref name="min"/> up to <paramref name="max"/>, with jitter so that retries spread out.</summary>
+    internal static TimeSpan Backoff(int attempt, TimeSpan min, TimeSpan max)
+    {
+        var ceiling = Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempt - 1, 0, 40)));
+        var jittered = ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2;
+        return TimeSpan.FromMilliseconds(Math.Clamp(jittered, min.TotalMilliseconds, max.TotalMilliseconds));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbox delivered {Delivered} of {Claimed} claimed progress events to the AI service")]
+    private partial void LogDelivered(int delivered, int claimed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox delivery of {Count} events of user {UserId} failed (attempt {Attempt}); retrying in {Wait}: {Error}")]
+    private partial void LogAttemptFailed(int count, long userId, int attempt, TimeSpan wait, string? error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The AI service refused progress event {EventId} (sequence {Sequence}, user {UserId}) as invalid; it is set aside and will not be sent again: {Error}")]
+    private partial void LogPoison(Guid eventId, long sequence, long userId, string? error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Outbox claim on user {UserId}'s events was lost to another instance; leaving them to it")]
+    private partial void LogClaimLost(long userId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox dispatch round failed")]
+    private partial void LogRoundFailed(Exception e);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox could not release its claims on shutdown; they expire with their lease")]
+    private partial void LogReleaseFailed(Exception e);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbox purged {Count} delivered events older than {Retention}")]
+    private partial void LogPurged(int count, TimeSpan retention);
+}
