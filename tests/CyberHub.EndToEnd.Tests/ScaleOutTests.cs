@@ -75,6 +75,7 @@ public sealed class CoreOutageTests(EmbeddedPlatform platform) : IClassFixture<E
     public async Task Ai_serves_what_it_has_cached_answers_503_for_the_rest_and_analyses_given_progress()
     {
         var learner = await platform.Core.RegisterAsync();
+        var newcomer = await platform.Core.RegisterAsync();
         (await learner.Client.PostJsonAsync("/api/v1/progress/",
             new CreateProgressRequest("introduction-to-network-security", "course", ProgressStatus.Completed, 100, 75, 5400, null))).EnsureSuccessStatusCode();
         using var ai = platform.AiClient(learner.Access);
@@ -84,14 +85,20 @@ public sealed class CoreOutageTests(EmbeddedPlatform platform) : IClassFixture<E
         await platform.Core.StopAsync();
         try
         {
+            // Cached picks, and new picks computed from the progress AI read from Core minutes ago.
             Assert.Equal(cached.Recommendations, (await (await ai.GetAsync(url)).ReadAsync<RecommendationsResponse>()).Recommendations);
-            var detail = await (await ai.GetAsync(url + "?content_type=lab")).DetailAsync(HttpStatusCode.ServiceUnavailable);
-            Assert.Contains("Core service is unavailable", detail, StringComparison.Ordinal);
-            await (await ai.PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(learner.User.Id, null))).DetailAsync(HttpStatusCode.ServiceUnavailable);
+            var labs = await (await ai.GetAsync(url + "?content_type=lab")).ReadAsync<RecommendationsResponse>();
+            Assert.All(labs.Recommendations, r => Assert.Equal("lab", r.ContentType));
 
-            var given = new ProgressDataRecord(null, learner.User.Id, "introduction-to-network-security", "course", ProgressStatus.Completed,
+            // Nothing known about the newcomer: their progress cannot be read, so a clear 503.
+            using var asNewcomer = platform.AiClient(newcomer.Access);
+            var detail = await (await asNewcomer.GetAsync($"/api/v1/recommendations/{newcomer.User.Id}")).DetailAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.Contains("Core service is unavailable", detail, StringComparison.Ordinal);
+            await (await asNewcomer.PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(newcomer.User.Id, null))).DetailAsync(HttpStatusCode.ServiceUnavailable);
+
+            var given = new ProgressDataRecord(null, newcomer.User.Id, "introduction-to-network-security", "course", ProgressStatus.Completed,
                 100, 75, 5400, null, DateTime.UtcNow.AddHours(-2), DateTime.UtcNow, null, DateTime.UtcNow, null);
-            var analysis = await (await ai.PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(learner.User.Id, [given]))).ReadAsync<PersonalityAnalysis>();
+            var analysis = await (await asNewcomer.PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(newcomer.User.Id, [given]))).ReadAsync<PersonalityAnalysis>();
             Assert.Equal(1, analysis.RecordsAnalyzed);
         }
         finally
@@ -99,7 +106,8 @@ public sealed class CoreOutageTests(EmbeddedPlatform platform) : IClassFixture<E
             await platform.Core.RestartAsync();
         }
         // Back in service as soon as Core is (the client's circuit breaker may need its few seconds).
-        await Platform.EventuallyAsync(async () => (await ai.GetAsync(url + "?content_type=lab")).StatusCode == HttpStatusCode.OK,
+        using var again = platform.AiClient(newcomer.Access);
+        await Platform.EventuallyAsync(async () => (await again.GetAsync($"/api/v1/recommendations/{newcomer.User.Id}")).StatusCode == HttpStatusCode.OK,
             "recommendations are computed again once Core is back", seconds: 15);
     }
 }

@@ -25,13 +25,15 @@ public sealed class CacheInvalidator(
         {
             return;
         }
-        await cache.RemoveByTagAsync(tags, cancellationToken);
         if (redis is null)
         {
+            await cache.RemoveByTagAsync(tags, cancellationToken);
             return;
         }
         try
         {
+            // Marks the tags invalid in this process, then records that in Redis, which may be down.
+            await cache.RemoveByTagAsync(tags, cancellationToken);
             var connection = await redis.GetAsync();
             await connection.GetSubscriber().PublishAsync(_channel, $"{_origin}\n{string.Join('\n', tags)}");
         }
@@ -51,8 +53,11 @@ public sealed class CacheInvalidator(
         {
             return;
         }
-        var connection = await redis.GetAsync();
-        var queue = await connection.GetSubscriber().SubscribeAsync(_channel);
+        var queue = await SubscribeAsync(stoppingToken);
+        if (queue is null)
+        {
+            return;
+        }
         await using var _ = stoppingToken.Register(() => queue.Unsubscribe());
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -70,7 +75,46 @@ public sealed class CacheInvalidator(
             {
                 continue;
             }
-            await cache.RemoveByTagAsync(lines[1..], stoppingToken);
+            try
+            {
+                await cache.RemoveByTagAsync(lines[1..], stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Could not apply the invalidation of {Tags}", lines[1..]);
+            }
         }
+    }
+
+    /// <summary>
+    /// Subscribes once Redis answers. The multiplexer keeps the subscription across reconnects itself; only
+    /// the first attempt needs Redis up, and a service must start (and serve) while it is not.
+    /// </summary>
+    private async Task<ChannelMessageQueue?> SubscribeAsync(CancellationToken stoppingToken)
+    {
+        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                var connection = await redis!.GetAsync();
+                return await connection.GetSubscriber().SubscribeAsync(_channel);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                if (attempt == 1)
+                {
+                    logger.LogWarning("Redis unreachable, cache invalidations from other instances wait until it is back: {Error}", e.Message);
+                }
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 2 * attempt)), stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 }
