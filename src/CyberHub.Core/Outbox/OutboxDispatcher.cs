@@ -23,8 +23,12 @@ public sealed partial class OutboxDispatcher(
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan PurgeInterval = TimeSpan.FromHours(1);
+    // Deliveries are summed into one information line per interval, so a busy instance does not log every write.
+    private static readonly TimeSpan DeliveredLogInterval = TimeSpan.FromSeconds(10);
 
     private readonly OutboxOptions _options = options.Value;
+    private int _deliveredSinceLog;
+    private DateTime _deliveredLoggedAt = DateTime.MinValue;
 
     private sealed record Round(int Claimed, int Delivered, int Failed, bool Unavailable);
 
@@ -53,6 +57,13 @@ public sealed partial class OutboxDispatcher(
                 // The database is unreachable or similar: nothing was lost (claims expire); try again later.
                 LogRoundFailed(e);
                 round = new Round(0, 0, 1, Unavailable: true);
+            }
+
+            if (_deliveredSinceLog > 0 && clock.UtcNow() - _deliveredLoggedAt >= DeliveredLogInterval)
+            {
+                LogDelivered(_deliveredSinceLog);
+                _deliveredSinceLog = 0;
+                _deliveredLoggedAt = clock.UtcNow();
             }
 
             try
@@ -94,6 +105,7 @@ public sealed partial class OutboxDispatcher(
         var delivered = 0;
         var failed = 0;
         var unavailable = 0;
+        DeliveryResult? lastFailure = null;
         var finished = false;
         try
         {
@@ -106,6 +118,7 @@ public sealed partial class OutboxDispatcher(
                     Interlocked.Add(ref delivered, count);
                     if (failure is not null)
                     {
+                        lastFailure = failure;
                         Interlocked.Increment(ref failed);
                         if (failure.Unavailable)
                         {
@@ -126,9 +139,16 @@ public sealed partial class OutboxDispatcher(
         }
         if (delivered > 0)
         {
-            LogDelivered(delivered, claimed.Count);
+            LogRound(delivered, claimed.Count);
+            _deliveredSinceLog += delivered;
         }
-        return new Round(claimed.Count, delivered, failed, unavailable > 0 && unavailable == failed);
+        var down = unavailable > 0 && unavailable == failed;
+        if (down && delivered == 0)
+        {
+            // One line for the outage rather than one per waiting user.
+            LogUnavailable(failed, lastFailure?.Error);
+        }
+        return new Round(claimed.Count, delivered, failed, down);
     }
 
     /// <summary>Sends one user's claimed events in order; stops at the first failure.</summary>
@@ -178,7 +198,14 @@ public sealed partial class OutboxDispatcher(
                     }
                     await store.MarkAttemptFailedAsync(token, ids, clock.UtcNow() + wait, result.Error ?? "failed", CancellationToken.None);
                     await store.ReleaseAsync(token, [.. events[(next + chunk.Length)..].Select(e => e.Id)], CancellationToken.None);
-                    LogAttemptFailed(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
+                    if (result.Unavailable)
+                    {
+                        LogAttemptDeferred(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
+                    }
+                    else
+                    {
+                        LogAttemptFailed(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
+                    }
                     return (delivered, result);
             }
         }
@@ -232,11 +259,20 @@ public sealed partial class OutboxDispatcher(
         return TimeSpan.FromMilliseconds(Math.Clamp(jittered, min.TotalMilliseconds, max.TotalMilliseconds));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Outbox delivered {Delivered} of {Claimed} claimed progress events to the AI service")]
-    private partial void LogDelivered(int delivered, int claimed);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Outbox delivered {Delivered} of {Claimed} claimed progress events")]
+    private partial void LogRound(int delivered, int claimed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbox delivered {Delivered} progress events to the AI service")]
+    private partial void LogDelivered(int delivered);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox delivery of {Count} events of user {UserId} failed (attempt {Attempt}); retrying in {Wait}: {Error}")]
     private partial void LogAttemptFailed(int count, long userId, int attempt, TimeSpan wait, string? error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Outbox delivery of {Count} events of user {UserId} deferred (attempt {Attempt}); retrying in {Wait}: {Error}")]
+    private partial void LogAttemptDeferred(int count, long userId, int attempt, TimeSpan wait, string? error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The AI service is unavailable; progress events of {Users} users wait in the outbox: {Error}")]
+    private partial void LogUnavailable(int users, string? error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The AI service refused progress event {EventId} (sequence {Sequence}, user {UserId}) as invalid; it is set aside and will not be sent again: {Error}")]
     private partial void LogPoison(Guid eventId, long sequence, long userId, string? error);

@@ -28,7 +28,9 @@ public static class OutboxExtensions
             client.BaseAddress = ai.AbsoluteUri.EndsWith('/') ? ai : new Uri(ai.AbsoluteUri + "/");
             // Each request has its own, shorter deadline (OutboxOptions.RequestTimeout); this is a backstop.
             client.Timeout = TimeSpan.FromMinutes(1);
-        });
+        })
+            // The dispatcher logs each delivery's outcome; four request lines per delivery would drown it.
+            .RemoveAllLoggers();
 
         if (configuration.GetSection(OutboxOptions.Section).GetValue(nameof(OutboxOptions.Enabled), true))
         {

@@ -17,8 +17,8 @@ public sealed record ProgressFilter(long? User, string? ContentType, string? Sta
 /// </summary>
 public sealed class ProgressService(CoreDbContext db, TimeProvider clock, OutboxSignal outbox)
 {
-    // Writers of one user are serialized by the outbox transaction, so a conflict is rare; retry a few times.
-    private const int MaxWriteAttempts = 5;
+    // Writers of one user are serialized by the outbox transaction, so a version conflict should not happen at all.
+    private const int MaxWriteAttempts = 3;
 
     public async Task<ProgressRecord> CreateAsync(long userId, CreateProgressRequest request, CancellationToken cancellationToken)
     {
@@ -68,17 +68,15 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     /// <summary>
     /// Applies a partial update. With <paramref name="expectedVersion"/> (If-Match) a stale version is
     /// refused with 412; without it the change applies to the latest version. The record is read inside the
-    /// outbox transaction, which serializes the owner's writers, so concurrent updates never lose each other.
+    /// outbox transaction, which serializes its owner's writers, so concurrent updates never lose each other.
     /// </summary>
     public async Task<ProgressRecord> UpdateAsync(
         long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
-        var owner = (await GetAsync(id, caller, cancellationToken)).UserId;
         for (var attempt = 1; ; attempt++)
         {
-            await using var transaction = await db.BeginOutboxTransactionAsync(owner, cancellationToken);
-            var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
-                ?? throw ApiException.NotFound("Progress record not found.");
+            await using var transaction = await db.BeginOutboxTransactionForRecordAsync(id, cancellationToken);
+            var record = await LockedRecordAsync(id, caller, cancellationToken);
             if (expectedVersion is { } expected && expected != record.Version)
             {
                 throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
@@ -94,6 +92,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
                 outbox.Notify();
                 return record;
             }
+            // Only a writer that bypassed the outbox transaction could get here; apply the change again.
             catch (DbUpdateConcurrencyException) when (expectedVersion is null && attempt < MaxWriteAttempts)
             {
                 db.ChangeTracker.Clear();
@@ -107,12 +106,10 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
 
     public async Task DeleteAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
-        var owner = (await GetAsync(id, caller, cancellationToken)).UserId;
-        await using (var transaction = await db.BeginOutboxTransactionAsync(owner, cancellationToken))
+        await using (var transaction = await db.BeginOutboxTransactionForRecordAsync(id, cancellationToken))
         {
-            // Read again under the owner's lock: the event must carry the record as it was when deleted.
-            var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
-                ?? throw ApiException.NotFound("Progress record not found.");
+            // Read under the owner's lock: the event carries the record as it was when deleted.
+            var record = await LockedRecordAsync(id, caller, cancellationToken);
             db.Progress.Remove(record);
             db.AddProgressEvent(ProgressEventTypes.Deleted, ToDto(record), clock.UtcNow());
             await db.SaveChangesAsync(cancellationToken);
@@ -154,6 +151,14 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     public static ProgressDto ToDto(ProgressRecord p) => new(
         p.Id, p.UserId, p.ContentId, p.ContentType, p.Status, p.CompletionPercentage, p.Score, p.TimeSpentSeconds,
         ProgressRules.Metadata(p.Metadata), p.StartedAt, p.CompletedAt, p.CreatedAt, p.UpdatedAt, p.Version);
+
+    private async Task<ProgressRecord> LockedRecordAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
+    {
+        var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+            ?? throw ApiException.NotFound("Progress record not found.");
+        caller.EnsureCanActFor(record.UserId);
+        return record;
+    }
 
     private async Task EnsureNewAsync(ProgressRecord record, CancellationToken cancellationToken)
     {
