@@ -34,6 +34,7 @@ public abstract class OutboxFixture : IAsyncLifetime
         var settings = new Dictionary<string, string?>
         {
             ["CYBERHUB_AI_API_URL"] = Receiver.BaseAddress.ToString(),
+            ["Outbox:Enabled"] = "true",
             ["Outbox:PollInterval"] = "00:00:00.200",
             ["Outbox:MinBackoff"] = "00:00:00.050",
             ["Outbox:MaxBackoff"] = "00:00:00.400",

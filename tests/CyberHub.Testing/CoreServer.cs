@@ -39,6 +39,9 @@ public abstract class CoreServer : LoopbackService, IAsyncLifetime
             ["CYBERHUB_ADMIN_EMAIL"] = AdminEmail,
             ["CYBERHUB_ADMIN_PASSWORD"] = AdminPassword,
             ["ConnectionStrings:core"] = connectionString,
+            // Events go nowhere unless a test says where: by default a Core under test would post them to
+            // localhost:8001, which may be a developer's own running AI service.
+            ["Outbox:Enabled"] = "false",
         };
         foreach (var (key, value) in ExtraSettings)
         {

@@ -12,12 +12,16 @@ namespace CyberHub.ServiceDefaults.Caching;
 /// and the shared Redis level, but another instance keeps serving its process-memory copy (and its memory of
 /// the tag's last invalidation) until that expires; so each invalidation is also published on a Redis channel
 /// and every instance applies it locally.
+/// An entry computed from data read just before a change can be stored just after the change was
+/// invalidated; each invalidation is therefore repeated once a few seconds later (the "delayed double
+/// delete"), by when any computation in flight at the time of the change has finished.
 /// </summary>
 public sealed class CacheInvalidator(
     HybridCache cache, IConfiguration configuration, ILogger<CacheInvalidator> logger, RedisConnection? redis = null) : BackgroundService
 {
     private readonly RedisChannel _channel = RedisChannel.Literal(CachingExtensions.CachePrefix(configuration) + "invalidate");
     private readonly string _origin = Guid.NewGuid().ToString("N");
+    private readonly TimeSpan _settle = configuration.GetValue("Cache:SettleDelay", TimeSpan.FromSeconds(10));
 
     public async Task InvalidateAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken = default)
     {
@@ -25,6 +29,26 @@ public sealed class CacheInvalidator(
         {
             return;
         }
+        await InvalidateNowAsync(tags, cancellationToken);
+        if (_settle > TimeSpan.Zero)
+        {
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(_settle, CancellationToken.None);
+                try
+                {
+                    await InvalidateNowAsync(tags, CancellationToken.None);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The service stopped meanwhile; its caches went with it.
+                }
+            }, CancellationToken.None);
+        }
+    }
+
+    private async Task InvalidateNowAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken)
+    {
         if (redis is null)
         {
             await cache.RemoveByTagAsync(tags, cancellationToken);

@@ -76,6 +76,7 @@ public abstract class Platform : IAsyncLifetime
     {
         ["CYBERHUB_CORE_URL"] = $"http://127.0.0.1:{port}",
         ["CYBERHUB_AI_API_URL"] = $"http://127.0.0.1:{aiPort}",
+        ["Outbox:Enabled"] = "true",
         ["Outbox:PollInterval"] = "00:00:00.200",
         ["Outbox:MinBackoff"] = "00:00:00.200",
         ["Outbox:MaxBackoff"] = "00:00:01",
