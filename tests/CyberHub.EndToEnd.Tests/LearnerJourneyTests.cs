@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using CyberHub.Ai.Recommendations;
 using CyberHub.Contracts;
+using CyberHub.Core.Data;
+using Microsoft.EntityFrameworkCore;
 using CyberHub.EndToEnd.Tests.Infrastructure;
 using CyberHub.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,12 +59,8 @@ public abstract class LearnerJourneyTests<TPlatform>(TPlatform platform) where T
 
         // The first answer is cached for an hour; only Core's progress events, delivered through the outbox,
         // can make the next request see the completions.
-        RecommendationsResponse after = first;
-        await Platform.EventuallyAsync(async () =>
-        {
-            after = await RecommendAsync(learner);
-            return after.Recommendations.All(r => r.Reason.StartsWith("Because you completed", StringComparison.Ordinal));
-        }, "recommendations reflect the completed lessons");
+        await ProfileHoldsAsync(learner, "k8s-pod-security-and-admission", "k8s-rbac-and-service-accounts");
+        var after = await RecommendAsync(learner);
 
         Assert.DoesNotContain(after.Recommendations, r => r.ContentId is "k8s-rbac-and-service-accounts" or "k8s-pod-security-and-admission");
         Assert.All(after.Recommendations, r => Assert.True(
@@ -106,14 +105,27 @@ public abstract class LearnerJourneyTests<TPlatform>(TPlatform platform) where T
             await platform.Ai.StartAsync();
         }
 
+        // All four events arrive, in order: the lab's creation and then its deletion.
         await Platform.EventuallyAsync(async () =>
         {
-            var picks = await RecommendAsync(learner);
-            return picks.Recommendations.All(r => r.Reason.StartsWith("Because you completed", StringComparison.Ordinal));
-        }, "the events written while AI was down are delivered");
-        var profile = await platform.Ai.Services.GetRequiredService<CyberHub.Ai.Recommendations.ILearnerProfileStore>().GetAsync(learner.User.Id);
-        Assert.NotNull(profile);
-        Assert.Equal(["owasp-top-10-explained", "sql-injection-and-parameterized-queries"], profile.Entries.Select(e => e.ContentId).Order());
+            await using var scope = platform.Core.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<CoreDbContext>();
+            return await db.OutboxEvents.CountAsync(e => e.UserId == learner.User.Id && e.DeliveredAt != null) == 4;
+        }, "Core delivers the four events written while AI was down");
+        await ProfileHoldsAsync(learner, "owasp-top-10-explained", "sql-injection-and-parameterized-queries");
+        var picks = await RecommendAsync(learner);
+        Assert.All(picks.Recommendations, r => Assert.StartsWith("Because you completed", r.Reason, StringComparison.Ordinal));
+    }
+
+    /// <summary>Waits until the AI service's stored profile of the learner holds exactly <paramref name="contentIds"/>, all applied from events.</summary>
+    private async Task ProfileHoldsAsync(Learner learner, params string[] contentIds)
+    {
+        var store = platform.Ai.Services.GetRequiredService<ILearnerProfileStore>();
+        await Platform.EventuallyAsync(async () =>
+        {
+            var profile = await store.GetAsync(learner.User.Id);
+            return profile is not null && profile.Entries.Select(e => e.ContentId).Order().SequenceEqual(contentIds.Order());
+        }, $"the AI service's profile holds {string.Join(", ", contentIds)}");
     }
 }
 

@@ -35,7 +35,7 @@ public sealed class PersonalityService(LearnerProgress progress, PersonalityCata
             : [.. (await progress.GetAsync(userId, http.BearerToken(), cancellationToken)).Select(LearningRecord.From)];
         var facts = await catalog.FactsAsync(records.Select(r => r.Key), cancellationToken);
         var analysis = PersonalityAnalyzer.Analyze(userId, records, facts, now);
-        await cache.SetAsync(Key(userId), analysis, lifetimes.For(LastAnalysisLifetime), [CacheTags.User(userId)], cancellationToken);
+        await cache.SetAsync(Key(userId), analysis, lifetimes.For(LastAnalysisLifetime), [CacheTags.Analysis(userId)], cancellationToken);
         return analysis;
     }
 

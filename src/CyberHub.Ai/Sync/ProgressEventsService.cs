@@ -38,8 +38,8 @@ public sealed class ProgressEventsService(
 
         // Invalidate before recording the ids: should this instance stop in between, the repeat delivery
         // invalidates again instead of being skipped with stale entries left behind.
-        var users = fresh.Select(e => e.UserId).Distinct().Select(CacheTags.User).ToList();
-        await invalidator.InvalidateAsync(users, cancellationToken);
+        var learners = fresh.Select(e => e.UserId).Distinct().ToList();
+        await invalidator.InvalidateAsync([.. learners.Select(CacheTags.User)], [.. learners.Select(CacheTags.Analysis)], cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         foreach (var change in fresh)
         {
@@ -48,7 +48,7 @@ public sealed class ProgressEventsService(
         if (fresh.Count > 0)
         {
             logger.LogInformation("Applied {Applied} progress events for {Users} learners ({Duplicates} repeats skipped)",
-                fresh.Count, users.Count, events.Count - fresh.Count);
+                fresh.Count, learners.Count, events.Count - fresh.Count);
         }
         return new ProgressEventsResult(fresh.Count, events.Count - fresh.Count);
     }

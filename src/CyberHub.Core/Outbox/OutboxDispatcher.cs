@@ -75,6 +75,13 @@ public sealed partial class OutboxDispatcher(
                     await Task.Delay(Backoff(++unavailableRounds, _options.MinBackoff, _options.MaxBackoff), clock, stoppingToken);
                     continue;
                 }
+                if (round.Claimed == 0 && unavailableRounds > 0)
+                {
+                    // Still in an outage, with every waiting learner backed off: only a delivery ends it. Each write
+                    // signal would otherwise cost a scan of the growing backlog, and writes would slow as it grows.
+                    await Task.Delay(Backoff(unavailableRounds, _options.MinBackoff, _options.MaxBackoff), clock, stoppingToken);
+                    continue;
+                }
                 unavailableRounds = 0;
                 if (round.Claimed < _options.BatchSize || round.Failed > 0)
                 {

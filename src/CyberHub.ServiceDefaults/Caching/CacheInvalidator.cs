@@ -23,14 +23,18 @@ public sealed class CacheInvalidator(
     private readonly string _origin = Guid.NewGuid().ToString("N");
     private readonly TimeSpan _settle = configuration.GetValue("Cache:SettleDelay", TimeSpan.FromSeconds(10));
 
-    public async Task InvalidateAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Invalidates <paramref name="tags"/> now and, after the settle delay, once more (results derived from
+    /// data that just changed); <paramref name="once"/> only now (records of what was done, such as an analysis).
+    /// </summary>
+    public async Task InvalidateAsync(IReadOnlyCollection<string> tags, IReadOnlyCollection<string>? once = null, CancellationToken cancellationToken = default)
     {
-        if (tags.Count == 0)
+        if (tags.Count + (once?.Count ?? 0) == 0)
         {
             return;
         }
-        await InvalidateNowAsync(tags, cancellationToken);
-        if (_settle > TimeSpan.Zero)
+        await InvalidateNowAsync(once is null ? tags : [.. tags, .. once], cancellationToken);
+        if (_settle > TimeSpan.Zero && tags.Count > 0)
         {
             _ = Task.Run(async () =>
             {
@@ -54,22 +58,38 @@ public sealed class CacheInvalidator(
             await cache.RemoveByTagAsync(tags, cancellationToken);
             return;
         }
+        var redisDown = false;
+        foreach (var tag in tags)
+        {
+            // One tag at a time: each is marked invalid in this process first, then in Redis, and a Redis
+            // failure on one tag must not leave the others valid here.
+            try
+            {
+                await cache.RemoveByTagAsync(tag, cancellationToken);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                redisDown = true;
+            }
+        }
         try
         {
-            // Marks the tags invalid in this process, then records that in Redis, which may be down.
-            await cache.RemoveByTagAsync(tags, cancellationToken);
             var connection = await redis.GetAsync();
             await connection.GetSubscriber().PublishAsync(_channel, $"{_origin}\n{string.Join('\n', tags)}");
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            // Redis is down, so no instance can read the stale shared copy; their own memory expires on its short lifetime.
-            logger.LogWarning(e, "Could not publish the invalidation of {Tags}", tags);
+            redisDown = true;
+        }
+        if (redisDown)
+        {
+            // No instance can read a stale shared copy while Redis is down; their own memory expires on its short lifetime.
+            logger.LogWarning("Redis unreachable: the invalidation of {Tags} reached this instance only", tags);
         }
     }
 
     public Task InvalidateAsync(string tag, CancellationToken cancellationToken = default) =>
-        InvalidateAsync([tag], cancellationToken);
+        InvalidateAsync([tag], cancellationToken: cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
