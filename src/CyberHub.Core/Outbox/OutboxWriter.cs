@@ -1,5 +1,6 @@
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
+using CyberHub.Core.Progress;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -32,27 +33,27 @@ public static class OutboxWriter
     }
 
     /// <summary>
-    /// The same, for a change to an existing record, whose owner the lock is taken for. On PostgreSQL the owner
-    /// is looked up and locked in one statement, so that reading the record afterwards (a statement of its own,
-    /// hence a fresh snapshot) sees the last committed change of every writer before us.
+    /// Reads progress record <paramref name="progressId"/> for a change inside an outbox transaction, taking its
+    /// owner's lock (on PostgreSQL) in the same statement: one round trip instead of two. <c>FOR UPDATE</c>
+    /// makes PostgreSQL return the row as the last writer committed it, even when the statement had to wait
+    /// for the lock while that writer finished.
     /// </summary>
-    public static async Task<IDbContextTransaction> BeginOutboxTransactionForRecordAsync(this CoreDbContext db, long progressId, CancellationToken cancellationToken)
+    public static async Task<ProgressRecord?> ReadForChangeAsync(this CoreDbContext db, long progressId, CancellationToken cancellationToken)
     {
-        var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        try
+        if (!db.Database.IsNpgsql())
         {
-            if (db.Database.IsNpgsql())
-            {
-                await db.Database.ExecuteSqlAsync(
-                    $"SELECT pg_advisory_xact_lock(\"UserId\") FROM progress WHERE \"Id\" = {progressId}", cancellationToken);
-            }
-            return transaction;
+            return await db.Progress.FirstOrDefaultAsync(p => p.Id == progressId, cancellationToken);
         }
-        catch
+        var query = db.Progress.FromSql($"""
+            SELECT p.* FROM progress AS p, LATERAL (SELECT pg_advisory_xact_lock(p."UserId")) AS owner_lock
+            WHERE p."Id" = {progressId} FOR UPDATE OF p
+            """);
+        // Enumerated as written: composing (FirstOrDefault) would wrap the locking query in a subquery.
+        await foreach (var record in query.AsAsyncEnumerable().WithCancellation(cancellationToken))
         {
-            await transaction.DisposeAsync();
-            throw;
+            return record;
         }
+        return null;
     }
 
     /// <summary>Adds the event for a change; it is saved with the change by the next SaveChanges.</summary>

@@ -75,10 +75,17 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     {
         for (var attempt = 1; ; attempt++)
         {
-            await using var transaction = await db.BeginOutboxTransactionForRecordAsync(id, cancellationToken);
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var record = await LockedRecordAsync(id, caller, cancellationToken);
             if (expectedVersion is { } expected && expected != record.Version)
             {
+                // A version newer than the one read means the read predates a write that committed while this
+                // one waited for the owner's lock (versions only grow): read again rather than refuse.
+                if (expected > record.Version && attempt < MaxWriteAttempts)
+                {
+                    db.ChangeTracker.Clear();
+                    continue;
+                }
                 throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
             }
 
@@ -92,7 +99,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
                 outbox.Notify();
                 return record;
             }
-            // Only a writer that bypassed the outbox transaction could get here; apply the change again.
+            // The record was read before another writer of its owner committed (see ReadForChangeAsync): apply the change again.
             catch (DbUpdateConcurrencyException) when (expectedVersion is null && attempt < MaxWriteAttempts)
             {
                 db.ChangeTracker.Clear();
@@ -106,16 +113,26 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
 
     public async Task DeleteAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
-        await using (var transaction = await db.BeginOutboxTransactionForRecordAsync(id, cancellationToken))
+        for (var attempt = 1; ; attempt++)
         {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             // Read under the owner's lock: the event carries the record as it was when deleted.
             var record = await LockedRecordAsync(id, caller, cancellationToken);
             db.Progress.Remove(record);
             db.AddProgressEvent(ProgressEventTypes.Deleted, ToDto(record), clock.UtcNow());
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                outbox.Notify();
+                return;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < MaxWriteAttempts)
+            {
+                // Read before a write that committed while this one waited for the lock; read again.
+                db.ChangeTracker.Clear();
+            }
         }
-        outbox.Notify();
     }
 
     public async Task<PagedResponse<ProgressDto>> ListAsync(
@@ -154,7 +171,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
 
     private async Task<ProgressRecord> LockedRecordAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
-        var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+        var record = await db.ReadForChangeAsync(id, cancellationToken)
             ?? throw ApiException.NotFound("Progress record not found.");
         caller.EnsureCanActFor(record.UserId);
         return record;
