@@ -23,6 +23,9 @@ public abstract class Platform : IAsyncLifetime
     protected string? VectorsConnectionString { get; set; }
     protected virtual string? RedisConnectionString => null;
 
+    /// <summary>How long after an invalidation it is repeated (see CacheInvalidator); null keeps the default.</summary>
+    protected virtual string? CacheSettleDelay => null;
+
     protected virtual Task CreateDatabasesAsync() => Task.CompletedTask;
     protected virtual Task DropDatabasesAsync() => Task.CompletedTask;
 
@@ -98,6 +101,10 @@ public abstract class Platform : IAsyncLifetime
     {
         settings["ConnectionStrings:redis"] = RedisConnectionString;
         settings["Cache:Prefix"] = _cachePrefix;
+        if (CacheSettleDelay is not null)
+        {
+            settings["Cache:SettleDelay"] = CacheSettleDelay;
+        }
         return settings;
     }
 
@@ -144,6 +151,15 @@ public sealed class AiInstance(Platform platform, int port, int corePort) : Loop
 
 /// <summary>The single-machine defaults: SQLite, the embedded vector store, process-memory caches.</summary>
 public sealed class EmbeddedPlatform : Platform;
+
+/// <summary>
+/// Embedded defaults whose caches are invalidated once per change: for tests that need to know exactly what
+/// is cached when, without the repeat a few seconds after each change.
+/// </summary>
+public sealed class SingleInvalidationPlatform : Platform
+{
+    protected override string? CacheSettleDelay => "00:00:00";
+}
 
 /// <summary>The production shape: PostgreSQL for Core, PostgreSQL + pgvector for AI, Redis under both caches.</summary>
 public sealed class PostgresPlatform : Platform
