@@ -1,3 +1,4 @@
+using CyberHub.Ai.Catalog;
 using System.Diagnostics;
 using CyberHub.Ai.Personality;
 using CyberHub.Ai.VectorStore;

@@ -1,3 +1,4 @@
+using CyberHub.Ai.Catalog;
 using System.ComponentModel;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
@@ -35,8 +36,6 @@ public sealed record LearningRecord(
     };
 }
 
-/// <summary>What the catalog says about one item the learner worked on; every field may be unknown.</summary>
-public sealed record ContentFacts(string? Title, string? Topic, string? Level, double? DurationMinutes);
 
 /// <summary>A catalog item worth suggesting.</summary>
 public sealed record CatalogPick(string ContentType, string ContentId, string Title, string? Level)

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text.Json;
+using CyberHub.Ai.Catalog;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Caching;
@@ -10,16 +8,13 @@ namespace CyberHub.Ai.Personality;
 
 /// <summary>
 /// The catalog facts an analysis needs: topic, level and duration of each distinct item the learner touched
-/// (one lookup per item, however many records name it), and the catalog's topics with items worth suggesting.
+/// (one batch lookup for the distinct items, however many records name them), and the catalog's topics with items worth suggesting.
 /// </summary>
 public sealed class PersonalityCatalog(IVectorStore store, HybridCache cache, CacheLifetimes lifetimes)
 {
     /// <summary>How many items of each type the topic overview reads; it suggests the easiest ones, so a bound is harmless.</summary>
     public const int MaxScannedPerType = 1_000;
     public const int PicksPerTopic = 8;
-
-    // The embedded store answers from memory; PostgreSQL gets a few lookups in flight instead of one at a time.
-    private const int LookupParallelism = 8;
 
     /// <summary>Topics change only when the catalog does, and a suggestion from a slightly older catalog is harmless.</summary>
     public static readonly TimeSpan TopicsLifetime = TimeSpan.FromMinutes(10);
@@ -29,40 +24,14 @@ public sealed class PersonalityCatalog(IVectorStore store, HybridCache cache, Ca
 
     public async Task<CatalogFacts> FactsAsync(IEnumerable<ContentKey> keys, CancellationToken cancellationToken)
     {
-        var items = new ConcurrentDictionary<ContentKey, ContentFacts>();
-        var options = new ParallelOptions { MaxDegreeOfParallelism = LookupParallelism, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(keys.Distinct(), options, async (key, ct) =>
-        {
-            if (await store.GetAsync(key, ct) is { } record)
-            {
-                items[key] = Facts(record);
-            }
-        });
+        var items = await store.GetManyAsync([.. keys.Distinct()], cancellationToken);
         var topics = await TopicsAsync(cancellationToken);
-        return new CatalogFacts(new Dictionary<ContentKey, ContentFacts>(items), topics.Topics);
+        return new CatalogFacts(items.ToDictionary(i => i.Key, i => ContentFacts.From(i.Content)), topics.Topics);
     }
 
     public async Task<CatalogTopics> TopicsAsync(CancellationToken cancellationToken) =>
         await cache.GetOrCreateAsync("personality:catalog-topics", store, static (store, ct) => new ValueTask<CatalogTopics>(ScanAsync(store, ct)),
             lifetimes.For(TopicsLifetime), [CacheTags.Catalog], cancellationToken);
-
-    public static ContentFacts Facts(ContentRecord record)
-    {
-        try
-        {
-            using var metadata = JsonDocument.Parse(record.Metadata);
-            var root = metadata.RootElement;
-            if (root.ValueKind == JsonValueKind.Object)
-            {
-                return new ContentFacts(record.Title, Text(root, "topic"), Text(root, "level")?.ToLowerInvariant(), Minutes(root));
-            }
-        }
-        catch (JsonException)
-        {
-            // Metadata is free-form: an item whose metadata cannot be read is still an item, just without facts.
-        }
-        return new ContentFacts(record.Title, null, null, null);
-    }
 
     private static async Task<CatalogTopics> ScanAsync(IVectorStore store, CancellationToken cancellationToken)
     {
@@ -72,7 +41,7 @@ public sealed class PersonalityCatalog(IVectorStore store, HybridCache cache, Ca
             var (_, items) = await store.ListAsync(type, 0, MaxScannedPerType, cancellationToken);
             foreach (var item in items)
             {
-                var facts = Facts(item);
+                var facts = ContentFacts.From(item);
                 if (facts.Topic is { } topic)
                 {
                     (byTopic.TryGetValue(topic, out var list) ? list : byTopic[topic] = []).Add((item, facts));
@@ -99,25 +68,4 @@ public sealed class PersonalityCatalog(IVectorStore store, HybridCache cache, Ca
         "advanced" => 2,
         _ => 3,
     };
-
-    private static string? Text(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()?.Trim() is { Length: > 0 } text
-            ? text
-            : null;
-
-    /// <summary>duration_minutes as a number, or as the text a CSV import leaves.</summary>
-    private static double? Minutes(JsonElement root)
-    {
-        if (!root.TryGetProperty("duration_minutes", out var value))
-        {
-            return null;
-        }
-        var minutes = value.ValueKind switch
-        {
-            JsonValueKind.Number => value.GetDouble(),
-            JsonValueKind.String when double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
-            _ => double.NaN,
-        };
-        return double.IsFinite(minutes) && minutes > 0 ? minutes : null;
-    }
 }

@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using System.Text.Json;
+using CyberHub.Ai.Catalog;
 using CyberHub.Ai.CoreClient;
 using CyberHub.Ai.Embeddings;
 using CyberHub.Ai.VectorStore;
@@ -141,14 +141,10 @@ public sealed class RecommendationService(
     /// <summary>The item's topic (metadata <c>topic</c>, else its content type) and whether its level is introductory.</summary>
     private static (string Topic, bool Introductory) Facts(ContentRecord content)
     {
-        using var metadata = JsonDocument.Parse(content.Metadata);
-        var root = metadata.RootElement;
-        var topic = root.TryGetProperty("topic", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() is { Length: > 0 } name
-            ? name
-            : content.ContentType;
-        var introductory = root.TryGetProperty("level", out var l) && l.ValueKind == JsonValueKind.String && IntroductoryLevels.Contains(l.GetString()!);
+        var facts = ContentFacts.From(content);
         // Topics are often slugs ("web-security"); a reason reads better with words.
-        return (topic.Replace('-', ' ').Replace('_', ' '), introductory);
+        var topic = (facts.Topic ?? content.ContentType).Replace('-', ' ').Replace('_', ' ');
+        return (topic, facts.Level is { } level && IntroductoryLevels.Contains(level));
     }
 
     private static RecommendationDto ToDto(ContentRecord content, double score, string reason) =>

@@ -1,0 +1,51 @@
+using System.Globalization;
+using System.Text.Json;
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Ai.Catalog;
+
+/// <summary>
+/// What the free-form metadata of a catalog item says about it, as far as it says: its <c>topic</c>, its
+/// <c>level</c> (lower-case) and its <c>duration_minutes</c>. Shared by every feature that reads them.
+/// </summary>
+public sealed record ContentFacts(string? Title, string? Topic, string? Level, double? DurationMinutes)
+{
+    public static ContentFacts From(ContentRecord record)
+    {
+        try
+        {
+            using var metadata = JsonDocument.Parse(record.Metadata);
+            var root = metadata.RootElement;
+            if (root.ValueKind == JsonValueKind.Object)
+            {
+                return new ContentFacts(record.Title, Text(root, "topic"), Text(root, "level")?.ToLowerInvariant(), Minutes(root));
+            }
+        }
+        catch (JsonException)
+        {
+            // Metadata is free-form: an item whose metadata cannot be read is still an item, just without facts.
+        }
+        return new ContentFacts(record.Title, null, null, null);
+    }
+
+    private static string? Text(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()?.Trim() is { Length: > 0 } text
+            ? text
+            : null;
+
+    /// <summary>duration_minutes as a number, or as the text a CSV import leaves.</summary>
+    private static double? Minutes(JsonElement root)
+    {
+        if (!root.TryGetProperty("duration_minutes", out var value))
+        {
+            return null;
+        }
+        var minutes = value.ValueKind switch
+        {
+            JsonValueKind.Number => value.GetDouble(),
+            JsonValueKind.String when double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
+            _ => double.NaN,
+        };
+        return double.IsFinite(minutes) && minutes > 0 ? minutes : null;
+    }
+}
