@@ -3,6 +3,7 @@ using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using CyberHub.ServiceDefaults.Health;
+using CyberHub.ServiceDefaults.Observability;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
@@ -14,7 +15,7 @@ namespace CyberHub.ServiceDefaults;
 
 public static class ServiceDefaultsExtensions
 {
-    /// <summary>What every CyberHub service has: the wire format, {"detail"} errors, JWT auth, health, caching, OpenAPI.</summary>
+    /// <summary>What every CyberHub service has: the wire format, {"detail"} errors, logs, traces and metrics, JWT auth, health, caching, OpenAPI.</summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -26,6 +27,7 @@ public static class ServiceDefaultsExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
 
+        builder.AddCyberHubObservability();
         services.AddCyberHubAuthentication(builder.Configuration);
         services.AddHealthChecks();
         services.AddCyberHubCache(builder.Configuration);
@@ -35,6 +37,7 @@ public static class ServiceDefaultsExtensions
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        app.UseCyberHubRequestLogging();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             SuppressDiagnosticsCallback = c => ApiExceptionHandler.IsClientError(c.Exception),
@@ -44,6 +47,7 @@ public static class ServiceDefaultsExtensions
         app.UseAuthorization();
 
         app.MapCyberHubHealth();
+        app.MapCyberHubMetrics();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs");
         return app;

@@ -191,6 +191,7 @@ public abstract class CatalogApiTests<TServer>(TServer server) where TServer : A
         var health = await (await anonymous.GetAsync("/api/v1/health/")).ReadAsync<HealthResponse>();
         Assert.Equal("healthy", health.Status);
         Assert.StartsWith(server is PgVectorAiServer ? "pgvector" : "embedded", health.Checks["vector_store"].Description, StringComparison.Ordinal);
+        Assert.Equal("healthy", health.Checks["core"].Status);
     }
 }
 

@@ -26,14 +26,20 @@ public static class Http
         return JsonSerializer.Deserialize<T>(body, CyberHubJson.Options)!;
     }
 
-    /// <summary>Asserts the status and the {"detail"} shape; returns the detail for further checks.</summary>
+    /// <summary>
+    /// Asserts the status and the error shape, <c>{"detail", "request_id"}</c> with the request id the
+    /// response's <c>X-Request-ID</c> header carries; returns the detail for further checks.
+    /// </summary>
     public static async Task<string> DetailAsync(this HttpResponseMessage response, HttpStatusCode expected)
     {
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == expected, $"Expected {(int)expected}, got {(int)response.StatusCode}: {body}");
         using var document = JsonDocument.Parse(body);
         var properties = document.RootElement.EnumerateObject().Select(p => p.Name).ToList();
-        Assert.Equal(["detail"], properties);
+        Assert.Equal(["detail", "request_id"], properties);
+        var requestId = document.RootElement.GetProperty("request_id").GetString();
+        Assert.True(response.Headers.TryGetValues("X-Request-ID", out var header), "The answer has no X-Request-ID header.");
+        Assert.Equal(header.Single(), requestId);
         var detail = document.RootElement.GetProperty("detail").GetString();
         Assert.False(string.IsNullOrWhiteSpace(detail));
         return detail!;

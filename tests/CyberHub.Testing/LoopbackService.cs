@@ -16,6 +16,9 @@ public abstract class LoopbackService
     public Uri BaseAddress { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
 
+    /// <summary>Everything the service logged (the console is left quiet); survives restarts.</summary>
+    public CapturedLogs Logs { get; } = new();
+
     /// <summary>Builds the service with <paramref name="settings"/> over its configuration and starts it.</summary>
     protected async Task StartAsync(Func<string[], Action<WebApplicationBuilder>?, WebApplication> build, IDictionary<string, string?> settings)
     {
@@ -23,6 +26,7 @@ public abstract class LoopbackService
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(Logs);
         });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

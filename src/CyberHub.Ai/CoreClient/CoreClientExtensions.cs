@@ -22,6 +22,12 @@ public static class CoreClientExtensions
                 options.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(5);
             });
         services.AddScoped<LearnerProgress>();
+        services.AddHttpClient(CoreReachableHealthCheck.ClientName, c =>
+        {
+            c.BaseAddress = coreBaseUrl;
+            c.Timeout = TimeSpan.FromSeconds(2);
+        });
+        services.AddHealthChecks().AddCheck<CoreReachableHealthCheck>("core");
         return services;
     }
 }

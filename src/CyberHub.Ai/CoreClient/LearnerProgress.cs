@@ -18,6 +18,7 @@ public sealed class LearnerProgress(CoreProgressClient core, HybridCache cache, 
     /// </summary>
     public async Task<IReadOnlyList<ProgressDto>> GetAsync(long userId, string bearerToken, CancellationToken cancellationToken) =>
         await cache.GetOrCreateAsync(
+            "progress",
             $"progress:{userId}",
             (core, userId, bearerToken),
             static async (state, ct) => (await state.core.GetAllAsync(state.userId, state.bearerToken, ct)).ToArray(),

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using CyberHub.ServiceDefaults.Observability;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Tokenizers;
 
@@ -79,14 +81,33 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator, IDisposable
         for (var start = 0; start < count; start += MaxBatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await _runGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var size = Math.Min(MaxBatchSize, count - start);
+            // The span includes the wait for the gate, so a trace shows time queued behind another batch;
+            // the duration metric is the model's time alone.
+            using var activity = CyberHubTelemetry.Source.StartActivity("embedding.batch");
+            activity?.SetTag("embedding.model", ModelName);
+            activity?.SetTag("embedding.batch_size", size);
             try
             {
-                RunBatch(order.AsSpan(start, Math.Min(MaxBatchSize, count - start)), tokens, embeddings, cancellationToken);
+                await _runGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    activity?.AddEvent(new ActivityEvent("model.run"));
+                    var started = Stopwatch.GetTimestamp();
+                    var sequenceLength = RunBatch(order.AsSpan(start, size), tokens, embeddings, cancellationToken);
+                    CyberHubTelemetry.EmbeddingBatchDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    CyberHubTelemetry.EmbeddingBatchSize.Record(size);
+                    activity?.SetTag("embedding.sequence_length", sequenceLength);
+                }
+                finally
+                {
+                    _runGate.Release();
+                }
             }
-            finally
+            catch (Exception e)
             {
-                _runGate.Release();
+                activity.RecordFailure(e);
+                throw;
             }
         }
 
@@ -113,8 +134,11 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator, IDisposable
         return [.. ids];
     }
 
-    /// <summary>Runs the model on the texts at <paramref name="batch"/> and stores their embeddings at the same indexes.</summary>
-    private void RunBatch(ReadOnlySpan<int> batch, int[][] tokens, float[][] embeddings, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the model on the texts at <paramref name="batch"/> and stores their embeddings at the same indexes;
+    /// answers the padded sequence length.
+    /// </summary>
+    private int RunBatch(ReadOnlySpan<int> batch, int[][] tokens, float[][] embeddings, CancellationToken cancellationToken)
     {
         var sequenceLength = 0;
         foreach (var text in batch)
@@ -141,5 +165,6 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator, IDisposable
             embeddings[text] = SentencePooling.MeanPoolNormalized(
                 _buffers.TokenStates(row, sequenceLength), tokens[text].Length, HiddenSize);
         }
+        return sequenceLength;
     }
 }

@@ -17,6 +17,7 @@ public sealed class QueryEmbeddings(IEmbeddingGenerator embeddings, HybridCache 
     {
         var key = "embedding:" + embeddings.ModelName + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
         return await cache.GetOrCreateAsync(
+            "query_embedding",
             key,
             (embeddings, text),
             static async (state, ct) => (await state.embeddings.EmbedAsync([state.text], ct))[0],

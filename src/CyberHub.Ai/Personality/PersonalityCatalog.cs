@@ -30,7 +30,7 @@ public sealed class PersonalityCatalog(IVectorStore store, HybridCache cache, Ca
     }
 
     public async Task<CatalogTopics> TopicsAsync(CancellationToken cancellationToken) =>
-        await cache.GetOrCreateAsync("personality:catalog-topics", store, static (store, ct) => new ValueTask<CatalogTopics>(ScanAsync(store, ct)),
+        await cache.GetOrCreateAsync("personality_catalog", "personality:catalog-topics", store, static (store, ct) => new ValueTask<CatalogTopics>(ScanAsync(store, ct)),
             lifetimes.For(TopicsLifetime), [CacheTags.Catalog], cancellationToken);
 
     private static async Task<CatalogTopics> ScanAsync(IVectorStore store, CancellationToken cancellationToken)

@@ -44,7 +44,7 @@ public sealed class PersonalityService(LearnerProgress progress, PersonalityCata
         caller.EnsureCanActFor(ValidUserId(userId));
         // HybridCache has no plain read: a factory that finds nothing, with writes disabled, is one.
         var last = await cache.GetOrCreateAsync<PersonalityAnalysis?>(
-            Key(userId), static _ => ValueTask.FromResult<PersonalityAnalysis?>(null), ReadOnly, cancellationToken: cancellationToken);
+            "personality", Key(userId), static _ => ValueTask.FromResult<PersonalityAnalysis?>(null), ReadOnly, cancellationToken: cancellationToken);
         return last ?? throw ApiException.NotFound("No personality analysis for this user yet: request one with POST /api/v1/personality/analyze.");
     }
 

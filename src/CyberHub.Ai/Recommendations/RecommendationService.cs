@@ -8,6 +8,7 @@ using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
+using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Extensions.Caching.Hybrid;
 
 namespace CyberHub.Ai.Recommendations;
@@ -55,6 +56,7 @@ public sealed class RecommendationService(
         var user = userId.Value;
         var bearer = request.BearerToken();
         var all = await cache.GetOrCreateAsync(
+            "recommendations",
             $"recommendations:{user}:{type ?? "*"}",
             (service: this, user, type, bearer),
             static async (s, ct) => await s.service.ComputeAsync(s.user, s.type, s.bearer, ct),
@@ -80,8 +82,27 @@ public sealed class RecommendationService(
         // interest cluster, tried for learners of several topics, pulled in neighbours of single items instead.
         var hits = await catalog.SearchAsync(vector, CandidatePool, type, started, cancellationToken);
         var candidates = await catalog.GetManyAsync([.. hits.Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId))], cancellationToken);
-        return [.. Ranking.Diversify(vector, candidates, MaxLimit).Select(r =>
-            ToDto(r.Item.Content, r.Similarity, Ranking.Reason(r.Item, snapshot.History)))];
+        return Rank("personal", candidates.Count, (vector, candidates, snapshot.History), static s =>
+            [.. Ranking.Diversify(s.vector, s.candidates, MaxLimit).Select(r => ToDto(r.Item.Content, r.Similarity, Ranking.Reason(r.Item, s.History)))]);
+    }
+
+    /// <summary>The ranking step, as the span <c>recommendations.rank</c>: candidates in, picks out.</summary>
+    private static RecommendationDto[] Rank<TState>(string strategy, int candidates, TState state, Func<TState, RecommendationDto[]> rank)
+    {
+        using var activity = CyberHubTelemetry.Source.StartActivity("recommendations.rank");
+        activity?.SetTag("recommendations.strategy", strategy);
+        activity?.SetTag("recommendations.candidates", candidates);
+        try
+        {
+            var picks = rank(state);
+            activity?.SetTag("recommendations.picks", picks.Length);
+            return picks;
+        }
+        catch (Exception e)
+        {
+            activity.RecordFailure(e);
+            throw;
+        }
     }
 
     /// <summary>
@@ -90,6 +111,7 @@ public sealed class RecommendationService(
     /// </summary>
     private async Task<RecommendationDto[]> StarterPicksAsync(string? type, CancellationToken cancellationToken) =>
         await cache.GetOrCreateAsync(
+            "recommendations_starter",
             $"recommendations:starter:{type ?? "*"}",
             (service: this, type),
             static async (s, ct) => await s.service.ComputeStarterPicksAsync(s.type, ct),
@@ -101,6 +123,12 @@ public sealed class RecommendationService(
     {
         var query = await queries.EmbedAsync(StarterQuery, cancellationToken);
         var hits = await catalog.SearchAsync(query, 4 * MaxLimit, type, cancellationToken: cancellationToken);
+        return Rank("starter", hits.Count, hits, StarterPicks);
+    }
+
+    /// <summary>Introductory items first, then by content type and score, taking turns across topics.</summary>
+    private static RecommendationDto[] StarterPicks(IReadOnlyList<SearchHit> hits)
+    {
         var byTopic = hits
             .Select(h => (Hit: h, Facts: Facts(h.Content)))
             .OrderByDescending(x => x.Facts.Introductory)

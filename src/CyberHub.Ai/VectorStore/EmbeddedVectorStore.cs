@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -205,9 +206,21 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
     public Task<IReadOnlyList<SearchHit>> SearchAsync(
         float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default)
     {
-        var unit = ContentVectors.UnitQuery(query);
-        EnsureReady();
-        return Task.FromResult(_catalog.Search(unit, limit, contentType, exclude));
+        using var search = VectorSearchTelemetry.Start(Backend, limit, contentType, exclude?.Count ?? 0);
+        IReadOnlyList<SearchHit> hits;
+        try
+        {
+            var unit = ContentVectors.UnitQuery(query);
+            EnsureReady();
+            hits = _catalog.Search(unit, limit, contentType, exclude);
+        }
+        catch (Exception e)
+        {
+            search.Failed(e);
+            throw;
+        }
+        search.Completed(hits.Count);
+        return Task.FromResult(hits);
     }
 
     public Task<int> CountAsync(CancellationToken cancellationToken = default)

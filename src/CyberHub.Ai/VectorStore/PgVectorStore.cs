@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -205,6 +207,24 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
     public async Task<IReadOnlyList<SearchHit>> SearchAsync(
         float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default)
     {
+        using var search = VectorSearchTelemetry.Start(Backend, limit, contentType, exclude?.Count ?? 0);
+        IReadOnlyList<SearchHit> hits;
+        try
+        {
+            hits = await SearchCoreAsync(query, limit, contentType, exclude, search.Activity, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            search.Failed(e);
+            throw;
+        }
+        search.Completed(hits.Count);
+        return hits;
+    }
+
+    private async Task<IReadOnlyList<SearchHit>> SearchCoreAsync(
+        float[] query, int limit, string? contentType, IReadOnlySet<ContentKey>? exclude, Activity? activity, CancellationToken cancellationToken)
+    {
         var unit = ContentVectors.UnitQuery(query);
         if (limit <= 0)
         {
@@ -216,6 +236,8 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         // A filtered walk throws most candidates away; a wider beam wins back part of the recall at little cost
         // (type = 10% of the items: 0.86 -> 0.89 at 10k items, 0.94 -> 0.95 at 100k).
         var efSearch = (int)Math.Clamp(fetch * 2L, contentType is null ? 40 : 100, MaxEfSearch);
+        activity?.SetTag("vector.ef_search", efSearch);
+        activity?.SetTag("vector.exact_scan", fetch > MaxEfSearch);
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -17,7 +17,8 @@ public static class CoreDatabase
         var postgres = configuration.GetConnectionString("core");
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(postgres));
+            services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(postgres)
+                .AddInterceptors(QueryDurationInterceptor.PostgreSql));
         }
         else
         {
@@ -28,7 +29,8 @@ public static class CoreDatabase
                 Pooling = true,
                 DefaultTimeout = 30,
             }.ToString();
-            services.AddDbContextPool<CoreDbContext, SqliteCoreDbContext>(o => o.UseSqlite(sqlite).AddInterceptors(new SqliteBusyTimeout()));
+            services.AddDbContextPool<CoreDbContext, SqliteCoreDbContext>(o => o.UseSqlite(sqlite)
+                .AddInterceptors(new SqliteBusyTimeout(), QueryDurationInterceptor.Sqlite));
         }
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         return services;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 
 namespace CyberHub.Core.Outbox;
 
@@ -34,6 +36,9 @@ public sealed partial class OutboxDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Each delivery is a trace of its own, not part of whatever the host was doing when it started us.
+        Activity.Current = null;
+        using var backlog = OutboxBacklog.Join(scopes, logger);
         var nextPurge = DateTime.MinValue;
         var unavailableRounds = 0;
         while (!stoppingToken.IsCancellationRequested)
@@ -100,6 +105,9 @@ public sealed partial class OutboxDispatcher(
         var token = Guid.NewGuid();
         List<OutboxEvent> claimed;
         await using (var scope = scopes.CreateAsyncScope())
+        // A poll runs every second on every instance and usually finds nothing: no trace of its own for each
+        // one (its duration still counts in cyberhub.db.query.duration). Deliveries are traced below.
+        using (SuppressInstrumentationScope.Begin())
         {
             claimed = await scope.ServiceProvider.GetRequiredService<OutboxStore>()
                 .ClaimAsync(token, clock.UtcNow(), _options.BatchSize, _options.LeaseDuration, cancellationToken);
@@ -158,7 +166,7 @@ public sealed partial class OutboxDispatcher(
         return new Round(claimed.Count, delivered, failed, down);
     }
 
-    /// <summary>Sends one user's claimed events in order; stops at the first failure.</summary>
+    /// <summary>Sends one user's claimed events in order; stops at the first failure. Each request is a span of its own.</summary>
     private async Task<(int Delivered, DeliveryResult? Failure)> DeliverUserAsync(Guid token, OutboxEvent[] events, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -168,52 +176,67 @@ public sealed partial class OutboxDispatcher(
         var next = 0;
         while (next < events.Length)
         {
-            var rest = events[next..].Select(e => e.Id).ToArray();
-            // Deliveries of earlier users may have taken a while: make sure the claim is still ours, and will
-            // outlast this request, before sending anything.
-            if (!await store.RenewAsync(token, rest, clock.UtcNow(), _options.LeaseDuration, cancellationToken))
-            {
-                await store.ReleaseAsync(token, rest, cancellationToken);
-                LogClaimLost(events[0].UserId);
-                return (delivered, null);
-            }
-
             var chunk = oneByOne ? events[next..(next + 1)] : events[next..];
-            var result = await SendAsync(chunk, cancellationToken);
-            var ids = chunk.Select(e => e.Id).ToArray();
-            switch (result.Status)
+            using var activity = OutboxTelemetry.StartDispatch(chunk);
+            try
             {
-                case DeliveryStatus.Delivered:
-                    await store.MarkDeliveredAsync(ids, clock.UtcNow(), CancellationToken.None);
-                    delivered += chunk.Length;
-                    next += chunk.Length;
-                    break;
-                case DeliveryStatus.Rejected when chunk.Length > 1:
-                    // One of them is invalid, but which? Send them one at a time, in order, to find out.
-                    oneByOne = true;
-                    break;
-                case DeliveryStatus.Rejected:
-                    await store.MarkPoisonAsync(chunk[0].Id, clock.UtcNow(), result.Error ?? "rejected", CancellationToken.None);
-                    LogPoison(chunk[0].EventId, chunk[0].Id, chunk[0].UserId, result.Error);
-                    next++;
-                    break;
-                default:
-                    var wait = Backoff(chunk[0].Attempts + 1, _options.MinBackoff, _options.MaxBackoff);
-                    if (result.RetryAfter is { } retryAfter && retryAfter > wait)
-                    {
-                        wait = retryAfter < _options.MaxBackoff ? retryAfter : _options.MaxBackoff;
-                    }
-                    await store.MarkAttemptFailedAsync(token, ids, clock.UtcNow() + wait, result.Error ?? "failed", CancellationToken.None);
-                    await store.ReleaseAsync(token, [.. events[(next + chunk.Length)..].Select(e => e.Id)], CancellationToken.None);
-                    if (result.Unavailable)
-                    {
-                        LogAttemptDeferred(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
-                    }
-                    else
-                    {
-                        LogAttemptFailed(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
-                    }
-                    return (delivered, result);
+                var rest = events[next..].Select(e => e.Id).ToArray();
+                // Deliveries of earlier users may have taken a while: make sure the claim is still ours, and will
+                // outlast this request, before sending anything.
+                if (!await store.RenewAsync(token, rest, clock.UtcNow(), _options.LeaseDuration, cancellationToken))
+                {
+                    OutboxTelemetry.ClaimLost(activity);
+                    await store.ReleaseAsync(token, rest, cancellationToken);
+                    LogClaimLost(events[0].UserId);
+                    return (delivered, null);
+                }
+
+                var result = await SendAsync(chunk, cancellationToken);
+                var ids = chunk.Select(e => e.Id).ToArray();
+                switch (result.Status)
+                {
+                    case DeliveryStatus.Delivered:
+                        var now = clock.UtcNow();
+                        await store.MarkDeliveredAsync(ids, now, CancellationToken.None);
+                        OutboxTelemetry.Delivered(activity, chunk, now);
+                        delivered += chunk.Length;
+                        next += chunk.Length;
+                        break;
+                    case DeliveryStatus.Rejected when chunk.Length > 1:
+                        // One of them is invalid, but which? Send them one at a time, in order, to find out.
+                        OutboxTelemetry.Failed(activity, "rejected");
+                        oneByOne = true;
+                        break;
+                    case DeliveryStatus.Rejected:
+                        await store.MarkPoisonAsync(chunk[0].Id, clock.UtcNow(), result.Error ?? "rejected", CancellationToken.None);
+                        OutboxTelemetry.Failed(activity, "rejected");
+                        LogPoison(chunk[0].EventId, chunk[0].Id, chunk[0].UserId, result.Error);
+                        next++;
+                        break;
+                    default:
+                        var wait = Backoff(chunk[0].Attempts + 1, _options.MinBackoff, _options.MaxBackoff);
+                        if (result.RetryAfter is { } retryAfter && retryAfter > wait)
+                        {
+                            wait = retryAfter < _options.MaxBackoff ? retryAfter : _options.MaxBackoff;
+                        }
+                        await store.MarkAttemptFailedAsync(token, ids, clock.UtcNow() + wait, result.Error ?? "failed", CancellationToken.None);
+                        await store.ReleaseAsync(token, [.. events[(next + chunk.Length)..].Select(e => e.Id)], CancellationToken.None);
+                        OutboxTelemetry.Failed(activity, result.Unavailable ? "unavailable" : "failed");
+                        if (result.Unavailable)
+                        {
+                            LogAttemptDeferred(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
+                        }
+                        else
+                        {
+                            LogAttemptFailed(chunk.Length, chunk[0].UserId, chunk[0].Attempts + 1, wait, result.Error);
+                        }
+                        return (delivered, result);
+                }
+            }
+            catch (Exception e)
+            {
+                OutboxTelemetry.Broke(activity, e);
+                throw;
             }
         }
         return (delivered, null);

@@ -80,6 +80,9 @@ public sealed class OutboxStore(CoreDbContext db)
         return claimed;
     }
 
+    /// <summary>Events neither delivered nor set aside; the partial index on pending events answers it.</summary>
+    public Task<int> CountPendingAsync(CancellationToken cancellationToken) => Pending.CountAsync(cancellationToken);
+
     /// <summary>Extends the claim on <paramref name="ids"/>; false when any of them is no longer ours.</summary>
     public async Task<bool> RenewAsync(Guid token, IReadOnlyCollection<long> ids, DateTime now, TimeSpan lease, CancellationToken cancellationToken)
     {

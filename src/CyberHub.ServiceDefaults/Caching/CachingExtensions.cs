@@ -72,9 +72,39 @@ public static class CachingExtensions
 /// that an unreachable Redis fails each call at once instead of queueing it: the caches then fall back to
 /// process memory and the databases.
 /// </summary>
-public sealed class RedisConnection(string connectionString) : IAsyncDisposable
+public sealed class RedisConnection : IAsyncDisposable
 {
-    private readonly Lazy<Task<IConnectionMultiplexer>> _connection = new(async () =>
+    private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
+    private readonly Lock _gate = new();
+    private readonly List<Action<IConnectionMultiplexer>> _onConnected = [];
+    private IConnectionMultiplexer? _connected;
+
+    public RedisConnection(string connectionString)
+    {
+        _connection = new(() => ConnectAsync(connectionString));
+    }
+
+    public Task<IConnectionMultiplexer> GetAsync() => _connection.Value;
+
+    /// <summary>Runs <paramref name="action"/> with the multiplexer once it exists (at once when it already does).</summary>
+    public void WhenConnected(Action<IConnectionMultiplexer> action)
+    {
+        IConnectionMultiplexer? connected;
+        lock (_gate)
+        {
+            connected = _connected;
+            if (connected is null)
+            {
+                _onConnected.Add(action);
+            }
+        }
+        if (connected is not null)
+        {
+            action(connected);
+        }
+    }
+
+    private async Task<IConnectionMultiplexer> ConnectAsync(string connectionString)
     {
         var options = ConfigurationOptions.Parse(connectionString);
         options.AbortOnConnectFail = false;
@@ -91,10 +121,20 @@ public sealed class RedisConnection(string connectionString) : IAsyncDisposable
         {
             options.AsyncTimeout = 1_000;
         }
-        return await ConnectionMultiplexer.ConnectAsync(options);
-    });
-
-    public Task<IConnectionMultiplexer> GetAsync() => _connection.Value;
+        var connection = await ConnectionMultiplexer.ConnectAsync(options);
+        List<Action<IConnectionMultiplexer>> pending;
+        lock (_gate)
+        {
+            _connected = connection;
+            pending = [.. _onConnected];
+            _onConnected.Clear();
+        }
+        foreach (var action in pending)
+        {
+            action(connection);
+        }
+        return connection;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -23,6 +23,6 @@ internal sealed class DetailProblemDetailsWriter : IProblemDetailsWriter
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(http.Response.Body, new ErrorResponse(detail), CyberHubJson.Options, http.RequestAborted);
+        return JsonSerializer.SerializeAsync(http.Response.Body, new ErrorResponse(detail, http.TraceIdentifier), CyberHubJson.Options, http.RequestAborted);
     }
 }
