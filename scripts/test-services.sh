@@ -3,6 +3,8 @@
 #   - a dedicated PostgreSQL 15 instance with pgvector (default 127.0.0.1:55432)
 #   - a dedicated Redis instance without persistence (default 127.0.0.1:56379)
 #   - Debian's chromium for browser tests
+#   - Debian's nginx, only its binary: scripts/cluster.sh runs it as the front door
+#     of a multi-instance cluster from a config of its own (no system nginx is run)
 #
 # Idempotent: missing packages are installed, running instances are reused, so
 # a second run takes a second or two. Debian's own clusters/daemons (postgres on
@@ -17,6 +19,7 @@
 #   CYBERHUB_TEST_POSTGRES  Npgsql connection string, superuser `cyberhub`
 #   CYBERHUB_TEST_REDIS     host:port of the Redis instance
 #   CYBERHUB_TEST_CHROMIUM  path of the chromium binary
+#   CYBERHUB_TEST_NGINX     path of the nginx binary
 #
 # Settings (environment):
 #   CYBERHUB_TEST_PG_PORT     (default 55432)
@@ -48,6 +51,7 @@ PG_SOCK="$BASE/run"
 REDIS_DIR="$BASE/redis"
 LOG="$BASE/provision.log"
 CHROMIUM=/usr/bin/chromium
+NGINX=/usr/sbin/nginx
 TRIXIE_SRC=/etc/apt/sources.list.d/cyberhub-trixie-src.sources
 
 export DEBIAN_FRONTEND=noninteractive
@@ -171,7 +175,20 @@ apt_install "${pkgs[@]}"
 if [[ $need_pgvector == 1 ]]; then
     build_pgvector
 fi
-step "packages ready: postgresql-15, pgvector, redis-server, chromium"
+
+# nginx: only the binary is wanted. Its postinst starts the system nginx on
+# port 80 where an init system (or no policy-rc.d denying it) lets it; that
+# daemon would also inherit the lock on fd 9, so the install runs with fd 9
+# closed, and a system nginx that this install started is stopped again.
+if ! is_installed nginx; then
+    apt_install nginx 9>&-
+    if [[ -s /run/nginx.pid ]] && [[ "$(cat "/proc/$(cat /run/nginx.pid)/comm" 2>/dev/null)" == nginx ]]; then
+        step "nginx: stopping the system nginx its package started"
+        { invoke-rc.d nginx stop || "$NGINX" -s quit; } >>"$LOG" 2>&1 9>&- || die "cannot stop the system nginx"
+    fi
+fi
+[[ -x "$NGINX" ]] || die "$NGINX missing after installing nginx"
+step "packages ready: postgresql-15, pgvector, redis-server, chromium, nginx"
 
 # ---------------------------------------------------------------- postgres
 
@@ -297,6 +314,8 @@ fi
 
 chromium_version="$("$CHROMIUM" --version 2>>"$LOG")" || die "$CHROMIUM --version failed"
 step "chromium: $chromium_version"
+nginx_version="$("$NGINX" -v 2>&1)" || die "$NGINX -v failed"
+step "nginx: ${nginx_version#nginx version: }"
 
 step "services ready in $((SECONDS - start_time))s"
 
@@ -304,4 +323,5 @@ cat <<EOF
 export CYBERHUB_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=cyberhub;Password=cyberhub;Database=postgres"
 export CYBERHUB_TEST_REDIS="127.0.0.1:$REDIS_PORT"
 export CYBERHUB_TEST_CHROMIUM="$CHROMIUM"
+export CYBERHUB_TEST_NGINX="$NGINX"
 EOF

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using CyberHub.Contracts;
 using Microsoft.Data.Sqlite;
+using CyberHub.Ai.VectorStore;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -30,7 +31,8 @@ public sealed class PgLearnerProfileStore(string connectionString) : ILearnerPro
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand("""
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await PgSchema.ApplyAsync(connection, """
             CREATE TABLE IF NOT EXISTS learner_profiles (
                 user_id bigint PRIMARY KEY,
                 entries jsonb NOT NULL,
@@ -44,8 +46,7 @@ public sealed class PgLearnerProfileStore(string connectionString) : ILearnerPro
                 processed_at timestamptz NOT NULL
             );
             CREATE INDEX IF NOT EXISTS processed_events_processed_at_idx ON processed_events (processed_at);
-            """);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            """, cancellationToken);
     }
 
     public async Task<LearnerProfile?> GetAsync(long userId, CancellationToken cancellationToken = default)

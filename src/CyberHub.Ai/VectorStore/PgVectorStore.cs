@@ -14,8 +14,6 @@ namespace CyberHub.Ai.VectorStore;
 /// </summary>
 public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
 {
-    // Any fixed key works; it only has to be the same for every instance initialising one database.
-    private const long SchemaLockKey = 0x43_79_62_65_72_48_75_62;
     private const int MaxEfSearch = 1000;
     private const string RecordColumns = "content_type, content_id, title, description, metadata::text, chunk_count, created_at, updated_at";
 
@@ -81,19 +79,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-        {
-            // Several service instances may start together; CREATE ... IF NOT EXISTS is not safe against a concurrent twin.
-            await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SchemaLockKey})", connection, transaction))
-            {
-                await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
-            {
-                await schema.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
-        }
+        await PgSchema.ApplyAsync(connection, Schema, cancellationToken);
         // The vector type may have been created just now, after the data source loaded its types.
         await connection.ReloadTypesAsync(cancellationToken);
         _logger.LogInformation("pgvector store ready on {Database}", connection.Database);
