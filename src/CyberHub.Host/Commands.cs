@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 
 namespace CyberHub.Host;
 
@@ -29,6 +30,7 @@ internal static class Commands
             Usage: cyberhub [all | core | ai]                         run the platform (default: all)
                    cyberhub create-admin --email E --password P       ensure an admin account
                    cyberhub create-service-client NAME                register a machine caller; prints its credentials
+                   cyberhub rotate-signing-key [--prune]              a new token signing key (--prune: delete expired ones)
                    cyberhub import FILE.json|FILE.csv                 load a catalog into the vector store
             """);
         return 2;
@@ -82,6 +84,27 @@ internal static class Commands
         catch (ApiException e)
         {
             Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// A new token signing key: a key file in the data directory, which signs from Core's next start, or, with
+    /// <c>Auth__SigningKeyPem</c> configured, a PEM printed on stdout with the steps to roll it out.
+    /// </summary>
+    public static int RotateSigningKey(string[] args)
+    {
+        var prune = args.Contains("--prune");
+        var app = CoreApp.Build([.. args.Where(a => a != "--prune")]);
+        try
+        {
+            var result = SigningKeyRotation.Rotate(app.Configuration, prune, DateTime.UtcNow);
+            SigningKeyRotation.Write(result, Console.Out, Console.Error);
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or CryptographicException or ArgumentException)
+        {
+            Console.Error.WriteLine($"Could not rotate the signing key: {e.Message}");
             return 1;
         }
     }

@@ -6,6 +6,7 @@ using CyberHub.Host;
 // cyberhub core | ai                                    run one service alone
 // cyberhub create-admin --email E --password P          create or repair an admin account, then exit
 // cyberhub create-service-client NAME                   register a machine caller and print its client_id and secret, then exit
+// cyberhub rotate-signing-key [--prune]                 write a new token signing key (or print one, with Auth__SigningKeyPem set), then exit
 // cyberhub import FILE                                  load a JSON or CSV catalog into the vector store, then exit
 var named = args.Length > 0 && !args[0].StartsWith('-');
 var command = named ? args[0] : "all";
@@ -18,6 +19,7 @@ return command switch
     "ai" => await Commands.RunAsync(AiApp.Build(rest)),
     "create-admin" => await Commands.CreateAdminAsync(rest),
     "create-service-client" => await Commands.CreateServiceClientAsync(rest),
+    "rotate-signing-key" => Commands.RotateSigningKey(rest),
     "import" => await Commands.ImportAsync(rest),
     _ => Commands.Usage($"Unknown command '{command}'."),
 };

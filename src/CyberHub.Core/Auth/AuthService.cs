@@ -1,10 +1,14 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
 using CyberHub.Core.Users;
+using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace CyberHub.Core.Auth;
@@ -23,13 +27,19 @@ public sealed class AuthService(
     TokenService tokens,
     IPasswordHasher<User> hasher,
     IOptions<LoginLockoutOptions> lockout,
-    TimeProvider clock)
+    TimeProvider clock,
+    IMemoryCache memory,
+    IConfiguration configuration,
+    RedisConnection? redis = null)
 {
     private const string BadCredentials = "No active account found with the given credentials.";
     private const string BadRefreshToken = "Refresh token is invalid or expired.";
 
     // Verified against when the account does not exist, so that unknown and known accounts take equally long.
-    private static readonly Lazy<string> DummyHash = new(() => new PasswordHasher<User>().HashPassword(null!, Guid.NewGuid().ToString()));
+    // Made by the configured hasher, so that it carries the configured iteration count.
+    private static readonly ConditionalWeakTable<IPasswordHasher<User>, string> DummyHashes = [];
+
+    private readonly UnknownLoginLockout _unknownLogins = new(memory, redis, CachingExtensions.CachePrefix(configuration), lockout.Value);
 
     public async Task<TokenPair> LoginAsync(TokenRequest request, CancellationToken cancellationToken)
     {
@@ -43,16 +53,25 @@ public sealed class AuthService(
             throw ApiException.BadRequest("password is required.");
         }
 
+        var byEmail = request.Email != null;
         var normalized = login.ToLowerInvariant();
         var user = await db.Users.FirstOrDefaultAsync(
-            u => request.Email != null ? u.NormalizedEmail == normalized : u.NormalizedUsername == normalized, cancellationToken);
+            u => byEmail ? u.NormalizedEmail == normalized : u.NormalizedUsername == normalized, cancellationToken);
+        var now = clock.UtcNow();
         if (user is null || !user.IsActive)
         {
-            hasher.VerifyHashedPassword(null!, DummyHash.Value, request.Password);
+            // No such account: the same work, the same answer and the same lockout as for a wrong password.
+            var name = (byEmail ? "email:" : "username:") + normalized;
+            if (await _unknownLogins.LockedForAsync(name, now) is { } remaining)
+            {
+                throw Locked(remaining);
+            }
+            var dummyHash = DummyHashes.GetValue(hasher, h => h.HashPassword(null!, Guid.NewGuid().ToString()));
+            hasher.VerifyHashedPassword(null!, dummyHash, request.Password);
+            await _unknownLogins.RecordFailureAsync(name, now);
             throw ApiException.Unauthorized(BadCredentials);
         }
 
-        var now = clock.UtcNow();
         if (user.LockedUntil > now)
         {
             throw Locked(user.LockedUntil.Value - now);
@@ -74,6 +93,11 @@ public sealed class AuthService(
         return await tokens.IssuePairAsync(user, cancellationToken: cancellationToken);
     }
 
+    /// <summary>
+    /// Exchanges a refresh token for a new pair. A token can be exchanged once; presenting it again (a replay,
+    /// or a second of several concurrent refreshes) revokes its whole family. A family counts as revoked as
+    /// soon as any of its tokens is, so a token issued by a refresh that raced the revocation is dead too.
+    /// </summary>
     public async Task<TokenPair> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
     {
         var stored = await FindAsync(request, cancellationToken);
@@ -83,14 +107,20 @@ public sealed class AuthService(
             throw ApiException.Unauthorized(BadRefreshToken);
         }
 
-        // Claim the token atomically: of two concurrent refreshes with one token, exactly one wins.
+        // Claim the token in one statement: of concurrent refreshes with one token exactly one wins, and none
+        // wins once a token of the family has been revoked (logout, password change, detected reuse).
+        var family = stored.FamilyId;
         var claimed = stored.RotatedAt is null && await db.RefreshTokens
-            .Where(t => t.Id == stored.Id && t.RotatedAt == null && t.RevokedAt == null)
+            .Where(t => t.Id == stored.Id && t.RotatedAt == null && t.RevokedAt == null
+                && !db.RefreshTokens.Any(f => f.FamilyId == family && f.RevokedAt != null))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RotatedAt, now), cancellationToken) == 1;
         if (!claimed)
         {
-            await RevokeFamilyAsync(stored.FamilyId, now, cancellationToken);
-            throw ApiException.Unauthorized("Refresh token was already used; every session from that login has been revoked.");
+            await RevokeFamilyAsync(family, now, cancellationToken);
+            var reused = stored.RotatedAt is not null || await db.RefreshTokens.AnyAsync(t => t.Id == stored.Id && t.RotatedAt != null, cancellationToken);
+            throw ApiException.Unauthorized(reused
+                ? "Refresh token was already used; every session from that login has been revoked."
+                : BadRefreshToken);
         }
 
         var user = await db.Users.FirstOrDefaultAsync(u => u.Id == stored.UserId, cancellationToken);
@@ -98,7 +128,7 @@ public sealed class AuthService(
         {
             throw ApiException.Unauthorized(BadRefreshToken);
         }
-        return await tokens.IssuePairAsync(user, stored.FamilyId, cancellationToken);
+        return await tokens.IssuePairAsync(user, family, cancellationToken);
     }
 
     /// <summary>Logs out the session the refresh token belongs to. Unknown tokens are ignored: logout is idempotent.</summary>

@@ -58,7 +58,7 @@ public sealed class SigningKeyRing
             return new SigningKeyRing([.. new[] { configured }.Concat(previous).Select(FromPem)]);
         }
 
-        var directory = Path.Combine(dataDirectory, "keys");
+        var directory = KeyDirectory(dataDirectory);
         Directory.CreateDirectory(directory);
         if (!Directory.EnumerateFiles(directory, "*.pem").Any())
         {
@@ -68,11 +68,17 @@ public sealed class SigningKeyRing
         return new SigningKeyRing(LoadDirectory(directory));
     }
 
+    /// <summary>Where key files live on embedded defaults: <c>keys/</c> in the data directory.</summary>
+    public static string KeyDirectory(string dataDirectory) => Path.Combine(dataDirectory, "keys");
+
     /// <summary>Writes a fresh key into the directory; it signs from the next start on.</summary>
-    public static string AddKey(string directory)
+    public static string AddKey(string directory) => AddKey(directory, DateTime.UtcNow);
+
+    /// <summary>Writes a fresh key named after <paramref name="at"/>: the key whose name sorts last signs.</summary>
+    public static string AddKey(string directory, DateTime at)
     {
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var path = Path.Combine(directory, $"{DateTime.UtcNow:yyyyMMddHHmmssfff}.pem");
+        var path = Path.Combine(directory, KeyFileName(at));
         // CreateNew: two instances starting at once must not overwrite each other's key.
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         if (!OperatingSystem.IsWindows())
@@ -84,10 +90,28 @@ public sealed class SigningKeyRing
         return path;
     }
 
+    /// <summary>Key files are named by the UTC time they were made, so that names sort by age.</summary>
+    public static string KeyFileName(DateTime at) =>
+        at.ToString(KeyFileTimeFormat, System.Globalization.CultureInfo.InvariantCulture) + ".pem";
+
+    public const string KeyFileTimeFormat = "yyyyMMddHHmmssfff";
+
+    /// <summary>The key id a PEM key gets: its RFC 7638 JWK thumbprint.</summary>
+    public static string KeyId(string pem)
+    {
+        var key = FromPem(pem);
+        using (key.ECDsa)
+        {
+            return key.KeyId;
+        }
+    }
+
+    /// <summary>The key files of a directory, newest (the signing key) first.</summary>
+    public static IReadOnlyList<string> KeyFiles(string directory) =>
+        [.. Directory.EnumerateFiles(directory, "*.pem").OrderDescending(StringComparer.Ordinal)];
+
     private static List<ECDsaSecurityKey> LoadDirectory(string directory) =>
-        [.. Directory.EnumerateFiles(directory, "*.pem")
-            .OrderDescending(StringComparer.Ordinal)
-            .Select(path => FromPem(File.ReadAllText(path)))];
+        [.. KeyFiles(directory).Select(path => FromPem(File.ReadAllText(path)))];
 
     private static ECDsaSecurityKey FromPem(string pem)
     {

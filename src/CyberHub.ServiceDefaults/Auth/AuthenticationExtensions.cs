@@ -17,13 +17,18 @@ public static class Policies
 public static class AuthenticationExtensions
 {
     /// <summary>
-    /// JWT bearer authentication with CyberHub's rules: ES256 only, issuer, audience, lifetime and the
-    /// access-token type all checked. Where the verification keys come from is the caller's choice
+    /// JWT bearer authentication with CyberHub's rules: ES256 only, issuer, audience, lifetime (at most 30 s
+    /// of clock skew) and the access-token type all checked. Where the verification keys come from is the caller's choice
     /// (Core: its own key ring; other services: Core's JWKS), set through <c>JwtBearerOptions</c>.
     /// </summary>
     public static IServiceCollection AddCyberHubAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
         var settings = configuration.GetSection(JwtSettings.Section).Get<JwtSettings>() ?? new JwtSettings();
+        if (settings.ClockSkew < TimeSpan.Zero || settings.ClockSkew > JwtSettings.MaxClockSkew)
+        {
+            throw new InvalidOperationException(
+                $"Auth:ClockSkew is {settings.ClockSkew}; it must be between 0 and {JwtSettings.MaxClockSkew.TotalSeconds:0} seconds.");
+        }
         services.AddSingleton(settings);
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)

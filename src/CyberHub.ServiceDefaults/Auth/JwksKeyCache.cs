@@ -56,6 +56,10 @@ public sealed class JwksKeyCache(IHttpClientFactory httpClients, ILogger<JwksKey
         }
     }
 
+    /// <summary>Each key is pinned to ES256: a P-256 key for signatures that says so, so no key can serve another algorithm.</summary>
+    private static bool IsVerificationKey(JsonWebKey key) =>
+        key is { Kty: "EC", Crv: "P-256", Alg: JwtSettings.Algorithm, Use: null or "sig" } && !string.IsNullOrEmpty(key.Kid);
+
     private bool IsStale() => clock.GetUtcNow() - _fetchedAt > MaxAge;
 
     private async Task FetchAsync(CancellationToken cancellationToken)
@@ -65,7 +69,7 @@ public sealed class JwksKeyCache(IHttpClientFactory httpClients, ILogger<JwksKey
         {
             var json = await httpClients.CreateClient(HttpClientName).GetStringAsync(JwksPath, cancellationToken);
             _keys = new JsonWebKeySet(json).Keys
-                .Where(k => k.Kty == "EC" && k.Alg is null or JwtSettings.Algorithm && !string.IsNullOrEmpty(k.Kid))
+                .Where(IsVerificationKey)
                 .ToDictionary(k => k.Kid, k => (SecurityKey)k, StringComparer.Ordinal);
             logger.LogInformation("Loaded {Count} token verification keys from Core", _keys.Count);
         }

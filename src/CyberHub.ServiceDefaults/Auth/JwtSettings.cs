@@ -11,7 +11,10 @@ public sealed class JwtSettings
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>RFC 8725 asks for a small allowance; 30 s covers ordinary clock drift between hosts.</summary>
-    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan ClockSkew { get; set; } = MaxClockSkew;
+
+    /// <summary>The most skew a verifier may allow: more would stretch every token's lifetime.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(30);
 
     public const string Algorithm = "ES256";
 
