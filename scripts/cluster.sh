@@ -353,6 +353,9 @@ start_instance() {
         export CYBERHUB_CORE_API_URL="$front" CYBERHUB_AI_API_URL="$front"
         export ConnectionStrings__core="$CORE_CONNECTION" ConnectionStrings__vectors="$VECTORS_CONNECTION"
         export ConnectionStrings__redis="$REDIS" Cache__Prefix="$CACHE_PREFIX"
+        # nginx is the one proxy trusted to say who the client is (X-Forwarded-For): rate limits count
+        # per real client address, not per front door.
+        export ForwardedHeaders__KnownProxies__0="$LOOPBACK"
         if [[ $service == core ]]; then
             export CYBERHUB_CORE_URL="http://$LOOPBACK:$port"
             Auth__SigningKeyPem="$(<"$KEY")"

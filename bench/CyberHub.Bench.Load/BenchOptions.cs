@@ -20,12 +20,14 @@ public sealed record BenchOptions(
     public const string Usage = """
         Usage: dotnet run -c Release --project bench/CyberHub.Bench.Load -- [options]
           --url URL                target an already-running Core on loopback instead of starting one in-process
+                                   (start it with RateLimiting__Enabled=false: one client sends far more than a person)
           --db sqlite|postgres     database of the in-process Core (default sqlite, a fresh temp data dir)
           --pg CONNSTRING          PostgreSQL admin connection (default: env CYBERHUB_BENCH_POSTGRES)
           --concurrency 16,64      virtual users per phase (1..512 each)
           --login-concurrency 4    virtual users for the PBKDF2-bound login scenario
           --duration 10            seconds measured per phase (1..600)
           --warmup 2               seconds of unmeasured warm-up before each phase (0..60)
+        Or: ... -- soak [options]  the learner journey against a Core process for minutes (see Soak/SoakOptions.cs)
         """;
 
     public static BenchOptions Parse(string[] args)

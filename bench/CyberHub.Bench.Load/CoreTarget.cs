@@ -47,7 +47,9 @@ public sealed class CoreTarget : IAsyncDisposable
             ["CYBERHUB_DATA_DIR"] = dataDirectory,
             ["CYBERHUB_CORE_URL"] = "http://127.0.0.1:0",
             ["ConnectionStrings:core"] = connectionString,
-            // The levels the cyberhub host ships with: no per-request logs, warnings and errors still shown.
+            // A load generator is one client address and a few users sending far more than a person would.
+            ["RateLimiting:Enabled"] = "false",
+            // The levels the cyberhub host ships with: one event per request, warnings and errors.
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",

@@ -36,6 +36,8 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
             ["Outbox__MaxBackoff"] = "00:00:02",
             // The journey reads and progresses through the demo catalog's lessons.
             ["CYBERHUB_SEED_DEMO_CATALOG"] = "true",
+            // Every learner logs in from this one loopback address, many times over with the retries.
+            ["RateLimiting__AuthPerMinute"] = "1000",
         });
         output.WriteLine($"cluster up in {clock.Elapsed.TotalSeconds:F1} s");
         try
