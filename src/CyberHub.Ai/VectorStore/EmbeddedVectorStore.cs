@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using CyberHub.ServiceDefaults.Idempotency;
 using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -40,12 +41,13 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             FOREIGN KEY (content_type, content_id) REFERENCES content_items (content_type, content_id) ON DELETE CASCADE
         );
         CREATE INDEX IF NOT EXISTS ix_content_chunks_item ON content_chunks (content_type, content_id);
-        """;
+        """ + SqliteIdempotencyKeys.Schema;
 
     private readonly string _connectionString;
     private readonly ILogger _logger;
     private readonly InMemoryCatalog _catalog = new();
     private readonly SemaphoreSlim _writes = new(1, 1);
+    private readonly KeyPurgeSchedule _keyPurge = new();
     private volatile bool _ready;
 
     public EmbeddedVectorStore(string path, ILogger logger)
@@ -96,7 +98,40 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
         }
     }
 
-    public async Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default) =>
+        WriteAsync(content, chunkVectors, null, cancellationToken);
+
+    public Task<IReadOnlyList<string>> UpsertAsync(
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, IdempotencyClaim claim, IdempotentAnswer answer, CancellationToken cancellationToken = default) =>
+        WriteAsync(content, chunkVectors, (claim, answer), cancellationToken);
+
+    public async Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        await using var connection = await OpenAsync(cancellationToken);
+        if (_keyPurge.Due(now))
+        {
+            await SqliteIdempotencyKeys.PurgeAsync(connection, now, cancellationToken);
+        }
+        return await SqliteIdempotencyKeys.ClaimAsync(connection, request, now, cancellationToken);
+    }
+
+    public async Task ReleaseKeyAsync(IdempotencyClaim claim, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        await using var connection = await OpenAsync(cancellationToken);
+        await SqliteIdempotencyKeys.ReleaseAsync(connection, claim, cancellationToken);
+    }
+
+    public async Task<int> PurgeExpiredKeysAsync(DateTime now, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        await using var connection = await OpenAsync(cancellationToken);
+        return await SqliteIdempotencyKeys.PurgeAsync(connection, now, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<string>> WriteAsync(
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, (IdempotencyClaim Claim, IdempotentAnswer Answer)? idempotency, CancellationToken cancellationToken)
     {
         var record = ContentVectors.Normalise(content, chunkVectors);
         var vector = ContentVectors.ItemVector(chunkVectors);
@@ -142,6 +177,10 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
                     embedding.Value = ToBlob(chunkVectors[i]);
                     await chunk.ExecuteNonQueryAsync(cancellationToken);
                 }
+            }
+            if (idempotency is { } answered)
+            {
+                await SqliteIdempotencyKeys.AnswerAsync(connection, transaction, answered.Claim, answered.Answer, cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
             _catalog.Upsert(record, vector);

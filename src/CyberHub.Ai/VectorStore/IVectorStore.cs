@@ -1,3 +1,5 @@
+using CyberHub.ServiceDefaults.Idempotency;
+
 namespace CyberHub.Ai.VectorStore;
 
 /// <summary>A catalog entry and the vectors of its text chunks. Items are keyed by (content_type, content_id).</summary>
@@ -37,6 +39,22 @@ public interface IVectorStore
     /// stable: <c>{content_type}:{content_id}:{index}</c>.
     /// </summary>
     Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="UpsertAsync(ContentRecord, IReadOnlyList{float[]}, CancellationToken)"/>, storing <paramref name="answer"/> for <paramref name="claim"/> in the same transaction.</summary>
+    Task<IReadOnlyList<string>> UpsertAsync(
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, IdempotencyClaim claim, IdempotentAnswer answer, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims the idempotency key of a catalog write, kept beside the catalog (see <see cref="IdempotencyClaim"/>): the
+    /// claim, or the answer the key already has; 422 when the key was used with another body, 409 while it is in flight.
+    /// </summary>
+    Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives back the claim of a request that failed, so that a retry carries it out.</summary>
+    Task ReleaseKeyAsync(IdempotencyClaim claim, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the idempotency keys expired by <paramref name="now"/>; done by the store itself at most hourly.</summary>
+    Task<int> PurgeExpiredKeysAsync(DateTime now, CancellationToken cancellationToken = default);
 
     Task<ContentRecord?> GetAsync(ContentKey key, CancellationToken cancellationToken = default);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CyberHub.ServiceDefaults.Idempotency;
 using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -43,11 +44,13 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         CREATE INDEX IF NOT EXISTS content_items_embedding_idx ON content_items
             USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
         CREATE INDEX IF NOT EXISTS content_items_content_type_idx ON content_items (content_type);
+        {PgIdempotencyKeys.Schema}
         """;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
+    private readonly KeyPurgeSchedule _keyPurge = new();
 
     public PgVectorStore(string connectionString, ILogger logger)
         : this(BuildDataSource(connectionString), logger, ownsDataSource: true)
@@ -85,7 +88,30 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         _logger.LogInformation("pgvector store ready on {Database}", connection.Database);
     }
 
-    public async Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default) =>
+        WriteAsync(content, chunkVectors, null, cancellationToken);
+
+    public Task<IReadOnlyList<string>> UpsertAsync(
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, IdempotencyClaim claim, IdempotentAnswer answer, CancellationToken cancellationToken = default) =>
+        WriteAsync(content, chunkVectors, PgIdempotencyKeys.Answer(claim, answer), cancellationToken);
+
+    public async Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default)
+    {
+        if (_keyPurge.Due(now))
+        {
+            await PurgeExpiredKeysAsync(now, cancellationToken);
+        }
+        return await PgIdempotencyKeys.ClaimAsync(_dataSource, request, now, cancellationToken);
+    }
+
+    public Task ReleaseKeyAsync(IdempotencyClaim claim, CancellationToken cancellationToken = default) =>
+        PgIdempotencyKeys.ReleaseAsync(_dataSource, claim, cancellationToken);
+
+    public Task<int> PurgeExpiredKeysAsync(DateTime now, CancellationToken cancellationToken = default) =>
+        PgIdempotencyKeys.PurgeAsync(_dataSource, now, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> WriteAsync(
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, NpgsqlBatchCommand? answer, CancellationToken cancellationToken)
     {
         var record = ContentVectors.Normalise(content, chunkVectors);
         var key = ContentVectors.KeyOf(record);
@@ -110,6 +136,10 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             SELECT c.id, $2, $3, c.ordinal - 1, c.embedding FROM unnest($1::text[], $4::vector[]) WITH ORDINALITY AS c(id, embedding, ordinal)
             """,
             ids, record.ContentType, record.ContentId, chunkVectors.Select(v => new Vector(v)).ToArray()));
+        if (answer is not null)
+        {
+            batch.BatchCommands.Add(answer);
+        }
         await batch.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ids;

@@ -10,7 +10,8 @@ namespace CyberHub.Core.Data;
 public static class CoreDatabase
 {
     /// <summary>
-    /// PostgreSQL when <c>ConnectionStrings:core</c> is set, otherwise an SQLite file in the data directory.
+    /// PostgreSQL when <c>ConnectionStrings:core</c> is set, otherwise an SQLite file in the data directory; and the
+    /// hourly purge of its expired idempotency keys.
     /// </summary>
     public static IServiceCollection AddCoreDatabase(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
@@ -33,6 +34,7 @@ public static class CoreDatabase
                 .AddInterceptors(new SqliteBusyTimeout(), QueryDurationInterceptor.Sqlite));
         }
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        services.AddHostedService<IdempotencyKeyPurge>();
         return services;
     }
 

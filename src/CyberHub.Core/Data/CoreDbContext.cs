@@ -4,6 +4,7 @@ using CyberHub.Core.Organizations;
 using CyberHub.Core.Outbox;
 using CyberHub.Core.Progress;
 using CyberHub.Core.Users;
+using CyberHub.ServiceDefaults.Idempotency;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -22,6 +23,7 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
     public DbSet<ProgressRecord> Progress => Set<ProgressRecord>();
     public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
     public DbSet<ServiceClient> ServiceClients => Set<ServiceClient>();
+    public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
 
     protected abstract string JsonColumnType { get; }
 
@@ -113,6 +115,18 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
             client.HasIndex(c => c.ClientId).IsUnique();
             client.Property(c => c.ClientId).HasMaxLength(40);
             client.Property(c => c.Name).HasMaxLength(ServiceClient.MaxNameLength);
+        });
+
+        model.Entity<IdempotencyKey>(key =>
+        {
+            key.ToTable("idempotency_keys");
+            key.HasIndex(k => new { k.Caller, k.Route, k.Key }).IsUnique();
+            key.HasIndex(k => k.ExpiresAt);
+            key.Property(k => k.Caller).HasMaxLength(IdempotentRequest.MaxCallerLength);
+            key.Property(k => k.Route).HasMaxLength(IdempotentRequest.MaxRouteLength);
+            key.Property(k => k.Key).HasMaxLength(IdempotencyKeyHeader.MaxLength);
+            key.Property(k => k.Fingerprint).HasMaxLength(IdempotentRequest.FingerprintLength);
+            // No foreign key to users: a key answers for a request, whatever has become of its caller since.
         });
     }
 
