@@ -1,4 +1,11 @@
 using CyberHub.Bench.Load;
+using CyberHub.Bench.Load.Soak;
+
+// `soak`: the learner journey against a Core process for minutes, with memory and connections sampled (Soak/).
+if (args is ["soak", .. var soakArgs])
+{
+    return await SoakCommand.RunAsync(soakArgs);
+}
 
 // A bounded load run against Core over loopback HTTP; prints a markdown table on stdout, progress on stderr.
 BenchOptions options;

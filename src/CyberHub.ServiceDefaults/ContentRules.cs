@@ -1,13 +1,23 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Errors;
 
 namespace CyberHub.ServiceDefaults;
 
-/// <summary>How content is named, wherever it is named: progress records in Core, the catalog in AI.</summary>
+/// <summary>
+/// How content is named and described, wherever it is: progress records in Core, the catalog in AI. Every string
+/// that is stored passes one of these rules, so it has a documented maximum length and no control characters
+/// (PostgreSQL refuses U+0000 outright; the others have no place in a name or a title).
+/// </summary>
 public static class ContentRules
 {
     public const int MaxContentIdLength = 128;
     public const int MaxMetadataBytes = 16 * 1024;
+    /// <summary>The metadata object itself is level 1. Deeper objects would not fit inside the responses and events that carry them.</summary>
+    public const int MaxMetadataDepth = 10;
+
+    public const string NulMessage = "text may not contain the NUL character (\\u0000).";
 
     public static string ContentId(string? value)
     {
@@ -16,9 +26,10 @@ public static class ContentRules
         {
             throw ApiException.BadRequest("content_id is required.");
         }
-        if (id.Length > MaxContentIdLength || id.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+        // No slash either: the id is a segment of the item's own URL (/content/{type}/{id}), where %2F stays undecoded.
+        if (id.Length > MaxContentIdLength || id.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c == '/'))
         {
-            throw ApiException.BadRequest($"content_id: 1 to {MaxContentIdLength} characters, no spaces or control characters.");
+            throw ApiException.BadRequest($"content_id: 1 to {MaxContentIdLength} characters, no spaces, slashes or control characters.");
         }
         return id;
     }
@@ -34,12 +45,62 @@ public static class ContentRules
             : throw ApiException.BadRequest($"content_type: '{value}' is not one of {string.Join(", ", ContentTypes.All)}.");
     }
 
-    /// <summary>The serialised metadata object, refused past <see cref="MaxMetadataBytes"/>.</summary>
-    public static string Metadata(System.Text.Json.Nodes.JsonObject? value)
+    /// <summary>Free text: trimmed, at most <paramref name="maxLength"/> characters, no control characters (line breaks and tabs only where <paramref name="multiline"/>).</summary>
+    public static string Text(string? value, string field, int maxLength, bool multiline = false)
+    {
+        var text = value?.Trim() ?? "";
+        if (text.Length > maxLength)
+        {
+            throw ApiException.BadRequest($"{field}: at most {maxLength} characters.");
+        }
+        if (HasControlCharacters(text, multiline))
+        {
+            throw ApiException.BadRequest($"{field}: control characters are not allowed.");
+        }
+        return text;
+    }
+
+    public static bool HasControlCharacters(string text, bool multiline = false) =>
+        text.Any(c => char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t'));
+
+    /// <summary>The serialised metadata object, refused past <see cref="MaxMetadataBytes"/> or <see cref="MaxMetadataDepth"/>.</summary>
+    public static string Metadata(JsonObject? value)
     {
         var json = value?.ToJsonString() ?? "{}";
-        return System.Text.Encoding.UTF8.GetByteCount(json) <= MaxMetadataBytes
-            ? json
-            : throw ApiException.BadRequest($"metadata: at most {MaxMetadataBytes / 1024} KB of JSON.");
+        if (System.Text.Encoding.UTF8.GetByteCount(json) > MaxMetadataBytes)
+        {
+            throw ApiException.BadRequest($"metadata: at most {MaxMetadataBytes / 1024} KB of JSON.");
+        }
+        using var document = JsonDocument.Parse(json);
+        return MetadataProblem(document.RootElement) is { } problem ? throw ApiException.BadRequest($"metadata: {problem}") : json;
+    }
+
+    /// <summary>What is wrong with a metadata object (duplicate keys, U+0000, too deep), or null.</summary>
+    public static string? MetadataProblem(JsonElement element, int depth = 1)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object or JsonValueKind.Array when depth > MaxMetadataDepth:
+                return $"nested more than {MaxMetadataDepth} levels deep.";
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    var problem = !names.Add(property.Name) ? $"the key '{property.Name}' appears twice."
+                        : property.Name.Contains('\0') ? NulMessage
+                        : MetadataProblem(property.Value, depth + 1);
+                    if (problem is not null)
+                    {
+                        return problem;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                return element.EnumerateArray().Select(item => MetadataProblem(item, depth + 1)).FirstOrDefault(p => p is not null);
+            case JsonValueKind.String:
+                return element.GetString()!.Contains('\0') ? NulMessage : null;
+            default:
+                return null;
+        }
     }
 }

@@ -24,7 +24,9 @@ public readonly record struct PageRequest(int Page, int PageSize)
         {
             throw ApiException.BadRequest($"page_size must be between 1 and {MaxPageSize}.");
         }
-        return new PageRequest(page ?? 1, pageSize ?? DefaultPageSize);
+        var request = new PageRequest(page ?? 1, pageSize ?? DefaultPageSize);
+        // A page so far out that its offset overflows lies past the end of any list: the same 404 as any such page.
+        return (long)(request.Page - 1) * request.PageSize <= int.MaxValue ? request : throw ApiException.NotFound("Invalid page.");
     }
 
     /// <summary>

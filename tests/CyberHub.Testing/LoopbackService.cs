@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -5,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Xunit;
 
 namespace CyberHub.Testing;
 
@@ -19,11 +22,27 @@ public abstract class LoopbackService
     /// <summary>Everything the service logged (the console is left quiet); survives restarts.</summary>
     public CapturedLogs Logs { get; } = new();
 
+    /// <summary>
+    /// Whether the service keeps its production rate limits. Tests register many users and send many requests from
+    /// one address, so a service under test gets limits no test reaches, unless it tests the limits themselves.
+    /// </summary>
+    protected virtual bool ProductionRateLimits => false;
+
+    private static readonly Dictionary<string, string?> UnreachableRateLimits = new()
+    {
+        ["RateLimiting:PerUserPerMinute"] = "1000000",
+        ["RateLimiting:AuthPerMinute"] = "1000000",
+    };
+
     /// <summary>Builds the service with <paramref name="settings"/> over its configuration and starts it.</summary>
     protected async Task StartAsync(Func<string[], Action<WebApplicationBuilder>?, WebApplication> build, IDictionary<string, string?> settings)
     {
         _app = build([], builder =>
         {
+            if (!ProductionRateLimits)
+            {
+                builder.Configuration.AddInMemoryCollection(UnreachableRateLimits);
+            }
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(Logs);
@@ -51,5 +70,33 @@ public abstract class LoopbackService
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         }
         return client;
+    }
+}
+
+/// <summary>For tests of the production rate limits (see <see cref="LoopbackService"/>).</summary>
+public static class RateLimits
+{
+    /// <summary>
+    /// Sends requests until one is answered 429 and returns that answer, after checking how many were let through
+    /// first: the <paramref name="limit"/> less what the partition had <paramref name="alreadyUsed"/>, plus at most the
+    /// permits given back meanwhile (one each <paramref name="interval"/>). No answer before it may be a 5xx.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SendUntilLimitedAsync(
+        Func<int, Task<HttpResponseMessage>> send, int limit, TimeSpan interval, int alreadyUsed = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var allowed = 0; ; allowed++)
+        {
+            var response = await send(allowed);
+            var most = limit - alreadyUsed + (int)(clock.Elapsed / interval) + 1;
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.InRange(allowed, limit - alreadyUsed, most);
+                return response;
+            }
+            Assert.True((int)response.StatusCode < 500, $"Request {allowed + 1} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            Assert.True(allowed < most, $"{allowed + 1} requests in {clock.Elapsed.TotalSeconds:0.0} s were let through; the limit is {limit}.");
+            response.Dispose();
+        }
     }
 }

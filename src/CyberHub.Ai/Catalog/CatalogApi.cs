@@ -1,6 +1,7 @@
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.Idempotency;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -15,7 +16,7 @@ public static class CatalogApi
         var embeddings = app.MapGroup("/api/v1/embeddings").WithTags("Embeddings").RequireAuthorization();
         embeddings.MapPost("/", Embed).WithSummary("Sentence embeddings (all-MiniLM-L6-v2, 384 dimensions) for 1-256 texts");
         embeddings.MapPost("/store", Store).RequireAuthorization(Policies.ContentAuthor)
-            .WithSummary("Embed a content item's texts and store it in the catalog (replaces an earlier version)");
+            .WithSummary("Embed a content item's texts and store it in the catalog (replaces an earlier version); Idempotency-Key honoured");
 
         var content = app.MapGroup("/api/v1/content").WithTags("Catalog").RequireAuthorization();
         content.MapGet("/", List).WithSummary("The catalog, paged, optionally of one content_type");
@@ -28,8 +29,13 @@ public static class CatalogApi
     private static async Task<Ok<EmbeddingsResponse>> Embed(EmbeddingsRequest request, CatalogService catalog, CancellationToken ct) =>
         TypedResults.Ok(await catalog.EmbedAsync(request, ct));
 
-    private static async Task<Ok<StoreEmbeddingsResponse>> Store(StoreEmbeddingsRequest request, CatalogService catalog, CancellationToken ct) =>
-        TypedResults.Ok(await catalog.StoreAsync(request, ct));
+    /// <summary>With an <c>Idempotency-Key</c>, a retry gets the first answer and stores nothing again.</summary>
+    private static async Task<Results<Ok<StoreEmbeddingsResponse>, IdempotentResult>> Store(
+        StoreEmbeddingsRequest request, CatalogService catalog, HttpContext http, CancellationToken ct)
+    {
+        var (response, answer) = await catalog.StoreAsync(request, IdempotentRequest.From(http, request), ct);
+        return answer is not null ? answer.ToResult() : TypedResults.Ok(response!);
+    }
 
     private static async Task<Ok<PagedResponse<ContentItemDto>>> List(
         CatalogService catalog, HttpRequest http, CancellationToken ct,

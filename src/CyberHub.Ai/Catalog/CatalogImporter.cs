@@ -86,13 +86,14 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
             {
                 metadata[name] = value?.DeepClone();
             }
-            var title = Field("title");
-            if (title.Length is 0 or > 300)
+            var title = ContentRules.Text(Field("title"), "title", CatalogService.MaxTitleLength);
+            if (title.Length == 0)
             {
-                throw ApiException.BadRequest("title: 1 to 300 characters.");
+                throw ApiException.BadRequest($"title: 1 to {CatalogService.MaxTitleLength} characters.");
             }
+            var description = ContentRules.Text(Field("description"), "description", CatalogService.MaxDescriptionLength, multiline: true);
             ContentRules.Metadata(metadata);
-            return new CatalogEntry(ContentRules.ContentType(Field("content_type")), ContentRules.ContentId(Field("content_id")), title, Field("description"), metadata);
+            return new CatalogEntry(ContentRules.ContentType(Field("content_type")), ContentRules.ContentId(Field("content_id")), title, description, metadata);
         }
         catch (ApiException e)
         {

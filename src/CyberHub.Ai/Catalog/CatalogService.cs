@@ -5,6 +5,7 @@ using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
+using CyberHub.ServiceDefaults.Idempotency;
 
 namespace CyberHub.Ai.Catalog;
 
@@ -15,6 +16,9 @@ public sealed class CatalogService(
     public const int MaxTexts = 256;
     public const int MaxTextLength = 8_000;
     public const int MaxSearchLimit = 50;
+    public const int MaxQueryLength = 1_000;
+    public const int MaxTitleLength = 300;
+    public const int MaxDescriptionLength = 4_000;
 
     public async Task<EmbeddingsResponse> EmbedAsync(EmbeddingsRequest request, CancellationToken cancellationToken)
     {
@@ -23,31 +27,78 @@ public sealed class CatalogService(
         return new EmbeddingsResponse([.. texts.Select((t, i) => new EmbeddingItem(t, vectors[i]))], embeddings.ModelName, embeddings.Dimension);
     }
 
-    public async Task<StoreEmbeddingsResponse> StoreAsync(StoreEmbeddingsRequest request, CancellationToken cancellationToken)
+    public async Task<StoreEmbeddingsResponse> StoreAsync(StoreEmbeddingsRequest request, CancellationToken cancellationToken) =>
+        (await StoreAsync(request, null, cancellationToken)).Response!;
+
+    /// <summary>
+    /// Embeds and stores the item. With <paramref name="idempotency"/>, the key is claimed once the request is known to
+    /// be valid (a refused request leaves the key unused), and its answer is stored in the transaction of the upsert;
+    /// a request that fails gives the key back. The answer is the stored one when the key already has one.
+    /// </summary>
+    public async Task<(StoreEmbeddingsResponse? Response, IdempotentAnswer? Answer)> StoreAsync(
+        StoreEmbeddingsRequest request, IdempotentRequest? idempotency, CancellationToken cancellationToken)
     {
         var texts = Texts(request.Texts);
         var contentType = ContentRules.ContentType(request.ContentType);
         var contentId = ContentRules.ContentId(request.ContentId);
-        var title = Text(request.Title, "title", 300);
-        var description = Text(request.Description, "description", 4_000);
+        var title = ContentRules.Text(request.Title, "title", MaxTitleLength);
+        var description = ContentRules.Text(request.Description, "description", MaxDescriptionLength, multiline: true);
         var metadata = ContentRules.Metadata(request.Metadata);
 
-        var vectors = await embeddings.EmbedAsync(texts, cancellationToken);
-        var key = new ContentKey(contentType, contentId);
-        var now = clock.GetUtcNow().UtcDateTime;
-        var created = (await store.GetAsync(key, cancellationToken))?.CreatedAt ?? now;
-        var record = new ContentRecord(
-            contentType,
-            contentId,
-            title.Length > 0 ? title : Shorten(texts[0], 300),
-            description.Length > 0 ? description : Shorten(texts[0], 4_000),
-            metadata,
-            texts.Count,
-            created,
-            now);
-        var ids = await store.UpsertAsync(record, vectors, cancellationToken);
-        await invalidator.InvalidateAsync(CacheTags.Catalog, cancellationToken);
-        return new StoreEmbeddingsResponse("success", ids.Count, ids);
+        var claim = idempotency is null ? null : await store.ClaimKeyAsync(idempotency, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        if (claim?.Answer is { } stored)
+        {
+            return (null, stored);
+        }
+        try
+        {
+            var vectors = await embeddings.EmbedAsync(texts, cancellationToken);
+            var key = new ContentKey(contentType, contentId);
+            var now = clock.GetUtcNow().UtcDateTime;
+            var created = (await store.GetAsync(key, cancellationToken))?.CreatedAt ?? now;
+            var record = new ContentRecord(
+                contentType,
+                contentId,
+                title.Length > 0 ? title : Shorten(texts[0], MaxTitleLength),
+                description.Length > 0 ? description : Shorten(texts[0], MaxDescriptionLength),
+                metadata,
+                texts.Count,
+                created,
+                now);
+            IdempotentAnswer? answer = null;
+            IReadOnlyList<string> ids;
+            if (claim is null)
+            {
+                ids = await store.UpsertAsync(record, vectors, cancellationToken);
+            }
+            else
+            {
+                // The chunk ids are known before the write, so the answer can commit with it.
+                var chunkIds = Enumerable.Range(0, texts.Count).Select(i => ContentVectors.ChunkId(key, i)).ToList();
+                answer = IdempotentAnswer.Json(StatusCodes.Status200OK, new StoreEmbeddingsResponse("success", chunkIds.Count, chunkIds));
+                ids = await store.UpsertAsync(record, vectors, claim, answer, cancellationToken);
+            }
+            await invalidator.InvalidateAsync(CacheTags.Catalog, cancellationToken);
+            return (new StoreEmbeddingsResponse("success", ids.Count, ids), answer);
+        }
+        catch (Exception) when (claim is not null)
+        {
+            await ReleaseAsync(claim);
+            throw;
+        }
+    }
+
+    /// <summary>Best effort: a claim that cannot be given back now expires with its lease.</summary>
+    private async Task ReleaseAsync(IdempotencyClaim claim)
+    {
+        try
+        {
+            await store.ReleaseKeyAsync(claim, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The original failure is what the caller must hear about.
+        }
     }
 
     public async Task<PagedResponse<ContentItemDto>> ListAsync(string? contentType, PageRequest page, HttpRequest http, CancellationToken cancellationToken)
@@ -76,9 +127,9 @@ public sealed class CatalogService(
         {
             throw ApiException.BadRequest("query is required.");
         }
-        if (query.Length > 1_000)
+        if (query.Length > MaxQueryLength)
         {
-            throw ApiException.BadRequest("query: at most 1000 characters.");
+            throw ApiException.BadRequest($"query: at most {MaxQueryLength} characters.");
         }
         var limit = request.Limit ?? 10;
         if (limit is < 1 or > MaxSearchLimit)
@@ -115,14 +166,12 @@ public sealed class CatalogService(
             {
                 throw ApiException.BadRequest($"texts[{i}] has {texts[i].Length} characters: each text may have at most {MaxTextLength}.");
             }
+            if (ContentRules.HasControlCharacters(texts[i], multiline: true))
+            {
+                throw ApiException.BadRequest($"texts[{i}]: control characters other than line breaks and tabs are not allowed.");
+            }
         }
         return texts;
-    }
-
-    private static string Text(string? value, string field, int maxLength)
-    {
-        var text = value?.Trim() ?? "";
-        return text.Length <= maxLength ? text : throw ApiException.BadRequest($"{field}: at most {maxLength} characters.");
     }
 
     private static string Shorten(string text, int maxLength) => text.Length <= maxLength ? text.Trim() : text[..maxLength].Trim();

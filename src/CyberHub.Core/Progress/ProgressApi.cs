@@ -5,6 +5,7 @@ using CyberHub.Core.Auth;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Errors;
+using CyberHub.ServiceDefaults.Idempotency;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -17,7 +18,7 @@ public static class ProgressApi
     public static IEndpointRouteBuilder MapProgressApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/progress").WithTags("Progress").RequireAuthorization();
-        group.MapPost("/", Create).WithSummary("Record progress on a content item (one record per item)");
+        group.MapPost("/", Create).WithSummary("Record progress on a content item (one record per item); Idempotency-Key honoured");
         group.MapGet("/", List).WithSummary("Progress records, filtered and paged; learners see only their own");
         group.MapGet("/{id:long}/", Get).WithSummary("One progress record; its ETag is the record version");
         group.MapPatch("/{id:long}/", Update).WithSummary("Update status, completion, score, time or metadata (If-Match honoured)");
@@ -25,12 +26,18 @@ public static class ProgressApi
         return app;
     }
 
-    private static async Task<Created<ProgressDto>> Create(
-        CreateProgressRequest request, ClaimsPrincipal caller, ProgressService progress, HttpResponse response, CancellationToken ct)
+    /// <summary>With an <c>Idempotency-Key</c>, the answer is stored with the record and a retry gets it again.</summary>
+    private static async Task<Results<Created<ProgressDto>, IdempotentResult>> Create(
+        CreateProgressRequest request, ClaimsPrincipal caller, ProgressService progress, HttpContext http, CancellationToken ct)
     {
-        var record = await progress.CreateAsync(caller.AccountId(), request, ct);
-        SetETag(response, record.Version);
-        return TypedResults.Created($"/api/v1/progress/{record.Id}/", ProgressService.ToDto(record));
+        var userId = caller.AccountId();
+        var (record, answer) = await progress.CreateAsync(userId, request, IdempotentRequest.From(http, request), ct);
+        if (answer is not null)
+        {
+            return answer.ToResult();
+        }
+        SetETag(http.Response, record!.Version);
+        return TypedResults.Created(ProgressService.Location(record.Id), ProgressService.ToDto(record));
     }
 
     private static async Task<Ok<PagedResponse<ProgressDto>>> List(
@@ -63,8 +70,7 @@ public static class ProgressApi
         return TypedResults.NoContent();
     }
 
-    private static void SetETag(HttpResponse response, int version) =>
-        response.Headers.ETag = $"\"{version.ToString(CultureInfo.InvariantCulture)}\"";
+    private static void SetETag(HttpResponse response, int version) => response.Headers.ETag = ProgressService.ETag(version);
 
     /// <summary>The version named by If-Match (<c>"3"</c> or <c>W/"3"</c>); <c>*</c> or no header means any.</summary>
     private static int? ParseIfMatch(HttpRequest request)

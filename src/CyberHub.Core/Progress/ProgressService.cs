@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
@@ -5,6 +6,7 @@ using CyberHub.Core.Outbox;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Errors;
+using CyberHub.ServiceDefaults.Idempotency;
 using Microsoft.EntityFrameworkCore;
 
 namespace CyberHub.Core.Progress;
@@ -20,7 +22,16 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     // Writers of one user are serialized by the outbox transaction, so a version conflict should not happen at all.
     private const int MaxWriteAttempts = 3;
 
-    public async Task<ProgressRecord> CreateAsync(long userId, CreateProgressRequest request, CancellationToken cancellationToken)
+    public async Task<ProgressRecord> CreateAsync(long userId, CreateProgressRequest request, CancellationToken cancellationToken) =>
+        (await CreateAsync(userId, request, null, cancellationToken)).Record!;
+
+    /// <summary>
+    /// Creates the record. With <paramref name="idempotency"/>, the key and its answer are saved in the transaction of
+    /// the record and its event, so the three commit together or not at all. A retry takes the owner's lock after the
+    /// first attempt (it waits while that one runs) and finds the key: it gets the stored answer, and changes nothing.
+    /// </summary>
+    public async Task<(ProgressRecord? Record, IdempotentAnswer? Answer)> CreateAsync(
+        long userId, CreateProgressRequest request, IdempotentRequest? idempotency, CancellationToken cancellationToken)
     {
         var record = new ProgressRecord
         {
@@ -33,9 +44,25 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         ProgressRules.Apply(record, new UpdateProgressRequest(
             request.Status, request.CompletionPercentage, request.Score, request.TimeSpentSeconds, request.Metadata), record.CreatedAt);
 
+        IdempotentAnswer? answer = null;
         await using (var transaction = await db.BeginOutboxTransactionAsync(userId, cancellationToken))
         {
-            await EnsureNewAsync(record, cancellationToken);
+            if (idempotency is not null && await db.FindAnswerAsync(idempotency, record.CreatedAt, cancellationToken) is { } stored)
+            {
+                return (null, stored);
+            }
+            try
+            {
+                await EnsureNewAsync(record, cancellationToken);
+            }
+            catch (ApiException refusal) when (idempotency is not null && IdempotentAnswer.IsFinal(refusal.StatusCode))
+            {
+                // A final answer, kept like a success: a retry gets it even once the other record is gone.
+                db.AddAnswer(idempotency, IdempotentAnswer.Refusal(refusal), record.CreatedAt);
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                throw;
+            }
             db.Progress.Add(record);
             try
             {
@@ -49,12 +76,22 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
                 throw;
             }
             // The event carries the record's id, which only the insert assigns: a second save, same transaction.
-            db.AddProgressEvent(ProgressEventTypes.Created, ToDto(record), record.CreatedAt);
+            var dto = ToDto(record);
+            db.AddProgressEvent(ProgressEventTypes.Created, dto, record.CreatedAt);
+            if (idempotency is not null)
+            {
+                answer = IdempotentAnswer.Json(StatusCodes.Status201Created, dto, new Dictionary<string, string>
+                {
+                    ["Location"] = Location(record.Id),
+                    ["ETag"] = ETag(record.Version),
+                });
+                db.AddAnswer(idempotency, answer, record.CreatedAt);
+            }
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         outbox.Notify();
-        return record;
+        return (record, answer);
     }
 
     public async Task<ProgressRecord> GetAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
@@ -176,6 +213,10 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         caller.EnsureCanActFor(record.UserId);
         return record;
     }
+
+    public static string Location(long id) => $"/api/v1/progress/{id.ToString(CultureInfo.InvariantCulture)}/";
+
+    public static string ETag(int version) => $"\"{version.ToString(CultureInfo.InvariantCulture)}\"";
 
     private async Task EnsureNewAsync(ProgressRecord record, CancellationToken cancellationToken)
     {

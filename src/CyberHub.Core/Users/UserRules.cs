@@ -1,5 +1,6 @@
 using System.Net.Mail;
 using System.Text.RegularExpressions;
+using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Errors;
 
 namespace CyberHub.Core.Users;
@@ -66,19 +67,8 @@ public static partial class UserRules
     }
 
     /// <summary>Free text: trimmed, bounded, no control characters (line breaks only where <paramref name="multiline"/>).</summary>
-    public static string Text(string? value, string field, int maxLength, bool multiline = false)
-    {
-        var text = value?.Trim() ?? "";
-        if (text.Length > maxLength)
-        {
-            throw ApiException.BadRequest($"{field}: at most {maxLength} characters.");
-        }
-        if (text.Any(c => char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t')))
-        {
-            throw ApiException.BadRequest($"{field}: control characters are not allowed.");
-        }
-        return text;
-    }
+    public static string Text(string? value, string field, int maxLength, bool multiline = false) =>
+        ContentRules.Text(value, field, maxLength, multiline);
 
     public static string? AvatarUrl(string? value)
     {
@@ -86,7 +76,7 @@ public static partial class UserRules
         {
             return null;
         }
-        if (value.Length > 2048 || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        if (value.Length > 2048 || ContentRules.HasControlCharacters(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
             throw ApiException.BadRequest("avatar_url: enter a valid http or https URL.");
         }

@@ -2,6 +2,7 @@ using CyberHub.Contracts;
 using CyberHub.Core.Auth;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -15,10 +16,10 @@ public static class UsersApi
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization();
-        group.MapPost("/", Register).AllowAnonymous().WithSummary("Register a learner account; answers with the user and a token pair");
+        group.MapPost("/", Register).AllowAnonymous().RequireAuthRateLimit().WithSummary("Register a learner account; answers with the user and a token pair");
         group.MapGet("/me/", Me).WithSummary("The caller's profile");
         group.MapPatch("/me/", UpdateMe).WithSummary("Change names, bio or avatar_url");
-        group.MapPost("/me/password/", ChangePassword).WithSummary("Change the password; ends every session");
+        group.MapPost("/me/password/", ChangePassword).RequireAuthRateLimit().WithSummary("Change the password; ends every session");
         group.MapGet("/", List).RequireAuthorization(Policies.Admin).WithSummary("All users, paged (admin)");
         group.MapGet("/{id:long}/", Get).WithSummary("One user (the user themself, admin or service)");
         group.MapPut("/{id:long}/roles/", SetRoles).RequireAuthorization(Policies.Admin).WithSummary("Replace a user's roles (admin)");

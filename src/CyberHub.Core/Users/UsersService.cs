@@ -96,10 +96,13 @@ public sealed class UsersService(CoreDbContext db, IPasswordHasher<User> hasher,
         {
             throw ApiException.BadRequest("roles: give at least one role.");
         }
-        var unknown = request.Roles.FirstOrDefault(r => !Roles.All.Contains(r));
-        if (unknown is not null)
+        // A null item is unknown too: taken for "none unknown", it used to leave the user with no roles at all.
+        foreach (var role in request.Roles)
         {
-            throw ApiException.BadRequest($"roles: unknown role '{unknown}'; roles are {string.Join(", ", Roles.All)}.");
+            if (role is null || !Roles.All.Contains(role))
+            {
+                throw ApiException.BadRequest($"roles: unknown role {(role is null ? "null" : $"'{role}'")}; roles are {string.Join(", ", Roles.All)}.");
+            }
         }
         var user = await GetAsync(id, cancellationToken);
         user.Roles = string.Join(' ', request.Roles.Distinct());

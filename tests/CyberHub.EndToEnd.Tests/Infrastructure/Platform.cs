@@ -19,9 +19,15 @@ public abstract class Platform : IAsyncLifetime
     public CoreInstance Core => _cores[0];
     public AiInstance Ai => _ais[0];
 
+    /// <summary>What the instances' Redis keys start with (<c>Cache:Prefix</c>), one per platform.</summary>
+    public string CachePrefix => _cachePrefix;
+
     protected string? CoreConnectionString { get; set; }
     protected string? VectorsConnectionString { get; set; }
     protected virtual string? RedisConnectionString => null;
+
+    /// <summary>Whether the instances keep their production rate limits (see LoopbackService.ProductionRateLimits).</summary>
+    protected internal virtual bool ProductionRateLimits => false;
 
     /// <summary>How long after an invalidation it is repeated (see CacheInvalidator); null keeps the default.</summary>
     protected virtual string? CacheSettleDelay => null;
@@ -137,6 +143,7 @@ public sealed class CoreInstance(Platform platform, int port, int aiPort) : Core
     protected override bool OwnsDataDirectory => false;
     protected override IDictionary<string, string?> ExtraSettings => platform.CoreSettings(port, aiPort);
     protected override Task<string?> CreateDatabaseAsync() => Task.FromResult(platform.CoreDatabase);
+    protected override bool ProductionRateLimits => platform.ProductionRateLimits;
 
     public new Task StopAsync() => base.StopAsync();
     public Task RestartAsync() => InitializeAsync();
@@ -145,6 +152,7 @@ public sealed class CoreInstance(Platform platform, int port, int aiPort) : Core
 public sealed class AiInstance(Platform platform, int port, int corePort) : LoopbackService
 {
     public int Port => port;
+    protected override bool ProductionRateLimits => platform.ProductionRateLimits;
     public Task StartAsync() => StartAsync(AiApp.Build, platform.AiSettings(port, corePort));
     public new Task StopAsync() => base.StopAsync();
 }
