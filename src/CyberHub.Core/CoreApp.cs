@@ -4,6 +4,7 @@ using CyberHub.Core.Organizations;
 using CyberHub.Core.Outbox;
 using CyberHub.Core.Progress;
 using CyberHub.Core.Users;
+using CyberHub.Core.Web;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -38,6 +39,7 @@ public static class CoreApp
         configure?.Invoke(builder);
         builder.WebHost.UseUrls(builder.Configuration["CYBERHUB_CORE_URL"] ?? DefaultUrl);
         builder.AddCore();
+        builder.AddWebApp();
 
         var app = builder.Build();
         app.UseServiceDefaults();
@@ -46,6 +48,8 @@ public static class CoreApp
         app.MapUsersApi();
         app.MapOrganizationsApi();
         app.MapProgressApi();
+        app.MapWebConfigApi();
+        app.MapWebApp();
         return app;
     }
 

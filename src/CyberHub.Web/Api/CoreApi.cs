@@ -1,0 +1,48 @@
+using CyberHub.Contracts;
+
+namespace CyberHub.Web.Api;
+
+/// <summary>Core: accounts, tokens, users and progress.</summary>
+public sealed class CoreApi(HttpClient http) : ApiClient(http, "Core")
+{
+    public Task<RegisterResponse> RegisterAsync(RegisterRequest request, CancellationToken ct = default) =>
+        SendAsync<RegisterResponse>(HttpMethod.Post, "api/v1/users/", request, cancellationToken: ct);
+
+    public Task<TokenPair> LoginAsync(TokenRequest request, CancellationToken ct = default) =>
+        SendAsync<TokenPair>(HttpMethod.Post, "api/v1/auth/", request, cancellationToken: ct);
+
+    public Task<UserDto> MeAsync(CancellationToken ct = default) =>
+        SendAsync<UserDto>(HttpMethod.Get, "api/v1/users/me/", cancellationToken: ct);
+
+    public Task<PagedResponse<UserDto>> UsersAsync(int page, int pageSize, CancellationToken ct = default) =>
+        SendAsync<PagedResponse<UserDto>>(HttpMethod.Get, Query("api/v1/users/", ("page", page), ("page_size", pageSize)), cancellationToken: ct);
+
+    public Task<UserDto> SetRolesAsync(long userId, IReadOnlyList<string> roles, CancellationToken ct = default) =>
+        SendAsync<UserDto>(HttpMethod.Put, $"api/v1/users/{userId}/roles/", new SetRolesRequest(roles), cancellationToken: ct);
+
+    public Task<PagedResponse<ProgressDto>> ProgressAsync(int page, int pageSize = 100, string? contentType = null, string? status = null, CancellationToken ct = default) =>
+        SendAsync<PagedResponse<ProgressDto>>(HttpMethod.Get,
+            Query("api/v1/progress/", ("content_type", contentType), ("status", status), ("page", page), ("page_size", pageSize)), cancellationToken: ct);
+
+    /// <summary>Every one of the learner's progress records, page by page.</summary>
+    public async Task<IReadOnlyList<ProgressDto>> AllProgressAsync(CancellationToken ct = default)
+    {
+        var all = new List<ProgressDto>();
+        for (var page = 1; ; page++)
+        {
+            var batch = await ProgressAsync(page, ct: ct);
+            all.AddRange(batch.Results);
+            if (batch.Next is null || batch.Results.Count == 0)
+            {
+                return all;
+            }
+        }
+    }
+
+    /// <summary>Starts a record; the idempotency key makes a retried click store it once.</summary>
+    public Task<ProgressDto> CreateProgressAsync(CreateProgressRequest request, string idempotencyKey, CancellationToken ct = default) =>
+        SendAsync<ProgressDto>(HttpMethod.Post, "api/v1/progress/", request, r => r.Headers.Add("Idempotency-Key", idempotencyKey), ct);
+
+    public Task<ProgressDto> UpdateProgressAsync(long id, UpdateProgressRequest request, CancellationToken ct = default) =>
+        SendAsync<ProgressDto>(HttpMethod.Patch, $"api/v1/progress/{id}/", request, cancellationToken: ct);
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Json;
+using CyberHub.Contracts;
+
+namespace CyberHub.Web.Session;
+
+/// <summary>
+/// The signed-in learner: the token pair, the user it names, and the refresh that keeps the access token fresh.
+/// A refresh happens shortly before the access token expires, or once when a service refuses it; one refresh runs
+/// at a time, and a pair another tab already refreshed is adopted rather than spent again (Core treats a spent
+/// refresh token as stolen and ends the session). When Core refuses the refresh, the session has ended:
+/// <see cref="Expired"/> tells the layout to send the user to log in.
+/// </summary>
+public sealed class SessionState(TokenStorage storage, ServiceAddresses addresses, TimeProvider clock)
+{
+    /// <summary>How long before expiry an access token is renewed.</summary>
+    public static readonly TimeSpan RefreshAhead = TimeSpan.FromSeconds(60);
+
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
+    private readonly HttpClient _core = new() { BaseAddress = addresses.Core };
+    private TokenPair? _tokens;
+
+    public AccessToken? User { get; private set; }
+
+    public bool IsSignedIn => User is not null;
+
+    /// <summary>Signed in or out.</summary>
+    public event Action? Changed;
+
+    /// <summary>The session ended without the user asking (the refresh token expired or was revoked).</summary>
+    public event Action? Expired;
+
+    public async Task LoadAsync() => Set(await storage.ReadAsync());
+
+    public async Task SignInAsync(TokenPair tokens)
+    {
+        await storage.WriteAsync(tokens);
+        Set(tokens);
+    }
+
+    /// <summary>Revokes the refresh token's session at Core, then forgets the tokens. Signing out works offline too.</summary>
+    public async Task SignOutAsync()
+    {
+        var tokens = _tokens;
+        await EndAsync();
+        if (tokens is not null)
+        {
+            try
+            {
+                using var _ = await _core.PostAsJsonAsync("api/v1/auth/revoke/", new RefreshRequest(tokens.Refresh), CyberHubJson.Options);
+            }
+            catch (HttpRequestException)
+            {
+                // Core unreachable: the tokens are gone from this browser and the refresh token expires on its own.
+            }
+        }
+    }
+
+    /// <summary>
+    /// A usable access token, refreshed first when it is about to expire or when a service has just refused
+    /// <paramref name="rejected"/>; null when nobody is signed in or the session has ended.
+    /// </summary>
+    public async Task<string?> AccessTokenAsync(string? rejected = null, CancellationToken cancellationToken = default)
+    {
+        var current = _tokens;
+        if (current is null)
+        {
+            return null;
+        }
+        if (rejected is null && IsFresh(current.Access))
+        {
+            return current.Access;
+        }
+
+        await _refreshing.WaitAsync(cancellationToken);
+        try
+        {
+            // Another request, or another tab, may have refreshed while this one waited.
+            var stored = await storage.ReadAsync();
+            if (stored is null)
+            {
+                await EndAsync(expired: true);
+                return null;
+            }
+            if (stored.Refresh != _tokens?.Refresh)
+            {
+                Set(stored);
+            }
+            if (stored.Access != rejected && IsFresh(stored.Access))
+            {
+                return stored.Access;
+            }
+
+            using var response = await _core.PostAsJsonAsync("api/v1/auth/refresh/", new RefreshRequest(stored.Refresh), CyberHubJson.Options, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                var renewed = await response.Content.ReadFromJsonAsync<TokenPair>(CyberHubJson.Options, cancellationToken)
+                    ?? throw new InvalidOperationException("Core answered the refresh without tokens.");
+                await SignInAsync(renewed);
+                return renewed.Access;
+            }
+            if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                await EndAsync(expired: true);
+                return null;
+            }
+            // Rate limited or Core away: the current token serves while it lasts.
+            return AccessToken.TryRead(stored.Access, out var token) && token.ExpiresAt > clock.GetUtcNow() && stored.Access != rejected
+                ? stored.Access
+                : null;
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    private bool IsFresh(string access) =>
+        AccessToken.TryRead(access, out var token) && token.ExpiresAt - clock.GetUtcNow() > RefreshAhead;
+
+    private async Task EndAsync(bool expired = false)
+    {
+        await storage.ClearAsync();
+        var wasSignedIn = _tokens is not null;
+        Set(null);
+        if (expired && wasSignedIn)
+        {
+            Expired?.Invoke();
+        }
+    }
+
+    private void Set(TokenPair? tokens)
+    {
+        _tokens = tokens;
+        User = tokens is not null && AccessToken.TryRead(tokens.Access, out var user) ? user : null;
+        if (User is null)
+        {
+            _tokens = null;
+        }
+        Changed?.Invoke();
+    }
+}
