@@ -68,7 +68,9 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
             {
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (DbUpdateException)
+            // A concurrent create of the same item lost the unique index race: say which record won. A dropped connection
+            // is not that, and rolling back on it would only hide the outage (the 503 it becomes) behind a disposed connection.
+            catch (DbUpdateException e) when (e.InnerException is not System.Data.Common.DbException { IsTransient: true })
             {
                 await transaction.RollbackAsync(CancellationToken.None);
                 db.ChangeTracker.Clear();

@@ -9,7 +9,7 @@ public sealed class CoreApi(HttpClient http) : ApiClient(http, "Core")
         SendAsync<RegisterResponse>(HttpMethod.Post, "api/v1/users/", request, cancellationToken: ct);
 
     public Task<TokenPair> LoginAsync(TokenRequest request, CancellationToken ct = default) =>
-        SendAsync<TokenPair>(HttpMethod.Post, "api/v1/auth/", request, cancellationToken: ct);
+        SendAsync<TokenPair>(HttpMethod.Post, "api/v1/token/", request, cancellationToken: ct);
 
     public Task<UserDto> MeAsync(CancellationToken ct = default) =>
         SendAsync<UserDto>(HttpMethod.Get, "api/v1/users/me/", cancellationToken: ct);

@@ -47,7 +47,7 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
         {
             try
             {
-                using var _ = await _core.PostAsJsonAsync("api/v1/auth/revoke/", new RefreshRequest(tokens.Refresh), CyberHubJson.Options);
+                using var _ = await _core.PostAsJsonAsync("api/v1/token/revoke/", new RefreshRequest(tokens.Refresh), CyberHubJson.Options);
             }
             catch (HttpRequestException)
             {
@@ -91,7 +91,7 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
                 return stored.Access;
             }
 
-            using var response = await _core.PostAsJsonAsync("api/v1/auth/refresh/", new RefreshRequest(stored.Refresh), CyberHubJson.Options, cancellationToken);
+            using var response = await _core.PostAsJsonAsync("api/v1/token/refresh/", new RefreshRequest(stored.Refresh), CyberHubJson.Options, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 var renewed = await response.Content.ReadFromJsonAsync<TokenPair>(CyberHubJson.Options, cancellationToken)
