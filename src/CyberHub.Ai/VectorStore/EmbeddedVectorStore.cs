@@ -19,7 +19,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
     private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding";
 
-    private const string Schema = """
+    private static readonly string Schema = """
         CREATE TABLE IF NOT EXISTS content_items (
             content_type TEXT NOT NULL,
             content_id TEXT NOT NULL,
@@ -41,7 +41,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             FOREIGN KEY (content_type, content_id) REFERENCES content_items (content_type, content_id) ON DELETE CASCADE
         );
         CREATE INDEX IF NOT EXISTS ix_content_chunks_item ON content_chunks (content_type, content_id);
-        """ + SqliteIdempotencyKeys.Schema;
+        """ + IdempotencyKeyTable.Sqlite.Schema;
 
     private readonly string _connectionString;
     private readonly ILogger _logger;
@@ -111,23 +111,23 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
         await using var connection = await OpenAsync(cancellationToken);
         if (_keyPurge.Due(now))
         {
-            await SqliteIdempotencyKeys.PurgeAsync(connection, now, cancellationToken);
+            await IdempotencyKeyTable.Sqlite.PurgeAsync(connection.CreateCommand(), now, cancellationToken);
         }
-        return await SqliteIdempotencyKeys.ClaimAsync(connection, request, now, cancellationToken);
+        return await IdempotencyKeyTable.Sqlite.ClaimAsync(() => connection.CreateCommand(), request, now, cancellationToken);
     }
 
     public async Task ReleaseKeyAsync(IdempotencyClaim claim, CancellationToken cancellationToken = default)
     {
         EnsureReady();
         await using var connection = await OpenAsync(cancellationToken);
-        await SqliteIdempotencyKeys.ReleaseAsync(connection, claim, cancellationToken);
+        await IdempotencyKeyTable.Sqlite.ReleaseAsync(connection.CreateCommand(), claim, cancellationToken);
     }
 
     public async Task<int> PurgeExpiredKeysAsync(DateTime now, CancellationToken cancellationToken = default)
     {
         EnsureReady();
         await using var connection = await OpenAsync(cancellationToken);
-        return await SqliteIdempotencyKeys.PurgeAsync(connection, now, cancellationToken);
+        return await IdempotencyKeyTable.Sqlite.PurgeAsync(connection.CreateCommand(), now, cancellationToken);
     }
 
     private async Task<IReadOnlyList<string>> WriteAsync(
@@ -180,7 +180,10 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             }
             if (idempotency is { } answered)
             {
-                await SqliteIdempotencyKeys.AnswerAsync(connection, transaction, answered.Claim, answered.Answer, cancellationToken);
+                var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                await using var answer = IdempotencyKeyTable.Sqlite.Answer(command, answered.Claim, answered.Answer);
+                await answer.ExecuteNonQueryAsync(cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
             _catalog.Upsert(record, vector);

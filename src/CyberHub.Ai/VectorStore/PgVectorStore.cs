@@ -44,7 +44,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         CREATE INDEX IF NOT EXISTS content_items_embedding_idx ON content_items
             USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
         CREATE INDEX IF NOT EXISTS content_items_content_type_idx ON content_items (content_type);
-        {PgIdempotencyKeys.Schema}
+        {IdempotencyKeyTable.Postgres.Schema}
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -93,7 +93,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
 
     public Task<IReadOnlyList<string>> UpsertAsync(
         ContentRecord content, IReadOnlyList<float[]> chunkVectors, IdempotencyClaim claim, IdempotentAnswer answer, CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, PgIdempotencyKeys.Answer(claim, answer), cancellationToken);
+        WriteAsync(content, chunkVectors, (NpgsqlBatchCommand)IdempotencyKeyTable.Postgres.Answer(new NpgsqlBatchCommand(), claim, answer), cancellationToken);
 
     public async Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default)
     {
@@ -101,14 +101,14 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         {
             await PurgeExpiredKeysAsync(now, cancellationToken);
         }
-        return await PgIdempotencyKeys.ClaimAsync(_dataSource, request, now, cancellationToken);
+        return await IdempotencyKeyTable.Postgres.ClaimAsync(() => _dataSource.CreateCommand(), request, now, cancellationToken);
     }
 
     public Task ReleaseKeyAsync(IdempotencyClaim claim, CancellationToken cancellationToken = default) =>
-        PgIdempotencyKeys.ReleaseAsync(_dataSource, claim, cancellationToken);
+        IdempotencyKeyTable.Postgres.ReleaseAsync(_dataSource.CreateCommand(), claim, cancellationToken);
 
     public Task<int> PurgeExpiredKeysAsync(DateTime now, CancellationToken cancellationToken = default) =>
-        PgIdempotencyKeys.PurgeAsync(_dataSource, now, cancellationToken);
+        IdempotencyKeyTable.Postgres.PurgeAsync(_dataSource.CreateCommand(), now, cancellationToken);
 
     private async Task<IReadOnlyList<string>> WriteAsync(
         ContentRecord content, IReadOnlyList<float[]> chunkVectors, NpgsqlBatchCommand? answer, CancellationToken cancellationToken)
