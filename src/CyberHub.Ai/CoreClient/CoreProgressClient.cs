@@ -47,7 +47,8 @@ public sealed class CoreProgressClient(HttpClient http, ILogger<CoreProgressClie
         {
             response = await http.SendAsync(request, cancellationToken);
         }
-        catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException
+        // The resilience pipeline's refusals (total timeout, open circuit) are ExecutionRejectedExceptions.
+        catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.ExecutionRejectedException
                                        or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             logger.LogWarning("Core unreachable for {Uri}: {Error}", uri, e.Message);
