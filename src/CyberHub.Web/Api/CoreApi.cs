@@ -39,6 +39,25 @@ public sealed class CoreApi(HttpClient http) : ApiClient(http, "Core")
         }
     }
 
+    /// <summary>
+    /// Every progress record of one user, page by page. Without the user filter an admin's list holds everyone's
+    /// records, so pages about "my progress" name the user.
+    /// </summary>
+    public async Task<IReadOnlyList<ProgressDto>> AllProgressAsync(long userId, CancellationToken ct = default)
+    {
+        var all = new List<ProgressDto>();
+        for (var page = 1; ; page++)
+        {
+            var batch = await SendAsync<PagedResponse<ProgressDto>>(HttpMethod.Get,
+                Query("api/v1/progress/", ("user", userId), ("page", page), ("page_size", 100)), cancellationToken: ct);
+            all.AddRange(batch.Results);
+            if (batch.Next is null || batch.Results.Count == 0)
+            {
+                return all;
+            }
+        }
+    }
+
     /// <summary>Starts a record; the idempotency key makes a retried click store it once.</summary>
     public Task<ProgressDto> CreateProgressAsync(CreateProgressRequest request, string idempotencyKey, CancellationToken ct = default) =>
         SendAsync<ProgressDto>(HttpMethod.Post, "api/v1/progress/", request, r => r.Headers.Add("Idempotency-Key", idempotencyKey), ct);
