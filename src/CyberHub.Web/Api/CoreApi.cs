@@ -20,36 +20,21 @@ public sealed class CoreApi(HttpClient http) : ApiClient(http, "Core")
     public Task<UserDto> SetRolesAsync(long userId, IReadOnlyList<string> roles, CancellationToken ct = default) =>
         SendAsync<UserDto>(HttpMethod.Put, $"api/v1/users/{userId}/roles/", new SetRolesRequest(roles), cancellationToken: ct);
 
-    public Task<PagedResponse<ProgressDto>> ProgressAsync(int page, int pageSize = 100, string? contentType = null, string? status = null, CancellationToken ct = default) =>
-        SendAsync<PagedResponse<ProgressDto>>(HttpMethod.Get,
-            Query("api/v1/progress/", ("content_type", contentType), ("status", status), ("page", page), ("page_size", pageSize)), cancellationToken: ct);
-
-    /// <summary>Every one of the learner's progress records, page by page.</summary>
-    public async Task<IReadOnlyList<ProgressDto>> AllProgressAsync(CancellationToken ct = default)
-    {
-        var all = new List<ProgressDto>();
-        for (var page = 1; ; page++)
-        {
-            var batch = await ProgressAsync(page, ct: ct);
-            all.AddRange(batch.Results);
-            if (batch.Next is null || batch.Results.Count == 0)
-            {
-                return all;
-            }
-        }
-    }
-
     /// <summary>
-    /// Every progress record of one user, page by page. Without the user filter an admin's list holds everyone's
-    /// records, so pages about "my progress" name the user.
+    /// One page of a user's progress records. The user is always named: without the filter an admin's list holds
+    /// everyone's records, and every page of the app is about the signed-in learner's own.
     /// </summary>
+    public Task<PagedResponse<ProgressDto>> ProgressAsync(long userId, int page, int pageSize = 100, string? contentType = null, string? status = null, CancellationToken ct = default) =>
+        SendAsync<PagedResponse<ProgressDto>>(HttpMethod.Get,
+            Query("api/v1/progress/", ("user", userId), ("content_type", contentType), ("status", status), ("page", page), ("page_size", pageSize)), cancellationToken: ct);
+
+    /// <summary>Every progress record of one user, page by page.</summary>
     public async Task<IReadOnlyList<ProgressDto>> AllProgressAsync(long userId, CancellationToken ct = default)
     {
         var all = new List<ProgressDto>();
         for (var page = 1; ; page++)
         {
-            var batch = await SendAsync<PagedResponse<ProgressDto>>(HttpMethod.Get,
-                Query("api/v1/progress/", ("user", userId), ("page", page), ("page_size", 100)), cancellationToken: ct);
+            var batch = await ProgressAsync(userId, page, ct: ct);
             all.AddRange(batch.Results);
             if (batch.Next is null || batch.Results.Count == 0)
             {
