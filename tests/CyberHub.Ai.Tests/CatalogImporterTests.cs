@@ -36,6 +36,15 @@ public sealed class CatalogImporterTests
         Assert.Equal(("course", "web-1"), (entries[1].ContentType, entries[1].ContentId));
     }
 
+    [Theory]
+    [InlineData("content_type,content_id,title\nlab,a,Unquoted, comma\n", "Item 2 has 4 fields")]
+    [InlineData("content_type,title,Title\nlab,a,b\n", "column 'title' twice")]
+    public void Csv_format_errors_name_the_row_or_the_column(string csv, string expected)
+    {
+        var error = Assert.Throws<FormatException>(() => CatalogImporter.ReadCsv(new StringReader(csv)));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Json_entries_keep_their_extra_fields_as_metadata()
     {

@@ -1,8 +1,7 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using CyberHub.Ai.Embeddings;
 using CyberHub.Ai.VectorStore;
+using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Errors;
 
@@ -18,7 +17,6 @@ public sealed record CatalogEntry(string ContentType, string ContentId, string T
 public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore store, TimeProvider clock)
 {
     public const int BatchSize = 32;
-    private static readonly HashSet<string> KnownFields = ["content_type", "content_id", "title", "description"];
 
     public async Task<int> ImportAsync(IReadOnlyList<CatalogEntry> entries, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -40,33 +38,14 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
         return done;
     }
 
-    public static IReadOnlyList<CatalogEntry> ReadJson(Stream json)
-    {
-        var items = JsonNode.Parse(json) as JsonArray ?? throw new FormatException("A JSON catalog is an array of objects.");
-        return [.. items.Select((node, i) => node is JsonObject item
-            ? Entry(item.ToDictionary(p => p.Key, p => p.Value), i + 1)
-            : throw new FormatException($"Item {i + 1} is not an object."))];
-    }
+    public static IReadOnlyList<CatalogEntry> ReadJson(Stream json) => Entries(CatalogFile.ReadJson(json));
 
-    public static IReadOnlyList<CatalogEntry> ReadCsv(TextReader csv)
-    {
-        var rows = Csv.Parse(csv).ToList();
-        if (rows.Count == 0)
-        {
-            return [];
-        }
-        var header = rows[0].Select(h => h.Trim().ToLowerInvariant()).ToList();
-        return [.. rows.Skip(1).Where(r => r.Any(f => f.Length > 0)).Select((row, i) => Entry(
-            header.Select((name, col) => (name, value: col < row.Count ? row[col] : ""))
-                .ToDictionary(f => f.name, f => (JsonNode?)JsonValue.Create(f.value)), i + 2))];
-    }
+    public static IReadOnlyList<CatalogEntry> ReadCsv(TextReader csv) => Entries(CatalogFile.ReadCsv(csv));
 
     public static IReadOnlyList<CatalogEntry> ReadFile(string path)
     {
         using var stream = File.OpenRead(path);
-        return Path.GetExtension(path).Equals(".csv", StringComparison.OrdinalIgnoreCase)
-            ? ReadCsv(new StreamReader(stream, Encoding.UTF8))
-            : ReadJson(stream);
+        return Entries(CatalogFile.Read(path, stream));
     }
 
     public static IReadOnlyList<CatalogEntry> DemoCatalog()
@@ -76,28 +55,30 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
         return ReadJson(stream);
     }
 
-    private static CatalogEntry Entry(Dictionary<string, JsonNode?> fields, int line)
+    private static IReadOnlyList<CatalogEntry> Entries(IReadOnlyList<CatalogRow> rows) => [.. rows.Select(Entry)];
+
+    /// <summary>The row as an item, checked by the rules the API applies; <see cref="FormatException"/> naming the item otherwise.</summary>
+    private static CatalogEntry Entry(CatalogRow row)
     {
-        string Field(string name) => fields.TryGetValue(name, out var v) && v is JsonValue value && value.TryGetValue<string>(out var s) ? s.Trim() : "";
+        if (row.Problem is not null)
+        {
+            throw new FormatException(row.Problem);
+        }
         try
         {
-            var metadata = new JsonObject();
-            foreach (var (name, value) in fields.Where(f => !KnownFields.Contains(f.Key)))
-            {
-                metadata[name] = value?.DeepClone();
-            }
-            var title = ContentRules.Text(Field("title"), "title", CatalogService.MaxTitleLength);
+            var metadata = row.Metadata();
+            var title = ContentRules.Text(row.Text("title"), "title", CatalogService.MaxTitleLength);
             if (title.Length == 0)
             {
                 throw ApiException.BadRequest($"title: 1 to {CatalogService.MaxTitleLength} characters.");
             }
-            var description = ContentRules.Text(Field("description"), "description", CatalogService.MaxDescriptionLength, multiline: true);
+            var description = ContentRules.Text(row.Text("description"), "description", CatalogService.MaxDescriptionLength, multiline: true);
             ContentRules.Metadata(metadata);
-            return new CatalogEntry(ContentRules.ContentType(Field("content_type")), ContentRules.ContentId(Field("content_id")), title, description, metadata);
+            return new CatalogEntry(ContentRules.ContentType(row.Text("content_type")), ContentRules.ContentId(row.Text("content_id")), title, description, metadata);
         }
         catch (ApiException e)
         {
-            throw new FormatException($"Item {line}: {e.Message}");
+            throw new FormatException($"Item {row.Number}: {e.Message}");
         }
     }
 }

@@ -1,9 +1,9 @@
 using System.Text;
 
-namespace CyberHub.Ai.Catalog;
+namespace CyberHub.Contracts;
 
 /// <summary>RFC 4180 CSV: quoted fields may hold commas, doubled quotes and line breaks.</summary>
-internal static class Csv
+public static class Csv
 {
     public static IEnumerable<List<string>> Parse(TextReader reader)
     {
