@@ -81,6 +81,42 @@ public sealed class RolesTests(WebAppFixture app, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Content_creator_uploads_a_catalog_file_and_its_items_become_searchable()
+    {
+        await using var web = await app.OpenAsync(output, nameof(Content_creator_uploads_a_catalog_file_and_its_items_become_searchable));
+        var page = web.Page;
+        var creator = await app.Api.CreateContentCreatorAsync();
+        await web.GotoAsync("/login");
+        await web.LogInAsync(creator.Email, creator.Password);
+        await Assertions.Expect(web.NavLink("Studio")).ToBeVisibleAsync();
+        await web.GotoAsync("/studio");
+        await web.WaitForHeadingAsync("Content studio");
+
+        var tag = PlatformApi.Next();
+        var csv = string.Join('\n',
+            "content_type,content_id,title,description",
+            $"lab,bluetooth-low-energy-sniffing-{tag},Sniffing Bluetooth Low Energy Pairing,Capture BLE pairing with an nRF sniffer and crack the temporary key.",
+            $"article,smart-lock-teardown-{tag},Smart Lock Teardown,How a consumer smart lock leaked its unlock token over an unauthenticated radio link.");
+        await page.GetByLabel("Catalog file (JSON or CSV)").SetInputFilesAsync(new FilePayload
+        {
+            Name = "catalog.csv",
+            MimeType = "text/csv",
+            Buffer = System.Text.Encoding.UTF8.GetBytes(csv),
+        });
+        await Assertions.Expect(page.GetByTestId("upload-preview")).ToContainTextAsync("2 items");
+        await web.ShotAsync("upload-preview");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload 2 items" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("upload-progress")).ToContainTextAsync("2 of 2");
+        await Assertions.Expect(page.GetByTestId("upload-failures")).ToHaveCountAsync(0);
+        await web.ShotAsync("upload-done");
+
+        await web.GotoAsync("/catalog");
+        await page.GetByLabel("Search the catalog").FillAsync("capturing wireless pairing of BLE devices");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("search-result").Filter(new() { HasText = "Sniffing Bluetooth Low Energy Pairing" })).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task Admin_sees_the_users()
     {
         await using var web = await app.OpenAsync(output, nameof(Admin_sees_the_users));

@@ -53,6 +53,17 @@ public sealed partial class WebSession : IAsyncDisposable
     /// <summary>Console errors the test provokes on purpose, such as Chromium's line for a 400 answer.</summary>
     public void AllowConsoleError(string pattern) => _allowedConsoleErrors.Add(new Regex(pattern, RegexOptions.IgnoreCase));
 
+    /// <summary>What the watch caught so far, which then no longer fails the test (for tests of the watch itself).</summary>
+    public IReadOnlyList<string> TakeViolations()
+    {
+        var taken = new List<string>();
+        while (_violations.TryDequeue(out var violation))
+        {
+            taken.Add(violation);
+        }
+        return taken;
+    }
+
     /// <summary>Loads an app path and waits until Blazor has booted and rendered the page's heading.</summary>
     public async Task GotoAsync(string path)
     {
