@@ -29,6 +29,11 @@ fi
 
 solution="${CYBERHUB_TEST_SOLUTION:-CyberHub.slnx}"
 results="${CYBERHUB_TEST_RESULTS:-/tmp/cyberhub-test/results}"
+# `dotnet test` on the whole solution builds src/CyberHub.Host (with the web app) before any test starts: the
+# tests that run the built program need not build it again (tests/CyberHub.Testing/HostProgram.cs).
+if [[ "$solution" == CyberHub.slnx && " $* " != *" --no-build "* ]]; then
+    export CYBERHUB_TEST_HOST_BUILT=1
+fi
 rm -rf "$results"
 mkdir -p "$results"
 

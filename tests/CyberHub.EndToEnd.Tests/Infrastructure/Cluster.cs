@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using CyberHub.EndToEnd.Tests.Faults;
 using CyberHub.Testing;
 using Npgsql;
 
@@ -12,8 +13,6 @@ namespace CyberHub.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public sealed class Cluster : IAsyncDisposable
 {
-    private static readonly SemaphoreSlim BuildLock = new(1, 1);
-
     private readonly string _state = Path.Combine(Path.GetTempPath(), "cyberhub-cluster-tests", Guid.NewGuid().ToString("N")[..12]);
     private readonly string _coreDb = TestPostgres.NewName("cluster_core");
     private readonly string _vectorsDb = TestPostgres.NewName("cluster_vectors");
@@ -150,105 +149,12 @@ public sealed class Cluster : IAsyncDisposable
     {
         var start = new ProcessStartInfo("bash", [Path.Combine(HostBuild.RepositoryRoot, "scripts", "cluster.sh"), command])
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
             WorkingDirectory = HostBuild.RepositoryRoot,
         };
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
         }
-        return await RunAsync(start, timeout);
-    }
-
-    internal static async Task<(int Code, string Output)> RunAsync(ProcessStartInfo start, TimeSpan timeout)
-    {
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {start.FileName}");
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-            lock (output)
-            {
-                return (-1, $"timed out after {timeout}:\n{output}");
-            }
-        }
-        lock (output)
-        {
-            return (process.ExitCode, output.ToString());
-        }
-    }
-
-    /// <summary>
-    /// The Release build of the host (the <c>cyberhub</c> program). The suite's own build produces it; it is built
-    /// here only when it is missing or was built from other sources than the Core and AI assemblies under test.
-    /// </summary>
-    private static class HostBuild
-    {
-        public static string RepositoryRoot { get; } = FindRoot();
-
-        private static string OutputDirectory => Path.Combine(RepositoryRoot, "src", "CyberHub.Host", "bin", "Release", "net10.0");
-
-        public static async Task<string> EnsureAsync()
-        {
-            var dll = Path.Combine(OutputDirectory, "cyberhub.dll");
-            await BuildLock.WaitAsync();
-            try
-            {
-                if (File.Exists(dll) && MatchesAssembliesUnderTest())
-                {
-                    return dll;
-                }
-                var start = new ProcessStartInfo("dotnet", ["build", "-c", "Release", "--nologo", "-v", "quiet", Path.Combine(RepositoryRoot, "src", "CyberHub.Host")])
-                {
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    WorkingDirectory = RepositoryRoot,
-                };
-                var (code, output) = await RunAsync(start, TimeSpan.FromMinutes(5));
-                if (code != 0)
-                {
-                    throw new InvalidOperationException($"dotnet build src/CyberHub.Host failed (exit {code}):\n{output}");
-                }
-                return dll;
-            }
-            finally
-            {
-                BuildLock.Release();
-            }
-        }
-
-        /// <summary>Builds are deterministic: the same sources give byte-identical assemblies.</summary>
-        private static bool MatchesAssembliesUnderTest()
-        {
-            string[] assemblies = ["CyberHub.Contracts.dll", "CyberHub.ServiceDefaults.dll", "CyberHub.Core.dll", "CyberHub.Ai.dll"];
-            return assemblies.All(name =>
-            {
-                var built = Path.Combine(OutputDirectory, name);
-                return File.Exists(built) && File.ReadAllBytes(built).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, name)));
-            });
-        }
-
-        private static string FindRoot()
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "CyberHub.slnx")))
-                {
-                    return directory.FullName;
-                }
-            }
-            throw new InvalidOperationException($"No CyberHub.slnx above {AppContext.BaseDirectory}.");
-        }
+        return await ChildProcess.RunAsync(start, timeout);
     }
 }
