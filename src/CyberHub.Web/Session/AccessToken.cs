@@ -7,8 +7,10 @@ namespace CyberHub.Web.Session;
 /// What the web app reads from an access token's payload: who, which roles, until when. The signature is the
 /// services' business; the app only needs to know whom to show and when to refresh.
 /// </summary>
-public sealed record AccessToken(long UserId, string Email, IReadOnlyList<string> Roles, DateTimeOffset ExpiresAt)
+public sealed record AccessToken(long UserId, string Email, IReadOnlyList<string> Roles, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt)
 {
+    public TimeSpan Lifetime => ExpiresAt - IssuedAt;
+
     public bool IsInRole(string role) => Roles.Contains(role);
 
     public bool CanAuthor => IsInRole(Contracts.Roles.ContentCreator) || IsInRole(Contracts.Roles.Admin);
@@ -33,7 +35,9 @@ public sealed record AccessToken(long UserId, string Email, IReadOnlyList<string
                 ? r.ValueKind == JsonValueKind.Array ? [.. r.EnumerateArray().Select(e => e.GetString() ?? "")] : new[] { r.GetString() ?? "" }
                 : [];
             var email = root.TryGetProperty("email", out var e) ? e.GetString() ?? "" : "";
-            token = new AccessToken(userId, email, roles, DateTimeOffset.FromUnixTimeSeconds(exp.GetInt64()));
+            var expires = DateTimeOffset.FromUnixTimeSeconds(exp.GetInt64());
+            var issued = root.TryGetProperty("iat", out var iat) ? DateTimeOffset.FromUnixTimeSeconds(iat.GetInt64()) : expires - TimeSpan.FromMinutes(15);
+            token = new AccessToken(userId, email, roles, issued, expires);
             return true;
         }
         catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or KeyNotFoundException)

@@ -13,7 +13,7 @@ namespace CyberHub.Web.Session;
 /// </summary>
 public sealed class SessionState(TokenStorage storage, ServiceAddresses addresses, TimeProvider clock)
 {
-    /// <summary>How long before expiry an access token is renewed.</summary>
+    /// <summary>How long before expiry an access token is renewed (at most half its lifetime).</summary>
     public static readonly TimeSpan RefreshAhead = TimeSpan.FromSeconds(60);
 
     private readonly SemaphoreSlim _refreshing = new(1, 1);
@@ -86,7 +86,8 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
             {
                 Set(stored);
             }
-            if (stored.Access != rejected && IsFresh(stored.Access))
+            // Renewed by someone else since this caller looked (or simply still fresh): use it, don't spend the refresh token again.
+            if (stored.Access != rejected && (stored.Access != current.Access ? IsValid(stored.Access) : IsFresh(stored.Access)))
             {
                 return stored.Access;
             }
@@ -105,9 +106,7 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
                 return null;
             }
             // Rate limited or Core away: the current token serves while it lasts.
-            return AccessToken.TryRead(stored.Access, out var token) && token.ExpiresAt > clock.GetUtcNow() && stored.Access != rejected
-                ? stored.Access
-                : null;
+            return stored.Access != rejected && IsValid(stored.Access) ? stored.Access : null;
         }
         finally
         {
@@ -115,8 +114,12 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
         }
     }
 
+    /// <summary>Not within the refresh margin of its expiry: a minute, or half the token's lifetime when that is shorter.</summary>
     private bool IsFresh(string access) =>
-        AccessToken.TryRead(access, out var token) && token.ExpiresAt - clock.GetUtcNow() > RefreshAhead;
+        AccessToken.TryRead(access, out var token)
+        && token.ExpiresAt - clock.GetUtcNow() > TimeSpan.FromTicks(Math.Min(RefreshAhead.Ticks, (token.Lifetime / 2).Ticks));
+
+    private bool IsValid(string access) => AccessToken.TryRead(access, out var token) && token.ExpiresAt > clock.GetUtcNow();
 
     private async Task EndAsync(bool expired = false)
     {
