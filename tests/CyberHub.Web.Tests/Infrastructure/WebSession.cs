@@ -12,6 +12,8 @@ namespace CyberHub.Web.Tests.Infrastructure;
 public sealed partial class WebSession : IAsyncDisposable
 {
     private readonly ConcurrentQueue<string> _violations = new();
+    // Chromium may try an aborted navigation again: one line per distinct violation, even once taken.
+    private readonly ConcurrentDictionary<string, bool> _seen = new();
     private readonly List<Regex> _allowedConsoleErrors = [];
     private readonly ITestOutputHelper _output;
     private readonly string _screenshots;
@@ -120,6 +122,10 @@ public sealed partial class WebSession : IAsyncDisposable
 
     private void Violation(string text)
     {
+        if (!_seen.TryAdd(text, true))
+        {
+            return;
+        }
         _violations.Enqueue(text);
         try
         {
