@@ -216,6 +216,49 @@ public abstract class OutboxTests<TFixture>(TFixture fixture) : IDisposable wher
     }
 
     [Fact]
+    public async Task A_round_of_many_learners_goes_out_in_one_request_and_an_invalid_event_in_it_holds_back_no_one_else()
+    {
+        var learners = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => fixture.First.RegisterAsync()));
+        var ids = learners.Select(l => l.User.Id).ToHashSet();
+        var poison = $"poison-{Guid.NewGuid():N}";
+        // Held back until every learner's event waits, so that one round holds all of them.
+        _receiver.Respond = events => events.Any(e => ids.Contains(e.UserId)) ? 503 : 200;
+        await CreateAsync(learners[0].Client, contentId: poison);
+        var good = await CreateAsync(learners[0].Client);
+        foreach (var learner in learners.Skip(1))
+        {
+            await CreateAsync(learner.Client);
+        }
+        await EventuallyAsync(() => Task.FromResult(_receiver.Attempts.Any(a => a.Events.Count(e => ids.Contains(e.UserId)) == 4)));
+
+        _receiver.Respond = events => events.Any(e => e.Progress.ContentId == poison) ? 400 : 200;
+        await _receiver.WaitForAsync(all => all.Count(e => ids.Contains(e.UserId)) >= 3);
+
+        // The round went out whole first: four events of three learners in one request, refused for the one.
+        Assert.Contains(_receiver.Attempts, a => a.Status == 400 && a.Events.Count(e => ids.Contains(e.UserId)) == 4);
+        // Then learner by learner: the others' events arrived, and the first learner's good one after the invalid one.
+        var accepted = _receiver.Accepted.Where(e => ids.Contains(e.UserId)).ToList();
+        Assert.Equal(ids.Order(), accepted.Select(e => e.UserId).Distinct().Order());
+        Assert.DoesNotContain(accepted, e => e.Progress.ContentId == poison);
+        Assert.Contains(accepted, e => e.Progress.Id == good.Id);
+        var rows = await RowsAsync(fixture.First, learners[0].User.Id);
+        Assert.NotNull(rows[0].FailedAt);
+
+        // And when the receiver takes them, a round of several learners is delivered in one request. (Events that
+        // failed together back off together, so once held in one round they stay in one round.)
+        var together = $"together-{Guid.NewGuid():N}";
+        _receiver.Respond = events => events.Any(e => ids.Contains(e.UserId)) ? 503 : 200;
+        foreach (var learner in learners)
+        {
+            await CreateAsync(learner.Client, contentId: together);
+        }
+        await EventuallyAsync(() => Task.FromResult(_receiver.Attempts.Any(a => a.Events.Count(e => e.Progress.ContentId == together) == 3)));
+        _receiver.Respond = _ => 200;
+        await _receiver.WaitForAsync(all => all.Count(e => e.Progress.ContentId == together) >= 3);
+        Assert.Contains(_receiver.Attempts, a => a.Status == 200 && a.Events.Count(e => e.Progress.ContentId == together) == 3);
+    }
+
+    [Fact]
     public async Task Two_instances_deliver_every_event_of_many_concurrent_writers_exactly_once_and_in_order()
     {
         const int users = 12;

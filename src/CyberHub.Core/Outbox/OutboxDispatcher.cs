@@ -12,8 +12,8 @@ namespace CyberHub.Core.Outbox;
 
 /// <summary>
 /// Delivers outbox events to the AI service, in every Core instance. Each round claims a batch (see
-/// <see cref="OutboxStore.ClaimAsync"/>), then delivers each user's claimed events in id order, several users
-/// at once. A failed delivery backs off that user's head event and releases the rest, so the user's later
+/// <see cref="OutboxStore.ClaimAsync"/>) and sends it in one request; should that fail for any reason but an outage,
+/// it delivers each user's claimed events in id order instead, several users at once. A failed delivery backs off that user's head event and releases the rest, so the user's later
 /// events wait; an event the receiver refuses as invalid is set aside so that it cannot block the user.
 /// </summary>
 public sealed partial class OutboxDispatcher(
@@ -116,6 +116,10 @@ public sealed partial class OutboxDispatcher(
         {
             return new Round(0, 0, 0, false);
         }
+        if (claimed.Select(e => e.UserId).Distinct().Count() > 1 && await DeliverRoundAsync(token, [.. claimed], cancellationToken) is { } whole)
+        {
+            return whole;
+        }
 
         var delivered = 0;
         var failed = 0;
@@ -164,6 +168,60 @@ public sealed partial class OutboxDispatcher(
             LogUnavailable(failed, lastFailure?.Error);
         }
         return new Round(claimed.Count, delivered, failed, down);
+    }
+
+    /// <summary>
+    /// Sends the whole round, many users' events in id order, in one request: one renewal of the claim, one request and
+    /// one update for the lot, where user by user it takes two writes and a request per user. With many learners
+    /// writing at once that is most of the dispatcher's work, and on SQLite every write of it queues behind the
+    /// learners' own writes. An outage fails the round as a whole (each event backs off); anything else but a clean
+    /// delivery (an invalid event somewhere, another failure, a claim lost to another instance) answers null, and the
+    /// round is delivered user by user instead, which finds and isolates the problem.
+    /// </summary>
+    private async Task<Round?> DeliverRoundAsync(Guid token, OutboxEvent[] events, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var store = scope.ServiceProvider.GetRequiredService<OutboxStore>();
+        var ids = events.Select(e => e.Id).ToArray();
+        using var activity = OutboxTelemetry.StartDispatch(events);
+        try
+        {
+            if (!await store.RenewAsync(token, ids, clock.UtcNow(), _options.LeaseDuration, cancellationToken))
+            {
+                OutboxTelemetry.ClaimLost(activity);
+                return null;
+            }
+            var result = await SendAsync(events, cancellationToken);
+            switch (result.Status)
+            {
+                case DeliveryStatus.Delivered:
+                    var now = clock.UtcNow();
+                    await store.MarkDeliveredAsync(ids, now, CancellationToken.None);
+                    OutboxTelemetry.Delivered(activity, events, now);
+                    LogRound(events.Length, events.Length);
+                    _deliveredSinceLog += events.Length;
+                    return new Round(events.Length, events.Length, 0, false);
+                case DeliveryStatus.Failed when result.Unavailable:
+                    var wait = Backoff(events.Min(e => e.Attempts) + 1, _options.MinBackoff, _options.MaxBackoff);
+                    if (result.RetryAfter is { } retryAfter && retryAfter > wait)
+                    {
+                        wait = retryAfter < _options.MaxBackoff ? retryAfter : _options.MaxBackoff;
+                    }
+                    await store.MarkAttemptFailedAsync(token, ids, clock.UtcNow() + wait, result.Error ?? "unavailable", CancellationToken.None);
+                    OutboxTelemetry.Failed(activity, "unavailable");
+                    var users = events.Select(e => e.UserId).Distinct().Count();
+                    LogUnavailable(users, result.Error);
+                    return new Round(events.Length, 0, users, true);
+                default:
+                    OutboxTelemetry.Failed(activity, result.Status == DeliveryStatus.Rejected ? "rejected" : "failed");
+                    return null;
+            }
+        }
+        catch (Exception e)
+        {
+            OutboxTelemetry.Broke(activity, e);
+            throw;
+        }
     }
 
     /// <summary>Sends one user's claimed events in order; stops at the first failure. Each request is a span of its own.</summary>
