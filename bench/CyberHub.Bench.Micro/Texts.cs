@@ -1,0 +1,50 @@
+using CyberHub.Bench.Embeddings;
+
+namespace CyberHub.Bench.Micro;
+
+public enum TextLength
+{
+    /// <summary>About 18 tokens, [CLS] and [SEP] included: the embeddings bench's sentences.</summary>
+    Short18,
+
+    /// <summary>About 120 tokens: several of those sentences run together, like a catalog item's description.</summary>
+    Long120,
+}
+
+/// <summary>Deterministic texts of a known token count, the same on every run.</summary>
+internal static class Texts
+{
+    public const int Count = 64;
+
+    private const int LongMin = 115;
+    private const int LongMax = 125;
+
+    private static readonly Lazy<string[]> ShortTexts = new(() => [.. SentenceCorpus.Create(Count)]);
+    private static readonly Lazy<string[]> LongTexts = new(CreateLong);
+
+    public static string[] Of(TextLength length) => length == TextLength.Short18 ? ShortTexts.Value : LongTexts.Value;
+
+    public static double MeanTokens(TextLength length) => SentenceCorpus.MeanTokens(Of(length));
+
+    private static string[] CreateLong()
+    {
+        var tokenizer = SentenceCorpus.CreateTokenizer();
+        var pool = SentenceCorpus.Create(Count * 10);
+        var texts = new string[Count];
+        var next = 0;
+        for (var i = 0; i < Count; i++)
+        {
+            var text = pool[next++ % pool.Count];
+            while (tokenizer.CountTokens(text) < LongMin)
+            {
+                var longer = text + " " + pool[next++ % pool.Count];
+                if (tokenizer.CountTokens(longer) <= LongMax)
+                {
+                    text = longer;
+                }
+            }
+            texts[i] = text;
+        }
+        return texts;
+    }
+}
