@@ -9,4 +9,5 @@ if (args is ["memory", ..])
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(MicroConfig).Assembly).Run(args, new MicroConfig());
+// Without arguments every benchmark runs (BenchmarkSwitcher would otherwise ask which).
+BenchmarkSwitcher.FromAssembly(typeof(MicroConfig).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args, new MicroConfig());

@@ -16,8 +16,7 @@ internal static class Texts
 {
     public const int Count = 64;
 
-    private const int LongMin = 115;
-    private const int LongMax = 125;
+    private const int LongTokens = 118;
 
     private static readonly Lazy<string[]> ShortTexts = new(() => [.. SentenceCorpus.Create(Count)]);
     private static readonly Lazy<string[]> LongTexts = new(CreateLong);
@@ -26,22 +25,20 @@ internal static class Texts
 
     public static double MeanTokens(TextLength length) => SentenceCorpus.MeanTokens(Of(length));
 
+    /// <summary>Seven corpus sentences run together, then words of the next ones until the text has 118 tokens or more.</summary>
     private static string[] CreateLong()
     {
         var tokenizer = SentenceCorpus.CreateTokenizer();
-        var pool = SentenceCorpus.Create(Count * 10);
+        var pool = SentenceCorpus.Create(Count * 8);
+        var words = pool.SelectMany(s => s.Split(' ')).ToArray();
         var texts = new string[Count];
-        var next = 0;
+        var nextWord = 0;
         for (var i = 0; i < Count; i++)
         {
-            var text = pool[next++ % pool.Count];
-            while (tokenizer.CountTokens(text) < LongMin)
+            var text = string.Join(' ', pool.Skip(i * 7).Take(7));
+            while (tokenizer.CountTokens(text) < LongTokens)
             {
-                var longer = text + " " + pool[next++ % pool.Count];
-                if (tokenizer.CountTokens(longer) <= LongMax)
-                {
-                    text = longer;
-                }
+                text += " " + words[nextWord++ % words.Length];
             }
             texts[i] = text;
         }
