@@ -29,7 +29,6 @@ internal sealed class MicroConfig : ManualConfig
         AddColumn(StatisticColumn.OperationsPerSecond);
         AddLogger(ConsoleLogger.Default);
         AddExporter(MarkdownExporter.GitHub);
-        WithOptions(ConfigOptions.JoinSummary);
         // Under artifacts/ (ignored by git), relative to the directory the command runs in.
         WithArtifactsPath(Path.Combine("artifacts", "bench-micro"));
         WithSummaryStyle(BenchmarkDotNet.Reports.SummaryStyle.Default.WithRatioStyle(RatioStyle.Value));
