@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using System.Reflection;
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Bench.Micro;
+
+/// <summary>
+/// An <see cref="InMemoryCatalog"/> (the embedded store's in-memory scan) filled with seeded random unit vectors,
+/// one item in ten of type <c>lab</c>, the rest <c>course</c>. Built once per size and kept for every benchmark of
+/// that size; building the next size drops the previous one, so at most one large set is alive.
+/// </summary>
+internal sealed class ScanData : IDisposable
+{
+    public const string FilterType = "lab";
+
+    private static ScanData? _current;
+
+    private ScanData(int items)
+    {
+        var started = Stopwatch.GetTimestamp();
+        Items = items;
+        Catalog = new InMemoryCatalog();
+        Catalog.Reserve(items);
+        var random = new Random(20261127);
+        var vector = new float[ContentVectors.Dimensions];
+        var now = new DateTime(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc);
+        for (var i = 0; i < items; i++)
+        {
+            RandomUnit(random, vector);
+            var type = i % 10 == 0 ? FilterType : "course";
+            Catalog.Upsert(new ContentRecord(type, $"item-{i:D7}", "A synthetic catalog item", "", "{}", 1, now, now), vector);
+        }
+        Queries = [.. Enumerable.Range(0, 16).Select(_ => RandomUnit(random, new float[ContentVectors.Dimensions]))];
+        // The bandwidth baseline sums the very array the scan reads: the catalog's row-major vectors, N × 384 floats.
+        var all = (float[])typeof(InMemoryCatalog).GetField("_vectors", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(Catalog)!;
+        Vectors = new ReadOnlyMemory<float>(all, 0, items * ContentVectors.Dimensions);
+        Console.WriteLine($"// scan data: {items:N0} items built in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
+    }
+
+    public int Items { get; }
+
+    public InMemoryCatalog Catalog { get; }
+
+    public float[][] Queries { get; }
+
+    public ReadOnlyMemory<float> Vectors { get; }
+
+    public static ScanData For(int items)
+    {
+        if (_current?.Items != items)
+        {
+            _current?.Dispose();
+            _current = null;
+            GC.Collect();
+            _current = new ScanData(items);
+        }
+        return _current;
+    }
+
+    public void Dispose() => Catalog.Dispose();
+
+    /// <summary>Uniform in [-1, 1) per coordinate, then normalised: cheap enough to make 1M vectors in seconds.</summary>
+    private static float[] RandomUnit(Random random, float[] vector)
+    {
+        for (var d = 0; d < vector.Length; d++)
+        {
+            vector[d] = (random.NextSingle() * 2) - 1;
+        }
+        TensorPrimitives.Divide(vector, TensorPrimitives.Norm(vector), vector);
+        return vector;
+    }
+}
