@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
-using System.Reflection;
 using CyberHub.Ai.VectorStore;
 
 namespace CyberHub.Bench.Micro;
@@ -32,9 +31,10 @@ internal sealed class ScanData : IDisposable
             Catalog.Upsert(new ContentRecord(type, $"item-{i:D7}", "A synthetic catalog item", "", "{}", 1, now, now), vector);
         }
         Queries = [.. Enumerable.Range(0, 16).Select(_ => RandomUnit(random, new float[ContentVectors.Dimensions]))];
-        // The bandwidth baseline sums the very array the scan reads: the catalog's row-major vectors, N × 384 floats.
-        var all = (float[])typeof(InMemoryCatalog).GetField("_vectors", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(Catalog)!;
-        Vectors = new ReadOnlyMemory<float>(all, 0, items * ContentVectors.Dimensions);
+        // The bandwidth baseline sums the very memory the scan reads: the catalog's row-major vector blocks, N × 384 floats.
+        var rowsPerBlock = Catalog.VectorBlocks[0].Length / ContentVectors.Dimensions;
+        Vectors = [.. Catalog.VectorBlocks.Select((block, i) =>
+            new ReadOnlyMemory<float>(block, 0, Math.Min(rowsPerBlock, items - i * rowsPerBlock) * ContentVectors.Dimensions))];
         Console.WriteLine($"// scan data: {items:N0} items built in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
     }
 
@@ -44,7 +44,7 @@ internal sealed class ScanData : IDisposable
 
     public float[][] Queries { get; }
 
-    public ReadOnlyMemory<float> Vectors { get; }
+    public ReadOnlyMemory<float>[] Vectors { get; }
 
     public static ScanData For(int items)
     {

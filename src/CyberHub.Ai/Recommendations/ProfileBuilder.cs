@@ -42,15 +42,26 @@ public static class ProfileBuilder
             .OrderBy(e => e.ContentType, StringComparer.Ordinal).ThenBy(e => e.ContentId, StringComparer.Ordinal)];
     }
 
+    /// <summary>
+    /// SHA-256 of the entries' text, hashed entry by entry: the text of a long history is never built whole (at 1,000
+    /// records it was a 100 KB string and its bytes, on the large object heap, for every request).
+    /// </summary>
     public static string Fingerprint(IReadOnlyList<ProfileEntry> entries)
     {
-        var text = new StringBuilder();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var bytes = new byte[512];
         foreach (var e in entries)
         {
-            text.Append(CultureInfo.InvariantCulture,
+            var line = string.Create(CultureInfo.InvariantCulture,
                 $"{e.ContentType}\u001f{e.ContentId}\u001f{e.Status}\u001f{e.Percentage:R}\u001f{e.Score:R}\u001f{e.UpdatedAt.Ticks}\u001e");
+            var needed = Encoding.UTF8.GetMaxByteCount(line.Length);
+            if (needed > bytes.Length)
+            {
+                bytes = new byte[needed];
+            }
+            hash.AppendData(bytes, 0, Encoding.UTF8.GetBytes(line, bytes));
         }
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 
     public static IReadOnlyList<WeightedItem> Weigh(IReadOnlyList<ProfileEntry> entries, IReadOnlyList<ContentVector> items)

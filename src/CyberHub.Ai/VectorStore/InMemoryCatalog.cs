@@ -3,19 +3,24 @@ using System.Numerics.Tensors;
 namespace CyberHub.Ai.VectorStore;
 
 /// <summary>
-/// The embedded store's in-memory copy of the catalog: item vectors in one contiguous row-major array, records
-/// and type ids in parallel arrays, and sorted ids per type for listing. Searches hold a read lock and writes a
-/// write lock, so a reader never sees half an update.
+/// The embedded store's in-memory copy of the catalog: item vectors row-major in blocks of 1,024 rows (1.5 MB each,
+/// contiguous within a block), records and type ids in parallel arrays, and sorted ids per type for listing.
+/// Blocks rather than one array: the catalog grows a block at a time, so it never holds more than one block of
+/// spare rows and never copies its vectors to grow (one array grown by doubling held up to twice the rows it used,
+/// and both copies while growing). Searches hold a read lock and writes a write lock, so a reader never sees half an
+/// update.
 /// </summary>
 internal sealed class InMemoryCatalog : IDisposable
 {
     private const int D = ContentVectors.Dimensions;
+    private const int BlockShift = 10;
+    private const int BlockRows = 1 << BlockShift;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<ContentKey, int> _rows = [];
     private readonly Dictionary<string, int> _typeIds = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SortedSet<string>> _idsByType = new(CodePointComparer.Instance);
-    private float[] _vectors = [];
+    private readonly List<float[]> _blocks = [];
     private ContentRecord[] _records = [];
     private int[] _rowTypes = [];
     private int _count;
@@ -56,7 +61,7 @@ internal sealed class InMemoryCatalog : IDisposable
                 ids.Add(key.ContentId);
             }
             _records[row] = record;
-            vector.CopyTo(_vectors.AsSpan(row * D, D));
+            vector.CopyTo(Vector(row));
         }
         finally { _lock.ExitWriteLock(); }
     }
@@ -79,12 +84,17 @@ internal sealed class InMemoryCatalog : IDisposable
             var last = --_count;
             if (row != last)
             {
-                _vectors.AsSpan(last * D, D).CopyTo(_vectors.AsSpan(row * D, D));
+                Vector(last).CopyTo(Vector(row));
                 _records[row] = _records[last];
                 _rowTypes[row] = _rowTypes[last];
                 _rows[ContentVectors.KeyOf(_records[row])] = row;
             }
             _records[last] = null!;
+            // Keep one spare block at most.
+            while (_blocks.Count > 1 && (_blocks.Count - 2) * BlockRows >= _count)
+            {
+                _blocks.RemoveAt(_blocks.Count - 1);
+            }
             return true;
         }
         finally { _lock.ExitWriteLock(); }
@@ -100,7 +110,7 @@ internal sealed class InMemoryCatalog : IDisposable
     public float[]? GetVector(ContentKey key)
     {
         _lock.EnterReadLock();
-        try { return _rows.TryGetValue(key, out var row) ? _vectors.AsSpan(row * D, D).ToArray() : null; }
+        try { return _rows.TryGetValue(key, out var row) ? Vector(row).ToArray() : null; }
         finally { _lock.ExitReadLock(); }
     }
 
@@ -114,7 +124,7 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 if (_rows.TryGetValue(key, out var row))
                 {
-                    found.Add(new ContentVector(_records[row], _vectors.AsSpan(row * D, D).ToArray()));
+                    found.Add(new ContentVector(_records[row], Vector(row).ToArray()));
                 }
             }
         }
@@ -186,29 +196,33 @@ internal sealed class InMemoryCatalog : IDisposable
 
             var heap = new PriorityQueue<int, float>(k);
             var floor = float.NegativeInfinity;
-            var vectors = _vectors.AsSpan(0, _count * D);
-            for (var row = 0; row < _count; row++)
+            for (var start = 0; start < _count; start += BlockRows)
             {
-                if (typeFilter >= 0 && _rowTypes[row] != typeFilter)
+                var block = _blocks[start >> BlockShift].AsSpan(0, Math.Min(BlockRows, _count - start) * D);
+                for (var offset = 0; offset < block.Length; offset += D)
                 {
-                    continue;
-                }
-                var score = TensorPrimitives.Dot(vectors.Slice(row * D, D), unitQuery);
-                if ((heap.Count == k && score <= floor) || (excluded is not null && excluded.Contains(row)))
-                {
-                    continue;
-                }
-                if (heap.Count == k)
-                {
-                    heap.DequeueEnqueue(row, score);
-                }
-                else
-                {
-                    heap.Enqueue(row, score);
-                }
-                if (heap.Count == k)
-                {
-                    heap.TryPeek(out _, out floor);
+                    var row = start + offset / D;
+                    if (typeFilter >= 0 && _rowTypes[row] != typeFilter)
+                    {
+                        continue;
+                    }
+                    var score = TensorPrimitives.Dot(block.Slice(offset, D), unitQuery);
+                    if ((heap.Count == k && score <= floor) || (excluded is not null && excluded.Contains(row)))
+                    {
+                        continue;
+                    }
+                    if (heap.Count == k)
+                    {
+                        heap.DequeueEnqueue(row, score);
+                    }
+                    else
+                    {
+                        heap.Enqueue(row, score);
+                    }
+                    if (heap.Count == k)
+                    {
+                        heap.TryPeek(out _, out floor);
+                    }
                 }
             }
 
@@ -242,15 +256,23 @@ internal sealed class InMemoryCatalog : IDisposable
         return id;
     }
 
+    /// <summary>The vector blocks in row order, each <c>1,024 × 384</c> floats (the last partly used): what a scan reads.</summary>
+    internal IReadOnlyList<float[]> VectorBlocks => _blocks;
+
+    private Span<float> Vector(int row) => _blocks[row >> BlockShift].AsSpan((row & (BlockRows - 1)) * D, D);
+
     private void Grow(int needed)
     {
-        if (needed <= _records.Length)
+        while (_blocks.Count * BlockRows < needed)
         {
-            return;
+            _blocks.Add(new float[BlockRows * D]);
         }
-        var capacity = Math.Max(needed, Math.Max(64, _records.Length * 2));
-        Array.Resize(ref _vectors, capacity * D);
-        Array.Resize(ref _records, capacity);
-        Array.Resize(ref _rowTypes, capacity);
+        if (needed > _records.Length)
+        {
+            // 12 bytes a row: doubling these costs little.
+            var capacity = Math.Max(needed, Math.Max(64, _records.Length * 2));
+            Array.Resize(ref _records, capacity);
+            Array.Resize(ref _rowTypes, capacity);
+        }
     }
 }
