@@ -202,11 +202,7 @@ public sealed partial class OutboxDispatcher(
                     _deliveredSinceLog += events.Length;
                     return new Round(events.Length, events.Length, 0, false);
                 case DeliveryStatus.Failed when result.Unavailable:
-                    var wait = Backoff(events.Min(e => e.Attempts) + 1, _options.MinBackoff, _options.MaxBackoff);
-                    if (result.RetryAfter is { } retryAfter && retryAfter > wait)
-                    {
-                        wait = retryAfter < _options.MaxBackoff ? retryAfter : _options.MaxBackoff;
-                    }
+                    var wait = RetryWait(events.Min(e => e.Attempts) + 1, result);
                     await store.MarkAttemptFailedAsync(token, ids, clock.UtcNow() + wait, result.Error ?? "unavailable", CancellationToken.None);
                     OutboxTelemetry.Failed(activity, "unavailable");
                     var users = events.Select(e => e.UserId).Distinct().Count();
@@ -272,11 +268,7 @@ public sealed partial class OutboxDispatcher(
                         next++;
                         break;
                     default:
-                        var wait = Backoff(chunk[0].Attempts + 1, _options.MinBackoff, _options.MaxBackoff);
-                        if (result.RetryAfter is { } retryAfter && retryAfter > wait)
-                        {
-                            wait = retryAfter < _options.MaxBackoff ? retryAfter : _options.MaxBackoff;
-                        }
+                        var wait = RetryWait(chunk[0].Attempts + 1, result);
                         await store.MarkAttemptFailedAsync(token, ids, clock.UtcNow() + wait, result.Error ?? "failed", CancellationToken.None);
                         await store.ReleaseAsync(token, [.. events[(next + chunk.Length)..].Select(e => e.Id)], CancellationToken.None);
                         OutboxTelemetry.Failed(activity, result.Unavailable ? "unavailable" : "failed");
@@ -337,6 +329,15 @@ public sealed partial class OutboxDispatcher(
         {
             LogPurged(purged, _options.Retention);
         }
+    }
+
+    /// <summary>How long failed events wait: the backoff for their attempt, or the receiver's Retry-After when longer (up to the maximum).</summary>
+    private TimeSpan RetryWait(int attempt, DeliveryResult result)
+    {
+        var wait = Backoff(attempt, _options.MinBackoff, _options.MaxBackoff);
+        return result.RetryAfter is { } retryAfter && retryAfter > wait
+            ? retryAfter < _options.MaxBackoff ? retryAfter : _options.MaxBackoff
+            : wait;
     }
 
     /// <summary>Exponential in the attempt number, from <paramref name="min"/> up to <paramref name="max"/>, with jitter so that retries spread out.</summary>
