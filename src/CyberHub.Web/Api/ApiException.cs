@@ -20,4 +20,7 @@ public sealed class ApiException(int status, string detail, string? requestId = 
             return colon > 0 && Message[..colon].All(c => char.IsAsciiLetterLower(c) || c == '_') ? Message[..colon] : null;
         }
     }
+
+    /// <summary>The detail, when it names one of <paramref name="fields"/>: to show beside that control.</summary>
+    public string? MessageFor(params string[] fields) => Field is { } field && fields.Contains(field) ? Message : null;
 }

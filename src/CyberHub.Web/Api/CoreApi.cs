@@ -28,13 +28,13 @@ public sealed class CoreApi(HttpClient http) : ApiClient(http, "Core")
         SendAsync<PagedResponse<ProgressDto>>(HttpMethod.Get,
             Query("api/v1/progress/", ("user", userId), ("content_type", contentType), ("status", status), ("page", page), ("page_size", pageSize)), cancellationToken: ct);
 
-    /// <summary>Every progress record of one user, page by page.</summary>
-    public async Task<IReadOnlyList<ProgressDto>> AllProgressAsync(long userId, CancellationToken ct = default)
+    /// <summary>Every progress record of one user (of one content type, when given), page by page.</summary>
+    public async Task<IReadOnlyList<ProgressDto>> AllProgressAsync(long userId, string? contentType = null, CancellationToken ct = default)
     {
         var all = new List<ProgressDto>();
         for (var page = 1; ; page++)
         {
-            var batch = await ProgressAsync(userId, page, ct: ct);
+            var batch = await ProgressAsync(userId, page, contentType: contentType, ct: ct);
             all.AddRange(batch.Results);
             if (batch.Next is null || batch.Results.Count == 0)
             {

@@ -62,12 +62,13 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
     /// </summary>
     public async Task<string?> AccessTokenAsync(string? rejected = null, CancellationToken cancellationToken = default)
     {
+        // User is the current access token as read once, when the pair was set: nothing is parsed per request.
         var current = _tokens;
-        if (current is null)
+        if (current is null || User is not { } user)
         {
             return null;
         }
-        if (rejected is null && IsFresh(current.Access))
+        if (rejected is null && IsFresh(user))
         {
             return current.Access;
         }
@@ -86,8 +87,10 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
             {
                 Set(stored);
             }
+            // A pair is renewed whole, so User is now the stored access token.
+            var token = User!;
             // Renewed by someone else since this caller looked (or simply still fresh): use it, don't spend the refresh token again.
-            if (stored.Access != rejected && (stored.Access != current.Access ? IsValid(stored.Access) : IsFresh(stored.Access)))
+            if (stored.Access != rejected && (stored.Access != current.Access ? IsValid(token) : IsFresh(token)))
             {
                 return stored.Access;
             }
@@ -106,7 +109,7 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
                 return null;
             }
             // Rate limited or Core away: the current token serves while it lasts.
-            return stored.Access != rejected && IsValid(stored.Access) ? stored.Access : null;
+            return stored.Access != rejected && IsValid(token) ? stored.Access : null;
         }
         finally
         {
@@ -115,11 +118,10 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
     }
 
     /// <summary>Not within the refresh margin of its expiry: a minute, or half the token's lifetime when that is shorter.</summary>
-    private bool IsFresh(string access) =>
-        AccessToken.TryRead(access, out var token)
-        && token.ExpiresAt - clock.GetUtcNow() > TimeSpan.FromTicks(Math.Min(RefreshAhead.Ticks, (token.Lifetime / 2).Ticks));
+    private bool IsFresh(AccessToken token) =>
+        token.ExpiresAt - clock.GetUtcNow() > TimeSpan.FromTicks(Math.Min(RefreshAhead.Ticks, (token.Lifetime / 2).Ticks));
 
-    private bool IsValid(string access) => AccessToken.TryRead(access, out var token) && token.ExpiresAt > clock.GetUtcNow();
+    private bool IsValid(AccessToken token) => token.ExpiresAt > clock.GetUtcNow();
 
     private async Task EndAsync(bool expired = false)
     {
