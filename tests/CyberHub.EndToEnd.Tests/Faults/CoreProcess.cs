@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using CyberHub.Testing;
@@ -12,9 +11,8 @@ namespace CyberHub.EndToEnd.Tests.Faults;
 /// </summary>
 public sealed class CoreProcess(string? postgresConnectionString, Uri aiUrl, IDictionary<string, string>? settings = null) : IAsyncDisposable
 {
-    private const int KeptLines = 200;
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cyberhub-faults", $"core-{Guid.NewGuid():N}"[..17]);
-    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly OutputTail _output = new(200);
     private Process? _process;
 
     public int Port { get; } = LoopbackPorts.Free();
@@ -27,12 +25,6 @@ public sealed class CoreProcess(string? postgresConnectionString, Uri aiUrl, IDi
     {
         var dll = await HostBuild.EnsureAsync();
         Directory.CreateDirectory(_dataDirectory);
-        var start = new ProcessStartInfo("dotnet", [dll, "core"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _dataDirectory,
-        };
         var environment = new Dictionary<string, string>
         {
             ["CYBERHUB_DATA_DIR"] = _dataDirectory,
@@ -57,46 +49,11 @@ public sealed class CoreProcess(string? postgresConnectionString, Uri aiUrl, IDi
         {
             environment[key] = value;
         }
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        process.OutputDataReceived += (_, e) => Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ProgramProcess.Start(dll, "core", _dataDirectory, environment, _output);
         _process = process;
         Starts++;
-        Keep($"--- start {Starts} (pid {process.Id})");
-
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"Core exited during start (code {process.ExitCode}):\n{Diagnostics()}");
-            }
-            try
-            {
-                using var health = await http.GetAsync("/api/v1/health/");
-                if (health.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                // Not listening yet.
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"Core did not become ready within 2 minutes:\n{Diagnostics()}");
-            }
-            await Task.Delay(100);
-        }
+        _output.Add($"--- start {Starts} (pid {process.Id})");
+        await ProgramProcess.WaitUntilReadyAsync(process, new Uri(BaseAddress, "/api/v1/health/"), _output);
     }
 
     /// <summary>SIGKILL: no shutdown code runs, nothing is flushed by the process itself.</summary>
@@ -112,7 +69,7 @@ public sealed class CoreProcess(string? postgresConnectionString, Uri aiUrl, IDi
         }
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _process.WaitForExitAsync(deadline.Token);
-        Keep($"--- killed (exit {_process.ExitCode})");
+        _output.Add($"--- killed (exit {_process.ExitCode})");
         _process.Dispose();
         _process = null;
     }
@@ -128,7 +85,7 @@ public sealed class CoreProcess(string? postgresConnectionString, Uri aiUrl, IDi
     }
 
     /// <summary>The last lines the process wrote, across restarts, for failure messages.</summary>
-    public string Diagnostics() => string.Join('\n', _lines);
+    public string Diagnostics() => _output.ToString();
 
     public async ValueTask DisposeAsync()
     {
@@ -136,18 +93,6 @@ public sealed class CoreProcess(string? postgresConnectionString, Uri aiUrl, IDi
         if (Directory.Exists(_dataDirectory))
         {
             Directory.Delete(_dataDirectory, recursive: true);
-        }
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        _lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
-        while (_lines.Count > KeptLines && _lines.TryDequeue(out _))
-        {
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using CyberHub.Testing;
 
@@ -13,10 +12,9 @@ public sealed class PlatformProcess : IAsyncDisposable
 {
     public const string AdminEmail = "admin@cyberhub.test";
     public const string AdminPassword = "Admin-Passw0rd!";
-    private const int KeptLines = 300;
 
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cyberhub-web-tests", Guid.NewGuid().ToString("N")[..12]);
-    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly OutputTail _output = new(300);
     private Process? _process;
 
     public Uri Core { get; } = new($"http://127.0.0.1:{LoopbackPorts.Free()}");
@@ -26,12 +24,6 @@ public sealed class PlatformProcess : IAsyncDisposable
     {
         var dll = await HostProgram.EnsureBuiltAsync();
         Directory.CreateDirectory(_dataDirectory);
-        var start = new ProcessStartInfo("dotnet", [dll, "all"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _dataDirectory,
-        };
         var environment = new Dictionary<string, string>
         {
             ["CYBERHUB_CORE_URL"] = Core.GetLeftPart(UriPartial.Authority),
@@ -49,19 +41,11 @@ public sealed class PlatformProcess : IAsyncDisposable
             ["Logging__LogLevel__CyberHub.ServiceDefaults.Observability.RequestLoggingMiddleware"] = "Warning",
             ["Logging__Console__FormatterName"] = "simple",
         };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        process.OutputDataReceived += (_, e) => Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ProgramProcess.Start(dll, "all", _dataDirectory, environment, _output);
         _process = process;
 
-        await WaitUntilReadyAsync(process, new Uri(Core, "/api/v1/health/"));
-        await WaitUntilReadyAsync(process, new Uri(Ai, "/api/v1/health/"));
+        await ProgramProcess.WaitUntilReadyAsync(process, new Uri(Core, "/api/v1/health/"), _output);
+        await ProgramProcess.WaitUntilReadyAsync(process, new Uri(Ai, "/api/v1/health/"), _output);
         // The web app itself must be among the program's static web assets, or every browser test would fail obscurely.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var framework = await http.GetAsync(new Uri(Core, "/_framework/blazor.webassembly.js"));
@@ -72,40 +56,8 @@ public sealed class PlatformProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitUntilReadyAsync(Process process, Uri health)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        string last = "no answer";
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"cyberhub all exited during start (code {process.ExitCode}):\n{Diagnostics()}");
-            }
-            try
-            {
-                using var response = await http.GetAsync(health);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                last = e.Message;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"{health} was not ready within 2 minutes (last: {last}):\n{Diagnostics()}");
-            }
-            await Task.Delay(100);
-        }
-    }
-
     /// <summary>The last lines the platform wrote, for failure messages.</summary>
-    public string Diagnostics() => string.Join('\n', _lines);
+    public string Diagnostics() => _output.ToString();
 
     public async ValueTask DisposeAsync()
     {
@@ -122,18 +74,6 @@ public sealed class PlatformProcess : IAsyncDisposable
         if (Directory.Exists(_dataDirectory))
         {
             Directory.Delete(_dataDirectory, recursive: true);
-        }
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        _lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
-        while (_lines.Count > KeptLines && _lines.TryDequeue(out _))
-        {
         }
     }
 }
