@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using CyberHub.Ai.VectorStore;
 using Npgsql;
+using NpgsqlTypes;
 using Pgvector;
 
 namespace CyberHub.Bench.Vectors;
@@ -21,6 +23,9 @@ public sealed class BenchDatabase : IAsyncDisposable
         var database = new BenchDatabase(adminConnectionString);
         await ExecuteAsync(adminConnectionString, $"CREATE DATABASE {database._name}");
         await ExecuteAsync(database.ConnectionString, "CREATE EXTENSION IF NOT EXISTS vector");
+        // An HNSW build whose graph outgrows maintenance_work_mem slows down many times over; 1M items of 384
+        // floats need about 2 GB. The setting is the database's default, so the store's own connections get it.
+        await ExecuteAsync(database.ConnectionString, $"ALTER DATABASE {database._name} SET maintenance_work_mem = '4GB'");
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
         await using var version = new NpgsqlCommand(
@@ -32,11 +37,104 @@ public sealed class BenchDatabase : IAsyncDisposable
     public async Task<string> CreateSchemaAsync(string schema)
     {
         await ExecuteAsync(ConnectionString, $"CREATE SCHEMA {schema}");
-        return new NpgsqlConnectionStringBuilder(ConnectionString) { SearchPath = $"{schema},public" }.ConnectionString;
+        // Building an HNSW index over a million rows takes minutes, far past the default 30 s command timeout.
+        return new NpgsqlConnectionStringBuilder(ConnectionString) { SearchPath = $"{schema},public", CommandTimeout = 3600 }.ConnectionString;
     }
 
     /// <summary>Fresh planner statistics, as autovacuum would have gathered them by the time a catalog is searched.</summary>
     public static Task AnalyzeAsync(string connectionString) => ExecuteAsync(connectionString, "ANALYZE content_items");
+
+    /// <summary>
+    /// Bulk load: the HNSW index is dropped, the rows an upsert would write are copied in (binary COPY), and the
+    /// store's own schema step builds the index again over the whole table, as one would load a large catalog.
+    /// </summary>
+    public static async Task<PgLoad> CopyAsync(
+        string connectionString, PgVectorStore store, (ContentKey Key, float[] Vector)[] items)
+    {
+        await using var dataSource = PgVectorStore.BuildDataSource(connectionString);
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (var drop = new NpgsqlCommand("DROP INDEX IF EXISTS content_items_embedding_idx", connection))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+        var started = Stopwatch.GetTimestamp();
+        await using (var rows = await connection.BeginBinaryImportAsync(
+            "COPY content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var (key, vector) in items)
+            {
+                var item = Measure.Item(key);
+                await rows.StartRowAsync();
+                await rows.WriteAsync(item.ContentType, NpgsqlDbType.Text);
+                await rows.WriteAsync(item.ContentId, NpgsqlDbType.Text);
+                await rows.WriteAsync(item.Title, NpgsqlDbType.Text);
+                await rows.WriteAsync(item.Description, NpgsqlDbType.Text);
+                await rows.WriteAsync(item.Metadata, NpgsqlDbType.Jsonb);
+                await rows.WriteAsync(item.ChunkCount, NpgsqlDbType.Integer);
+                await rows.WriteAsync(item.CreatedAt, NpgsqlDbType.TimestampTz);
+                await rows.WriteAsync(item.UpdatedAt, NpgsqlDbType.TimestampTz);
+                await rows.WriteAsync(new Vector(vector));
+            }
+            await rows.CompleteAsync();
+        }
+        await using (var chunks = await connection.BeginBinaryImportAsync(
+            "COPY content_chunks (id, content_type, content_id, chunk_index, embedding) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var (key, vector) in items)
+            {
+                await chunks.StartRowAsync();
+                await chunks.WriteAsync(ContentVectors.ChunkId(key, 0), NpgsqlDbType.Text);
+                await chunks.WriteAsync(key.ContentType, NpgsqlDbType.Text);
+                await chunks.WriteAsync(key.ContentId, NpgsqlDbType.Text);
+                await chunks.WriteAsync(0, NpgsqlDbType.Integer);
+                await chunks.WriteAsync(new Vector(vector));
+            }
+            await chunks.CompleteAsync();
+        }
+        var copied = Stopwatch.GetElapsedTime(started);
+        started = Stopwatch.GetTimestamp();
+        await store.InitializeAsync();
+        return new PgLoad(items.Length / copied.TotalSeconds, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>
+    /// Unfiltered top-10 searches at a given <c>hnsw.ef_search</c> (the store picks 40 for a top 10): how recall
+    /// and latency trade at this size. Returns latencies in milliseconds and the keys found.
+    /// </summary>
+    public static async Task<(double[] LatenciesMs, ContentKey[][] Hits)> SearchAtEfAsync(string connectionString, float[][] queries, int efSearch, int warmup)
+    {
+        await using var dataSource = PgVectorStore.BuildDataSource(connectionString);
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (var settings = new NpgsqlCommand(
+            $"SET hnsw.ef_search = {efSearch}; SET hnsw.iterative_scan = relaxed_order", connection))
+        {
+            await settings.ExecuteNonQueryAsync();
+        }
+        await using var search = new NpgsqlCommand("SELECT content_type, content_id FROM content_items ORDER BY embedding <=> $1 LIMIT 10", connection);
+        var parameter = new NpgsqlParameter { Value = new Vector(queries[0]) };
+        search.Parameters.Add(parameter);
+        var latencies = new double[queries.Length - warmup];
+        var hits = new ContentKey[queries.Length - warmup][];
+        for (var i = 0; i < queries.Length; i++)
+        {
+            parameter.Value = new Vector(queries[i]);
+            var started = Stopwatch.GetTimestamp();
+            var found = new List<ContentKey>(10);
+            await using (var reader = await search.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    found.Add(new ContentKey(reader.GetString(0), reader.GetString(1)));
+                }
+            }
+            if (i >= warmup)
+            {
+                latencies[i - warmup] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                hits[i - warmup] = [.. found];
+            }
+        }
+        return (latencies, hits);
+    }
 
     /// <summary>Which access path PostgreSQL picks for a filtered top-10 under the store's settings.</summary>
     public static async Task<string> FilteredPlanAsync(string connectionString, float[] query, string contentType)

@@ -6,6 +6,8 @@ public sealed record BenchOptions(
     int Queries,
     int Warmup,
     int LoadParallelism,
+    bool PgCopy,
+    IReadOnlyList<int> EfSearch,
     string PostgresConnectionString)
 {
     public const string DefaultPostgres = "Host=127.0.0.1;Port=55432;Username=cyberhub;Password=cyberhub;Database=postgres";
@@ -16,6 +18,11 @@ public sealed record BenchOptions(
           --datasets uniform,topics uniform: random unit vectors; topics: unit vectors around 1,000 seeded centres
           --queries 500             measured searches per case (after 100 unmeasured ones)
           --load-parallelism N      concurrent upserts while loading PostgreSQL (default 2 x processors)
+          --pg-load upsert|copy     upsert: items go in through the store, into the live HNSW index (default);
+                                    copy: the index is dropped, rows are bulk-copied and the index built over the
+                                    whole table (the way to load 1,000,000 items in minutes, not an hour)
+          --ef-search 40,100,200    also run unfiltered top-10 searches at these hnsw.ef_search values, with
+                                    recall and latency for each (default 40,100,200; "none" skips them)
           --pg CONNSTRING           PostgreSQL admin connection (default: env CYBERHUB_BENCH_POSTGRES, else the
                                     scripts/test-services.sh instance); a fresh database is created and dropped
         """;
@@ -37,8 +44,15 @@ public sealed record BenchOptions(
             Ints(values.GetValueOrDefault("queries", "500"))[0],
             100,
             values.TryGetValue("load-parallelism", out var parallelism) ? Ints(parallelism)[0] : 2 * Environment.ProcessorCount,
+            values.GetValueOrDefault("pg-load", "upsert") switch
+            {
+                "upsert" => false,
+                "copy" => true,
+                var other => throw new ArgumentException($"--pg-load must be upsert or copy, not '{other}'."),
+            },
+            values.GetValueOrDefault("ef-search", "40,100,200") is "none" ? [] : Ints(values.GetValueOrDefault("ef-search", "40,100,200")),
             values.GetValueOrDefault("pg") ?? (Environment.GetEnvironmentVariable("CYBERHUB_BENCH_POSTGRES") is { Length: > 0 } env ? env : DefaultPostgres));
-        if (values.Keys.Except(["sizes", "datasets", "queries", "load-parallelism", "pg"]).FirstOrDefault() is { } unknown)
+        if (values.Keys.Except(["sizes", "datasets", "queries", "load-parallelism", "pg-load", "ef-search", "pg"]).FirstOrDefault() is { } unknown)
         {
             throw new ArgumentException($"Unknown option --{unknown}.");
         }
@@ -53,6 +67,10 @@ public sealed record BenchOptions(
         if (options.Queries is < 10 or > 100_000 || options.LoadParallelism is < 1 or > 256)
         {
             throw new ArgumentException("--queries must be 10..100000 and --load-parallelism 1..256.");
+        }
+        if (options.EfSearch.Any(ef => ef is < 10 or > 1000))
+        {
+            throw new ArgumentException("--ef-search values must be 10..1000 (pgvector's range is 1..1000; below 10 a top 10 cannot fill).");
         }
         return options;
     }

@@ -4,19 +4,26 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CyberHub.Bench.Vectors;
 
-public sealed record CaseResult(string? Filter, double[] EmbeddedMs, double[] PgMs, double Recall);
+public sealed record CaseResult(string? Filter, double[] EmbeddedMs, double[] PgMs, double Recall, ContentKey[][] ExactHits);
+
+/// <summary>Unfiltered top-10 searches at one <c>hnsw.ef_search</c>, with recall against the exact top 10.</summary>
+public sealed record EfResult(int EfSearch, double[] LatenciesMs, double Recall);
+
+/// <summary>How the pgvector rows went in: per-item upserts into the live index, or a bulk copy and one index build.</summary>
+public sealed record PgLoad(double RowsPerSecond, TimeSpan? IndexBuild);
 
 public sealed record SizeResult(
     string Dataset,
     string Description,
     int Items,
     double EmbeddedUpsertsPerSecond,
-    double PgUpsertsPerSecond,
+    PgLoad PgLoad,
     TimeSpan EmbeddedLoad,
     long EmbeddedManagedBytes,
     long SqliteBytes,
     string PgFilteredPlan,
-    IReadOnlyList<CaseResult> Cases);
+    IReadOnlyList<CaseResult> Cases,
+    IReadOnlyList<EfResult> EfSweep);
 
 public static class Measure
 {
@@ -27,10 +34,13 @@ public static class Measure
     {
         var started = Stopwatch.GetTimestamp();
         await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (item, ct) =>
-            await store.UpsertAsync(new ContentRecord(item.Key.ContentType, item.Key.ContentId, $"Title of {item.Key.ContentId}",
-                "A synthetic catalog item.", """{"level":"beginner"}""", 1, Now, Now), [item.Vector], ct));
+            await store.UpsertAsync(Item(item.Key), [item.Vector], ct));
         return items.Length / Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
+
+    /// <summary>The single-chunk catalog item every load path writes for a key.</summary>
+    public static ContentRecord Item(ContentKey key) =>
+        new(key.ContentType, key.ContentId, $"Title of {key.ContentId}", "A synthetic catalog item.", """{"level":"beginner"}""", 1, Now, Now);
 
     /// <summary>Opens a new embedded store on the file: its load time and the managed memory it holds.</summary>
     public static async Task<(EmbeddedVectorStore Store, TimeSpan Load, long ManagedBytes)> ReopenAsync(string path)

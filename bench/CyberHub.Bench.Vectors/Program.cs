@@ -39,7 +39,10 @@ try
             var items = Enumerable.Range(loaded, size - loaded).Select(i => (Dataset.KeyOf(i), dataset.Next())).ToArray();
             // The embedded store takes one write at a time; concurrent callers would only queue.
             var embeddedIngest = await Measure.LoadAsync(embedded, items, parallelism: 1);
-            var pgIngest = await Measure.LoadAsync(pg, items, options.LoadParallelism);
+            Console.Error.WriteLine($"[{started.Elapsed:mm\\:ss}] {name}: {(options.PgCopy ? "copying into PostgreSQL and building the index" : "upserting into PostgreSQL")}");
+            var pgIngest = options.PgCopy
+                ? await BenchDatabase.CopyAsync(pgConnection, pg, items)
+                : new PgLoad(await Measure.LoadAsync(pg, items, options.LoadParallelism), null);
             await BenchDatabase.AnalyzeAsync(pgConnection);
             items = null;
             loaded = size;
@@ -54,10 +57,16 @@ try
             {
                 var exact = await Measure.SearchAsync(embedded, queries, filter, options.Warmup);
                 var approximate = await Measure.SearchAsync(pg, queries, filter, options.Warmup);
-                cases.Add(new CaseResult(filter, exact.LatenciesMs, approximate.LatenciesMs, Measure.Recall(exact.Hits, approximate.Hits)));
+                cases.Add(new CaseResult(filter, exact.LatenciesMs, approximate.LatenciesMs, Measure.Recall(exact.Hits, approximate.Hits), exact.Hits));
+            }
+            var sweep = new List<EfResult>();
+            foreach (var ef in options.EfSearch)
+            {
+                var (latencies, hits) = await BenchDatabase.SearchAtEfAsync(pgConnection, queries, ef, options.Warmup);
+                sweep.Add(new EfResult(ef, latencies, Measure.Recall(cases[0].ExactHits, hits)));
             }
             var plan = await BenchDatabase.FilteredPlanAsync(pgConnection, queries[0], "lab");
-            results.Add(new SizeResult(dataset.Name, dataset.Description, size, embeddedIngest, pgIngest, loadTime, memory, fileSize, plan, cases));
+            results.Add(new SizeResult(dataset.Name, dataset.Description, size, embeddedIngest, pgIngest, loadTime, memory, fileSize, plan, cases, sweep));
         }
         embedded.Dispose();
     }
