@@ -71,7 +71,12 @@ public static class AiApp
         var postgres = configuration.GetConnectionString("vectors");
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            services.AddSingleton<IVectorStore>(sp => new PgVectorStore(postgres, sp.GetRequiredService<ILoggerFactory>().CreateLogger<PgVectorStore>()));
+            // Checked here, so a bad setting stops the start rather than the first search.
+            var efSearch = PgVectorStore.CheckedEfSearch(configuration.GetValue("VectorSearch:EfSearch", PgVectorStore.DefaultEfSearch));
+            services.AddSingleton<IVectorStore>(sp => new PgVectorStore(postgres, sp.GetRequiredService<ILoggerFactory>().CreateLogger<PgVectorStore>())
+            {
+                EfSearch = efSearch,
+            });
             services.AddSingleton<ILearnerProfileStore>(_ => new PgLearnerProfileStore(postgres));
         }
         else

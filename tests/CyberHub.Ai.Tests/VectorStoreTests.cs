@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
+using CyberHub.Testing;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Ai.VectorStore;
 using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
@@ -285,4 +287,50 @@ public sealed class VectorStoreRecallTests(PgVectorStoreFixture pg, EmbeddedStor
     }
 
     private static ContentKey KeyOf(ContentRecord record) => new(record.ContentType, record.ContentId);
+}
+
+/// <summary>
+/// The HNSW beam (<c>hnsw.ef_search</c>) a pgvector search walks with: at least the configured one (larger catalogs
+/// need a wider beam for the same recall), at least 100 when filtered, twice the fetch when many are asked for.
+/// </summary>
+public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFixture<PgVectorStoreFixture>, IDisposable
+{
+    private readonly TelemetryRecorder _recorder = new();
+
+    public void Dispose() => _recorder.Dispose();
+
+    [Theory]
+    [InlineData(PgVectorStore.DefaultEfSearch, null, 5, 40)]
+    [InlineData(PgVectorStore.DefaultEfSearch, "lab", 5, 100)]
+    [InlineData(PgVectorStore.DefaultEfSearch, null, 150, 300)]
+    [InlineData(250, null, 5, 250)]
+    [InlineData(250, "lab", 5, 250)]
+    [InlineData(250, null, 150, 300)]
+    [InlineData(1000, null, 600, 1000)]
+    public async Task A_search_walks_with_the_configured_beam_or_wider(int configured, string? type, int limit, int expected)
+    {
+        var store = await pg.CreateStoreAsync(configured);
+        var topics = new Topics(7);
+        await SeedAsync(store, Enumerable.Range(0, 40).ToDictionary(i => new ContentKey(i % 4 == 0 ? "lab" : "course", $"item-{i:D2}"), _ => topics.Next()));
+
+        var trace = ActivityTraceId.CreateRandom();
+        using (new Activity("cyberhub-test").SetParentId(trace, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded).Start())
+        {
+            var hits = await store.SearchAsync(topics.Next(), limit, type);
+            Assert.Equal(Math.Min(limit, type is null ? 40 : 10), hits.Count);
+        }
+
+        var span = Assert.Single(_recorder.Spans(trace, "vector.search"));
+        Assert.Equal(expected, span.GetTagItem("vector.ef_search"));
+    }
+
+    [Theory]
+    [InlineData(9)]
+    [InlineData(1001)]
+    public void A_beam_pgvector_does_not_take_stops_the_start(int efSearch)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => AiApp.Build(
+            ["--ConnectionStrings:vectors=Host=127.0.0.1;Database=unused", $"--VectorSearch:EfSearch={efSearch}"]));
+        Assert.Contains("VectorSearch:EfSearch must be between 10 and 1000", error.Message);
+    }
 }

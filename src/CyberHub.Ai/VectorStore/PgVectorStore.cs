@@ -15,7 +15,11 @@ namespace CyberHub.Ai.VectorStore;
 /// </summary>
 public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
 {
+    public const int DefaultEfSearch = 40;
+    private const int MinEfSearch = 10;
     private const int MaxEfSearch = 1000;
+    private const int FilteredEfSearch = 100;
+    private readonly int _efSearch = DefaultEfSearch;
     private const string RecordColumns = "content_type, content_id, title, description, metadata::text, chunk_count, created_at, updated_at";
 
     private static readonly string Schema = $"""
@@ -69,6 +73,22 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         _logger = logger;
         _ownsDataSource = ownsDataSource;
     }
+
+    /// <summary>
+    /// The least <c>hnsw.ef_search</c> of an unfiltered search (<c>VectorSearch__EfSearch</c>); a filtered search
+    /// takes at least 100, and one fetching many candidates twice what it fetches. A larger catalog needs a wider
+    /// beam for the same recall: docs/benchmarks.md measures the trade at 10k, 100k and 1M items.
+    /// </summary>
+    public int EfSearch
+    {
+        get => _efSearch;
+        init => _efSearch = CheckedEfSearch(value);
+    }
+
+    /// <summary>The value, if pgvector takes it as <see cref="EfSearch"/> and a top 10 can fill; else an error naming the setting.</summary>
+    public static int CheckedEfSearch(int value) => value is >= MinEfSearch and <= MaxEfSearch
+        ? value
+        : throw new ArgumentOutOfRangeException(nameof(EfSearch), value, $"VectorSearch:EfSearch must be between {MinEfSearch} and {MaxEfSearch}.");
 
     public string Backend => "pgvector";
 
@@ -251,7 +271,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         var fetch = (int)Math.Min(int.MaxValue, (long)limit + excluded.Length);
         // A filtered walk throws most candidates away; a wider beam wins back part of the recall at little cost
         // (type = 10% of the items: 0.86 -> 0.89 at 10k items, 0.94 -> 0.95 at 100k).
-        var efSearch = (int)Math.Clamp(fetch * 2L, contentType is null ? 40 : 100, MaxEfSearch);
+        var efSearch = (int)Math.Clamp(fetch * 2L, contentType is null ? _efSearch : Math.Max(_efSearch, FilteredEfSearch), MaxEfSearch);
         activity?.SetTag("vector.ef_search", efSearch);
         activity?.SetTag("vector.exact_scan", fetch > MaxEfSearch);
 

@@ -110,12 +110,22 @@ public sealed class PgVectorStoreFixture : VectorStoreFixture
         await ExecuteAsync(_databaseConnectionString, "CREATE EXTENSION IF NOT EXISTS vector");
     }
 
-    public override async Task<IVectorStore> CreateStoreAsync()
+    public override async Task<IVectorStore> CreateStoreAsync() => await Open(await NewSchemaAsync());
+
+    /// <summary>A store in a schema of its own whose searches walk the HNSW index with at least this beam.</summary>
+    public async Task<PgVectorStore> CreateStoreAsync(int efSearch)
+    {
+        var connectionString = await NewSchemaAsync();
+        var store = await Track(new PgVectorStore(connectionString, NullLogger.Instance) { EfSearch = efSearch });
+        _connectionStrings[store] = connectionString;
+        return store;
+    }
+
+    private async Task<string> NewSchemaAsync()
     {
         var schema = $"store_{Interlocked.Increment(ref _schemas)}";
         await ExecuteAsync(_databaseConnectionString, $"CREATE SCHEMA {schema}");
-        var connectionString = new NpgsqlConnectionStringBuilder(_databaseConnectionString) { SearchPath = $"{schema},public" }.ConnectionString;
-        return await Open(connectionString);
+        return new NpgsqlConnectionStringBuilder(_databaseConnectionString) { SearchPath = $"{schema},public" }.ConnectionString;
     }
 
     public override Task<IVectorStore> ReopenAsync(IVectorStore store) => Open(_connectionStrings[store]);
