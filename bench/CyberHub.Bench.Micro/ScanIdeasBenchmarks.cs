@@ -41,15 +41,7 @@ public class ScanIdeasBenchmarks
     }
 
     [Benchmark(Baseline = true, Description = "sum N x 384 floats (fp32 bandwidth bound)")]
-    public float SumFloats()
-    {
-        var sum = 0f;
-        foreach (var block in _data.Vectors)
-        {
-            sum += TensorPrimitives.Sum(block.Span);
-        }
-        return sum;
-    }
+    public float SumFloats() => _data.SumAllFloats();
 
     [Benchmark(Description = "fp32 rows, one core (the store's kernel)")]
     public float Fp32OneCore() => Fp32Scan(NextQuery(), 0, Items).Best;
