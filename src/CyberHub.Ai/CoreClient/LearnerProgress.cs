@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Caching;
 using Microsoft.Extensions.Caching.Hybrid;
@@ -17,12 +18,16 @@ public sealed class LearnerProgress(CoreProgressClient core, HybridCache cache, 
     /// is shared by every caller allowed to see it.
     /// </summary>
     public async Task<IReadOnlyList<ProgressDto>> GetAsync(long userId, string bearerToken, CancellationToken cancellationToken) =>
-        await cache.GetOrCreateAsync(
+        (await cache.GetOrCreateAsync(
             "progress",
             $"progress:{userId}",
             (core, userId, bearerToken),
-            static async (state, ct) => (await state.core.GetAllAsync(state.userId, state.bearerToken, ct)).ToArray(),
+            static async (state, ct) => new ProgressRecords([.. await state.core.GetAllAsync(state.userId, state.bearerToken, ct)]),
             lifetimes.For(Lifetime),
             [CacheTags.User(userId)],
-            cancellationToken);
+            cancellationToken)).Items;
 }
+
+/// <summary>A learner's records as the cache keeps them: immutable, so a hit in process memory is not deserialized again.</summary>
+[ImmutableObject(true)]
+public sealed record ProgressRecords(IReadOnlyList<ProgressDto> Items);

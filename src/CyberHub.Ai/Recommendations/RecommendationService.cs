@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Security.Claims;
 using CyberHub.Ai.Catalog;
 using CyberHub.Ai.CoreClient;
@@ -63,11 +64,11 @@ public sealed class RecommendationService(
             lifetimes.For(Lifetime),
             [CacheTags.User(user), CacheTags.Catalog],
             cancellationToken);
-        var picks = all.Take(count).ToList();
+        var picks = all.Items.Take(count).ToList();
         return new RecommendationsResponse(user, picks, picks.Count);
     }
 
-    private async Task<RecommendationDto[]> ComputeAsync(long userId, string? type, string bearer, CancellationToken cancellationToken)
+    private async Task<RecommendationPicks> ComputeAsync(long userId, string? type, string bearer, CancellationToken cancellationToken)
     {
         var records = await progress.GetAsync(userId, bearer, cancellationToken);
         var snapshot = await profiles.CurrentAsync(userId, records, cancellationToken);
@@ -82,8 +83,8 @@ public sealed class RecommendationService(
         // interest cluster, tried for learners of several topics, pulled in neighbours of single items instead.
         var hits = await catalog.SearchAsync(vector, CandidatePool, type, started, cancellationToken);
         var candidates = await catalog.GetManyAsync([.. hits.Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId))], cancellationToken);
-        return Rank("personal", candidates.Count, (vector, candidates, snapshot.History), static s =>
-            [.. Ranking.Diversify(s.vector, s.candidates, MaxLimit).Select(r => ToDto(r.Item.Content, r.Similarity, Ranking.Reason(r.Item, s.History)))]);
+        return new RecommendationPicks(Rank("personal", candidates.Count, (vector, candidates, snapshot.History), static s =>
+            [.. Ranking.Diversify(s.vector, s.candidates, MaxLimit).Select(r => ToDto(r.Item.Content, r.Similarity, Ranking.Reason(r.Item, s.History)))]));
     }
 
     /// <summary>The ranking step, as the span <c>recommendations.rank</c>: candidates in, picks out.</summary>
@@ -109,7 +110,7 @@ public sealed class RecommendationService(
     /// Cold start: introductory items, taking turns across topics so a newcomer sees the breadth of the
     /// catalog. Shared by every learner without progress, so cached once per content type.
     /// </summary>
-    private async Task<RecommendationDto[]> StarterPicksAsync(string? type, CancellationToken cancellationToken) =>
+    private async Task<RecommendationPicks> StarterPicksAsync(string? type, CancellationToken cancellationToken) =>
         await cache.GetOrCreateAsync(
             "recommendations_starter",
             $"recommendations:starter:{type ?? "*"}",
@@ -119,11 +120,11 @@ public sealed class RecommendationService(
             [CacheTags.Catalog],
             cancellationToken);
 
-    private async Task<RecommendationDto[]> ComputeStarterPicksAsync(string? type, CancellationToken cancellationToken)
+    private async Task<RecommendationPicks> ComputeStarterPicksAsync(string? type, CancellationToken cancellationToken)
     {
         var query = await queries.EmbedAsync(StarterQuery, cancellationToken);
         var hits = await catalog.SearchAsync(query, 4 * MaxLimit, type, cancellationToken: cancellationToken);
-        return Rank("starter", hits.Count, hits, StarterPicks);
+        return new RecommendationPicks(Rank("starter", hits.Count, hits, StarterPicks));
     }
 
     /// <summary>Introductory items first, then by content type and score, taking turns across topics.</summary>
@@ -178,3 +179,10 @@ public sealed class RecommendationService(
     private static RecommendationDto ToDto(ContentRecord content, double score, string reason) =>
         new(content.ContentId, content.ContentType, content.Title, content.Description, Math.Round(score, 4), reason);
 }
+
+/// <summary>
+/// A learner's whole list as the cache keeps it: one immutable value, so a hit in process memory hands out the same
+/// instance instead of deserializing 50 picks again (a cached array counts as mutable and is copied on every hit).
+/// </summary>
+[ImmutableObject(true)]
+public sealed record RecommendationPicks(IReadOnlyList<RecommendationDto> Items);
