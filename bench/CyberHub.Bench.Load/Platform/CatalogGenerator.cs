@@ -59,13 +59,7 @@ public sealed class CatalogGenerator(int seed)
         ("article", "article", "An article", 5, 25),
     ];
 
-    private static readonly (string Level, string Sentence)[] Levels =
-    [
-        ("beginner", "No prior security experience is assumed."),
-        ("intermediate", "It assumes working knowledge of networks and operating systems."),
-        ("advanced", "It expects several years of hands-on security work."),
-        ("expert", "It is aimed at specialists who already lead this work."),
-    ];
+    private static readonly string[] Levels = ["beginner", "intermediate", "advanced", "expert"];
 
     private static readonly string[] Audiences =
     [
@@ -93,12 +87,13 @@ public sealed class CatalogGenerator(int seed)
         var angle = Angles[Next(Angles.Length)];
         var audience = Audiences[Next(Audiences.Length)];
         var random = new Random(unchecked(seed * 1_000_003 + index));
-        var levelTitle = char.ToUpperInvariant(level.Level[0]) + level.Level[1..];
+        var levelTitle = char.ToUpperInvariant(level[0]) + level[1..];
         var title = $"{levelTitle} {type.Noun}: {angle.Title} {subject} for {audience}";
+        // Level and audience are in the title; the description stays at a catalog blurb's two or three sentences.
         var description = $"{type.Intro} on {subject}, part of the {topic.Replace('-', ' ')} track. " +
             string.Format(System.Globalization.CultureInfo.InvariantCulture, angle.Sentence, subject) +
-            $" Learners work with {tool} throughout. {level.Sentence} Written for {audience}.";
-        return new CatalogItem(index, type.Type, $"{type.Type}-{topic}-{index:D6}", title, description, topic, level.Level,
+            $" Learners work with {tool}.";
+        return new CatalogItem(index, type.Type, $"{type.Type}-{topic}-{index:D6}", title, description, topic, level,
             random.Next(type.MinMinutes, type.MaxMinutes + 1));
     }
 
