@@ -28,19 +28,14 @@ public sealed record BenchOptions(
           --duration 10            seconds measured per phase (1..600)
           --warmup 2               seconds of unmeasured warm-up before each phase (0..60)
         Or: ... -- soak [options]  the learner journey against a Core process for minutes (see Soak/SoakOptions.cs)
+        Or: ... -- mix [options]   learners on the journey against Core and AI processes of the built host, per endpoint
+        Or: ... -- recommend [options]  GET recommendations cached, uncached and against a popularity baseline at catalog
+                                   sizes 1k..100k, embedded store and pgvector (see Platform/PlatformOptions.cs)
         """;
 
     public static BenchOptions Parse(string[] args)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"Unexpected argument '{args[i]}'.");
-            }
-            values[args[i][2..]] = args[++i];
-        }
+        var values = Values(args);
         string? Take(string key) => values.Remove(key, out var value) ? value : null;
 
         var url = Take("url") is { } u ? LoopbackUrl(u) : null;
@@ -70,7 +65,22 @@ public sealed record BenchOptions(
         return concurrency.Count > 0 ? options : throw new ArgumentException("--concurrency needs at least one level.");
     }
 
-    private static int Bounded(string text, string name, int min, int max) =>
+    /// <summary>The <c>--name value</c> pairs of a command line, by name.</summary>
+    public static Dictionary<string, string> Values(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Unexpected argument '{args[i]}'.");
+            }
+            values[args[i][2..]] = args[++i];
+        }
+        return values;
+    }
+
+    public static int Bounded(string text, string name, int min, int max) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
             ? value
             : throw new ArgumentException($"--{name} must be a whole number from {min} to {max}, not '{text}'.");

@@ -11,6 +11,8 @@ public sealed class Learner(UserDto user, string password, TokenPair tokens)
     public string Password { get; } = password;
     public TokenPair Tokens { get; set; } = tokens;
     public long RecordId { get; set; }
+    /// <summary>The learner's progress records as Core acknowledged them at set-up.</summary>
+    public List<ProgressDto> Records { get; } = [];
 }
 
 /// <summary>The set-up calls the scenarios need, over the same HTTP client the load uses.</summary>
@@ -42,13 +44,24 @@ public sealed class CoreClient(HttpClient http)
         return new Learner(registered.User, password, new TokenPair(registered.Access, registered.Refresh));
     }
 
-    public async Task<long> CreateProgressAsync(Learner learner, string contentId)
+    public async Task<long> CreateProgressAsync(Learner learner, string contentId) =>
+        (await CreateProgressAsync(learner, new CreateProgressRequest(contentId, ContentTypes.Lesson, null, 0, null, 0, null))).Id;
+
+    public async Task<ProgressDto> CreateProgressAsync(Learner learner, CreateProgressRequest progress)
     {
-        using var request = Authorized(HttpMethod.Post, "/api/v1/progress/", learner,
-            JsonContent.Create(new CreateProgressRequest(contentId, ContentTypes.Lesson, null, 0, null, 0, null), options: CyberHubJson.Options));
-        var created = await ReadAsync<ProgressDto>(await http.SendAsync(request), "create progress");
-        return created.Id;
+        using var request = Authorized(HttpMethod.Post, "/api/v1/progress/", learner, JsonContent.Create(progress, options: CyberHubJson.Options));
+        return await ReadAsync<ProgressDto>(await http.SendAsync(request), "create progress");
     }
+
+    /// <summary>The learner's records, first page of 100.</summary>
+    public async Task<IReadOnlyList<ProgressDto>> ListProgressAsync(Learner learner)
+    {
+        using var request = Authorized(HttpMethod.Get, "/api/v1/progress/?page_size=100", learner);
+        return (await ReadAsync<PagedResponse<ProgressDto>>(await http.SendAsync(request), "list progress")).Results;
+    }
+
+    public async Task<TokenPair> LoginAsync(string email, string password) =>
+        await ReadAsync<TokenPair>(await http.PostAsJsonAsync("/api/v1/token/", new TokenRequest(email, null, password), CyberHubJson.Options), "login");
 
     /// <summary>Rotates the learner's tokens, so a long run never measures with an expired access token.</summary>
     public async Task RefreshAsync(Learner learner)

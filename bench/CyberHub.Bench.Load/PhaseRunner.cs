@@ -2,8 +2,14 @@ using System.Diagnostics;
 
 namespace CyberHub.Bench.Load;
 
-/// <summary>One scenario at one concurrency: makes the request a virtual user sends as its n-th.</summary>
-public sealed record Phase(string Scenario, int Concurrency, Func<int, long, HttpRequestMessage> NextRequest);
+/// <summary>
+/// One scenario at one concurrency: makes the request a virtual user sends as its n-th. Optionally an untimed step
+/// runs before each request (e.g. invalidating what the request would otherwise find cached), and the requests are
+/// of several endpoints, each tagged with <see cref="PhaseRunner.Endpoint"/> and reported apart as well.
+/// </summary>
+public sealed record Phase(
+    string Scenario, int Concurrency, Func<int, long, HttpRequestMessage> NextRequest,
+    Func<int, long, CancellationToken, Task>? BeforeRequest = null, IReadOnlyList<string>? Endpoints = null);
 
 public sealed record ErrorKind(long Count, string Sample);
 
@@ -15,7 +21,8 @@ public sealed record PhaseResult(
     long[] SortedLatencyTicks,
     IReadOnlyDictionary<string, ErrorKind> ErrorKinds,
     ResourceUsage Resources,
-    bool Capped)
+    bool Capped,
+    IReadOnlyList<PhaseResult>? ByEndpoint = null)
 {
     public double OkPerSecond => (Completed - Errors) / Seconds;
 
@@ -41,7 +48,11 @@ public static class PhaseRunner
     private const long MaxRequestsPerPhase = 4_000_000;
     private static readonly TimeSpan HardStopGrace = TimeSpan.FromSeconds(10);
 
-    public static async Task<PhaseResult> RunAsync(HttpClient http, Phase phase, TimeSpan warmup, TimeSpan duration, string? postgresDatabase)
+    /// <summary>Which of <see cref="Phase.Endpoints"/> a request is for.</summary>
+    public static readonly HttpRequestOptionsKey<int> Endpoint = new("bench.endpoint");
+
+    public static async Task<PhaseResult> RunAsync(
+        HttpClient http, Phase phase, TimeSpan warmup, TimeSpan duration, string? postgresDatabase, IReadOnlyList<WatchedProcess>? processes = null)
     {
         var budget = Math.Min(MaxRequestsPerPhase, (long)(MaxRequestsPerSecond * duration.TotalSeconds));
         var workers = Enumerable.Range(0, phase.Concurrency)
@@ -51,26 +62,26 @@ public static class PhaseRunner
         var measureEnd = measureStart + Ticks(duration);
         // Requests still running this long after the window are abandoned, so a phase always ends.
         using var hardStop = new CancellationTokenSource(warmup + duration + HardStopGrace);
-        var monitor = ResourceMonitor.Start(measureStart, postgresDatabase);
+        var monitor = ResourceMonitor.Start(measureStart, postgresDatabase, processes);
         await Task.WhenAll(workers.Select((w, i) => Task.Run(() => w.RunAsync(http, phase, i, measureStart, measureEnd, hardStop.Token))));
         var resources = await monitor.StopAsync();
-
-        var latencies = new long[workers.Sum(w => w.Count)];
-        var offset = 0;
-        foreach (var w in workers)
-        {
-            Array.Copy(w.Latencies, 0, latencies, offset, w.Count);
-            offset += w.Count;
-        }
-        Array.Sort(latencies);
 
         var errorKinds = workers.SelectMany(w => w.ErrorKinds)
             .GroupBy(kv => kv.Key)
             .ToDictionary(g => g.Key, g => new ErrorKind(g.Sum(kv => kv.Value.Count), g.First().Value.Sample));
         var lastEnd = workers.Max(w => w.LastEnd);
         var seconds = lastEnd > measureStart ? (lastEnd - measureStart) / (double)Stopwatch.Frequency : duration.TotalSeconds;
-        return new PhaseResult(phase, latencies.Length, workers.Sum(w => w.Errors), seconds, latencies, errorKinds, resources,
-            workers.Any(w => w.Count == w.Latencies.Length));
+        var capped = workers.Any(w => w.Count == w.Latencies.Length);
+        PhaseResult Result(Phase p, int? endpoint, IReadOnlyList<PhaseResult>? byEndpoint)
+        {
+            var latencies = workers.SelectMany(w => w.Latencies.Take(w.Count).Where((_, i) => endpoint is null || w.Endpoints[i] == endpoint)).ToArray();
+            Array.Sort(latencies);
+            var kinds = endpoint is null ? errorKinds : errorKinds.Where(k => k.Key.StartsWith(p.Scenario + ": ", StringComparison.Ordinal)).ToDictionary();
+            return new PhaseResult(p, latencies.Length, endpoint is null ? workers.Sum(w => w.Errors) : kinds.Values.Sum(k => k.Count),
+                seconds, latencies, kinds, resources, capped, byEndpoint);
+        }
+        var byEndpoint = phase.Endpoints?.Select((name, i) => Result(phase with { Scenario = name }, i, null)).ToList();
+        return Result(phase, null, byEndpoint);
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
@@ -78,6 +89,7 @@ public static class PhaseRunner
     private sealed class Worker(int capacity)
     {
         public long[] Latencies { get; } = new long[capacity];
+        public int[] Endpoints { get; } = new int[capacity];
         public int Count { get; private set; }
         public long Errors { get; private set; }
         public long LastEnd { get; private set; }
@@ -96,9 +108,32 @@ public static class PhaseRunner
                 }
                 string? error = null;
                 string sample = "";
+                var endpoint = -1;
+                if (phase.BeforeRequest is { } before)
+                {
+                    try
+                    {
+                        await before(index, n, stop);
+                    }
+                    catch (Exception e) when (!stop.IsCancellationRequested)
+                    {
+                        // Counted as an error of the phase; no request is sent and no latency recorded.
+                        if (start >= measureStart)
+                        {
+                            Errors++;
+                            Note($"untimed step: {e.GetType().Name}", e.Message);
+                        }
+                        continue;
+                    }
+                    start = Stopwatch.GetTimestamp();
+                }
                 try
                 {
                     using var request = phase.NextRequest(index, n);
+                    if (phase.Endpoints is not null)
+                    {
+                        request.Options.TryGetValue(Endpoint, out endpoint);
+                    }
                     using var response = await http.SendAsync(request, stop);
                     if (!response.IsSuccessStatusCode)
                     {
@@ -118,14 +153,13 @@ public static class PhaseRunner
                 var end = Stopwatch.GetTimestamp();
                 if (start >= measureStart)
                 {
+                    Endpoints[Count] = endpoint;
                     Latencies[Count++] = end - start;
                     LastEnd = end;
                     if (error is not null)
                     {
                         Errors++;
-                        ErrorKinds[error] = ErrorKinds.TryGetValue(error, out var kind)
-                            ? kind with { Count = kind.Count + 1 }
-                            : new ErrorKind(1, sample.Length > 300 ? sample[..300] : sample);
+                        Note(endpoint >= 0 ? $"{phase.Endpoints![endpoint]}: {error}" : error, sample);
                     }
                 }
                 if (stop.IsCancellationRequested)
@@ -134,5 +168,10 @@ public static class PhaseRunner
                 }
             }
         }
+
+        private void Note(string error, string sample) =>
+            ErrorKinds[error] = ErrorKinds.TryGetValue(error, out var kind)
+                ? kind with { Count = kind.Count + 1 }
+                : new ErrorKind(1, sample.Length > 300 ? sample[..300] : sample);
     }
 }

@@ -37,6 +37,43 @@ public sealed record ProcStat(long MachineBusy, long MachineTotal, IReadOnlyDict
         return (Cores(end.MachineBusy - start.MachineBusy), Cores(postgres));
     }
 
+    /// <summary>Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).</summary>
+    public const int TicksPerSecond = 100;
+
+    /// <summary>User + system CPU time of one process in clock ticks; 0 once it has gone.</summary>
+    public static long ProcessTicks(int pid)
+    {
+        try
+        {
+            return Ticks(File.ReadAllText($"/proc/{pid}/stat"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>A kB field of /proc/PID/status (VmRSS, VmHWM, RssAnon...); 0 when unreadable.</summary>
+    public static long StatusKb(int pid, string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 0;
+        }
+    }
+
+    // pid (comm) state ppid ... utime stime: utime and stime are the 12th and 13th fields after "(comm)".
+    private static long Ticks(string stat)
+    {
+        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(rest[11]) + long.Parse(rest[12]);
+    }
+
     private static Dictionary<int, long> PostgresProcesses(string database)
     {
         var ticks = new Dictionary<int, long>();
@@ -48,7 +85,6 @@ public sealed record ProcStat(long MachineBusy, long MachineTotal, IReadOnlyDict
             }
             try
             {
-                // pid (comm) state ppid ... utime stime: utime and stime are the 12th and 13th fields after "(comm)".
                 var stat = File.ReadAllText(Path.Combine(directory, "stat"));
                 var close = stat.LastIndexOf(')');
                 if (stat.AsSpan(stat.IndexOf('(') + 1, close - stat.IndexOf('(') - 1) is not "postgres")
@@ -61,8 +97,7 @@ public sealed record ProcStat(long MachineBusy, long MachineTotal, IReadOnlyDict
                 {
                     continue;
                 }
-                var rest = stat[(close + 2)..].Split(' ');
-                ticks[pid] = long.Parse(rest[11]) + long.Parse(rest[12]);
+                ticks[pid] = Ticks(stat);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -1,10 +1,28 @@
 using CyberHub.Bench.Load;
+using CyberHub.Bench.Load.Platform;
 using CyberHub.Bench.Load.Soak;
 
 // `soak`: the learner journey against a Core process for minutes, with memory and connections sampled (Soak/).
 if (args is ["soak", .. var soakArgs])
 {
     return await SoakCommand.RunAsync(soakArgs);
+}
+
+// `mix` and `recommend`: Core and AI as processes of the built host, with a generated catalog (Platform/).
+if (args is [("mix" or "recommend") and var mode, .. var platformArgs])
+{
+    PlatformOptions platform;
+    try
+    {
+        platform = PlatformOptions.Parse(mode, platformArgs);
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        Console.Error.WriteLine(PlatformOptions.Usage);
+        return 2;
+    }
+    return mode == "mix" ? await MixCommand.RunAsync(platform) : await RecommendCommand.RunAsync(platform);
 }
 
 // A bounded load run against Core over loopback HTTP; prints a markdown table on stdout, progress on stderr.

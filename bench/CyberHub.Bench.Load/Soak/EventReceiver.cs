@@ -1,12 +1,8 @@
 using System.Text.Json;
+using CyberHub.Bench.Load.Platform;
 using CyberHub.Contracts;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CyberHub.Bench.Load.Soak;
 
@@ -25,14 +21,7 @@ public sealed class EventReceiver : IAsyncDisposable
     public static async Task<EventReceiver> StartAsync()
     {
         var receiver = new EventReceiver();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.MapPost("/api/v1/sync/progress-events", receiver.ReceiveAsync);
-        await app.StartAsync();
-        receiver.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        receiver._app = app;
+        (receiver._app, receiver.BaseAddress) = await LoopbackApp.StartAsync(app => app.MapPost("/api/v1/sync/progress-events", receiver.ReceiveAsync));
         return receiver;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using CyberHub.Bench.Load.Platform;
 using Npgsql;
 
 namespace CyberHub.Bench.Load.Soak;
@@ -103,48 +104,11 @@ public sealed class Sampler(SoakCore core, HttpClient http, Func<(long Requests,
             double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture));
     }
 
-    private long CoreTicks()
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{core.ProcessId}/stat");
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture);
-    }
+    private long CoreTicks() => ProcStat.ProcessTicks(core.ProcessId);
 
     /// <summary>The series the soak watches, summed over their labels (a heap's generations).</summary>
-    private async Task<Dictionary<string, double>> MetricsAsync()
-    {
-        var values = new Dictionary<string, double>();
-        try
-        {
-            var text = await http.GetStringAsync("/metrics");
-            foreach (var line in text.Split('\n'))
-            {
-                if (line.Length == 0 || line[0] == '#')
-                {
-                    continue;
-                }
-                var name = line[..line.IndexOfAny(['{', ' '])];
-                if (name is "dotnet_gc_last_collection_heap_size_bytes" or "dotnet_gc_last_collection_memory_committed_size_bytes" or "cyberhub_outbox_backlog"
-                    && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                {
-                    values[name] = values.GetValueOrDefault(name) + value;
-                }
-            }
-        }
-        catch (HttpRequestException)
-        {
-            // A missed scrape leaves these samples at zero; the rest still counts.
-        }
-        return values;
-    }
+    private Task<Dictionary<string, double>> MetricsAsync() => PrometheusText.ReadAsync(http, new Uri("/metrics", UriKind.Relative),
+        "dotnet_gc_last_collection_heap_size_bytes", "dotnet_gc_last_collection_memory_committed_size_bytes", "cyberhub_outbox_backlog");
 
     private async Task<(int Total, int Active)> PostgresConnectionsAsync()
     {
