@@ -32,9 +32,9 @@ internal sealed class ScanData : IDisposable
         }
         Queries = [.. Enumerable.Range(0, 16).Select(_ => RandomUnit(random, new float[ContentVectors.Dimensions]))];
         // The bandwidth baseline sums the very memory the scan reads: the catalog's row-major vector blocks, N × 384 floats.
-        var rowsPerBlock = Catalog.VectorBlocks[0].Length / ContentVectors.Dimensions;
+        RowsPerBlock = Catalog.VectorBlocks[0].Length / ContentVectors.Dimensions;
         Vectors = [.. Catalog.VectorBlocks.Select((block, i) =>
-            new ReadOnlyMemory<float>(block, 0, Math.Min(rowsPerBlock, items - i * rowsPerBlock) * ContentVectors.Dimensions))];
+            new ReadOnlyMemory<float>(block, 0, Math.Min(RowsPerBlock, items - i * RowsPerBlock) * ContentVectors.Dimensions))];
         Console.WriteLine($"// scan data: {items:N0} items built in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
     }
 
@@ -45,6 +45,12 @@ internal sealed class ScanData : IDisposable
     public float[][] Queries { get; }
 
     public ReadOnlyMemory<float>[] Vectors { get; }
+
+    public int RowsPerBlock { get; }
+
+    /// <summary>Row <paramref name="row"/>'s vector, where the catalog keeps it.</summary>
+    public ReadOnlySpan<float> Row(int row) =>
+        Vectors[row / RowsPerBlock].Span.Slice(row % RowsPerBlock * ContentVectors.Dimensions, ContentVectors.Dimensions);
 
     /// <summary>One pass summing every vector float: the read a full fp32 scan cannot beat on one core.</summary>
     public float SumAllFloats()

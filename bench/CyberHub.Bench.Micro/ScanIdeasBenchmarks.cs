@@ -79,14 +79,14 @@ public class ScanIdeasBenchmarks
 
     private float[] NextQuery() => _data.Queries[_next++ & 15];
 
+    private ReadOnlySpan<ushort> HalfRow(int row) => _halfRows.AsSpan(row * ContentVectors.Dimensions, ContentVectors.Dimensions);
+
     private TopK Fp32Scan(float[] query, int from, int to)
     {
         var top = new TopK();
-        var rowsPerBlock = _data.Vectors[0].Length / ContentVectors.Dimensions;
         for (var row = from; row < to; row++)
         {
-            var vector = _data.Vectors[row / rowsPerBlock].Span.Slice(row % rowsPerBlock * ContentVectors.Dimensions, ContentVectors.Dimensions);
-            top.Offer(TensorPrimitives.Dot(vector, query), row);
+            top.Offer(TensorPrimitives.Dot(_data.Row(row), query), row);
         }
         return top;
     }
@@ -96,7 +96,7 @@ public class ScanIdeasBenchmarks
         var top = new TopK();
         for (var row = from; row < to; row++)
         {
-            top.Offer(DotHalf(_halfRows.AsSpan(row * ContentVectors.Dimensions, ContentVectors.Dimensions), query), row);
+            top.Offer(DotHalf(HalfRow(row), query), row);
         }
         return top;
     }
@@ -140,9 +140,7 @@ public class ScanIdeasBenchmarks
             overlap += exact.Rows().Intersect(half.Rows()).Count();
             for (var row = 0; row < Items; row += 997)
             {
-                var rowsPerBlock = _data.Vectors[0].Length / ContentVectors.Dimensions;
-                var fp32 = TensorPrimitives.Dot(_data.Vectors[row / rowsPerBlock].Span.Slice(row % rowsPerBlock * ContentVectors.Dimensions, ContentVectors.Dimensions), query);
-                worst = Math.Max(worst, Math.Abs(fp32 - DotHalf(_halfRows.AsSpan(row * ContentVectors.Dimensions, ContentVectors.Dimensions), query)));
+                worst = Math.Max(worst, Math.Abs(TensorPrimitives.Dot(_data.Row(row), query) - DotHalf(HalfRow(row), query)));
             }
         }
         Console.WriteLine($"// Half rows at {Items:N0} items: top-10 overlap with fp32 {overlap / (16.0 * Top):F3}, largest score difference {worst:E2}");
