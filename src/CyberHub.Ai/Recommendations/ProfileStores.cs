@@ -3,6 +3,7 @@ using System.Text.Json;
 using CyberHub.Contracts;
 using Microsoft.Data.Sqlite;
 using CyberHub.Ai.VectorStore;
+using CyberHub.ServiceDefaults.Data;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -26,7 +27,7 @@ internal static class ProfileRows
 /// <summary>Profiles beside the pgvector catalog, shared by every AI instance.</summary>
 public sealed class PgLearnerProfileStore(string connectionString) : ILearnerProfileStore, IAsyncDisposable
 {
-    private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
+    private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(PostgresConnections.Tuned(connectionString));
     private long _marks;
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)

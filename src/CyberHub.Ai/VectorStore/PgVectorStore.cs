@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CyberHub.ServiceDefaults.Data;
 using CyberHub.ServiceDefaults.Idempotency;
 using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Extensions.Logging;
@@ -94,7 +95,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
 
     public static NpgsqlDataSource BuildDataSource(string connectionString)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(PostgresConnections.Tuned(connectionString));
         builder.UseVector();
         return builder.Build();
     }
@@ -279,7 +280,9 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command(
-            "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            // Prepared, the search could settle on one generic plan for every query vector and limit: plan each for its own.
+            "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), " +
+            "set_config('plan_cache_mode', 'force_custom_plan', true)",
             efSearch.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (fetch > MaxEfSearch)
         {

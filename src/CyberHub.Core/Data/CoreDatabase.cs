@@ -1,3 +1,4 @@
+using CyberHub.ServiceDefaults.Data;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
@@ -18,7 +19,7 @@ public static class CoreDatabase
         var postgres = configuration.GetConnectionString("core");
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(postgres)
+            services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(PostgresConnections.Tuned(postgres))
                 .AddInterceptors(QueryDurationInterceptor.PostgreSql));
         }
         else
