@@ -7,7 +7,8 @@ namespace CyberHub.ServiceDefaults.Data;
 public static class PostgresConnections
 {
     /// <summary>
-    /// More than the distinct statements either service runs, so none is evicted from a connection's set under load.
+    /// Statements kept prepared per connection: room for every statement of the hot paths (a PATCH, a progress list, a
+    /// recommendation miss); beyond that Npgsql replaces the least recently used.
     /// </summary>
     public const int MaxAutoPrepare = 64;
 
