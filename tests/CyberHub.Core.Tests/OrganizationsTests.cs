@@ -1,8 +1,11 @@
 using System.Net;
 using System.Text.Json;
 using CyberHub.Contracts;
+using CyberHub.Core.Data;
 using CyberHub.Core.Tests.Infrastructure;
 using CyberHub.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CyberHub.Core.Tests;
 
@@ -21,11 +24,26 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         return await response.ReadAsync<OrganizationDto>(HttpStatusCode.Created);
     }
 
-    private static async Task<OrganizationMemberDto> AddAsync(Learner owner, long organizationId, Learner member, string? role = null)
+    private static async Task<OrganizationInvitationDto> InviteAsync(Learner inviter, long organizationId, string email, string? role = null)
     {
-        var response = await owner.Client.PostJsonAsync($"{Organizations}{organizationId}/members/", new AddMemberRequest(member.User.Id, null, role));
-        return await response.ReadAsync<OrganizationMemberDto>(HttpStatusCode.Created);
+        var response = await inviter.Client.PostJsonAsync($"{Organizations}{organizationId}/invitations/", new CreateInvitationRequest(email, role));
+        return await response.ReadAsync<OrganizationInvitationDto>(HttpStatusCode.Created);
     }
+
+    /// <summary>The owner invites the learner, who accepts: the only way in.</summary>
+    private static async Task AddAsync(Learner owner, long organizationId, Learner member, string? role = null)
+    {
+        var invitation = await InviteAsync(owner, organizationId, member.User.Email, role);
+        await (await member.Client.PostAsync($"{Organizations}invitations/{invitation.Id}/accept/", null)).ReadAsync<OrganizationDto>();
+    }
+
+    private static async Task<IReadOnlyList<OrganizationInvitationDto>> InboxAsync(Learner learner) =>
+        await (await learner.Client.GetAsync($"{Organizations}invitations/")).ReadAsync<IReadOnlyList<OrganizationInvitationDto>>();
+
+    private static async Task<IReadOnlyList<OrganizationInvitationDto>> PendingAsync(HttpClient client, long organizationId) =>
+        await (await client.GetAsync($"{Organizations}{organizationId}/invitations/")).ReadAsync<IReadOnlyList<OrganizationInvitationDto>>();
+
+    private static string NewEmail() => $"nobody-{Guid.NewGuid():N}@example.com";
 
     private static async Task<IReadOnlyList<OrganizationMemberDto>> MembersAsync(HttpClient client, long organizationId) =>
         await (await client.GetAsync($"{Organizations}{organizationId}/members/")).ReadAsync<IReadOnlyList<OrganizationMemberDto>>();
@@ -151,8 +169,14 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
     [InlineData("GET", "/api/v1/organizations/", null)]
     [InlineData("GET", "/api/v1/organizations/1/", null)]
     [InlineData("GET", "/api/v1/organizations/1/members/", null)]
-    [InlineData("POST", "/api/v1/organizations/1/members/", """{"user_id":1}""")]
+    [InlineData("PATCH", "/api/v1/organizations/1/members/1/", """{"role":"owner"}""")]
     [InlineData("DELETE", "/api/v1/organizations/1/members/1/", null)]
+    [InlineData("POST", "/api/v1/organizations/1/invitations/", """{"email":"a@example.com"}""")]
+    [InlineData("GET", "/api/v1/organizations/1/invitations/", null)]
+    [InlineData("DELETE", "/api/v1/organizations/1/invitations/1/", null)]
+    [InlineData("GET", "/api/v1/organizations/invitations/", null)]
+    [InlineData("POST", "/api/v1/organizations/invitations/1/accept/", null)]
+    [InlineData("POST", "/api/v1/organizations/invitations/1/decline/", null)]
     public async Task Without_a_token_every_organizations_endpoint_is_401(string method, string url, string? body)
     {
         var request = new HttpRequestMessage(new HttpMethod(method), url);
@@ -267,7 +291,11 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         Assert.Contains("Organization not found", detail, StringComparison.Ordinal);
         await (await learner.Client.GetAsync($"{Organizations}{UnknownId}/members/")).DetailAsync(HttpStatusCode.NotFound);
         await (await admin.GetAsync($"{Organizations}{UnknownId}/")).DetailAsync(HttpStatusCode.NotFound);
-        await (await learner.Client.PostJsonAsync($"{Organizations}{UnknownId}/members/", new AddMemberRequest(learner.User.Id, null, null)))
+        await (await learner.Client.PostJsonAsync($"{Organizations}{UnknownId}/invitations/", new CreateInvitationRequest(NewEmail(), null)))
+            .DetailAsync(HttpStatusCode.NotFound);
+        await (await learner.Client.GetAsync($"{Organizations}{UnknownId}/invitations/")).DetailAsync(HttpStatusCode.NotFound);
+        await (await learner.Client.DeleteAsync($"{Organizations}{UnknownId}/invitations/1/")).DetailAsync(HttpStatusCode.NotFound);
+        await (await learner.Client.PatchJsonAsync($"{Organizations}{UnknownId}/members/{learner.User.Id}/", new ChangeMemberRoleRequest("member")))
             .DetailAsync(HttpStatusCode.NotFound);
         await (await learner.Client.DeleteAsync($"{Organizations}{UnknownId}/members/{learner.User.Id}/")).DetailAsync(HttpStatusCode.NotFound);
     }
@@ -291,123 +319,403 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
             o => o.Id == organization.Id);
     }
 
-    // ------------------------------------------------------------------ POST /organizations/{id}/members/
+    // ------------------------------------------------------------------ joining: invitations only
 
     [Fact]
-    public async Task The_owner_adds_members_by_user_id_and_by_email()
+    public async Task Nobody_can_be_added_directly()
     {
         var owner = await server.RegisterAsync();
-        var byId = await server.RegisterAsync();
-        var byEmail = await server.RegisterAsync();
+        var victim = await server.RegisterAsync();
         var organization = await CreateAsync(owner);
         var url = $"{Organizations}{organization.Id}/members/";
 
-        var response = await owner.Client.PostJsonAsync(url, new AddMemberRequest(byId.User.Id, null, null));
-        var added = await response.ReadAsync<OrganizationMemberDto>(HttpStatusCode.Created);
-        Assert.Equal((byId.User.Id, byId.User.Username, OrganizationRoles.Member), (added.UserId, added.Username, added.Role));
-        Assert.Equal($"/api/v1/organizations/{organization.Id}/members/{byId.User.Id}/", response.Headers.Location?.OriginalString);
-
-        // Email look-up ignores case and surrounding spaces.
-        var viaEmail = await (await owner.Client.PostJsonAsync(url, new AddMemberRequest(null, $"  {byEmail.User.Email.ToUpperInvariant()} ", OrganizationRoles.Owner)))
-            .ReadAsync<OrganizationMemberDto>(HttpStatusCode.Created);
-        Assert.Equal((byEmail.User.Id, byEmail.User.Username, OrganizationRoles.Owner), (viaEmail.UserId, viaEmail.Username, viaEmail.Role));
-
-        var read = await (await byId.Client.GetAsync($"{Organizations}{organization.Id}/")).ReadAsync<OrganizationDto>();
-        Assert.Equal(3, read.MemberCount);
-
-        // An added owner may add members too.
-        var third = await server.RegisterAsync();
-        await AddAsync(byEmail, organization.Id, third);
-        Assert.Equal(4, (await MembersAsync(owner.Client, organization.Id)).Count);
+        foreach (var body in new[] { $$"""{"user_id":{{victim.User.Id}}}""", $$"""{"email":"{{victim.User.Email}}","role":"owner"}""", $$"""{"user_id":{{UnknownId}}}""" })
+        {
+            var response = await owner.Client.SendRawAsync(HttpMethod.Post, url, body);
+            await response.DetailAsync(HttpStatusCode.MethodNotAllowed);
+        }
+        // Nothing joined, nothing about the victim came back, and they see no organization.
+        Assert.Equal([owner.User.Id], (await MembersAsync(owner.Client, organization.Id)).Select(m => m.UserId));
+        Assert.Equal(0, (await (await victim.Client.GetAsync(Organizations)).ReadAsync<PagedResponse<OrganizationDto>>()).Count);
     }
 
     [Fact]
-    public async Task Only_owners_add_members()
+    public async Task An_invitation_is_answered_the_same_whether_or_not_the_email_has_an_account()
     {
         var owner = await server.RegisterAsync();
+        var registered = await server.RegisterAsync();
+        var member = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        await AddAsync(owner, organization.Id, member);
+        var url = $"{Organizations}{organization.Id}/invitations/";
+
+        // An account's email, an email no account holds, a member's email, the inviter's own: one shape, one status.
+        var shapes = new List<string>();
+        foreach (var email in new[] { registered.User.Email, NewEmail(), member.User.Email, owner.User.Email })
+        {
+            var response = await owner.Client.PostJsonAsync(url, new CreateInvitationRequest(email, null));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var raw = await response.Content.ReadAsStringAsync();
+            using var document = JsonDocument.Parse(raw);
+            shapes.Add(string.Join(",", document.RootElement.EnumerateObject().Select(p => p.Name)));
+            var invitation = JsonSerializer.Deserialize<OrganizationInvitationDto>(raw, CyberHubJson.Options)!;
+            Assert.Equal((organization.Id, organization.Name, email, OrganizationRoles.Member, owner.User.Username),
+                (invitation.OrganizationId, invitation.OrganizationName, invitation.Email, invitation.Role, invitation.InvitedBy));
+            // Nothing about an account comes back beyond the address as typed: no user id, no username but the inviter's.
+            var rest = raw.Replace(email, "", StringComparison.Ordinal);
+            Assert.DoesNotContain(registered.User.Username, rest, StringComparison.Ordinal);
+            Assert.DoesNotContain(member.User.Username, rest, StringComparison.Ordinal);
+            Assert.DoesNotContain("user", rest, StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Single(shapes.Distinct());
+        Assert.Equal("id,organization_id,organization_name,email,role,invited_by,created_at,expires_at,consent", shapes[0]);
+
+        // The pending list is the same shape for every address, and inviting joined nobody.
+        Assert.Equal(4, (await PendingAsync(owner.Client, organization.Id)).Count);
+        Assert.Equal(2, (await MembersAsync(owner.Client, organization.Id)).Count);
+    }
+
+    [Fact]
+    public async Task The_invitee_sees_what_accepting_means_and_joins_with_the_role_only_by_accepting()
+    {
+        var owner = await server.RegisterAsync();
+        var invitee = await server.RegisterAsync();
+        var organization = await CreateAsync(owner, name: "Purple Team");
+
+        // Case and spaces in the address do not matter.
+        var sent = await InviteAsync(owner, organization.Id, $"  {invitee.User.Email.ToUpperInvariant()} ", OrganizationRoles.Instructor);
+        Assert.Equal(sent.CreatedAt.AddDays(OrganizationInvitationRules.ExpiryDays), sent.ExpiresAt);
+
+        // Invited is not joined: they cannot see the organization or its members yet.
+        await (await invitee.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await invitee.Client.GetAsync($"{Organizations}{organization.Id}/members/")).DetailAsync(HttpStatusCode.Forbidden);
+
+        var inbox = Assert.Single(await InboxAsync(invitee));
+        Assert.Equal((sent.Id, organization.Id, "Purple Team", OrganizationRoles.Instructor, owner.User.Username),
+            (inbox.Id, inbox.OrganizationId, inbox.OrganizationName, inbox.Role, inbox.InvitedBy));
+        Assert.Contains("Purple Team", inbox.Consent, StringComparison.Ordinal);
+        Assert.Contains("owners and instructors will see your progress", inbox.Consent, StringComparison.Ordinal);
+
+        var joined = await (await invitee.Client.PostAsync($"{Organizations}invitations/{sent.Id}/accept/", null)).ReadAsync<OrganizationDto>();
+        Assert.Equal((organization.Id, OrganizationRoles.Instructor, 2), (joined.Id, joined.Role, joined.MemberCount));
+        var members = await MembersAsync(invitee.Client, organization.Id);
+        Assert.Equal(OrganizationRoles.Instructor, Assert.Single(members, m => m.UserId == invitee.User.Id).Role);
+
+        // Answered: gone from both lists, and cannot be answered again.
+        Assert.Empty(await InboxAsync(invitee));
+        Assert.Empty(await PendingAsync(owner.Client, organization.Id));
+        await (await invitee.Client.PostAsync($"{Organizations}invitations/{sent.Id}/accept/", null)).DetailAsync(HttpStatusCode.NotFound);
+        await (await invitee.Client.PostAsync($"{Organizations}invitations/{sent.Id}/decline/", null)).DetailAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task An_invitation_waits_for_a_later_registration_with_that_email()
+    {
+        var owner = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var name = $"later{Guid.NewGuid():N}"[..20];
+        var email = $"{name}@example.com";
+        var sent = await InviteAsync(owner, organization.Id, email.ToUpperInvariant());
+
+        using var anonymous = server.CreateClient();
+        var registered = await (await anonymous.PostJsonAsync("/api/v1/users/", new RegisterRequest(email, name, "a long passphrase 1", "Late", "Comer")))
+            .ReadAsync<RegisterResponse>(HttpStatusCode.Created);
+        using var client = server.CreateClient(registered.Access);
+
+        var inbox = await (await client.GetAsync($"{Organizations}invitations/")).ReadAsync<IReadOnlyList<OrganizationInvitationDto>>();
+        Assert.Equal([sent.Id], inbox.Select(i => i.Id));
+        await (await client.PostAsync($"{Organizations}invitations/{sent.Id}/accept/", null)).ReadAsync<OrganizationDto>();
+        Assert.Contains(registered.User.Id, (await MembersAsync(owner.Client, organization.Id)).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task Only_the_invitee_can_see_accept_or_decline_and_everyone_else_gets_the_404_of_an_unknown_id()
+    {
+        var owner = await server.RegisterAsync();
+        var invitee = await server.RegisterAsync();
+        var intruder = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var sent = await InviteAsync(owner, organization.Id, invitee.User.Email, OrganizationRoles.Owner);
+        var admin = await server.AdminClientAsync();
+
+        var unknown = await (await intruder.Client.PostAsync($"{Organizations}invitations/{UnknownId}/accept/", null)).DetailAsync(HttpStatusCode.NotFound);
+        foreach (var client in new[] { intruder.Client, owner.Client, admin })
+        {
+            Assert.DoesNotContain(await (await client.GetAsync($"{Organizations}invitations/")).ReadAsync<IReadOnlyList<OrganizationInvitationDto>>(),
+                i => i.Id == sent.Id);
+            foreach (var answer in new[] { "accept", "decline" })
+            {
+                var detail = await (await client.PostAsync($"{Organizations}invitations/{sent.Id}/{answer}/", null)).DetailAsync(HttpStatusCode.NotFound);
+                Assert.Equal(unknown, detail);
+            }
+        }
+        Assert.Single(await MembersAsync(owner.Client, organization.Id));
+        Assert.Equal([sent.Id], (await InboxAsync(invitee)).Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task Declining_joins_nothing_and_ends_the_invitation()
+    {
+        var owner = await server.RegisterAsync();
+        var invitee = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var sent = await InviteAsync(owner, organization.Id, invitee.User.Email);
+
+        var response = await invitee.Client.PostAsync($"{Organizations}invitations/{sent.Id}/decline/", null);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsStringAsync());
+
+        Assert.Empty(await InboxAsync(invitee));
+        Assert.Empty(await PendingAsync(owner.Client, organization.Id));
+        await (await invitee.Client.PostAsync($"{Organizations}invitations/{sent.Id}/accept/", null)).DetailAsync(HttpStatusCode.NotFound);
+        Assert.Single(await MembersAsync(owner.Client, organization.Id));
+        // A new invitation may follow.
+        await AddAsync(owner, organization.Id, invitee);
+    }
+
+    [Fact]
+    public async Task Accepting_when_already_a_member_is_409_and_changes_nothing()
+    {
+        var owner = await server.RegisterAsync();
+        var member = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        await AddAsync(owner, organization.Id, member);
+        var again = await InviteAsync(owner, organization.Id, member.User.Email, OrganizationRoles.Owner);
+
+        await (await member.Client.PostAsync($"{Organizations}invitations/{again.Id}/accept/", null)).DetailAsync(HttpStatusCode.Conflict);
+        Assert.Equal(OrganizationRoles.Member, Assert.Single(await MembersAsync(owner.Client, organization.Id), m => m.UserId == member.User.Id).Role);
+        // Still pending: it can be declined.
+        Assert.Equal([again.Id], (await InboxAsync(member)).Select(i => i.Id));
+        Assert.Equal(HttpStatusCode.NoContent, (await member.Client.PostAsync($"{Organizations}invitations/{again.Id}/decline/", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Owners_invite_any_role_instructors_only_members_and_nobody_else_invites()
+    {
+        var owner = await server.RegisterAsync();
+        var instructor = await server.RegisterAsync();
         var member = await server.RegisterAsync();
         var outsider = await server.RegisterAsync();
-        var candidate = await server.RegisterAsync();
         var organization = await CreateAsync(owner);
+        await AddAsync(owner, organization.Id, instructor, OrganizationRoles.Instructor);
         await AddAsync(owner, organization.Id, member);
-        var url = $"{Organizations}{organization.Id}/members/";
+        var url = $"{Organizations}{organization.Id}/invitations/";
 
-        var detail = await (await member.Client.PostJsonAsync(url, new AddMemberRequest(candidate.User.Id, null, null))).DetailAsync(HttpStatusCode.Forbidden);
-        Assert.Contains("owner", detail, StringComparison.Ordinal);
-        await (await outsider.Client.PostJsonAsync(url, new AddMemberRequest(outsider.User.Id, null, null))).DetailAsync(HttpStatusCode.Forbidden);
-        // A member cannot promote themself by re-adding with the owner role.
-        await (await member.Client.PostJsonAsync(url, new AddMemberRequest(member.User.Id, null, OrganizationRoles.Owner))).DetailAsync(HttpStatusCode.Forbidden);
+        foreach (var role in OrganizationRoles.All)
+        {
+            Assert.Equal(role, (await InviteAsync(owner, organization.Id, NewEmail(), role)).Role);
+        }
+        Assert.Equal(OrganizationRoles.Member, (await InviteAsync(instructor, organization.Id, NewEmail())).Role);
+        foreach (var role in new[] { OrganizationRoles.Owner, OrganizationRoles.Instructor })
+        {
+            var detail = await (await instructor.Client.PostJsonAsync(url, new CreateInvitationRequest(NewEmail(), role))).DetailAsync(HttpStatusCode.Forbidden);
+            Assert.StartsWith("role", detail, StringComparison.Ordinal);
+        }
+        foreach (var caller in new[] { member, outsider })
+        {
+            await (await caller.Client.PostJsonAsync(url, new CreateInvitationRequest(NewEmail(), null))).DetailAsync(HttpStatusCode.Forbidden);
+            await (await caller.Client.PostJsonAsync(url, new CreateInvitationRequest(caller.User.Email, OrganizationRoles.Owner))).DetailAsync(HttpStatusCode.Forbidden);
+            await (await caller.Client.GetAsync(url)).DetailAsync(HttpStatusCode.Forbidden);
+        }
+        // Instructors see the pending list too; the refused invitations are not in it.
+        Assert.Equal(4, (await PendingAsync(instructor.Client, organization.Id)).Count);
+    }
 
-        var members = await MembersAsync(owner.Client, organization.Id);
-        Assert.Equal([(owner.User.Id, OrganizationRoles.Owner), (member.User.Id, OrganizationRoles.Member)],
-            members.Select(m => (m.UserId, m.Role)).OrderBy(m => m.UserId));
+    [Theory]
+    [InlineData("""{}""", "email is required")]
+    [InlineData("""{"email":null}""", "email is required")]
+    [InlineData("""{"email":"   "}""", "email is required")]
+    [InlineData("""{"email":"not-an-email"}""", "email: enter a valid email address")]
+    [InlineData("""{"email":"a@b@example.com"}""", "email: enter a valid email address")]
+    [InlineData("""{"email":"LONG"}""", "email: enter a valid email address")]
+    [InlineData("""{"email":"ok@example.com","role":"admin"}""", "role must be one of owner, instructor, member")]
+    [InlineData("""{"email":"ok@example.com","role":"Owner"}""", "role must be one of")]
+    [InlineData("""{"email":"ok@example.com","role":""}""", "role must be one of")]
+    [InlineData("""{"email":5}""", "Malformed JSON")]
+    public async Task Bad_invitations_are_400_and_send_nothing(string json, string expected)
+    {
+        var owner = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        json = json.Replace("LONG", new string('a', 250) + "@example.com", StringComparison.Ordinal);
+
+        var detail = await (await owner.Client.SendRawAsync(HttpMethod.Post, $"{Organizations}{organization.Id}/invitations/", json))
+            .DetailAsync(HttpStatusCode.BadRequest);
+        Assert.Contains(expected, detail, StringComparison.Ordinal);
+        Assert.Empty(await PendingAsync(owner.Client, organization.Id));
     }
 
     [Fact]
-    public async Task Adding_an_existing_member_is_400()
+    public async Task A_second_invitation_to_a_pending_address_is_the_same_invitation_or_409_for_another_role()
     {
         var owner = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var email = NewEmail();
+        var url = $"{Organizations}{organization.Id}/invitations/";
+
+        var first = await InviteAsync(owner, organization.Id, email);
+        var again = await InviteAsync(owner, organization.Id, email.ToUpperInvariant(), OrganizationRoles.Member);
+        Assert.Equal((first.Id, first.Email, first.CreatedAt), (again.Id, again.Email, again.CreatedAt));
+
+        var detail = await (await owner.Client.PostJsonAsync(url, new CreateInvitationRequest(email, OrganizationRoles.Owner))).DetailAsync(HttpStatusCode.Conflict);
+        Assert.Contains("already pending", detail, StringComparison.Ordinal);
+        Assert.Equal([first.Id], (await PendingAsync(owner.Client, organization.Id)).Select(i => i.Id));
+
+        // Revoked, the address may be invited again with another role.
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"{url}{first.Id}/")).StatusCode);
+        var owners = await InviteAsync(owner, organization.Id, email, OrganizationRoles.Owner);
+        Assert.NotEqual(first.Id, owners.Id);
+        Assert.Equal([owners.Id], (await PendingAsync(owner.Client, organization.Id)).Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task Concurrent_invitations_to_one_address_make_one_invitation()
+    {
+        var owner = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var email = NewEmail();
+
+        var sent = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => InviteAsync(owner, organization.Id, email)));
+        Assert.Single(sent.Select(i => i.Id).Distinct());
+        Assert.Single(await PendingAsync(owner.Client, organization.Id));
+    }
+
+    [Fact]
+    public async Task Owners_and_instructors_revoke_pending_invitations_and_a_revoked_one_cannot_be_accepted()
+    {
+        var owner = await server.RegisterAsync();
+        var instructor = await server.RegisterAsync();
+        var member = await server.RegisterAsync();
+        var invitee = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        await AddAsync(owner, organization.Id, instructor, OrganizationRoles.Instructor);
+        await AddAsync(owner, organization.Id, member);
+        var url = $"{Organizations}{organization.Id}/invitations/";
+        var toMember = await InviteAsync(owner, organization.Id, invitee.User.Email);
+        var toOwner = await InviteAsync(owner, organization.Id, NewEmail(), OrganizationRoles.Owner);
+
+        await (await member.Client.DeleteAsync($"{url}{toMember.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await instructor.Client.DeleteAsync($"{url}{toOwner.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
+        Assert.Equal(HttpStatusCode.NoContent, (await instructor.Client.DeleteAsync($"{url}{toMember.Id}/")).StatusCode);
+        await (await owner.Client.DeleteAsync($"{url}{toMember.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+        await (await owner.Client.DeleteAsync($"{url}{UnknownId}/")).DetailAsync(HttpStatusCode.NotFound);
+
+        Assert.Empty(await InboxAsync(invitee));
+        await (await invitee.Client.PostAsync($"{Organizations}invitations/{toMember.Id}/accept/", null)).DetailAsync(HttpStatusCode.NotFound);
+        Assert.Equal([toOwner.Id], (await PendingAsync(owner.Client, organization.Id)).Select(i => i.Id));
+
+        // An invitation of one organization cannot be revoked through another.
+        var other = await CreateAsync(owner);
+        await (await owner.Client.DeleteAsync($"{Organizations}{other.Id}/invitations/{toOwner.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"{url}{toOwner.Id}/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_expired_invitation_cannot_be_accepted_and_the_address_may_be_invited_again()
+    {
+        var owner = await server.RegisterAsync();
+        var invitee = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var sent = await InviteAsync(owner, organization.Id, invitee.User.Email);
+        Assert.Equal(TimeSpan.FromDays(OrganizationInvitationRules.ExpiryDays), sent.ExpiresAt - sent.CreatedAt);
+
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CoreDbContext>();
+            await db.OrganizationInvitations.Where(i => i.Id == sent.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(i => i.ExpiresAt, DateTime.UtcNow.AddSeconds(-1)));
+        }
+
+        Assert.Empty(await InboxAsync(invitee));
+        Assert.Empty(await PendingAsync(owner.Client, organization.Id));
+        await (await invitee.Client.PostAsync($"{Organizations}invitations/{sent.Id}/accept/", null)).DetailAsync(HttpStatusCode.NotFound);
+        await (await owner.Client.DeleteAsync($"{Organizations}{organization.Id}/invitations/{sent.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+        Assert.Single(await MembersAsync(owner.Client, organization.Id));
+
+        var renewed = await InviteAsync(owner, organization.Id, invitee.User.Email);
+        Assert.NotEqual(sent.Id, renewed.Id);
+        await (await invitee.Client.PostAsync($"{Organizations}invitations/{renewed.Id}/accept/", null)).ReadAsync<OrganizationDto>();
+    }
+
+    [Fact]
+    public async Task An_organization_sends_a_bounded_number_of_invitations_a_day()
+    {
+        var owner = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var url = $"{Organizations}{organization.Id}/invitations/";
+        var first = await InviteAsync(owner, organization.Id, NewEmail());
+        for (var i = 1; i < OrganizationInvitationRules.PerOrganizationPerDay; i++)
+        {
+            await InviteAsync(owner, organization.Id, NewEmail());
+        }
+
+        var refused = await owner.Client.PostJsonAsync(url, new CreateInvitationRequest(NewEmail(), null));
+        var detail = await refused.DetailAsync(HttpStatusCode.TooManyRequests);
+        Assert.Contains($"{OrganizationInvitationRules.PerOrganizationPerDay} invitations in the last 24 hours", detail, StringComparison.Ordinal);
+        Assert.True(int.Parse(Assert.Single(refused.Headers.GetValues("Retry-After")), System.Globalization.CultureInfo.InvariantCulture) > 0);
+
+        // Revoking does not give the allowance back; re-sending a pending one is no new invitation, so it still works.
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"{url}{first.Id}/")).StatusCode);
+        await (await owner.Client.PostJsonAsync(url, new CreateInvitationRequest(NewEmail(), null))).DetailAsync(HttpStatusCode.TooManyRequests);
+        var pending = await PendingAsync(owner.Client, organization.Id);
+        Assert.Equal(OrganizationInvitationRules.PerOrganizationPerDay - 1, pending.Count);
+        Assert.Equal(pending[^1].Id, (await InviteAsync(owner, organization.Id, pending[^1].Email)).Id);
+
+        // Another organization of the same owner has its own allowance.
+        var other = await CreateAsync(owner);
+        await InviteAsync(owner, other.Id, NewEmail());
+    }
+
+    [Fact]
+    public async Task Service_clients_cannot_invite_or_answer()
+    {
+        var owner = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        var admin = await server.AdminClientAsync();
+        var client = await (await admin.PostJsonAsync("/api/v1/service-clients/", new CreateServiceClientRequest("org test")))
+            .ReadAsync<ServiceClientCreated>(HttpStatusCode.Created);
+        using var anonymous = server.CreateClient();
+        var token = await (await anonymous.PostJsonAsync("/api/v1/token/service/", new ClientCredentialsRequest(client.ClientId, client.ClientSecret)))
+            .ReadAsync<ServiceTokenResponse>();
+        using var service = server.CreateClient(token.Access);
+
+        await (await service.PostJsonAsync($"{Organizations}{organization.Id}/invitations/", new CreateInvitationRequest(NewEmail(), null)))
+            .DetailAsync(HttpStatusCode.Forbidden);
+        await (await service.GetAsync($"{Organizations}invitations/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await service.PostAsync($"{Organizations}invitations/1/accept/", null)).DetailAsync(HttpStatusCode.Forbidden);
+        Assert.Empty(await PendingAsync(owner.Client, organization.Id));
+    }
+
+    // ------------------------------------------------------------------ PATCH /organizations/{id}/members/{userId}/
+
+    [Fact]
+    public async Task Owners_change_roles_and_nobody_else_does()
+    {
+        var owner = await server.RegisterAsync();
+        var instructor = await server.RegisterAsync();
         var member = await server.RegisterAsync();
         var organization = await CreateAsync(owner);
+        await AddAsync(owner, organization.Id, instructor, OrganizationRoles.Instructor);
         await AddAsync(owner, organization.Id, member);
-        var url = $"{Organizations}{organization.Id}/members/";
+        string Url(Learner who) => $"{Organizations}{organization.Id}/members/{who.User.Id}/";
 
-        var detail = await (await owner.Client.PostJsonAsync(url, new AddMemberRequest(member.User.Id, null, null))).DetailAsync(HttpStatusCode.BadRequest);
-        Assert.Contains("already a member", detail, StringComparison.Ordinal);
-        await (await owner.Client.PostJsonAsync(url, new AddMemberRequest(null, member.User.Email, OrganizationRoles.Owner))).DetailAsync(HttpStatusCode.BadRequest);
-        await (await owner.Client.PostJsonAsync(url, new AddMemberRequest(owner.User.Id, null, null))).DetailAsync(HttpStatusCode.BadRequest);
+        var changed = await (await owner.Client.PatchJsonAsync(Url(member), new ChangeMemberRoleRequest(OrganizationRoles.Instructor))).ReadAsync<OrganizationMemberDto>();
+        Assert.Equal((member.User.Id, member.User.Username, OrganizationRoles.Instructor), (changed.UserId, changed.Username, changed.Role));
 
-        // The failed re-add did not change the member's role.
+        // Instructors and members cannot change roles, their own included.
+        await (await instructor.Client.PatchJsonAsync(Url(instructor), new ChangeMemberRoleRequest(OrganizationRoles.Owner))).DetailAsync(HttpStatusCode.Forbidden);
+        await (await instructor.Client.PatchJsonAsync(Url(member), new ChangeMemberRoleRequest(OrganizationRoles.Member))).DetailAsync(HttpStatusCode.Forbidden);
+
+        foreach (var bad in new[] { """{}""", """{"role":"admin"}""", """{"role":"OWNER"}""", """{"role":null}""" })
+        {
+            var detail = await (await owner.Client.SendRawAsync(HttpMethod.Patch, Url(member), bad)).DetailAsync(HttpStatusCode.BadRequest);
+            Assert.StartsWith("role", detail, StringComparison.Ordinal);
+        }
+        var outsider = await server.RegisterAsync();
+        await (await owner.Client.PatchJsonAsync(Url(outsider), new ChangeMemberRoleRequest(OrganizationRoles.Member))).DetailAsync(HttpStatusCode.NotFound);
+
         var members = await MembersAsync(owner.Client, organization.Id);
-        Assert.Equal(OrganizationRoles.Member, Assert.Single(members, m => m.UserId == member.User.Id).Role);
-        Assert.Equal(2, members.Count);
-    }
-
-    [Fact]
-    public async Task Adding_an_unknown_user_is_404()
-    {
-        var owner = await server.RegisterAsync();
-        var organization = await CreateAsync(owner);
-        var url = $"{Organizations}{organization.Id}/members/";
-
-        var detail = await (await owner.Client.PostJsonAsync(url, new AddMemberRequest(UnknownId, null, null))).DetailAsync(HttpStatusCode.NotFound);
-        Assert.Contains("User not found", detail, StringComparison.Ordinal);
-        await (await owner.Client.PostJsonAsync(url, new AddMemberRequest(null, $"nobody-{Guid.NewGuid():N}@example.com", null))).DetailAsync(HttpStatusCode.NotFound);
-        Assert.Single(await MembersAsync(owner.Client, organization.Id));
-    }
-
-    [Theory]
-    [InlineData("admin")]
-    [InlineData("Owner")]
-    [InlineData("MEMBER")]
-    [InlineData("")]
-    [InlineData("creator")]
-    public async Task A_bad_role_is_400(string role)
-    {
-        var owner = await server.RegisterAsync();
-        var candidate = await server.RegisterAsync();
-        var organization = await CreateAsync(owner);
-
-        var detail = await (await owner.Client.PostJsonAsync($"{Organizations}{organization.Id}/members/", new AddMemberRequest(candidate.User.Id, null, role)))
-            .DetailAsync(HttpStatusCode.BadRequest);
-        Assert.Contains("role", detail, StringComparison.Ordinal);
-        Assert.Single(await MembersAsync(owner.Client, organization.Id));
-    }
-
-    [Theory]
-    [InlineData("""{}""")]
-    [InlineData("""{"role":"member"}""")]
-    [InlineData("""{"user_id":null,"email":null}""")]
-    [InlineData("""{"email":""}""")]
-    [InlineData("""{"email":"   "}""")]
-    public async Task Neither_user_id_nor_email_is_400(string json)
-    {
-        var owner = await server.RegisterAsync();
-        var organization = await CreateAsync(owner);
-
-        var detail = await (await owner.Client.SendRawAsync(HttpMethod.Post, $"{Organizations}{organization.Id}/members/", json))
-            .DetailAsync(HttpStatusCode.BadRequest);
-        Assert.Contains("user_id or email is required", detail, StringComparison.Ordinal);
+        Assert.Equal([(owner.User.Id, OrganizationRoles.Owner), (instructor.User.Id, OrganizationRoles.Instructor), (member.User.Id, OrganizationRoles.Instructor)],
+            members.Select(m => (m.UserId, m.Role)).OrderBy(m => m.UserId));
     }
 
     // ------------------------------------------------------------------ GET /organizations/{id}/members/
@@ -497,22 +805,54 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
     }
 
     [Fact]
-    public async Task The_creator_cannot_be_removed_by_anyone()
+    public async Task The_last_owner_cannot_leave_be_removed_or_be_demoted()
     {
         var creator = await server.RegisterAsync();
-        var coOwner = await server.RegisterAsync();
+        var member = await server.RegisterAsync();
         var organization = await CreateAsync(creator);
-        await AddAsync(creator, organization.Id, coOwner, OrganizationRoles.Owner);
+        await AddAsync(creator, organization.Id, member);
         var admin = await server.AdminClientAsync();
         var url = $"{Organizations}{organization.Id}/members/{creator.User.Id}/";
 
-        var detail = await (await creator.Client.DeleteAsync(url)).DetailAsync(HttpStatusCode.BadRequest);
-        Assert.Contains("creator cannot be removed", detail, StringComparison.Ordinal);
-        await (await coOwner.Client.DeleteAsync(url)).DetailAsync(HttpStatusCode.BadRequest);
-        await (await admin.DeleteAsync(url)).DetailAsync(HttpStatusCode.BadRequest);
+        var detail = await (await creator.Client.DeleteAsync(url)).DetailAsync(HttpStatusCode.Conflict);
+        Assert.Contains("last owner", detail, StringComparison.Ordinal);
+        await (await admin.DeleteAsync(url)).DetailAsync(HttpStatusCode.Conflict);
+        await (await creator.Client.PatchJsonAsync(url, new ChangeMemberRoleRequest(OrganizationRoles.Member))).DetailAsync(HttpStatusCode.Conflict);
+        await (await admin.PatchJsonAsync(url, new ChangeMemberRoleRequest(OrganizationRoles.Instructor))).DetailAsync(HttpStatusCode.Conflict);
+        Assert.Equal(OrganizationRoles.Owner, (await (await creator.Client.GetAsync($"{Organizations}{organization.Id}/")).ReadAsync<OrganizationDto>()).Role);
 
-        var read = await (await creator.Client.GetAsync($"{Organizations}{organization.Id}/")).ReadAsync<OrganizationDto>();
-        Assert.Equal((OrganizationRoles.Owner, 2), (read.Role, read.MemberCount));
+        // With a second owner, the creator may step down and then leave.
+        await (await creator.Client.PatchJsonAsync($"{Organizations}{organization.Id}/members/{member.User.Id}/", new ChangeMemberRoleRequest(OrganizationRoles.Owner)))
+            .ReadAsync<OrganizationMemberDto>();
+        Assert.Equal(OrganizationRoles.Member,
+            (await (await creator.Client.PatchJsonAsync(url, new ChangeMemberRoleRequest(OrganizationRoles.Member))).ReadAsync<OrganizationMemberDto>()).Role);
+        Assert.Equal(HttpStatusCode.NoContent, (await creator.Client.DeleteAsync(url)).StatusCode);
+        Assert.Equal([(member.User.Id, OrganizationRoles.Owner)], (await MembersAsync(member.Client, organization.Id)).Select(m => (m.UserId, m.Role)));
+        await (await member.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{member.User.Id}/")).DetailAsync(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task Two_owners_demoting_or_removing_each_other_at_once_leave_one_owner()
+    {
+        for (var round = 0; round < 4; round++)
+        {
+            var first = await server.RegisterAsync();
+            var second = await server.RegisterAsync();
+            var organization = await CreateAsync(first);
+            await AddAsync(first, organization.Id, second, OrganizationRoles.Owner);
+            string Url(Learner who) => $"{Organizations}{organization.Id}/members/{who.User.Id}/";
+
+            var answers = round % 2 == 0
+                ? await Task.WhenAll(
+                    first.Client.PatchJsonAsync(Url(second), new ChangeMemberRoleRequest(OrganizationRoles.Member)),
+                    second.Client.PatchJsonAsync(Url(first), new ChangeMemberRoleRequest(OrganizationRoles.Member)))
+                : await Task.WhenAll(first.Client.DeleteAsync(Url(first)), second.Client.DeleteAsync(Url(second)));
+
+            Assert.Single(answers, a => a.IsSuccessStatusCode);
+            Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Conflict);
+            var admin = await server.AdminClientAsync();
+            Assert.Single(await MembersAsync(admin, organization.Id), m => m.Role == OrganizationRoles.Owner);
+        }
     }
 
     [Fact]

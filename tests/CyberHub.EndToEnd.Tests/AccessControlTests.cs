@@ -25,6 +25,7 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
         HttpClient AttackerAi,
         ProgressDto Progress,
         OrganizationDto Organization,
+        OrganizationInvitationDto Invitation,
         ServiceClientCreated ServiceClient,
         ContentItemDto CatalogItem);
 
@@ -45,13 +46,30 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
             await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
         ["core GET /api/v1/organizations/{id}/members"] = async s =>
             await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/members/")).DetailAsync(HttpStatusCode.Forbidden),
-        ["core POST /api/v1/organizations/{id}/members"] = async s =>
+        ["core PATCH /api/v1/organizations/{id}/members/{userId}"] = async s =>
         {
-            await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/{s.Organization.Id}/members/", $$"""{"user_id":{{s.Attacker.User.Id}},"role":"owner"}"""))
+            await (await Core(s, HttpMethod.Patch, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Member.User.Id}/", """{"role":"member"}"""))
                 .DetailAsync(HttpStatusCode.Forbidden);
-            await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/{s.Organization.Id}/members/", $$"""{"email":"{{s.Attacker.User.Email}}"}"""))
+            await (await Core(s, HttpMethod.Patch, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Attacker.User.Id}/", """{"role":"owner"}"""))
                 .DetailAsync(HttpStatusCode.Forbidden);
         },
+        ["core POST /api/v1/organizations/{id}/invitations"] = async s =>
+        {
+            // Inviting themself as owner would let the attacker accept their own way in.
+            await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/{s.Organization.Id}/invitations/", $$"""{"email":"{{s.Attacker.User.Email}}","role":"owner"}"""))
+                .DetailAsync(HttpStatusCode.Forbidden);
+            await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/{s.Organization.Id}/invitations/", $$"""{"email":"{{s.Attacker.User.Email}}"}"""))
+                .DetailAsync(HttpStatusCode.Forbidden);
+        },
+        ["core GET /api/v1/organizations/{id}/invitations"] = async s =>
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/invitations/")).DetailAsync(HttpStatusCode.Forbidden),
+        ["core DELETE /api/v1/organizations/{id}/invitations/{invitationId}"] = async s =>
+            await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/invitations/{s.Invitation.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
+        // Another's invitation is as absent as one that does not exist.
+        ["core POST /api/v1/organizations/invitations/{invitationId}/accept"] = async s =>
+            await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/invitations/{s.Invitation.Id}/accept/")).DetailAsync(HttpStatusCode.NotFound),
+        ["core POST /api/v1/organizations/invitations/{invitationId}/decline"] = async s =>
+            await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/invitations/{s.Invitation.Id}/decline/")).DetailAsync(HttpStatusCode.NotFound),
         ["core DELETE /api/v1/organizations/{id}/members/{userId}"] = async s =>
         {
             await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Member.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
@@ -172,8 +190,11 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
         var slug = $"victims-{Guid.NewGuid():N}"[..24];
         var organization = await (await victim.Client.PostJsonAsync("/api/v1/organizations/", new CreateOrganizationRequest("Victim's team", slug, "")))
             .ReadAsync<OrganizationDto>(HttpStatusCode.Created);
-        await (await victim.Client.PostJsonAsync($"/api/v1/organizations/{organization.Id}/members/", new AddMemberRequest(member.User.Id, null, null)))
-            .ReadAsync<OrganizationMemberDto>(HttpStatusCode.Created);
+        var joining = await (await victim.Client.PostJsonAsync($"/api/v1/organizations/{organization.Id}/invitations/", new CreateInvitationRequest(member.User.Email, null)))
+            .ReadAsync<OrganizationInvitationDto>(HttpStatusCode.Created);
+        await (await member.Client.PostAsync($"/api/v1/organizations/invitations/{joining.Id}/accept/", null)).ReadAsync<OrganizationDto>();
+        var invitation = await (await victim.Client.PostJsonAsync($"/api/v1/organizations/{organization.Id}/invitations/",
+            new CreateInvitationRequest($"friend-{Guid.NewGuid():N}@example.com", "owner"))).ReadAsync<OrganizationInvitationDto>(HttpStatusCode.Created);
         var serviceClient = await (await admin.PostJsonAsync("/api/v1/service-clients/", new CreateServiceClientRequest("reporting job")))
             .ReadAsync<ServiceClientCreated>(HttpStatusCode.Created);
         var item = (await (await adminAi.GetAsync("/api/v1/content/?page_size=1")).ReadAsync<PagedResponse<ContentItemDto>>()).Results.Single();
@@ -188,7 +209,7 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
         await (await platform.AiClient(victim.Access).PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(victim.User.Id, null)))
             .ReadAsync<PersonalityAnalysis>();
 
-        return new Scene(victim, member, attacker, platform.AiClient(attacker.Access), progress, organization, serviceClient, item);
+        return new Scene(victim, member, attacker, platform.AiClient(attacker.Access), progress, organization, invitation, serviceClient, item);
     }
 
     /// <summary>The victim's data as its owner (or an admin) sees it, raw.</summary>
@@ -204,6 +225,7 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
             ["victim's progress list"] = (s.Victim.Client, $"/api/v1/progress/?user={s.Victim.User.Id}"),
             ["the organization"] = (s.Victim.Client, $"/api/v1/organizations/{s.Organization.Id}/"),
             ["its members"] = (s.Victim.Client, $"/api/v1/organizations/{s.Organization.Id}/members/"),
+            ["its invitations"] = (s.Victim.Client, $"/api/v1/organizations/{s.Organization.Id}/invitations/"),
             ["victim's analysis"] = (victimAi, $"/api/v1/personality/{s.Victim.User.Id}"),
             ["service clients"] = (admin, "/api/v1/service-clients/"),
             ["the catalog item"] = (adminAi, $"/api/v1/content/{s.CatalogItem.ContentType}/{s.CatalogItem.ContentId}"),

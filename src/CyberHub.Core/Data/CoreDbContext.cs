@@ -20,6 +20,7 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
     public DbSet<Organization> Organizations => Set<Organization>();
     public DbSet<OrganizationMember> OrganizationMembers => Set<OrganizationMember>();
+    public DbSet<OrganizationInvitation> OrganizationInvitations => Set<OrganizationInvitation>();
     public DbSet<ProgressRecord> Progress => Set<ProgressRecord>();
     public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
     public DbSet<ServiceClient> ServiceClients => Set<ServiceClient>();
@@ -80,6 +81,25 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
             member.Property(m => m.Role).HasMaxLength(20);
             member.HasOne<Organization>().WithMany(o => o.Members).HasForeignKey(m => m.OrganizationId).OnDelete(DeleteBehavior.Cascade);
             member.HasOne(m => m.User).WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<OrganizationInvitation>(invitation =>
+        {
+            invitation.ToTable("organization_invitations");
+            // At most one pending invitation per (organization, email): the database holds the rule under concurrency.
+            invitation.HasIndex(i => new { i.OrganizationId, i.NormalizedEmail }).IsUnique().HasFilter("\"Status\" = 'pending'");
+            // The daily bound counts an organization's invitations by creation time.
+            invitation.HasIndex(i => new { i.OrganizationId, i.CreatedAt });
+            // The invitee's inbox.
+            invitation.HasIndex(i => i.NormalizedEmail);
+            invitation.HasIndex(i => i.InvitedById);
+            invitation.Property(i => i.Email).HasMaxLength(254);
+            invitation.Property(i => i.NormalizedEmail).HasMaxLength(254);
+            invitation.Property(i => i.Role).HasMaxLength(20);
+            invitation.Property(i => i.Status).HasMaxLength(16);
+            invitation.HasOne(i => i.Organization).WithMany().HasForeignKey(i => i.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            // An inviter's account going away takes their invitations with it.
+            invitation.HasOne(i => i.InvitedBy).WithMany().HasForeignKey(i => i.InvitedById).OnDelete(DeleteBehavior.Cascade);
         });
 
         model.Entity<ProgressRecord>(progress =>

@@ -19,8 +19,15 @@ public static class OrganizationsApi
         group.MapPost("/", Create).WithSummary("Create an organization; the caller becomes its owner");
         group.MapGet("/{id:long}/", Get).WithSummary("One organization (members only)");
         group.MapGet("/{id:long}/members/", Members).WithSummary("Its members (members only)");
-        group.MapPost("/{id:long}/members/", AddMember).WithSummary("Add a member by user_id or email (owners only)");
-        group.MapDelete("/{id:long}/members/{userId:long}/", RemoveMember).WithSummary("Remove a member (owners), or leave");
+        group.MapPatch("/{id:long}/members/{userId:long}/", ChangeRole).WithSummary("Change a member's role (owners); the last owner cannot be demoted");
+        group.MapDelete("/{id:long}/members/{userId:long}/", RemoveMember).WithSummary("Remove a member (owners), or leave; the last owner cannot");
+        group.MapPost("/{id:long}/invitations/", Invite)
+            .WithSummary("Invite an email to join (owners any role, instructors members); the same answer whether or not it has an account");
+        group.MapGet("/{id:long}/invitations/", Invitations).WithSummary("The organization's pending invitations (owners and instructors)");
+        group.MapDelete("/{id:long}/invitations/{invitationId:long}/", Revoke).WithSummary("Revoke a pending invitation (owners and instructors)");
+        group.MapGet("/invitations/", Inbox).WithSummary("The caller's pending invitations, with what accepting means");
+        group.MapPost("/invitations/{invitationId:long}/accept/", Accept).WithSummary("Accept an invitation to the caller's email and join");
+        group.MapPost("/invitations/{invitationId:long}/decline/", Decline).WithSummary("Decline an invitation to the caller's email");
         return app;
     }
 
@@ -43,11 +50,42 @@ public static class OrganizationsApi
         long id, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
         TypedResults.Ok(await organizations.MembersAsync(id, caller.ActorId(), caller.IsPrivileged(), ct));
 
-    private static async Task<Created<OrganizationMemberDto>> AddMember(
-        long id, AddMemberRequest request, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct)
+    private static async Task<Ok<OrganizationMemberDto>> ChangeRole(
+        long id, long userId, ChangeMemberRoleRequest request, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
+        TypedResults.Ok(await organizations.ChangeRoleAsync(id, userId, caller.ActorId(), caller.IsPrivileged(), request, ct));
+
+    private static async Task<Created<OrganizationInvitationDto>> Invite(
+        long id, CreateInvitationRequest request, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct)
     {
-        var member = await organizations.AddMemberAsync(id, caller.ActorId(), caller.IsPrivileged(), request, ct);
-        return TypedResults.Created($"/api/v1/organizations/{id}/members/{member.UserId}/", member);
+        // An invitation names who sent it, so it takes an account (admins included), not a service client.
+        var invitation = await organizations.InviteAsync(id, caller.AccountId(), caller.IsPrivileged(), request, ct);
+        return TypedResults.Created($"/api/v1/organizations/{id}/invitations/", invitation);
+    }
+
+    private static async Task<Ok<IReadOnlyList<OrganizationInvitationDto>>> Invitations(
+        long id, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
+        TypedResults.Ok(await organizations.InvitationsAsync(id, caller.ActorId(), caller.IsPrivileged(), ct));
+
+    private static async Task<NoContent> Revoke(
+        long id, long invitationId, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct)
+    {
+        await organizations.RevokeAsync(id, invitationId, caller.ActorId(), caller.IsPrivileged(), ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<IReadOnlyList<OrganizationInvitationDto>>> Inbox(
+        ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
+        TypedResults.Ok(await organizations.InboxAsync(caller.AccountId(), ct));
+
+    private static async Task<Ok<OrganizationDto>> Accept(
+        long invitationId, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
+        TypedResults.Ok(await organizations.AcceptAsync(invitationId, caller.AccountId(), ct));
+
+    private static async Task<NoContent> Decline(
+        long invitationId, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct)
+    {
+        await organizations.DeclineAsync(invitationId, caller.AccountId(), ct);
+        return TypedResults.NoContent();
     }
 
     private static async Task<NoContent> RemoveMember(

@@ -202,7 +202,7 @@ public sealed record FuzzSettings(int Seed, int RequestsPerOperation, TimeSpan B
 
 /// <summary>
 /// What the run aims at: one learner who owns a progress record and an organization (with a second member), a
-/// third learner to add, a service client, a catalog item, valid bodies for every operation that takes one, and a
+/// third learner invited to it, a service client, a catalog item, valid bodies for every operation that takes one, and a
 /// client per service and caller.
 /// </summary>
 public sealed class FuzzTargets
@@ -279,7 +279,11 @@ public sealed class FuzzTargets
 
         var organization = await (await owner.Client.PostJsonAsync("/api/v1/organizations/", new CreateOrganizationRequest("Fuzz org", $"fuzz-{suffix}", null)))
             .ReadAsync<OrganizationDto>(HttpStatusCode.Created);
-        (await owner.Client.PostJsonAsync($"/api/v1/organizations/{organization.Id}/members/", new AddMemberRequest(member.User.Id, null, null))).EnsureSuccessStatusCode();
+        var joining = await (await owner.Client.PostJsonAsync($"/api/v1/organizations/{organization.Id}/invitations/", new CreateInvitationRequest(member.User.Email, null)))
+            .ReadAsync<OrganizationInvitationDto>(HttpStatusCode.Created);
+        (await member.Client.PostAsync($"/api/v1/organizations/invitations/{joining.Id}/accept/", null)).EnsureSuccessStatusCode();
+        var invitation = await (await owner.Client.PostJsonAsync($"/api/v1/organizations/{organization.Id}/invitations/", new CreateInvitationRequest(outsider.User.Email, null)))
+            .ReadAsync<OrganizationInvitationDto>(HttpStatusCode.Created);
         var progress = await (await owner.Client.PostJsonAsync("/api/v1/progress/", new CreateProgressRequest("fuzz-target", "lesson", ProgressStatus.InProgress, 30, null, 60, null)))
             .ReadAsync<ProgressDto>(HttpStatusCode.Created);
         var serviceClient = await (await admin.PostJsonAsync("/api/v1/service-clients/", new CreateServiceClientRequest("fuzz client")))
@@ -299,6 +303,7 @@ public sealed class FuzzTargets
         _pathValues["core /api/v1/users/{id}/roles|id"] = $"{owner.User.Id}";
         _pathValues["core|id"] = $"{organization.Id}";
         _pathValues["core|userId"] = $"{member.User.Id}";
+        _pathValues["core|invitationId"] = $"{invitation.Id}";
         _pathValues["core /api/v1/progress/{id}|id"] = $"{progress.Id}";
         _pathValues["core|clientId"] = serviceClient.ClientId;
         _pathValues["ai|contentType"] = "lab";
@@ -315,7 +320,8 @@ public sealed class FuzzTargets
         _bodies["core POST /api/v1/users/me/password"] = Node(new { current_password = CoreServer.AdminPassword, new_password = "another long passphrase" });
         _bodies["core PUT /api/v1/users/{id}/roles"] = Node(new { roles = new[] { "learner", "content_creator" } });
         _bodies["core POST /api/v1/organizations"] = Node(new { name = "Another org", slug = $"another-{suffix}", description = "Made by the fuzzer." });
-        _bodies["core POST /api/v1/organizations/{id}/members"] = Node(new { email = outsider.User.Email, role = "member" });
+        _bodies["core POST /api/v1/organizations/{id}/invitations"] = Node(new { email = $"invitee-{suffix}@example.com", role = "instructor" });
+        _bodies["core PATCH /api/v1/organizations/{id}/members/{userId}"] = Node(new { role = "instructor" });
         _bodies["core POST /api/v1/progress"] = Node(new
         {
             content_id = "fuzz-new", content_type = "lesson", status = "in_progress", completion_percentage = 40, score = 75.5,
