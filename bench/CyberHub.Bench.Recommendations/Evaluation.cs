@@ -29,9 +29,10 @@ public static class Evaluation
     /// the last <paramref name="hidden"/> are hidden, the rest is the history, and the hidden items are the relevant ones.
     /// </summary>
     public static async Task<ResultTable> TimeSplitAsync(
-        EvaluationContext context, IReadOnlyList<Learner> learners, string split, int hidden, IReadOnlyList<IRecommender> strategies, CancellationToken cancellationToken)
+        EvaluationContext context, IReadOnlyList<Learner> learners, string split, int hidden, IReadOnlyList<IRecommender> strategies, CancellationToken cancellationToken,
+        bool crossTopicOnly = false)
     {
-        var evaluated = learners.Where(l => l.Split == split && l.Log.Count > hidden).ToList();
+        var evaluated = learners.Where(l => l.Split == split && l.Log.Count > hidden && (!crossTopicOnly || MovesTopic(context, l, hidden))).ToList();
         var rows = new List<StrategyResult>();
         foreach (var strategy in strategies)
         {
@@ -45,7 +46,15 @@ public static class Evaluation
             }
             rows.Add(Score(context, strategy.Name, lists, relevance));
         }
-        return new ResultTable(context.Name, $"time split, last {hidden} hidden", split, evaluated.Count, $"the {hidden} hidden completions", rows);
+        return new ResultTable(context.Name, crossTopicOnly ? $"time split, last {hidden} hidden, learners moving to a new topic" : $"time split, last {hidden} hidden", split, evaluated.Count, $"the {hidden} hidden completions", rows);
+    }
+
+    /// <summary>Whether a hidden completion is in a track the learner's visible history does not have.</summary>
+    public static bool MovesTopic(EvaluationContext context, Learner learner, int hidden)
+    {
+        var (history, next) = learner.SplitAt(hidden);
+        var tracks = history.Select(c => context.ByKey[c.Item].Track).ToHashSet();
+        return next.Any(c => !tracks.Contains(context.ByKey[c.Item].Track));
     }
 
     /// <summary>

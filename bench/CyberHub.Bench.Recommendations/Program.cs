@@ -54,6 +54,11 @@ try
     {
         tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
     }
+    // The harder slice: learners whose next completions include a topic their history does not have.
+    foreach (var split in options.Splits)
+    {
+        tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken, crossTopicOnly: true));
+    }
 
     // (b) The content-only set: learners who stay in one rule group, and the topic-precision protocol.
     var contentLearners = ContentLearners.TimeSplit(content.Items, options.ContentLearners, options.Seed + 1);
