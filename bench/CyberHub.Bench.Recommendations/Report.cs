@@ -12,13 +12,13 @@ public static class Report
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"#### {table.Dataset}: {table.Protocol} ({table.Split} split, {table.Learners} learners; relevant: {table.Relevant})");
         text.AppendLine();
-        text.AppendLine("| Strategy | P@10 | R@10 | NDCG@10 | MRR@10 | Coverage | Popular-head share | Diversity (ILD) | NDCG vs mean-emb. | P@10 vs mean-emb. |");
+        text.AppendLine("| Strategy | P@10 | R@10 | NDCG@10 | MRR@10 | Coverage | Popular-head share | Diversity (ILD) | NDCG vs mean-emb.: ratio, paired Δ | P@10 vs mean-emb.: ratio, paired Δ |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var baseline = table.Rows.FirstOrDefault(r => r.Strategy == Strategies.MeanEmbedding);
         foreach (var row in table.Rows)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {row.Strategy} | {row.Precision} | {row.Recall} | {row.Ndcg} | {row.Mrr} | {row.Coverage:F3} | {row.HeadShare} | {row.Diversity} | {Ratio(row.Ndcg, baseline?.Ndcg)} | {Ratio(row.Precision, baseline?.Precision)} |");
+                $"| {row.Strategy} | {row.Precision} | {row.Recall} | {row.Ndcg} | {row.Mrr} | {row.Coverage:F3} | {row.HeadShare} | {row.Diversity} | {Ratio(row.Ndcg, baseline?.Ndcg)}{Delta(row.NdcgDelta, row.Strategy)} | {Ratio(row.Precision, baseline?.Precision)}{Delta(row.PrecisionDelta, row.Strategy)} |");
         }
         return text.ToString();
     }
@@ -62,6 +62,15 @@ public static class Report
         IncludeFields = true,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     });
+
+    private static string Delta(Estimate? delta, string strategy) =>
+        delta is { } d && strategy != Strategies.MeanEmbedding ? FormattableString.Invariant($", {Signed(d.Mean)} ± {d.HalfWidth:F3}") : "";
+
+    private static string Signed(double value)
+    {
+        var rounded = Math.Round(value, 3);
+        return (rounded > 0 ? "+" : rounded < 0 ? "−" : "") + Math.Abs(rounded).ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private static string Ratio(Estimate value, Estimate? baseline) =>
         baseline is { Mean: > 0 } b ? FormattableString.Invariant($"{value.Mean / b.Mean:F2}×") : "–";
