@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Security.Claims;
-using CyberHub.Ai.Catalog;
 using CyberHub.Ai.CoreClient;
 using CyberHub.Ai.Embeddings;
 using CyberHub.Ai.VectorStore;
@@ -27,17 +26,9 @@ public sealed class RecommendationService(
     HybridCache cache,
     CacheLifetimes lifetimes)
 {
-    public const int MaxLimit = 50;
+    public const int MaxLimit = RecommendationCore.MaxPicks;
     public const int DefaultLimit = 10;
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
-
-    // Enough candidates for diversity to choose among, few enough to rank in well under a millisecond.
-    private const int CandidatePool = 3 * MaxLimit;
-    private const string StarterQuery = "introduction to cybersecurity fundamentals for beginners";
-    private static readonly HashSet<string> IntroductoryLevels = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "beginner", "introductory", "intro", "foundation", "foundations", "basic",
-    };
 
     public async Task<RecommendationsResponse> RecommendAsync(
         long? userId, string? contentType, int? limit, ClaimsPrincipal caller, HttpRequest request, CancellationToken cancellationToken)
@@ -77,14 +68,10 @@ public sealed class RecommendationService(
             return await StarterPicksAsync(type, cancellationToken);
         }
 
-        // What the learner has started is theirs already: the dashboard continues it, recommendations look ahead.
         var started = snapshot.Profile.Entries.Select(e => new ContentKey(e.ContentType, e.ContentId)).ToHashSet();
-        // One profile vector measured best on the held-out quality catalog (recall@10 0.91): searching per
-        // interest cluster, tried for learners of several topics, pulled in neighbours of single items instead.
-        var hits = await catalog.SearchAsync(vector, CandidatePool, type, started, cancellationToken);
-        var candidates = await catalog.GetManyAsync([.. hits.Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId))], cancellationToken);
+        var candidates = await RecommendationCore.CandidatesAsync(catalog, vector, type, started, cancellationToken);
         return new RecommendationPicks(Rank("personal", candidates.Count, (vector, candidates, snapshot.History), static s =>
-            [.. Ranking.Diversify(s.vector, s.candidates, MaxLimit).Select(r => ToDto(r.Item.Content, r.Similarity, Ranking.Reason(r.Item, s.History)))]));
+            [.. RecommendationCore.Personal(s.vector, s.candidates, s.History).Select(p => ToDto(p.Pick.Item.Content, p.Pick.Similarity, p.Reason))]));
     }
 
     /// <summary>The ranking step, as the span <c>recommendations.rank</c>: candidates in, picks out.</summary>
@@ -122,58 +109,10 @@ public sealed class RecommendationService(
 
     private async Task<RecommendationPicks> ComputeStarterPicksAsync(string? type, CancellationToken cancellationToken)
     {
-        var query = await queries.EmbedAsync(StarterQuery, cancellationToken);
-        var hits = await catalog.SearchAsync(query, 4 * MaxLimit, type, cancellationToken: cancellationToken);
-        return new RecommendationPicks(Rank("starter", hits.Count, hits, StarterPicks));
-    }
-
-    /// <summary>Introductory items first, then by content type and score, taking turns across topics.</summary>
-    private static RecommendationDto[] StarterPicks(IReadOnlyList<SearchHit> hits)
-    {
-        var byTopic = hits
-            .Select(h => (Hit: h, Facts: Facts(h.Content)))
-            .OrderByDescending(x => x.Facts.Introductory)
-            .ThenBy(x => StarterOrder(x.Hit.Content.ContentType))
-            .ThenByDescending(x => x.Hit.Score)
-            .GroupBy(x => x.Facts.Topic, StringComparer.OrdinalIgnoreCase)
-            .Select(g => new Queue<(SearchHit Hit, (string Topic, bool Introductory) Facts)>(g))
-            .ToList();
-        var picks = new List<RecommendationDto>(MaxLimit);
-        while (picks.Count < MaxLimit && byTopic.Any(q => q.Count > 0))
-        {
-            foreach (var topic in byTopic.Where(q => q.Count > 0))
-            {
-                var (hit, facts) = topic.Dequeue();
-                var reason = facts.Introductory
-                    ? $"An introductory {facts.Topic} item to get you started; picks become personal as you make progress"
-                    : $"A starting point in {facts.Topic}; picks become personal as you make progress";
-                picks.Add(ToDto(hit.Content, hit.Score, reason));
-                if (picks.Count == MaxLimit)
-                {
-                    break;
-                }
-            }
-        }
-        return [.. picks];
-    }
-
-    /// <summary>A newcomer starts with an overview, then lessons, then practice; tests of knowledge come last.</summary>
-    private static int StarterOrder(string contentType) => contentType switch
-    {
-        "course" => 0,
-        "module" => 1,
-        "lesson" or "video" or "article" => 2,
-        "lab" => 3,
-        _ => 4,
-    };
-
-    /// <summary>The item's topic (metadata <c>topic</c>, else its content type) and whether its level is introductory.</summary>
-    private static (string Topic, bool Introductory) Facts(ContentRecord content)
-    {
-        var facts = ContentFacts.From(content);
-        // Topics are often slugs ("web-security"); a reason reads better with words.
-        var topic = (facts.Topic ?? content.ContentType).Replace('-', ' ').Replace('_', ' ');
-        return (topic, facts.Level is { } level && IntroductoryLevels.Contains(level));
+        var query = await queries.EmbedAsync(RecommendationCore.StarterQuery, cancellationToken);
+        var hits = await RecommendationCore.StarterHitsAsync(catalog, query, type, cancellationToken);
+        return new RecommendationPicks(Rank("starter", hits.Count, hits, static hits =>
+            [.. RecommendationCore.Starter(hits).Select(p => ToDto(p.Hit.Content, p.Hit.Score, p.Reason))]));
     }
 
     private static RecommendationDto ToDto(ContentRecord content, double score, string reason) =>

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using CyberHub.Ai.Embeddings;
+using CyberHub.Ai.Recommendations;
+using CyberHub.Bench.Recommendations;
+
+// The evaluation harness of recommendations and search (docs/recommendations.md): replays simulated progress logs
+// against real catalogs in the embedded vector store with MiniLM vectors, and reports every strategy with 95% intervals.
+var options = Options.Parse(args);
+var cancellationToken = CancellationToken.None;
+var clock = Stopwatch.StartNew();
+var work = Path.Combine(Path.GetTempPath(), $"cyberhub-bench-recommendations-{Environment.ProcessId}");
+Directory.CreateDirectory(work);
+var report = new StringBuilder();
+void Say(string line)
+{
+    Console.WriteLine(line);
+    report.AppendLine(line);
+}
+
+try
+{
+    using var embeddings = new MiniLmEmbeddingGenerator();
+    using var demo = await Datasets.DemoAsync(embeddings, work, cancellationToken);
+    using var content = await Datasets.ContentOnlyAsync(embeddings, work, cancellationToken);
+    var starterQuery = (await embeddings.EmbedAsync([RecommendationCore.StarterQuery], cancellationToken))[0];
+    var embedded = clock.Elapsed;
+
+    Say($"- machine: {Environment.ProcessorCount} logical cores (`nproc`), {CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+    Say($"- command: `dotnet run -c Release --project bench/CyberHub.Bench.Recommendations{(args.Length > 0 ? " -- " + string.Join(' ', args) : "")}`");
+    Say($"- catalogs: demo {demo.Items.Count} items, content-only {content.Items.Count} items in {content.Items.Select(i => i.Track).Distinct().Count()} groups; embedded with {embeddings.ModelName} in {embedded.TotalSeconds:F1} s");
+
+    var tables = new List<ResultTable>();
+
+    // (a) The simulated population over the demo catalog.
+    var population = new LearnerSimulator(demo.Items, new SimulationSettings { Seed = options.Seed, Learners = options.Learners }).Run();
+    var lengths = population.Select(l => l.Log.Count).OrderBy(n => n).ToArray();
+    Say($"- simulated population: {population.Count} learners (seed {options.Seed}), {lengths.Sum()} completions, log length median {lengths[lengths.Length / 2]}, "
+        + $"mean {lengths.Average():F1}, max {lengths[^1]}; {population.Count(l => l.Log.Count > options.Hidden)} have more than {options.Hidden} completions and are evaluated");
+    var byKey = demo.Items.ToDictionary(i => i.Key);
+    var hiddenItems = population.Where(l => l.Log.Count > options.Hidden).SelectMany(l =>
+    {
+        var (history, next) = l.SplitAt(options.Hidden);
+        var topics = history.Select(c => byKey[c.Item].Track).ToHashSet();
+        return next.Select(c => topics.Contains(byKey[c.Item].Track));
+    }).ToList();
+    Say($"- of the hidden completions, {100.0 * hiddenItems.Count(x => x) / hiddenItems.Count:F1}% are in a topic the learner's visible history already has");
+    var demoContext = new EvaluationContext("simulated population", demo.Store, demo.Items,
+        [.. population.Select(l => l.Log.Count > options.Hidden ? l.SplitAt(options.Hidden).History : l.Log)], starterQuery);
+    var demoStrategies = Strategies.All.Select(s => s.Create(demoContext)).ToList();
+    foreach (var split in options.Splits)
+    {
+        tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
+    }
+    // The harder slice: learners whose next completions include a topic their history does not have.
+    foreach (var split in options.Splits)
+    {
+        tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken, crossTopicOnly: true));
+    }
+
+    // (b) The content-only set: learners who stay in one rule group, and the topic-precision protocol.
+    var contentLearners = ContentLearners.TimeSplit(content.Items, options.ContentLearners, options.Seed + 1);
+    var contentContext = new EvaluationContext("content-only (SCAP rules)", content.Store, content.Items,
+        [.. contentLearners.Select(l => l.Log.Count > options.Hidden ? l.SplitAt(options.Hidden).History : l.Log)], starterQuery);
+    var contentStrategies = Strategies.All.Select(s => s.Create(contentContext)).ToList();
+    foreach (var split in options.Splits)
+    {
+        tables.Add(await Evaluation.TimeSplitAsync(contentContext, contentLearners, split, options.Hidden, contentStrategies, cancellationToken));
+    }
+    var probes = ContentLearners.TopicPrecision(content.Items, options.ProbesPerGroup, completed: 3, options.Seed + 2);
+    foreach (var split in options.Splits)
+    {
+        tables.Add(await Evaluation.TopicPrecisionAsync(contentContext, probes, split, options.Seed + 2, contentStrategies, cancellationToken));
+    }
+
+    // Search over the demo catalog.
+    var queries = SearchQuery.Load(Datasets.DataPath(Datasets.SearchFile));
+    ISearchStrategy[] searchStrategies =
+    [
+        new SemanticSearch(embeddings, demo.Store),
+        new Bm25Search([.. CatalogImporterTexts(demo)]),
+    ];
+    var searchResults = new List<SearchResult>();
+    foreach (var strategy in searchStrategies)
+    {
+        searchResults.Add(await SearchEvaluation.RunAsync(strategy, queries, cancellationToken));
+    }
+
+    Say($"- took {clock.Elapsed.TotalSeconds:F0} s");
+    Say("");
+    foreach (var table in tables)
+    {
+        Say(Report.Markdown(table));
+    }
+    Say(Report.Markdown(searchResults, queries.Count(q => !q.Nonsense), queries.Count(q => q.Nonsense)));
+
+    Directory.CreateDirectory(options.Out);
+    await File.WriteAllTextAsync(Path.Combine(options.Out, "recommendations.md"), report.ToString(), cancellationToken);
+    await File.WriteAllTextAsync(Path.Combine(options.Out, "recommendations.json"), Report.Json(new
+    {
+        options.Seed,
+        options.Learners,
+        options.ContentLearners,
+        options.ProbesPerGroup,
+        options.Hidden,
+        Tables = tables,
+        Search = searchResults.Select(r => new
+        {
+            r.Strategy, r.ScoreKind, r.Ndcg, r.Mrr, r.Queries, r.MedianTopScore, r.LowestTopScore,
+            Nonsense = r.Nonsense.Select(n => new { n.Query, n.TopScore, n.TopItem }),
+        }),
+    }), cancellationToken);
+    Console.WriteLine($"Written: {Path.GetFullPath(Path.Combine(options.Out, "recommendations.md"))} and recommendations.json");
+}
+finally
+{
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    Directory.Delete(work, recursive: true);
+}
+
+// The text the importer embeds for an item, for the lexical baseline to index the same words.
+static IEnumerable<(CyberHub.Ai.VectorStore.ContentKey, string)> CatalogImporterTexts(LoadedCatalog catalog) =>
+    CyberHub.Ai.Catalog.CatalogImporter.DemoCatalog().Select(e => (new CyberHub.Ai.VectorStore.ContentKey(e.ContentType, e.ContentId), $"{e.Title}. {e.Description}"))
+        .Where(d => catalog.Items.Any(i => i.Key == d.Item1));
+
+static string CpuModel()
+{
+    const string cpuInfo = "/proc/cpuinfo";
+    var line = File.Exists(cpuInfo) ? File.ReadLines(cpuInfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) : null;
+    return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
+}
+
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits)
+{
+    public static Options Parse(string[] args)
+    {
+        var options = new Options(20261205, 4000, 2000, 60, 3, Path.Combine("artifacts", "recommendations"), [Learner.Tuning, Learner.Reporting]);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Number() => int.Parse(Next(), CultureInfo.InvariantCulture);
+            options = args[i] switch
+            {
+                "--seed" => options with { Seed = Number() },
+                "--learners" => options with { Learners = Number() },
+                "--content-learners" => options with { ContentLearners = Number() },
+                "--probes-per-group" => options with { ProbesPerGroup = Number() },
+                "--hidden" => options with { Hidden = Number() },
+                "--out" => options with { Out = Next() },
+                "--split" => options with { Splits = [Next()] },
+                _ => throw new ArgumentException(
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting"),
+            };
+        }
+        return options;
+    }
+}

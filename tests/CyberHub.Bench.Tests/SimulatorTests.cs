@@ -1,0 +1,77 @@
+using CyberHub.Ai.Catalog;
+using CyberHub.Ai.VectorStore;
+using CyberHub.Bench.Recommendations;
+
+namespace CyberHub.Bench.Tests;
+
+/// <summary>The simulated populations are a function of their seed, and keep the rules they are documented to keep.</summary>
+public sealed class SimulatorTests
+{
+    // The demo catalog's items as the simulator sees them; it never reads vectors, so they stay empty here.
+    private static readonly IReadOnlyList<CatalogItem> Demo = [.. CatalogImporter.DemoCatalog().Select(e => new CatalogItem(
+        new ContentKey(e.ContentType, e.ContentId), e.Title, (string)e.Metadata["topic"]!,
+        (string)e.Metadata["level"]! switch { "beginner" => 0, "intermediate" => 1, _ => 2 }, e.ContentType, []))];
+
+    private static IReadOnlyList<Learner> Simulate(int seed, int learners = 300) =>
+        new LearnerSimulator(Demo, new SimulationSettings { Seed = seed, Learners = learners }).Run();
+
+    [Fact]
+    public void The_same_seed_gives_the_same_population()
+    {
+        var first = Simulate(7);
+        var second = Simulate(7);
+        Assert.Equal(Flatten(first), Flatten(second));
+        Assert.NotEqual(Flatten(first), Flatten(Simulate(8)));
+    }
+
+    [Fact]
+    public void Logs_are_in_time_order_without_repeats_and_mostly_follow_level_order()
+    {
+        var population = Simulate(11, 1000);
+        var byKey = Demo.ToDictionary(i => i.Key);
+        var steps = 0;
+        var forward = 0;
+        foreach (var learner in population)
+        {
+            Assert.Equal(learner.Log.Count, learner.Log.Select(c => c.Item).Distinct().Count());
+            for (var i = 1; i < learner.Log.Count; i++)
+            {
+                Assert.True(learner.Log[i].At > learner.Log[i - 1].At);
+                var (before, after) = (byKey[learner.Log[i - 1].Item], byKey[learner.Log[i].Item]);
+                if (before.Track == after.Track)
+                {
+                    steps++;
+                    forward += after.Level >= before.Level ? 1 : 0;
+                }
+            }
+        }
+        // Within a topic learners go up the levels; noise, switches back and jumps ahead make the rest.
+        Assert.True(forward > 0.85 * steps, $"{forward} of {steps} same-topic steps keep or raise the level");
+        Assert.Contains(population, l => l.Log.Select(c => byKey[c.Item].Track).Distinct().Count() > 1);
+        Assert.Contains(population, l => l.Log.Count == 0 || l.Log.Count == 1);
+    }
+
+    [Fact]
+    public void Learners_split_into_two_halves_that_do_not_move()
+    {
+        var population = Simulate(3, 2000);
+        var tuning = population.Count(l => l.Split == Learner.Tuning);
+        Assert.InRange(tuning, 900, 1100);
+        Assert.Equal(population.Select(l => l.Split), Simulate(3, 2000).Select(l => l.Split));
+        Assert.Equal(population.Take(100).Select(l => l.Split), Simulate(3, 100).Select(l => l.Split));
+    }
+
+    [Fact]
+    public void Content_only_learners_are_a_function_of_their_seed()
+    {
+        var first = ContentLearners.TimeSplit(Demo, 200, 5);
+        Assert.Equal(Flatten(first), Flatten(ContentLearners.TimeSplit(Demo, 200, 5)));
+        Assert.All(first, l => Assert.InRange(l.Log.Count, 1, 12));
+        var probes = ContentLearners.TopicPrecision(Demo, 4, 3, 5);
+        Assert.Equal(12 * 4, probes.Count);
+        Assert.All(probes, p => Assert.All(p.History, c => Assert.Equal(p.Group, Demo.Single(i => i.Key == c.Item).Track)));
+    }
+
+    private static List<string> Flatten(IReadOnlyList<Learner> population) =>
+        [.. population.SelectMany(l => l.Log.Select(c => $"{l.Id}:{l.Split}:{c.Item.ContentType}/{c.Item.ContentId}@{c.At:O}"))];
+}
