@@ -257,6 +257,9 @@ public abstract class AccountControlTests<TServer>(TServer server) where TServer
         Assert.DoesNotContain(page.Results, u => u.Id == id);
         await (await owner.Client.PostJsonAsync($"/api/v1/organizations/{theirs.Id}/members/", new AddMemberRequest(id, null, null)))
             .DetailAsync(HttpStatusCode.NotFound);
+        await (await owner.Client.PostJsonAsync($"/api/v1/organizations/{theirs.Id}/members/", new AddMemberRequest(null, $"#deleted-{id}", null)))
+            .DetailAsync(HttpStatusCode.NotFound);
+        await (await admin.GetAsync($"/api/v1/progress/?user={id}")).DetailAsync(HttpStatusCode.NotFound);
 
         // Organizations still answer; the deleted user is no member of any.
         var members = await (await owner.Client.GetAsync($"/api/v1/organizations/{theirs.Id}/members/")).ReadAsync<List<OrganizationMemberDto>>();

@@ -90,7 +90,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         var user = request switch
         {
             { UserId: { } userId } => await db.Users.FirstOrDefaultAsync(u => u.Id == userId && u.DeletedAt == null, cancellationToken),
-            _ when !string.IsNullOrEmpty(email) => await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == email, cancellationToken),
+            _ when !string.IsNullOrEmpty(email) => await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == email && u.DeletedAt == null, cancellationToken),
             _ => throw ApiException.BadRequest("user_id or email is required."),
         } ?? throw ApiException.NotFound("User not found.");
 
