@@ -161,6 +161,76 @@ public abstract class AccountControlTests<TServer>(TServer server) where TServer
         }
     }
 
+    [Fact]
+    public async Task Refreshes_racing_a_role_change_leave_no_token_with_the_old_rights()
+    {
+        using var admin = await server.AdminClientAsync();
+        var (user, _, _) = await SecondAdminAsync(admin, server);
+        var sessions = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            sessions.Add((await LoginAsync(user)).Refresh);
+        }
+
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refreshes = sessions.Select(s => Task.Run(async () => { await start.Task; return await RefreshAsync(s); })).ToList();
+        var change = Task.Run(async () =>
+        {
+            await start.Task;
+            return await PutJsonAsync(admin, $"/api/v1/users/{user.User.Id}/roles/", """{"roles":["learner"]}""");
+        });
+        start.SetResult();
+        await (await change).ReadAsync<UserDto>();
+
+        foreach (var response in await Task.WhenAll(refreshes))
+        {
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                await response.DetailAsync(HttpStatusCode.Unauthorized);
+                continue;
+            }
+            // A refresh that won the race may hold a token, but not one that still acts as admin.
+            var pair = await response.ReadAsync<TokenPair>();
+            using var client = server.CreateClient(pair.Access);
+            var answer = await client.GetAsync("/api/v1/service-clients/");
+            Assert.True(answer.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, $"admin route answered {(int)answer.StatusCode}");
+            await (await RefreshAsync(pair.Refresh)).DetailAsync(HttpStatusCode.Unauthorized);
+        }
+    }
+
+    [Fact]
+    public async Task Refreshes_racing_a_password_change_leave_no_access_token_alive()
+    {
+        var learner = await server.RegisterAsync();
+        var sessions = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            sessions.Add((await LoginAsync(learner)).Refresh);
+        }
+
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refreshes = sessions.Select(s => Task.Run(async () => { await start.Task; return await RefreshAsync(s); })).ToList();
+        var change = Task.Run(async () =>
+        {
+            await start.Task;
+            return await learner.Client.PostJsonAsync("/api/v1/users/me/password/", new ChangePasswordRequest(learner.Password, "a-new-and-longer-passphrase"));
+        });
+        start.SetResult();
+        Assert.Equal(HttpStatusCode.NoContent, (await change).StatusCode);
+
+        foreach (var response in await Task.WhenAll(refreshes))
+        {
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                await response.DetailAsync(HttpStatusCode.Unauthorized);
+                continue;
+            }
+            var pair = await response.ReadAsync<TokenPair>();
+            using var client = server.CreateClient(pair.Access);
+            Assert.Equal(Revoked, await (await client.GetAsync("/api/v1/users/me/")).DetailAsync(HttpStatusCode.Unauthorized));
+        }
+    }
+
     // ------------------------------------------------------------------ finding 14: deactivation
 
     [Fact]

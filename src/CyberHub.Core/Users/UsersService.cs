@@ -82,9 +82,14 @@ public sealed class UsersService(
         user.PasswordHash = hasher.HashPassword(user, request.NewPassword!);
         user.UpdatedAt = clock.UtcNow();
         // A changed password ends every session: whoever knew the old one is logged out, access tokens included.
+        // The new stamp and the revocation commit together (see AuthService.RefreshAsync for why).
         user.SecurityStamp = User.NewSecurityStamp();
-        await db.SaveChangesAsync(cancellationToken);
-        await auth.RevokeAllForUserAsync(id, cancellationToken);
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await auth.RevokeAllForUserAsync(id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
         await accounts.ChangedAsync(id, cancellationToken);
     }
 
@@ -288,8 +293,12 @@ public sealed class UsersService(
         // A new password, or a reactivation: sessions from before the repair end, as after any password change.
         user.SecurityStamp = User.NewSecurityStamp();
         user.UpdatedAt = clock.UtcNow();
-        await db.SaveChangesAsync(cancellationToken);
-        await auth.RevokeAllForUserAsync(user.Id, cancellationToken);
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await auth.RevokeAllForUserAsync(user.Id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
         await accounts.ChangedAsync(user.Id, cancellationToken);
         return user;
     }
