@@ -31,4 +31,7 @@ public sealed record UpdateProfileRequest(string? FirstName, string? LastName, s
 
 public sealed record SetRolesRequest(IReadOnlyList<string>? Roles);
 
+/// <summary>An admin's change to an account: <c>is_active</c> false refuses the user's tokens and logins at once.</summary>
+public sealed record UpdateUserRequest(bool? IsActive);
+
 public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);

@@ -7,6 +7,7 @@ using CyberHub.Core.Users;
 using CyberHub.Core.Web;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -64,7 +65,12 @@ public static class CoreApp
         services.AddSingleton(_ => SigningKeyRing.Load(builder.Configuration, dataDirectory, NullLogger.Instance));
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<SigningKeyRing>((options, keys) =>
-                options.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, kid, _) => keys.Resolve(kid));
+            {
+                options.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, kid, _) => keys.Resolve(kid);
+                // A signed, unexpired token is not enough: its account must still be active and its stamp current.
+                options.Events.OnTokenValidated = AccountStates.ValidateAsync;
+            });
+        services.AddSingleton<AccountStates>();
 
         services.Configure<LoginLockoutOptions>(builder.Configuration.GetSection(LoginLockoutOptions.Section));
         services.Configure<PasswordHasherOptions>(builder.Configuration.GetSection("Auth:PasswordHasher"));
@@ -95,8 +101,16 @@ internal sealed class CoreStartup(IServiceProvider services, IConfiguration conf
         if (!string.IsNullOrWhiteSpace(email) && !string.IsNullOrEmpty(password))
         {
             await using var scope = services.CreateAsyncScope();
-            var admin = await scope.ServiceProvider.GetRequiredService<UsersService>().EnsureAdminAsync(email, password, cancellationToken);
-            logger.LogInformation("Admin account {Email} is ready (user {UserId})", admin.Email, admin.Id);
+            try
+            {
+                var admin = await scope.ServiceProvider.GetRequiredService<UsersService>().EnsureAdminAsync(email, password, cancellationToken);
+                logger.LogInformation("Admin account {Email} is ready (user {UserId})", admin.Email, admin.Id);
+            }
+            catch (ApiException refused) when (refused.StatusCode == StatusCodes.Status409Conflict)
+            {
+                // The service still starts (an admin demoted on purpose must not stop it), but nobody is promoted.
+                logger.LogError("CYBERHUB_ADMIN_EMAIL not applied: {Reason}", refused.Message);
+            }
         }
     }
 

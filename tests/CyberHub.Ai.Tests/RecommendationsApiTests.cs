@@ -161,6 +161,35 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         Assert.Equal(5, stored!.LastSequence);
         Assert.Single(stored.Entries);
     }
+
+    [Fact]
+    public async Task A_user_deleted_event_drops_everything_the_service_holds_about_the_learner()
+    {
+        var learner = await server.Core.RegisterAsync();
+        using var admin = await server.AdminClientAsync();
+        var progress = new ProgressDto(1, learner.User.Id, "owasp-top-10-explained", "lesson", ProgressStatus.Completed, 100, 90, 60, [], DateTime.UtcNow, DateTime.UtcNow, DateTime.UtcNow, DateTime.UtcNow, 1);
+        var created = new ProgressEvent(Guid.NewGuid(), 10, ProgressEventTypes.Created, learner.User.Id, DateTime.UtcNow, progress);
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([created]))).ReadAsync<ProgressEventsResult>();
+        var store = server.Services.GetRequiredService<ILearnerProfileStore>();
+        Assert.Single((await store.GetAsync(learner.User.Id))!.Entries);
+
+        // The account is deleted in Core: its outbox says so, with no progress record.
+        var deleted = new ProgressEvent(Guid.NewGuid(), 11, ProgressEventTypes.UserDeleted, learner.User.Id, DateTime.UtcNow, null);
+        var applied = await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([deleted]))).ReadAsync<ProgressEventsResult>();
+        Assert.Equal(new ProgressEventsResult(1, 0), applied);
+        var stored = await store.GetAsync(learner.User.Id);
+        Assert.Empty(stored!.Entries);
+        Assert.Null(stored.Vector);
+
+        // An older event delivered again later cannot bring the learner back.
+        var older = new ProgressEvent(Guid.NewGuid(), 9, ProgressEventTypes.Created, learner.User.Id, DateTime.UtcNow, progress);
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([older]))).ReadAsync<ProgressEventsResult>();
+        Assert.Empty((await store.GetAsync(learner.User.Id))!.Entries);
+
+        // A user.deleted event carrying a record is malformed.
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([deleted with { EventId = Guid.NewGuid(), Progress = progress }])))
+            .DetailAsync(HttpStatusCode.BadRequest);
+    }
 }
 
 public sealed class EmbeddedRecommendationsApiTests(EmbeddedAiServer server)

@@ -148,6 +148,14 @@ public abstract class AuthTests<TServer>(TServer server) where TServer : CoreSer
         await (await RefreshAsync("not-a-token")).DetailAsync(HttpStatusCode.Unauthorized);
     }
 
+    private static string StampOf(string accessToken)
+    {
+        var payload = accessToken.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
+        using var document = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(payload));
+        return document.RootElement.GetProperty("stamp").GetString()!;
+    }
+
     [Fact]
     public async Task Protected_routes_refuse_every_kind_of_bad_token()
     {
@@ -184,8 +192,8 @@ public abstract class AuthTests<TServer>(TServer server) where TServer : CoreSer
             }
         }
 
-        // The forge itself is sound: an honest token from it is accepted.
-        using var honest = server.CreateClient(forge.Create(id));
+        // The forge itself is sound: an honest token from it, carrying the user's security stamp, is accepted.
+        using var honest = server.CreateClient(forge.Create(id, stamp: StampOf(learner.Access)));
         await (await honest.GetAsync("/api/v1/users/me/")).ReadAsync<UserDto>();
     }
 

@@ -94,9 +94,9 @@ public abstract class OutboxTests<TFixture>(TFixture fixture) : IDisposable wher
         await _receiver.WaitForAsync(_ => _receiver.AcceptedFor(learner.User.Id).Count >= 3);
         var events = _receiver.AcceptedFor(learner.User.Id);
         Assert.Equal([ProgressEventTypes.Created, ProgressEventTypes.Updated, ProgressEventTypes.Deleted], events.Select(e => e.Type));
-        AssertSameRecord(created, events[0].Progress);
-        AssertSameRecord(updated, events[1].Progress);
-        AssertSameRecord(updated, events[2].Progress);
+        AssertSameRecord(created, events[0].Progress!);
+        AssertSameRecord(updated, events[1].Progress!);
+        AssertSameRecord(updated, events[2].Progress!);
         Assert.All(events, e => Assert.Equal(learner.User.Id, e.UserId));
         Assert.Equal(3, events.Select(e => e.EventId).Distinct().Count());
         Assert.True(events[0].Sequence < events[1].Sequence && events[1].Sequence < events[2].Sequence);
@@ -201,12 +201,12 @@ public abstract class OutboxTests<TFixture>(TFixture fixture) : IDisposable wher
         await (await learner.Client.PatchJsonAsync($"/api/v1/progress/{good.Id}/", new UpdateProgressRequest(null, 50, null, null, null))).ReadAsync<ProgressDto>();
         await EventuallyAsync(() => Task.FromResult(_receiver.Attempts.Any(a => a.Events.Count(e => e.UserId == learner.User.Id) == 3)));
 
-        _receiver.Respond = events => events.Any(e => e.Progress.ContentId == poison) ? 400 : 200;
+        _receiver.Respond = events => events.Any(e => e.Progress!.ContentId == poison) ? 400 : 200;
         await _receiver.WaitForAsync(_ => _receiver.AcceptedFor(learner.User.Id).Count >= 2);
 
         var events = _receiver.AcceptedFor(learner.User.Id);
         Assert.Equal([ProgressEventTypes.Created, ProgressEventTypes.Updated], events.Select(e => e.Type));
-        Assert.All(events, e => Assert.Equal(good.Id, e.Progress.Id));
+        Assert.All(events, e => Assert.Equal(good.Id, e.Progress!.Id));
         Assert.Contains(_receiver.Attempts, a => a.Status == 400 && a.Events.Count == 3);
         var rows = await RowsAsync(fixture.First, learner.User.Id);
         Assert.NotNull(rows[0].FailedAt);
@@ -231,7 +231,7 @@ public abstract class OutboxTests<TFixture>(TFixture fixture) : IDisposable wher
         }
         await EventuallyAsync(() => Task.FromResult(_receiver.Attempts.Any(a => a.Events.Count(e => ids.Contains(e.UserId)) == 4)));
 
-        _receiver.Respond = events => events.Any(e => e.Progress.ContentId == poison) ? 400 : 200;
+        _receiver.Respond = events => events.Any(e => e.Progress!.ContentId == poison) ? 400 : 200;
         await _receiver.WaitForAsync(all => all.Count(e => ids.Contains(e.UserId)) >= 3);
 
         // The round went out whole first: four events of three learners in one request, refused for the one.
@@ -239,8 +239,8 @@ public abstract class OutboxTests<TFixture>(TFixture fixture) : IDisposable wher
         // Then learner by learner: the others' events arrived, and the first learner's good one after the invalid one.
         var accepted = _receiver.Accepted.Where(e => ids.Contains(e.UserId)).ToList();
         Assert.Equal(ids.Order(), accepted.Select(e => e.UserId).Distinct().Order());
-        Assert.DoesNotContain(accepted, e => e.Progress.ContentId == poison);
-        Assert.Contains(accepted, e => e.Progress.Id == good.Id);
+        Assert.DoesNotContain(accepted, e => e.Progress!.ContentId == poison);
+        Assert.Contains(accepted, e => e.Progress!.Id == good.Id);
         var rows = await RowsAsync(fixture.First, learners[0].User.Id);
         Assert.NotNull(rows[0].FailedAt);
 
@@ -252,10 +252,10 @@ public abstract class OutboxTests<TFixture>(TFixture fixture) : IDisposable wher
         {
             await CreateAsync(learner.Client, contentId: together);
         }
-        await EventuallyAsync(() => Task.FromResult(_receiver.Attempts.Any(a => a.Events.Count(e => e.Progress.ContentId == together) == 3)));
+        await EventuallyAsync(() => Task.FromResult(_receiver.Attempts.Any(a => a.Events.Count(e => e.Progress!.ContentId == together) == 3)));
         _receiver.Respond = _ => 200;
-        await _receiver.WaitForAsync(all => all.Count(e => e.Progress.ContentId == together) >= 3);
-        Assert.Contains(_receiver.Attempts, a => a.Status == 200 && a.Events.Count(e => e.Progress.ContentId == together) == 3);
+        await _receiver.WaitForAsync(all => all.Count(e => e.Progress!.ContentId == together) >= 3);
+        Assert.Contains(_receiver.Attempts, a => a.Status == 200 && a.Events.Count(e => e.Progress!.ContentId == together) == 3);
     }
 
     [Fact]
@@ -294,9 +294,9 @@ public abstract class OutboxTests<TFixture>(TFixture fixture) : IDisposable wher
             var sequences = user.Select(e => e.Sequence).ToList();
             Assert.Equal(sequences.Order(), sequences);
             // Per record, versions arrive in the order they were written, ending with the final one.
-            foreach (var record in user.GroupBy(e => e.Progress.Id))
+            foreach (var record in user.GroupBy(e => e.Progress!.Id))
             {
-                var versions = record.Select(e => e.Progress.Version).ToList();
+                var versions = record.Select(e => e.Progress!.Version).ToList();
                 Assert.Equal(versions.Order(), versions);
                 Assert.Equal(finals[record.Key], versions[^1]);
             }

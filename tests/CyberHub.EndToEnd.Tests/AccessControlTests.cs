@@ -42,6 +42,13 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
             await (await Core(s, HttpMethod.Put, $"/api/v1/users/{s.Victim.User.Id}/roles/", """{"roles":["learner"]}""")).DetailAsync(HttpStatusCode.Forbidden);
             await (await Core(s, HttpMethod.Put, $"/api/v1/users/{s.Attacker.User.Id}/roles/", """{"roles":["admin"]}""")).DetailAsync(HttpStatusCode.Forbidden);
         },
+        ["core PATCH /api/v1/users/{id}"] = async s =>
+        {
+            await (await Core(s, HttpMethod.Patch, $"/api/v1/users/{s.Victim.User.Id}/", """{"is_active":false}""")).DetailAsync(HttpStatusCode.Forbidden);
+            await (await Core(s, HttpMethod.Patch, $"/api/v1/users/{s.Attacker.User.Id}/", """{"is_active":true}""")).DetailAsync(HttpStatusCode.Forbidden);
+        },
+        ["core DELETE /api/v1/users/{id}"] = async s =>
+            await (await Core(s, HttpMethod.Delete, $"/api/v1/users/{s.Victim.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
         ["core GET /api/v1/organizations/{id}"] = async s =>
             await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
         ["core GET /api/v1/organizations/{id}/members"] = async s =>

@@ -62,7 +62,7 @@ public sealed class EventReceiver : IAsyncDisposable
                 }
                 else
                 {
-                    _events[e.EventId] = (e.Progress.Id, e.Progress.Version, 1);
+                    _events[e.EventId] = (e.Progress!.Id, e.Progress!.Version, 1);
                 }
             }
         }

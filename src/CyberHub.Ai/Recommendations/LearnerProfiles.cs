@@ -40,8 +40,16 @@ public sealed class LearnerProfiles(ILearnerProfileStore profiles, IVectorStore 
         {
             return;
         }
-        var key = new ContentKey(change.Progress.ContentType, change.Progress.ContentId);
-        var entry = change.Type == ProgressEventTypes.Deleted ? null : ProfileBuilder.Entry(change.Progress);
+        if (change.Type == ProgressEventTypes.UserDeleted)
+        {
+            // The account is gone: keep nothing of the learner but the sequence, so that no older event revives them.
+            await profiles.SaveAsync(new LearnerProfile(change.UserId, [], ProfileBuilder.Vector([]), ProfileBuilder.Fingerprint([]),
+                change.Sequence, clock.GetUtcNow().UtcDateTime), cancellationToken);
+            return;
+        }
+        var progress = change.Progress ?? throw new ArgumentException("A progress event carries its record.", nameof(change));
+        var key = new ContentKey(progress.ContentType, progress.ContentId);
+        var entry = change.Type == ProgressEventTypes.Deleted ? null : ProfileBuilder.Entry(progress);
         var entries = ProfileBuilder.Replace(stored?.Entries ?? [], key, entry);
         var history = await WeighAsync(entries, cancellationToken);
         await profiles.SaveAsync(new LearnerProfile(change.UserId, entries, ProfileBuilder.Vector(history),

@@ -21,7 +21,8 @@ public sealed class ProgressEventsService(
 {
     public const int MaxBatch = 1_000;
 
-    private static readonly HashSet<string> Types = [ProgressEventTypes.Created, ProgressEventTypes.Updated, ProgressEventTypes.Deleted];
+    private static readonly HashSet<string> Types =
+        [ProgressEventTypes.Created, ProgressEventTypes.Updated, ProgressEventTypes.Deleted, ProgressEventTypes.UserDeleted];
 
     public async Task<ProgressEventsResult> ApplyAsync(ProgressEventBatch batch, CancellationToken cancellationToken)
     {
@@ -73,6 +74,8 @@ public sealed class ProgressEventsService(
                 { Sequence: <= 0 } => "sequence must be positive",
                 { UserId: <= 0 } => "user_id must be positive",
                 { Type: var type } when type is null || !Types.Contains(type) => $"type must be one of {string.Join(", ", Types)}",
+                { Type: ProgressEventTypes.UserDeleted, Progress: not null } => "progress must be absent for user.deleted",
+                { Type: ProgressEventTypes.UserDeleted } => null,
                 { Progress: null } => "progress is required",
                 { Progress.UserId: var owner, UserId: var user } when owner != user => "progress.user_id differs from user_id",
                 _ => null,
@@ -80,6 +83,10 @@ public sealed class ProgressEventsService(
             if (problem is not null)
             {
                 throw ApiException.BadRequest($"events[{i}]: {problem}.");
+            }
+            if (e!.Type == ProgressEventTypes.UserDeleted)
+            {
+                continue;
             }
             try
             {

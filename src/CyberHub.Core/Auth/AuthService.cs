@@ -107,6 +107,11 @@ public sealed class AuthService(
             throw ApiException.Unauthorized(BadRefreshToken);
         }
 
+        // The account is read before the claim: a change that ends the user's sessions (password, roles, status)
+        // commits its new security stamp together with the revocation, so either it committed before this read
+        // and the claim below fails, or the access token minted here carries the old stamp and Core refuses it.
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == stored.UserId, cancellationToken);
+
         // Claim the token in one statement: of concurrent refreshes with one token exactly one wins, and none
         // wins once a token of the family has been revoked (logout, password change, detected reuse).
         var family = stored.FamilyId;
@@ -123,7 +128,6 @@ public sealed class AuthService(
                 : BadRefreshToken);
         }
 
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == stored.UserId, cancellationToken);
         if (user is null || !user.IsActive)
         {
             throw ApiException.Unauthorized(BadRefreshToken);

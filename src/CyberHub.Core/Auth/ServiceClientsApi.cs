@@ -10,7 +10,9 @@ public static class ServiceClientsApi
 {
     public static IEndpointRouteBuilder MapServiceClientsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/service-clients").WithTags("Service clients").RequireAuthorization(Policies.Admin);
+        var group = app.MapGroup("/api/v1/service-clients").WithTags("Service clients").RequireAuthorization(Policies.Admin)
+            // A service client is a permanent credential: minting or revoking one checks the caller's admin role in the database.
+            .RequireCurrentAdmin();
         group.MapPost("/", Create).WithSummary("Register a service client (admin); the secret is shown once, in this answer");
         group.MapGet("/", List).WithSummary("All service clients, revoked ones included (admin)");
         group.MapDelete("/{clientId}/", Revoke).WithSummary("Revoke a service client: it gets no new tokens (admin)");

@@ -18,6 +18,7 @@ public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSetti
         [CyberHubClaims.Subject] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
         [CyberHubClaims.Email] = user.Email,
         [CyberHubClaims.Roles] = user.RoleList.ToArray(),
+        [CyberHubClaims.SecurityStamp] = user.SecurityStamp,
     });
 
     /// <summary>

@@ -51,6 +51,7 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
             user.Property(u => u.Bio).HasMaxLength(2000);
             user.Property(u => u.AvatarUrl).HasMaxLength(2048);
             user.Property(u => u.Roles).HasMaxLength(200);
+            user.Property(u => u.SecurityStamp).HasMaxLength(User.SecurityStampLength);
             user.Ignore(u => u.RoleList);
         });
 

@@ -4,7 +4,7 @@ using CyberHub.Contracts;
 namespace CyberHub.Core.Outbox;
 
 /// <summary>
-/// A progress change waiting to be delivered to the AI service (a transactional outbox row). It is written in
+/// A progress change (or an account deletion) waiting to be delivered to the AI service (a transactional outbox row). It is written in
 /// the same transaction as the change, so an event exists exactly when its change committed; a dispatcher
 /// delivers it later, at least once, in id order per user.
 /// </summary>
@@ -40,9 +40,21 @@ public sealed class OutboxEvent
         NextAttemptAt = now,
     };
 
+    /// <summary>The deletion of <paramref name="userId"/>'s account: delivered after the user's earlier events, like any other.</summary>
+    public static OutboxEvent ForUserDeleted(long userId, DateTime now) => new()
+    {
+        EventId = Guid.NewGuid(),
+        UserId = userId,
+        Type = ProgressEventTypes.UserDeleted,
+        Payload = "{}",
+        CreatedAt = now,
+        NextAttemptAt = now,
+    };
+
     public ProgressEvent ToEvent() =>
-        new(EventId, Id, Type, UserId, CreatedAt, JsonSerializer.Deserialize<ProgressDto>(Payload, CyberHubJson.Options)
-            ?? throw new JsonException("The payload is empty."));
+        new(EventId, Id, Type, UserId, CreatedAt, Type == ProgressEventTypes.UserDeleted
+            ? null
+            : JsonSerializer.Deserialize<ProgressDto>(Payload, CyberHubJson.Options) ?? throw new JsonException("The payload is empty."));
 
     public static string Truncate(string error) => error.Length <= MaxErrorLength ? error : error[..MaxErrorLength];
 }

@@ -196,7 +196,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
 
         var count = await query.CountAsync(cancellationToken);
         // An empty answer must not pass for "no progress" when the user does not exist (the AI service tells the two apart).
-        if (count == 0 && user is { } asked && !await db.Users.AnyAsync(u => u.Id == asked, cancellationToken))
+        if (count == 0 && user is { } asked && !await db.Users.AnyAsync(u => u.Id == asked && u.DeletedAt == null, cancellationToken))
         {
             throw ApiException.NotFound("User not found.");
         }

@@ -16,10 +16,21 @@ public sealed class User
     /// <summary>Space-separated role names, so the column is the same on every provider.</summary>
     public string Roles { get; set; } = Contracts.Roles.Learner;
     public bool IsActive { get; set; } = true;
+    /// <summary>
+    /// Changes whenever what a token of this user may do changes (roles, password, deactivation, deletion, admin
+    /// bootstrap); access tokens carry it, and Core refuses a token whose stamp is no longer the user's.
+    /// </summary>
+    public string SecurityStamp { get; set; } = NewSecurityStamp();
+    /// <summary>Set when an admin deleted the account: the row stays, anonymised, so that nothing pointing at it breaks.</summary>
+    public DateTime? DeletedAt { get; set; }
     public int FailedLoginCount { get; set; }
     public DateTime? LockedUntil { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+
+    public const int SecurityStampLength = 32;
+
+    public static string NewSecurityStamp() => Guid.NewGuid().ToString("N");
 
     public IReadOnlyList<string> RoleList => Roles.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }

@@ -22,7 +22,13 @@ public static class UsersApi
         group.MapPost("/me/password/", ChangePassword).RequireAuthRateLimit().WithSummary("Change the password; ends every session");
         group.MapGet("/", List).RequireAuthorization(Policies.Admin).WithSummary("All users, paged (admin)");
         group.MapGet("/{id:long}/", Get).WithSummary("One user (the user themself, admin or service)");
-        group.MapPut("/{id:long}/roles/", SetRoles).RequireAuthorization(Policies.Admin).WithSummary("Replace a user's roles (admin)");
+        // Privilege-granting: the caller's admin role is checked in the database, not only in the token.
+        group.MapPut("/{id:long}/roles/", SetRoles).RequireAuthorization(Policies.Admin).RequireCurrentAdmin()
+            .WithSummary("Replace a user's roles (admin); ends the user's sessions");
+        group.MapPatch("/{id:long}/", Update).RequireAuthorization(Policies.Admin).RequireCurrentAdmin()
+            .WithSummary("Deactivate or reactivate a user with is_active (admin); deactivation refuses the user's tokens at once");
+        group.MapDelete("/{id:long}/", Delete).RequireAuthorization(Policies.Admin).RequireCurrentAdmin()
+            .WithSummary("Delete a user (admin): progress, memberships and sessions go, the account is anonymised");
         return app;
     }
 
@@ -57,4 +63,13 @@ public static class UsersApi
 
     private static async Task<Ok<UserDto>> SetRoles(long id, SetRolesRequest request, UsersService users, CancellationToken ct) =>
         TypedResults.Ok(await users.SetRolesAsync(id, request, ct));
+
+    private static async Task<Ok<UserDto>> Update(long id, UpdateUserRequest request, UsersService users, CancellationToken ct) =>
+        TypedResults.Ok(await users.UpdateAsync(id, request, ct));
+
+    private static async Task<NoContent> Delete(long id, UsersService users, CancellationToken ct)
+    {
+        await users.DeleteAsync(id, ct);
+        return TypedResults.NoContent();
+    }
 }

@@ -14,6 +14,15 @@ public static class Policies
     public const string ContentAuthor = "content_author";
 }
 
+/// <summary>
+/// A well-formed, unexpired token that no longer speaks for its user: the account was deactivated or deleted, or
+/// its security stamp changed (roles, password). Raised by the issuer's own check after signature validation.
+/// </summary>
+public sealed class TokenRevokedException() : SecurityTokenException(Detail)
+{
+    public const string Detail = "Token has been revoked; log in again.";
+}
+
 public static class AuthenticationExtensions
 {
     /// <summary>
@@ -55,6 +64,7 @@ public static class AuthenticationExtensions
                         var detail = context.AuthenticateFailure switch
                         {
                             SecurityTokenExpiredException => "Token has expired.",
+                            TokenRevokedException => TokenRevokedException.Detail,
                             null when !string.IsNullOrEmpty(context.Request.Headers.Authorization) => "Invalid token.",
                             null => ErrorDetails.NotAuthenticated,
                             _ => "Invalid token.",

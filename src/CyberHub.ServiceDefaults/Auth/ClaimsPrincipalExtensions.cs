@@ -10,6 +10,8 @@ public static class CyberHubClaims
     public const string Subject = "sub";
     public const string Email = "email";
     public const string Roles = "roles";
+    /// <summary>The user's security stamp when the token was issued; Core refuses the token once the stamp has changed.</summary>
+    public const string SecurityStamp = "stamp";
 }
 
 public static class ClaimsPrincipalExtensions

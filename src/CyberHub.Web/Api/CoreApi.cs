@@ -20,6 +20,12 @@ public sealed class CoreApi(HttpClient http) : ApiClient(http, "Core")
     public Task<UserDto> SetRolesAsync(long userId, IReadOnlyList<string> roles, CancellationToken ct = default) =>
         SendAsync<UserDto>(HttpMethod.Put, $"api/v1/users/{userId}/roles/", new SetRolesRequest(roles), cancellationToken: ct);
 
+    public Task<UserDto> SetActiveAsync(long userId, bool active, CancellationToken ct = default) =>
+        SendAsync<UserDto>(HttpMethod.Patch, $"api/v1/users/{userId}/", new UpdateUserRequest(active), cancellationToken: ct);
+
+    public Task DeleteUserAsync(long userId, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"api/v1/users/{userId}/", cancellationToken: ct);
+
     /// <summary>
     /// One page of a user's progress records. The user is always named: without the filter an admin's list holds
     /// everyone's records, and every page of the app is about the signed-in learner's own.

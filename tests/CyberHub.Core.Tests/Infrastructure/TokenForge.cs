@@ -24,7 +24,8 @@ public sealed class TokenForge(CoreServer server)
         DateTime? notBefore = null,
         DateTime? expires = null,
         string type = JwtSettings.AccessTokenType,
-        SigningCredentials? credentials = null)
+        SigningCredentials? credentials = null,
+        string? stamp = null)
     {
         var now = DateTime.UtcNow;
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
@@ -36,12 +37,22 @@ public sealed class TokenForge(CoreServer server)
             Expires = expires ?? now.AddMinutes(5),
             TokenType = type,
             SigningCredentials = credentials ?? _keys.Current,
-            Claims = new Dictionary<string, object>
-            {
-                ["sub"] = userId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["roles"] = roles ?? ["learner"],
-            },
+            Claims = Claims(userId, roles ?? ["learner"], stamp),
         });
+    }
+
+    private static Dictionary<string, object> Claims(long userId, string[] roles, string? stamp)
+    {
+        var claims = new Dictionary<string, object>
+        {
+            ["sub"] = userId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["roles"] = roles,
+        };
+        if (stamp is not null)
+        {
+            claims["stamp"] = stamp;
+        }
+        return claims;
     }
 
     /// <summary>Signed by a P-256 key Core has never seen, carrying Core's own kid.</summary>

@@ -60,7 +60,7 @@ public sealed class CoreCrashTests(ITestOutputHelper output)
             await core.KillAsync();
             await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(60));
 
-            var deliveredAtKill = receiver.Accepted.Select(e => (e.Progress.Id, e.Progress.Version)).ToHashSet();
+            var deliveredAtKill = receiver.Accepted.Select(e => (e.Progress!.Id, e.Progress!.Version)).ToHashSet();
             var undelivered = load.Acknowledged.Count(a => !deliveredAtKill.Contains((a.Id, a.Version)));
             var inFlight = learners.Sum(l => load.Unknown(l.UserId).Count);
             output.WriteLine($"killed after {clock.Elapsed.TotalSeconds:F1} s: {load.AcknowledgedCount} writes acknowledged, " +
@@ -120,12 +120,12 @@ public sealed class CoreCrashTests(ITestOutputHelper output)
         var expected = stored.Values.SelectMany(r => Enumerable.Range(createdVersion, r.Version - createdVersion + 1).Select(v => (r.Id, v))).ToHashSet();
         try
         {
-            return await receiver.WaitForAsync(events => expected.IsSubsetOf(events.Select(e => (e.Progress.Id, e.Progress.Version))),
+            return await receiver.WaitForAsync(events => expected.IsSubsetOf(events.Select(e => (e.Progress!.Id, e.Progress!.Version))),
                 TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException e)
         {
-            var seen = receiver.Accepted.Select(a => (a.Progress.Id, a.Progress.Version)).ToHashSet();
+            var seen = receiver.Accepted.Select(a => (a.Progress!.Id, a.Progress!.Version)).ToHashSet();
             var missing = expected.Where(x => !seen.Contains(x)).Take(10).Select(x => $"record {x.Id} v{x.v}");
             throw new InvalidOperationException($"{e.Message} Missing, for example: {string.Join(", ", missing)}", e);
         }
@@ -134,7 +134,7 @@ public sealed class CoreCrashTests(ITestOutputHelper output)
     private static void CheckDeliveries(IReadOnlyList<ProgressEvent> delivered, IReadOnlyDictionary<long, ProgressDto> stored, ProgressLoad load)
     {
         // One event id per change, and one change per event id: repeats are the same event again.
-        foreach (var change in delivered.GroupBy(e => (e.Progress.Id, e.Progress.Version)))
+        foreach (var change in delivered.GroupBy(e => (e.Progress!.Id, e.Progress!.Version)))
         {
             var ids = change.Select(e => e.EventId).Distinct().Count();
             Assert.True(ids == 1, $"record {change.Key.Id} version {change.Key.Version} was announced by {ids} different events");
@@ -143,13 +143,13 @@ public sealed class CoreCrashTests(ITestOutputHelper output)
         }
         foreach (var repeat in delivered.GroupBy(e => e.EventId))
         {
-            Assert.Single(repeat.Select(e => (e.Sequence, e.Progress.Id, e.Progress.Version)).Distinct());
+            Assert.Single(repeat.Select(e => (e.Sequence, e.Progress!.Id, e.Progress!.Version)).Distinct());
         }
         // Nothing that did not commit: every event is of a stored record, at most at its stored version.
-        Assert.All(delivered, e => Assert.True(stored.TryGetValue(e.Progress.Id, out var record) && e.Progress.Version <= record.Version,
-            $"event {e.EventId} announces record {e.Progress.Id} version {e.Progress.Version}, which never committed"));
+        Assert.All(delivered, e => Assert.True(stored.TryGetValue(e.Progress!.Id, out var record) && e.Progress!.Version <= record.Version,
+            $"event {e.EventId} announces record {e.Progress!.Id} version {e.Progress!.Version}, which never committed"));
         // What was acknowledged is what was announced.
-        var announced = delivered.GroupBy(e => (e.Progress.Id, e.Progress.Version)).ToDictionary(g => g.Key, g => g.First().Progress);
+        var announced = delivered.GroupBy(e => (e.Progress!.Id, e.Progress!.Version)).ToDictionary(g => g.Key, g => g.First().Progress!);
         Assert.All(load.Acknowledged, ack =>
         {
             var progress = announced[(ack.Id, ack.Version)];

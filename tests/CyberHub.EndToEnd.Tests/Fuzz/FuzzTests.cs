@@ -319,6 +319,8 @@ public sealed class FuzzTargets
         _bodies["core PATCH /api/v1/users/me"] = Node(new { first_name = "Ann", last_name = "Lee", bio = "Learns by doing.", avatar_url = "https://example.com/ann.png" });
         _bodies["core POST /api/v1/users/me/password"] = Node(new { current_password = CoreServer.AdminPassword, new_password = "another long passphrase" });
         _bodies["core PUT /api/v1/users/{id}/roles"] = Node(new { roles = new[] { "learner", "content_creator" } });
+        // The owner is active already: the valid body changes nothing, so only the defect is judged.
+        _bodies["core PATCH /api/v1/users/{id}"] = Node(new { is_active = true });
         _bodies["core POST /api/v1/organizations"] = Node(new { name = "Another org", slug = $"another-{suffix}", description = "Made by the fuzzer." });
         _bodies["core POST /api/v1/organizations/{id}/invitations"] = Node(new { email = $"invitee-{suffix}@example.com", role = "instructor" });
         _bodies["core PATCH /api/v1/organizations/{id}/members/{userId}"] = Node(new { role = "instructor" });
