@@ -7,11 +7,13 @@ using CyberHub.Core.Users;
 using CyberHub.Core.Web;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -72,7 +74,10 @@ public static class CoreApp
             });
         services.AddSingleton<AccountStates>();
 
-        services.Configure<LoginLockoutOptions>(builder.Configuration.GetSection(LoginLockoutOptions.Section));
+        var throttle = builder.Configuration.GetSection(LoginThrottleOptions.Section).Get<LoginThrottleOptions>() ?? new LoginThrottleOptions();
+        throttle.Validate();
+        services.AddSingleton(sp => new LoginThrottle(sp.GetRequiredService<IMemoryCache>(), sp.GetRequiredService<TimeProvider>(), throttle,
+            CachingExtensions.CachePrefix(builder.Configuration), sp.GetService<RedisConnection>()));
         services.Configure<PasswordHasherOptions>(builder.Configuration.GetSection("Auth:PasswordHasher"));
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddScoped<TokenService>();

@@ -31,8 +31,40 @@ public static class ContentRules
         {
             throw ApiException.BadRequest($"content_id: 1 to {MaxContentIdLength} characters, no spaces, slashes or control characters.");
         }
+        if (HasBidiControls(id))
+        {
+            throw ApiException.BadRequest($"content_id: {BidiMessage}");
+        }
+        // The id must reach the route as it was stored: a URL path normaliser removes dot segments (. and ..),
+        // decodes %XX (so %2e%2e is a dot segment too), and some turn \ into / or fold full-width dots and
+        // other look-alikes into dots. Such an id could be stored but never read or deleted by its URL.
+        if (id.Any(c => c is '%' or '\\' or '?' or '#'))
+        {
+            throw ApiException.BadRequest("content_id: no %, \\, ? or # (the id is a segment of the item's URL).");
+        }
+        if (id.All(IsDotLike))
+        {
+            throw ApiException.BadRequest("content_id: may not consist of dots only ('.' and '..' are path segments a URL normaliser removes).");
+        }
         return id;
     }
+
+    /// <summary>
+    /// The full stop and the characters some URL handlers fold into it (full-width, small and ideographic-compatible
+    /// full stops, one- and two-dot leaders, the ellipsis).
+    /// </summary>
+    private static bool IsDotLike(char c) => c is '.' or '\uFF0E' or '\uFE52' or '\u2024' or '\u2025' or '\u2026' or '\u3002' or '\uFF61';
+
+    /// <summary>Said when a name, title or id holds a bidirectional formatting character.</summary>
+    public const string BidiMessage =
+        "bidirectional formatting characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) are not allowed.";
+
+    /// <summary>
+    /// Whether <paramref name="text"/> holds a character that reorders how the text around it is displayed
+    /// (the embeddings, overrides and isolates, and the implicit marks), so that what a reader sees is not what is stored.
+    /// </summary>
+    public static bool HasBidiControls(string text) =>
+        text.Any(c => c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
 
     public static string ContentType(string? value)
     {
@@ -45,7 +77,10 @@ public static class ContentRules
             : throw ApiException.BadRequest($"content_type: '{value}' is not one of {string.Join(", ", ContentTypes.All)}.");
     }
 
-    /// <summary>Free text: trimmed, at most <paramref name="maxLength"/> characters, no control characters (line breaks and tabs only where <paramref name="multiline"/>).</summary>
+    /// <summary>
+    /// Free text: trimmed, at most <paramref name="maxLength"/> characters, no control characters (line breaks and tabs
+    /// only where <paramref name="multiline"/>) and no bidirectional formatting characters.
+    /// </summary>
     public static string Text(string? value, string field, int maxLength, bool multiline = false)
     {
         var text = value?.Trim() ?? "";
@@ -56,6 +91,10 @@ public static class ContentRules
         if (HasControlCharacters(text, multiline))
         {
             throw ApiException.BadRequest($"{field}: control characters are not allowed.");
+        }
+        if (HasBidiControls(text))
+        {
+            throw ApiException.BadRequest($"{field}: {BidiMessage}");
         }
         return text;
     }

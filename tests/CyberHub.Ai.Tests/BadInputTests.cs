@@ -159,6 +159,68 @@ public abstract class BadInputTests<TServer>(TServer server) where TServer : AiS
         await (await admin.GetAsync(url)).DetailAsync(expected);
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("...")]
+    [InlineData("%2e")]
+    [InlineData("%2E%2E")]
+    [InlineData(".%2e")]
+    [InlineData("a%2Fb")]
+    [InlineData("%252e")]
+    [InlineData("\\")]
+    [InlineData("..\\")]
+    [InlineData("a\\b")]
+    [InlineData("\uFF0E\uFF0E")]
+    [InlineData("\uFF0E")]
+    [InlineData("\u2025")]
+    [InlineData("?")]
+    [InlineData("a?b=c")]
+    [InlineData("#top")]
+    [InlineData("lab\u202Egnp.exe")]
+    public async Task Content_ids_that_a_url_path_normaliser_would_change_are_400_and_store_nothing(string id)
+    {
+        using var admin = await server.AdminClientAsync();
+        var before = await CatalogAsync(admin);
+        var detail = await (await admin.PostAsync(Store, Json(StoreJson("content_id", JsonSerializer.Serialize(id))))).DetailAsync(HttpStatusCode.BadRequest);
+        Assert.StartsWith("content_id:", detail, StringComparison.Ordinal);
+        Assert.Equal(before, await CatalogAsync(admin));
+    }
+
+    [Theory]
+    [InlineData("title", "Intro to \u202Egnp.exe")]
+    [InlineData("title", "\u2067Intro\u2069")]
+    [InlineData("title", "Intro\u200E")]
+    [InlineData("description", "Line one\nline \u202Atwo")]
+    [InlineData("description", "\u061CA lab")]
+    [InlineData("content_id", "lab-\u2068x")]
+    [InlineData("content_id", "lab\u200F")]
+    public async Task Bidirectional_controls_in_titles_descriptions_and_ids_are_400_and_store_nothing(string field, string value)
+    {
+        using var admin = await server.AdminClientAsync();
+        var before = await CatalogAsync(admin);
+        var detail = await (await admin.PostAsync(Store, Json(StoreJson(field, JsonSerializer.Serialize(value))))).DetailAsync(HttpStatusCode.BadRequest);
+        Assert.StartsWith($"{field}:", detail, StringComparison.Ordinal);
+        Assert.Contains("bidirectional", detail, StringComparison.Ordinal);
+        Assert.Equal(before, await CatalogAsync(admin));
+    }
+
+    [Fact]
+    public async Task Every_accepted_content_id_with_dots_or_punctuation_is_read_and_deleted_through_its_url()
+    {
+        using var admin = await server.AdminClientAsync();
+        var unique = Guid.NewGuid().ToString("N")[..8];
+        foreach (var id in new[] { $"{unique}.", $".{unique}", $"..{unique}", $"{unique}..", $"a..{unique}", $"~{unique}", $"{unique}:1", $"{unique};v=2", $"{unique}+&=@'", $"ünï-{unique}" })
+        {
+            var stored = StoreJson("content_id", JsonSerializer.Serialize(id));
+            await (await admin.PostAsync(Store, Json(stored))).ReadAsync<StoreEmbeddingsResponse>();
+            var url = $"/api/v1/content/lab/{Uri.EscapeDataString(id)}";
+            Assert.Equal(id, (await (await admin.GetAsync(url)).ReadAsync<ContentItemDto>()).ContentId);
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync(url)).StatusCode);
+            await (await admin.GetAsync(url)).DetailAsync(HttpStatusCode.NotFound);
+        }
+    }
+
     [Fact]
     public async Task A_content_id_longer_than_any_stored_one_names_nothing()
     {

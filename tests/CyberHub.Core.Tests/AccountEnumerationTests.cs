@@ -73,7 +73,7 @@ public abstract partial class AccountEnumerationTests<TServer>(TServer server) w
     }
 
     [Fact]
-    public async Task Unknown_names_lock_out_after_five_failures_exactly_as_accounts_do()
+    public async Task Unknown_names_are_throttled_after_five_failures_exactly_as_accounts_are()
     {
         var learner = await server.RegisterAsync();
         var unknownEmail = UnknownEmail();
@@ -86,26 +86,26 @@ public abstract partial class AccountEnumerationTests<TServer>(TServer server) w
             Assert.Equal(known, await Answer.ReadAsync(await LoginAsync(null, unknownUsername, $"wrong-{i}")));
         }
 
-        // Locked, the right password included; an unknown name is locked for any password.
+        // This address now waits, the right password included; for an unknown name, whatever the password.
         var locked = await Answer.ReadAsync(await LoginAsync(learner.User.Email, null, learner.Password));
         var lockedUnknown = await Answer.ReadAsync(await LoginAsync(unknownEmail, null, "any-password-at-all"));
         var lockedUsername = await Answer.ReadAsync(await LoginAsync(null, unknownUsername, "any-password-at-all"));
         Assert.Equal(HttpStatusCode.TooManyRequests, locked.Status);
-        Assert.Contains("locked", locked.Body, StringComparison.Ordinal);
+        Assert.Contains("Too many failed attempts", locked.Body, StringComparison.Ordinal);
         foreach (var answer in new[] { locked, lockedUnknown, lockedUsername })
         {
             // Seconds left may differ by one between requests made a moment apart; nothing else may.
-            Assert.InRange(answer.RetryAfter, 15 * 60 - 10, 15 * 60);
+            Assert.InRange(answer.RetryAfter, 30 - 10, 30);
         }
         Assert.Equal(locked.WithoutSeconds(), lockedUnknown.WithoutSeconds());
         Assert.Equal(locked.WithoutSeconds(), lockedUsername.WithoutSeconds());
 
-        // The lock is per name: another unknown name is not locked.
+        // The wait is per name: another unknown name is not held up.
         await (await LoginAsync(UnknownEmail(), null, "not-the-password")).DetailAsync(HttpStatusCode.Unauthorized);
     }
 
     [Fact]
-    public async Task Parallel_guesses_lock_unknown_names_as_they_lock_accounts()
+    public async Task Parallel_guesses_throttle_unknown_names_as_they_throttle_accounts()
     {
         var learner = await server.RegisterAsync();
         var unknownEmail = UnknownEmail();
@@ -301,7 +301,7 @@ public sealed class PostgresRedisAccountEnumerationTests(PostgresRedisHasherCoun
     : AccountEnumerationTests<PostgresRedisHasherCountingCoreServer>(server), IClassFixture<PostgresRedisHasherCountingCoreServer>
 {
     [Fact]
-    public async Task Another_instance_sees_the_lock_on_an_unknown_name_which_redis_holds_only_hashed()
+    public async Task Another_instance_sees_the_throttle_on_an_unknown_name_which_redis_holds_only_hashed()
     {
         var unknownEmail = $"nobody{Guid.NewGuid():N}@example.com";
         using var anonymous = Server.CreateClient();
@@ -328,7 +328,7 @@ public sealed class PostgresRedisAccountEnumerationTests(PostgresRedisHasherCoun
         }
 
         await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestRedis.ConnectionString);
-        var keys = redis.GetServers().Single().Keys(pattern: Server.CachePrefix + "login-lockout:*").Select(k => k.ToString()).ToList();
+        var keys = redis.GetServers().Single().Keys(pattern: Server.CachePrefix + "login-throttle:*").Select(k => k.ToString()).ToList();
         Assert.NotEmpty(keys);
         Assert.DoesNotContain(keys, k => k.Contains("nobody", StringComparison.OrdinalIgnoreCase));
     }

@@ -109,6 +109,27 @@ public abstract class BadInputTests<TServer>(TServer server) where TServer : Cor
         Assert.StartsWith($"{field}:", detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("%2e%2e")]
+    [InlineData("a%2Fb")]
+    [InlineData("..\\")]
+    [InlineData("a\\b")]
+    [InlineData("\uFF0E\uFF0E")]
+    [InlineData("a?b")]
+    [InlineData("a#b")]
+    [InlineData("x\u2066y")]
+    public async Task Content_ids_that_a_url_path_normaliser_would_change_are_400_and_store_nothing(string id)
+    {
+        var learner = await server.RegisterAsync();
+        var before = await StoredAsync(learner);
+        var detail = await (await learner.Client.PostJsonAsync(Progress, new CreateProgressRequest(id, "lesson", null, null, null, null, null)))
+            .DetailAsync(HttpStatusCode.BadRequest);
+        Assert.StartsWith("content_id:", detail, StringComparison.Ordinal);
+        Assert.Equal(before, await StoredAsync(learner));
+    }
+
     [Fact]
     public async Task A_content_id_past_128_characters_or_with_a_slash_or_an_avatar_url_past_2048_is_400()
     {

@@ -21,8 +21,8 @@ public static class AuthApi
         return app;
     }
 
-    private static async Task<Ok<TokenPair>> Login(TokenRequest request, AuthService auth, CancellationToken ct) =>
-        TypedResults.Ok(await auth.LoginAsync(request, ct));
+    private static async Task<Ok<TokenPair>> Login(TokenRequest request, AuthService auth, HttpContext http, CancellationToken ct) =>
+        TypedResults.Ok(await auth.LoginAsync(request, RateLimitingExtensions.ClientAddress(http), ct));
 
     private static async Task<Ok<TokenPair>> Refresh(RefreshRequest request, AuthService auth, CancellationToken ct) =>
         TypedResults.Ok(await auth.RefreshAsync(request, ct));

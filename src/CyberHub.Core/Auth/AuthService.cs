@@ -3,34 +3,19 @@ using System.Runtime.CompilerServices;
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
 using CyberHub.Core.Users;
-using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Caching.Memory;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
 
 namespace CyberHub.Core.Auth;
-
-public sealed class LoginLockoutOptions
-{
-    public const string Section = "Auth:Lockout";
-
-    public int MaxFailedAttempts { get; set; } = 5;
-    public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);
-}
 
 /// <summary>Login, refresh-token rotation with reuse detection, and logout.</summary>
 public sealed class AuthService(
     CoreDbContext db,
     TokenService tokens,
     IPasswordHasher<User> hasher,
-    IOptions<LoginLockoutOptions> lockout,
-    TimeProvider clock,
-    IMemoryCache memory,
-    IConfiguration configuration,
-    RedisConnection? redis = null)
+    LoginThrottle throttle,
+    TimeProvider clock)
 {
     private const string BadCredentials = "No active account found with the given credentials.";
     private const string BadRefreshToken = "Refresh token is invalid or expired.";
@@ -39,9 +24,8 @@ public sealed class AuthService(
     // Made by the configured hasher, so that it carries the configured iteration count.
     private static readonly ConditionalWeakTable<IPasswordHasher<User>, string> DummyHashes = [];
 
-    private readonly UnknownLoginLockout _unknownLogins = new(memory, redis, CachingExtensions.CachePrefix(configuration), lockout.Value);
-
-    public async Task<TokenPair> LoginAsync(TokenRequest request, CancellationToken cancellationToken)
+    /// <summary>Logs in from <paramref name="address"/> (the client's, as the rate limits see it), which the login throttle counts failures against.</summary>
+    public async Task<TokenPair> LoginAsync(TokenRequest request, string address, CancellationToken cancellationToken)
     {
         var login = (request.Email ?? request.Username)?.Trim();
         if (string.IsNullOrEmpty(login))
@@ -57,39 +41,35 @@ public sealed class AuthService(
         var normalized = login.ToLowerInvariant();
         var user = await db.Users.FirstOrDefaultAsync(
             u => byEmail ? u.NormalizedEmail == normalized : u.NormalizedUsername == normalized, cancellationToken);
-        var now = clock.UtcNow();
         if (user is null || !user.IsActive)
         {
-            // No such account: the same work, the same answer and the same lockout as for a wrong password.
+            // No such account: the same work, the same answer and the same throttle as for a wrong password.
             var name = (byEmail ? "email:" : "username:") + normalized;
-            if (await _unknownLogins.LockedForAsync(name, now) is { } remaining)
+            if (await throttle.AttemptAsync(name, address) is { } wait)
             {
-                throw Locked(remaining);
+                throw Throttled(wait);
             }
             var dummyHash = DummyHashes.GetValue(hasher, h => h.HashPassword(null!, Guid.NewGuid().ToString()));
             hasher.VerifyHashedPassword(null!, dummyHash, request.Password);
-            await _unknownLogins.RecordFailureAsync(name, now);
             throw ApiException.Unauthorized(BadCredentials);
         }
 
-        if (user.LockedUntil > now)
+        var account = AccountKey(user.Id);
+        if (await throttle.AttemptAsync(account, address) is { } delay)
         {
-            throw Locked(user.LockedUntil.Value - now);
+            throw Throttled(delay);
         }
-
         var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, request.Password);
         if (verdict == PasswordVerificationResult.Failed)
         {
-            await RecordFailureAsync(user.Id, now, cancellationToken);
             throw ApiException.Unauthorized(BadCredentials);
         }
+        await throttle.ForgiveAsync(account, address);
 
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
         {
             user.PasswordHash = hasher.HashPassword(user, request.Password);
         }
-        user.FailedLoginCount = 0;
-        user.LockedUntil = null;
         return await tokens.IssuePairAsync(user, cancellationToken: cancellationToken);
     }
 
@@ -166,23 +146,15 @@ public sealed class AuthService(
         db.RefreshTokens.Where(t => t.FamilyId == family && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
 
-    private async Task RecordFailureAsync(long userId, DateTime now, CancellationToken cancellationToken)
-    {
-        // Counted in the database, not in memory, so that parallel guesses are all counted.
-        await db.Users.Where(u => u.Id == userId)
-            .ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginCount, u => u.FailedLoginCount + 1), cancellationToken);
-        var limit = lockout.Value.MaxFailedAttempts;
-        await db.Users.Where(u => u.Id == userId && u.FailedLoginCount >= limit)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(u => u.FailedLoginCount, 0)
-                .SetProperty(u => u.LockedUntil, now + lockout.Value.Duration), cancellationToken);
-    }
+    /// <summary>How an account is named to the <see cref="LoginThrottle"/>: logins by email and by username, and password changes, count together.</summary>
+    public static string AccountKey(long userId) => $"user:{userId}";
 
-    private static ApiException Locked(TimeSpan remaining)
+    /// <summary>The answer while an address has to wait before its next attempt on an account (or unknown name).</summary>
+    public static ApiException Throttled(TimeSpan wait)
     {
-        var seconds = (int)Math.Ceiling(remaining.TotalSeconds);
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         return new ApiException(StatusCodes.Status429TooManyRequests,
-            $"Account temporarily locked after repeated failed logins; try again in {seconds} seconds.")
+            $"Too many failed attempts on this account from your address; try again in {seconds} seconds.")
         {
             Headers = new Dictionary<string, string> { ["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture) },
         };

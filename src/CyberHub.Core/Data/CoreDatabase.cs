@@ -45,6 +45,7 @@ public static class CoreDatabase
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CoreDbContext>();
         await db.Database.MigrateAsync(cancellationToken);
+        await Users.UsersService.FillMissingSkeletonsAsync(db, cancellationToken);
         if (db.Database.IsSqlite())
         {
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);

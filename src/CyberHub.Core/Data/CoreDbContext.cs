@@ -42,10 +42,12 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
             user.ToTable("users");
             user.HasIndex(u => u.NormalizedEmail).IsUnique();
             user.HasIndex(u => u.NormalizedUsername).IsUnique();
+            user.HasIndex(u => u.UsernameSkeleton).IsUnique();
             user.Property(u => u.Email).HasMaxLength(254);
             user.Property(u => u.NormalizedEmail).HasMaxLength(254);
             user.Property(u => u.Username).HasMaxLength(150);
             user.Property(u => u.NormalizedUsername).HasMaxLength(150);
+            user.Property(u => u.UsernameSkeleton).HasMaxLength(UsernameSkeleton.MaxLength);
             user.Property(u => u.FirstName).HasMaxLength(150);
             user.Property(u => u.LastName).HasMaxLength(150);
             user.Property(u => u.Bio).HasMaxLength(2000);

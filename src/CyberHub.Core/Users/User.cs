@@ -8,6 +8,11 @@ public sealed class User
     public required string NormalizedEmail { get; set; }
     public required string Username { get; set; }
     public required string NormalizedUsername { get; set; }
+    /// <summary>
+    /// <see cref="Users.UsernameSkeleton"/> of the username: no two accounts have one, so no name can pass for
+    /// another. Null only for an account made before skeletons whose skeleton another account already had.
+    /// </summary>
+    public string? UsernameSkeleton { get; set; }
     public string PasswordHash { get; set; } = "";
     public string FirstName { get; set; } = "";
     public string LastName { get; set; } = "";

@@ -33,11 +33,26 @@ public static partial class UserRules
         {
             throw ApiException.BadRequest("username is required.");
         }
+        if (ContentRules.HasBidiControls(username))
+        {
+            throw ApiException.BadRequest($"username: {ContentRules.BidiMessage}");
+        }
         if (username.Length is < 3 or > 150 || !UsernamePattern().IsMatch(username))
         {
             throw ApiException.BadRequest("username: 3 to 150 characters: letters, digits and @ . + - _ only.");
         }
         return username;
+    }
+
+    /// <summary>The <see cref="UsernameSkeleton"/> of a valid username, refused when nothing visible is left of it or it grows past the column.</summary>
+    public static string Skeleton(string username)
+    {
+        var skeleton = UsernameSkeleton.Of(username);
+        if (skeleton.Length == 0 || skeleton.Length > UsernameSkeleton.MaxLength)
+        {
+            throw ApiException.BadRequest("username: use visible letters and digits; this one folds to nothing or to too many characters.");
+        }
+        return skeleton;
     }
 
     public static void Password(string? password, string email, string username)

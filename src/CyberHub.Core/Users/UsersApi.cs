@@ -44,9 +44,9 @@ public static class UsersApi
     private static async Task<Ok<UserDto>> UpdateMe(UpdateProfileRequest request, ClaimsPrincipal caller, UsersService users, CancellationToken ct) =>
         TypedResults.Ok(await users.UpdateProfileAsync(caller.AccountId(), request, ct));
 
-    private static async Task<NoContent> ChangePassword(ChangePasswordRequest request, ClaimsPrincipal caller, UsersService users, CancellationToken ct)
+    private static async Task<NoContent> ChangePassword(ChangePasswordRequest request, ClaimsPrincipal caller, UsersService users, HttpContext http, CancellationToken ct)
     {
-        await users.ChangePasswordAsync(caller.AccountId(), request, ct);
+        await users.ChangePasswordAsync(caller.AccountId(), request, RateLimitingExtensions.ClientAddress(http), ct);
         return TypedResults.NoContent();
     }
 

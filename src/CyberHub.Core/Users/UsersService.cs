@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore;
 namespace CyberHub.Core.Users;
 
 public sealed class UsersService(
-    CoreDbContext db, IPasswordHasher<User> hasher, TokenService tokens, AuthService auth, AccountStates accounts, TimeProvider clock)
+    CoreDbContext db, IPasswordHasher<User> hasher, TokenService tokens, AuthService auth, AccountStates accounts, LoginThrottle throttle, TimeProvider clock)
 {
     public async Task<RegisterResponse> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken)
     {
@@ -32,6 +32,7 @@ public sealed class UsersService(
             NormalizedEmail = email.ToLowerInvariant(),
             Username = username,
             NormalizedUsername = username.ToLowerInvariant(),
+            UsernameSkeleton = UserRules.Skeleton(username),
             FirstName = UserRules.Text(request.FirstName, "first_name", 150),
             LastName = UserRules.Text(request.LastName, "last_name", 150),
             Roles = string.Join(' ', roles),
@@ -71,14 +72,27 @@ public sealed class UsersService(
         return ToDto(user);
     }
 
-    public async Task ChangePasswordAsync(long id, ChangePasswordRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// A guess at <c>current_password</c> is a guess at the account's password: counted by the login throttle against
+    /// (account, <paramref name="address"/>) like a failed login, so a stolen session cannot be used to guess faster.
+    /// </summary>
+    public async Task ChangePasswordAsync(long id, ChangePasswordRequest request, string address, CancellationToken cancellationToken)
     {
         var user = await GetAsync(id, cancellationToken);
-        if (string.IsNullOrEmpty(request.CurrentPassword)
-            || hasher.VerifyHashedPassword(user, user.PasswordHash, request.CurrentPassword) == PasswordVerificationResult.Failed)
+        if (string.IsNullOrEmpty(request.CurrentPassword))
         {
             throw ApiException.BadRequest("current_password is not correct.");
         }
+        var account = AuthService.AccountKey(user.Id);
+        if (await throttle.AttemptAsync(account, address) is { } wait)
+        {
+            throw AuthService.Throttled(wait);
+        }
+        if (hasher.VerifyHashedPassword(user, user.PasswordHash, request.CurrentPassword) == PasswordVerificationResult.Failed)
+        {
+            throw ApiException.BadRequest("current_password is not correct.");
+        }
+        await throttle.ForgiveAsync(account, address);
         UserRules.Password(request.NewPassword, user.Email, user.Username);
         user.PasswordHash = hasher.HashPassword(user, request.NewPassword!);
         user.UpdatedAt = clock.UtcNow();
@@ -195,13 +209,13 @@ public sealed class UsersService(
             var anonymous = $"#deleted-{caller}";
             user.Email = user.NormalizedEmail = anonymous;
             user.Username = user.NormalizedUsername = anonymous;
+            // The name's look-alikes are free again too.
+            user.UsernameSkeleton = null;
             user.FirstName = user.LastName = user.Bio = "";
             user.AvatarUrl = null;
             user.PasswordHash = "";
             user.Roles = "";
             user.IsActive = false;
-            user.FailedLoginCount = 0;
-            user.LockedUntil = null;
             user.DeletedAt = now;
             user.UpdatedAt = now;
             user.SecurityStamp = User.NewSecurityStamp();
@@ -268,7 +282,8 @@ public sealed class UsersService(
         if (user is null)
         {
             var username = normalized.Split('@')[0];
-            if (await db.Users.AnyAsync(u => u.NormalizedUsername == username, cancellationToken))
+            var skeleton = UsernameSkeleton.Of(username);
+            if (await db.Users.AnyAsync(u => u.NormalizedUsername == username || u.UsernameSkeleton == skeleton, cancellationToken))
             {
                 username = $"admin-{Guid.NewGuid():N}"[..20];
             }
@@ -310,6 +325,43 @@ public sealed class UsersService(
         return user;
     }
 
+    /// <summary>
+    /// Gives accounts made before usernames had skeletons theirs, in order of age; an account whose skeleton an
+    /// older one already has keeps none (it stays usable, and no new look-alike of either can be registered).
+    /// </summary>
+    public static async Task<int> FillMissingSkeletonsAsync(CoreDbContext db, CancellationToken cancellationToken)
+    {
+        var filled = 0;
+        long after = 0;
+        while (true)
+        {
+            var batch = await db.Users.Where(u => u.UsernameSkeleton == null && u.Id > after).OrderBy(u => u.Id)
+                .Select(u => new { u.Id, u.Username }).Take(500).ToListAsync(cancellationToken);
+            if (batch.Count == 0)
+            {
+                return filled;
+            }
+            foreach (var row in batch)
+            {
+                var skeleton = UsernameSkeleton.Of(row.Username);
+                if (skeleton.Length is > 0 and <= UsernameSkeleton.MaxLength
+                    && !await db.Users.AnyAsync(u => u.UsernameSkeleton == skeleton, cancellationToken))
+                {
+                    try
+                    {
+                        filled += await db.Users.Where(u => u.Id == row.Id && u.UsernameSkeleton == null)
+                            .ExecuteUpdateAsync(s => s.SetProperty(u => u.UsernameSkeleton, skeleton), cancellationToken);
+                    }
+                    catch (System.Data.Common.DbException)
+                    {
+                        // Another instance starting at the same time, or a registration, took the skeleton first.
+                    }
+                }
+            }
+            after = batch[^1].Id;
+        }
+    }
+
     public static UserDto ToDto(User u) => new(
         u.Id, u.Email, u.Username, u.FirstName, u.LastName, u.Bio, u.AvatarUrl, u.RoleList, u.IsActive, u.CreatedAt, u.UpdatedAt);
 
@@ -322,6 +374,11 @@ public sealed class UsersService(
         if (await db.Users.AnyAsync(u => u.NormalizedUsername == user.NormalizedUsername, cancellationToken))
         {
             throw ApiException.BadRequest("username: a user with that username already exists.");
+        }
+        // Told apart from the above only by its wording: both are answers about a name the caller chose.
+        if (await db.Users.AnyAsync(u => u.UsernameSkeleton == user.UsernameSkeleton, cancellationToken))
+        {
+            throw ApiException.BadRequest("username: a user with a username that looks the same already exists.");
         }
     }
 }

@@ -107,7 +107,7 @@ public static class RateLimitingExtensions
     /// The client's address as the connection (or a trusted proxy's <c>X-Forwarded-For</c>) gives it; an IPv6 client
     /// by its /64, the block one subscriber usually holds whole.
     /// </summary>
-    internal static string ClientAddress(HttpContext http)
+    public static string ClientAddress(HttpContext http)
     {
         var address = http.Connection.RemoteIpAddress;
         if (address is null)

@@ -16,8 +16,12 @@ public sealed class RateLimitingSettings
     /// <summary>Requests per minute for each user, or each address of anonymous callers; unset, the service's own default.</summary>
     public int? PerUserPerMinute { get; set; }
 
-    /// <summary>Requests per minute for each client address on the routes that check a password or secret.</summary>
-    public int AuthPerMinute { get; set; } = 10;
+    /// <summary>
+    /// Requests per minute for each client address on the routes that check a password or secret: against mass
+    /// registration and guessing spread over many accounts. Generous enough for a classroom of 30 behind one NAT
+    /// address to register and log in within a minute; guessing at one account is slowed by Core's login throttle.
+    /// </summary>
+    public int AuthPerMinute { get; set; } = 90;
 
     /// <summary>Requests per minute for each service client (role <c>service</c>); 0 leaves them unlimited.</summary>
     public int ServicePerMinute { get; set; }

@@ -483,12 +483,19 @@ namespace CyberHub.Core.Data.Migrations.Postgres
                         .HasMaxLength(150)
                         .HasColumnType("character varying(150)");
 
+                    b.Property<string>("UsernameSkeleton")
+                        .HasMaxLength(600)
+                        .HasColumnType("character varying(600)");
+
                     b.HasKey("Id");
 
                     b.HasIndex("NormalizedEmail")
                         .IsUnique();
 
                     b.HasIndex("NormalizedUsername")
+                        .IsUnique();
+
+                    b.HasIndex("UsernameSkeleton")
                         .IsUnique();
 
                     b.ToTable("users", (string)null);
