@@ -57,6 +57,13 @@ public abstract class BadInputTests<TServer>(TServer server) where TServer : AiS
     [InlineData("metadata", "{\"topic\":\"a\",\"topic\":\"b\"}", "appears twice")]
     [InlineData("metadata", "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":{\"j\":{}}}}}}}}}}}", "nested more than 10 levels")]
     [InlineData("metadata", "[\"topic\"]", "expected a JSON object")]
+    [InlineData("metadata", "{\"n\":1e131000}", "'n'")]
+    [InlineData("metadata", "{\"n\":1e200000}", "'n'")]
+    [InlineData("metadata", "{\"n\":-1e200000}", "'n'")]
+    [InlineData("metadata", "{\"tags\":[\"a\",{\"weight\":1e-200000}]}", "'tags[1].weight'")]
+    [InlineData("metadata", "{\"n\":1e16}", "'n'")]
+    [InlineData("metadata", "{\"n\":1e-16}", "'n'")]
+    [InlineData("metadata", "{\"topic\":\"\\ud800\"}", "unpaired surrogate")]
     public async Task Nul_and_control_characters_and_malformed_metadata_are_400_and_store_nothing(string field, string literal, string expected)
     {
         using var admin = await server.AdminClientAsync();
@@ -89,6 +96,26 @@ public abstract class BadInputTests<TServer>(TServer server) where TServer : AiS
         var big = JsonSerializer.Serialize(new { notes = new string('m', ContentRules.MaxMetadataBytes) });
         var detail = await (await admin.PostAsync(Store, Json(StoreJson("metadata", big)))).DetailAsync(HttpStatusCode.BadRequest);
         Assert.Equal("metadata: at most 16 KB of JSON.", detail);
+    }
+
+    [Fact]
+    public async Task Metadata_numbers_are_stored_in_plain_decimal_and_the_size_limit_holds_for_what_is_stored()
+    {
+        using var admin = await server.AdminClientAsync();
+        var item = StoreJson("metadata", """{"hours":1.5e1,"weight":2e-3,"id":1e15}""");
+        await (await admin.PostAsync(Store, Json(item))).ReadAsync<StoreEmbeddingsResponse>();
+        var contentId = (string)JsonNode.Parse(item)!["content_id"]!;
+        var stored = await (await admin.GetAsync($"/api/v1/content/lab/{contentId}")).ReadAsync<JsonObject>();
+        Assert.Equal("15", stored["metadata"]!["hours"]!.ToJsonString());
+        Assert.Equal("0.002", stored["metadata"]!["weight"]!.ToJsonString());
+        Assert.Equal("1000000000000000", stored["metadata"]!["id"]!.ToJsonString());
+
+        // 15 KB sent, 51 KB once every digit is written out.
+        var before = await CatalogAsync(admin);
+        var numbers = StoreJson("metadata", $$$"""{"n":[{{{string.Join(",", Enumerable.Repeat("1e15", 3000))}}}]}""");
+        var detail = await (await admin.PostAsync(Store, Json(numbers))).DetailAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("metadata: at most 16 KB of JSON.", detail);
+        Assert.Equal(before, await CatalogAsync(admin));
     }
 
     [Theory]

@@ -221,6 +221,87 @@ public abstract class BadInputTests<TServer>(TServer server) where TServer : Cor
         await (await admin.GetAsync($"{Progress}?user={learner.User.Id}")).ReadAsync<PagedResponse<ProgressDto>>();
     }
 
+    [Theory]
+    [InlineData("""{"n":1e131000}""", "'n'")]
+    [InlineData("""{"n":1e200000}""", "'n'")]
+    [InlineData("""{"n":-1e200000}""", "'n'")]
+    [InlineData("""{"n":1e-200000}""", "'n'")]
+    [InlineData("""{"n":1e400}""", "'n'")]
+    [InlineData("""{"n":1e16}""", "'n'")]
+    [InlineData("""{"n":9007199254740992}""", "'n'")]
+    [InlineData("""{"n":1e-16}""", "'n'")]
+    [InlineData("""{"n":-5e-324}""", "'n'")]
+    [InlineData("""{"a":{"b":[0,1,1e300]}}""", "'a.b[2]'")]
+    [InlineData("""{"a":"x\ud800"}""", "'a'")]
+    [InlineData("""{"x\udc00y":1}""", "unpaired surrogate")]
+    public async Task Metadata_numbers_past_the_sane_range_and_unpaired_surrogates_are_400_naming_the_key(string metadata, string key)
+    {
+        // 1e131000 used to be stored as numeric and printed back with every digit (131 KB from 16 bytes sent), and
+        // 1e200000 or 1e-200000, past numeric's range, were a 500 on PostgreSQL.
+        var learner = await server.RegisterAsync();
+        var created = await (await learner.Client.PostJsonAsync(Progress, new CreateProgressRequest("kept", "lesson", null, null, null, null, null)))
+            .ReadAsync<ProgressDto>(HttpStatusCode.Created);
+        var before = await StoredAsync(learner);
+
+        var post = $$"""{"content_id":"meta-number","content_type":"lesson","metadata":{{metadata}}}""";
+        var detail = await (await learner.Client.SendRawAsync(HttpMethod.Post, Progress, post)).DetailAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("metadata", detail, StringComparison.Ordinal);
+        Assert.Contains(key, detail, StringComparison.Ordinal);
+        detail = await (await learner.Client.SendRawAsync(HttpMethod.Patch, $"{Progress}{created.Id}/", $$"""{"metadata":{{metadata}}}"""))
+            .DetailAsync(HttpStatusCode.BadRequest);
+        Assert.Contains(key, detail, StringComparison.Ordinal);
+        Assert.Equal(before, await StoredAsync(learner));
+    }
+
+    [Fact]
+    public async Task Metadata_numbers_are_kept_as_the_double_they_denote_in_plain_decimal_on_both_databases()
+    {
+        var learner = await server.RegisterAsync();
+        const string sent = """{"big":9007199254740991,"exp":1e15,"small":1.5e-7,"least":-1e-15,"neg_zero":-0.0,"zero":0e-16000,"one":1.0,"tenth":0.10,"pi":3.14159265358979323846,"list":[2.5E+3,-7e0]}""";
+        const string stored = """{"big":9007199254740991,"exp":1000000000000000,"small":0.00000015,"least":-0.000000000000001,"neg_zero":0,"zero":0,"one":1,"tenth":0.1,"pi":3.141592653589793,"list":[2500,-7]}""";
+        var response = await learner.Client.SendRawAsync(HttpMethod.Post, Progress, $$"""{"content_id":"plain","content_type":"lesson","metadata":{{sent}}}""");
+        var created = await response.ReadAsync<ProgressDto>(HttpStatusCode.Created);
+        AssertSameJson(stored, created.Metadata);
+
+        var listed = await (await learner.Client.GetAsync(Progress)).Content.ReadAsStringAsync();
+        AssertSameJson(stored, JsonNode.Parse(listed)!["results"]![0]!["metadata"]!.AsObject());
+        var patched = await (await learner.Client.SendRawAsync(HttpMethod.Patch, $"{Progress}{created.Id}/", """{"metadata":{"more":12e-2}}"""))
+            .ReadAsync<ProgressDto>();
+        Assert.Equal("0.12", patched.Metadata["more"]!.ToJsonString());
+        Assert.Equal("1000000000000000", patched.Metadata["exp"]!.ToJsonString());
+    }
+
+    private static void AssertSameJson(string expected, JsonObject actual)
+    {
+        // Compared key by key on the text of each value: PostgreSQL's jsonb orders keys its own way.
+        var expectedObject = JsonNode.Parse(expected)!.AsObject();
+        Assert.Equal(expectedObject.Select(p => p.Key).Order(), actual.Select(p => p.Key).Order());
+        foreach (var (key, value) in expectedObject)
+        {
+            Assert.Equal(value!.ToJsonString(), actual[key]!.ToJsonString());
+        }
+    }
+
+    [Fact]
+    public async Task The_metadata_size_limit_holds_for_what_is_stored_not_only_for_what_was_sent()
+    {
+        // 3,000 × "1e15," is 15 KB sent; stored, each number has all 16 digits: 51 KB.
+        var learner = await server.RegisterAsync();
+        var numbers = string.Join(",", Enumerable.Repeat("1e15", 3000));
+        var json = $$$"""{"content_id":"sizes","content_type":"lesson","metadata":{"n":[{{{numbers}}}]}}""";
+        Assert.True(json.Length < ContentRules.MaxMetadataBytes);
+        var detail = await (await learner.Client.SendRawAsync(HttpMethod.Post, Progress, json)).DetailAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("metadata: at most 16 KB of JSON.", detail);
+
+        // What fits stored fits served: the largest list of numbers that is accepted comes back at its stored size.
+        var fits = string.Join(",", Enumerable.Repeat("1e15", 900));
+        var created = await (await learner.Client.SendRawAsync(HttpMethod.Post, Progress, $$$"""{"content_id":"sizes","content_type":"lesson","metadata":{"n":[{{{fits}}}]}}"""))
+            .ReadAsync<ProgressDto>(HttpStatusCode.Created);
+        var page = await (await learner.Client.GetAsync(Progress)).Content.ReadAsByteArrayAsync();
+        Assert.InRange(page.Length, 900 * 16, ContentRules.MaxMetadataBytes + 1024);
+        Assert.Equal(900, created.Metadata["n"]!.AsArray().Count);
+    }
+
     [Fact]
     public async Task Invalid_utf8_and_unpaired_surrogates_are_400_saying_so()
     {

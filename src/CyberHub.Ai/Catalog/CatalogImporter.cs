@@ -73,8 +73,9 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
                 throw ApiException.BadRequest($"title: 1 to {CatalogService.MaxTitleLength} characters.");
             }
             var description = ContentRules.Text(row.Text("description"), "description", CatalogService.MaxDescriptionLength, multiline: true);
-            ContentRules.Metadata(metadata);
-            return new CatalogEntry(ContentRules.ContentType(row.Text("content_type")), ContentRules.ContentId(row.Text("content_id")), title, description, metadata);
+            // Kept in the form it is stored in (numbers in plain decimal), as the API would store it.
+            var stored = JsonNode.Parse(ContentRules.Metadata(metadata))!.AsObject();
+            return new CatalogEntry(ContentRules.ContentType(row.Text("content_type")), ContentRules.ContentId(row.Text("content_id")), title, description, stored);
         }
         catch (ApiException e)
         {

@@ -52,56 +52,70 @@ public sealed class PgLearnerProfileStore(string connectionString) : ILearnerPro
 
     public async Task<LearnerProfile?> GetAsync(long userId, CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand(
-            "SELECT entries::text, vector, fingerprint, last_sequence, updated_at FROM learner_profiles WHERE user_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = userId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
-            return null;
-        }
-        return new LearnerProfile(userId, ProfileRows.Entries(reader.GetString(0)),
-            ProfileRows.Vector(reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1)),
-            reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<DateTime>(4));
+            await using var command = new NpgsqlCommand(
+                "SELECT entries::text, vector, fingerprint, last_sequence, updated_at FROM learner_profiles WHERE user_id = $1", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = userId });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            return new LearnerProfile(userId, ProfileRows.Entries(reader.GetString(0)),
+                ProfileRows.Vector(reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1)),
+                reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<DateTime>(4));
+        }, cancellationToken);
     }
 
     public async Task SaveAsync(LearnerProfile profile, CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand("""
+        await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+        await using var command = new NpgsqlCommand("""
             INSERT INTO learner_profiles (user_id, entries, vector, fingerprint, last_sequence, updated_at)
             VALUES ($1, $2::jsonb, $3, $4, $5, $6)
             ON CONFLICT (user_id) DO UPDATE SET entries = excluded.entries, vector = excluded.vector,
                 fingerprint = excluded.fingerprint, last_sequence = excluded.last_sequence, updated_at = excluded.updated_at
-            """);
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = profile.UserId });
         command.Parameters.Add(new NpgsqlParameter { Value = ProfileRows.EntriesJson(profile), NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)ProfileRows.VectorBytes(profile.Vector) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
         command.Parameters.Add(new NpgsqlParameter { Value = profile.Fingerprint });
         command.Parameters.Add(new NpgsqlParameter { Value = profile.LastSequence });
         command.Parameters.Add(new NpgsqlParameter { Value = profile.UpdatedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
     }
 
     public async Task<bool> IsProcessedAsync(Guid eventId, CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand("SELECT 1 FROM processed_events WHERE event_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = eventId });
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand("SELECT 1 FROM processed_events WHERE event_id = $1", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = eventId });
+            return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        }, cancellationToken);
     }
 
     public async Task MarkProcessedAsync(Guid eventId, DateTime processedAt, CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand(
-            "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING");
-        command.Parameters.Add(new NpgsqlParameter { Value = eventId });
-        command.Parameters.Add(new NpgsqlParameter { Value = processedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        if (Interlocked.Increment(ref _marks) % 1000 == 1)
+        var purgeDue = Interlocked.Increment(ref _marks) % 1000 == 1;
+        await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
-            await using var purge = _dataSource.CreateCommand("DELETE FROM processed_events WHERE processed_at < $1");
-            purge.Parameters.Add(new NpgsqlParameter { Value = processedAt - ProfileRows.EventRetention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            await purge.ExecuteNonQueryAsync(cancellationToken);
-        }
+            await using var command = new NpgsqlCommand(
+                "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = eventId });
+            command.Parameters.Add(new NpgsqlParameter { Value = processedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            if (purgeDue)
+            {
+                await using var purge = new NpgsqlCommand("DELETE FROM processed_events WHERE processed_at < $1", connection);
+                purge.Parameters.Add(new NpgsqlParameter { Value = processedAt - ProfileRows.EventRetention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+                await purge.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return true;
+        }, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -122,14 +122,19 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         {
             await PurgeExpiredKeysAsync(now, cancellationToken);
         }
-        return await IdempotencyKeyTable.Postgres.ClaimAsync(() => _dataSource.CreateCommand(), request, now, cancellationToken);
+        return await PostgresConnections.RunAsync(_dataSource,
+            connection => IdempotencyKeyTable.Postgres.ClaimAsync(connection.CreateCommand, request, now, cancellationToken), cancellationToken);
     }
 
     public Task ReleaseKeyAsync(IdempotencyClaim claim, CancellationToken cancellationToken = default) =>
-        IdempotencyKeyTable.Postgres.ReleaseAsync(_dataSource.CreateCommand(), claim, cancellationToken);
+        PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await IdempotencyKeyTable.Postgres.ReleaseAsync(connection.CreateCommand(), claim, cancellationToken);
+            return true;
+        }, cancellationToken);
 
     public Task<int> PurgeExpiredKeysAsync(DateTime now, CancellationToken cancellationToken = default) =>
-        IdempotencyKeyTable.Postgres.PurgeAsync(_dataSource.CreateCommand(), now, cancellationToken);
+        PostgresConnections.RunAsync(_dataSource, connection => IdempotencyKeyTable.Postgres.PurgeAsync(connection.CreateCommand(), now, cancellationToken), cancellationToken);
 
     private async Task<IReadOnlyList<string>> WriteAsync(
         ContentRecord content, IReadOnlyList<float[]> chunkVectors, NpgsqlBatchCommand? answer, CancellationToken cancellationToken)
@@ -138,7 +143,8 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         var key = ContentVectors.KeyOf(record);
         var ids = Enumerable.Range(0, chunkVectors.Count).Select(i => ContentVectors.ChunkId(key, i)).ToArray();
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command("""
@@ -163,23 +169,30 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return ids;
+        return (IReadOnlyList<string>)ids;
+        }, cancellationToken);
     }
 
     public async Task<ContentRecord?> GetAsync(ContentKey key, CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT {RecordColumns} FROM content_items WHERE content_type = $1 AND content_id = $2");
-        AddParameters(command.Parameters, key.ContentType, key.ContentId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadRecord(reader) : null;
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand($"SELECT {RecordColumns} FROM content_items WHERE content_type = $1 AND content_id = $2", connection);
+            AddParameters(command.Parameters, key.ContentType, key.ContentId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? ReadRecord(reader) : null;
+        }, cancellationToken);
     }
 
     public async Task<float[]?> GetVectorAsync(ContentKey key, CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand("SELECT embedding FROM content_items WHERE content_type = $1 AND content_id = $2");
-        AddParameters(command.Parameters, key.ContentType, key.ContentId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand("SELECT embedding FROM content_items WHERE content_type = $1 AND content_id = $2", connection);
+            AddParameters(command.Parameters, key.ContentType, key.ContentId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<ContentVector>> GetManyAsync(IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken = default)
@@ -189,11 +202,13 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         {
             return found;
         }
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
         // Two parallel arrays unnested together: one statement whatever the number of keys.
-        await using var command = _dataSource.CreateCommand($"""
+        await using var command = new NpgsqlCommand($"""
             SELECT {RecordColumns}, embedding FROM content_items AS i
             JOIN unnest($1::text[], $2::text[]) AS k(content_type, content_id) USING (content_type, content_id)
-            """);
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.ContentType).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.ContentId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -201,7 +216,8 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         {
             found.Add(new ContentVector(ReadRecord(reader), reader.GetFieldValue<Vector>(8).ToArray()));
         }
-        return found;
+        return (IReadOnlyList<ContentVector>)found;
+        }, cancellationToken);
     }
 
     public async Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default)
@@ -209,7 +225,8 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
         ArgumentOutOfRangeException.ThrowIfNegative(take);
         const string filter = "WHERE ($1::text IS NULL OR content_type = $1)";
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
         // One snapshot for the count and the page.
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
@@ -231,14 +248,18 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             }
         }
         await transaction.CommitAsync(cancellationToken);
-        return (count, items);
+        return (count, (IReadOnlyList<ContentRecord>)items);
+        }, cancellationToken);
     }
 
     public async Task<bool> DeleteAsync(ContentKey key, CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand("DELETE FROM content_items WHERE content_type = $1 AND content_id = $2");
-        AddParameters(command.Parameters, key.ContentType, key.ContentId);
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand("DELETE FROM content_items WHERE content_type = $1 AND content_id = $2", connection);
+            AddParameters(command.Parameters, key.ContentType, key.ContentId);
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<SearchHit>> SearchAsync(
@@ -276,7 +297,8 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         activity?.SetTag("vector.ef_search", efSearch);
         activity?.SetTag("vector.exact_scan", fetch > MaxEfSearch);
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command(
@@ -326,13 +348,17 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             }
         }
         await transaction.CommitAsync(cancellationToken);
-        return hits;
+        return (IReadOnlyList<SearchHit>)hits;
+        }, cancellationToken);
     }
 
     public async Task<int> CountAsync(CancellationToken cancellationToken = default)
     {
-        await using var command = _dataSource.CreateCommand("SELECT count(*)::int FROM content_items");
-        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand("SELECT count(*)::int FROM content_items", connection);
+            return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

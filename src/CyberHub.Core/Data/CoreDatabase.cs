@@ -20,7 +20,7 @@ public static class CoreDatabase
         if (!string.IsNullOrWhiteSpace(postgres))
         {
             services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(PostgresConnections.Tuned(postgres))
-                .AddInterceptors(QueryDurationInterceptor.PostgreSql));
+                .AddInterceptors(QueryDurationInterceptor.PostgreSql, FailedStatementReset.Instance));
         }
         else
         {

@@ -27,6 +27,55 @@ public static class PostgresConnections
         return new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = MaxAutoPrepare }.ConnectionString;
     }
 
+    /// <summary>
+    /// Drops every statement prepared on <paramref name="connection"/>, on PostgreSQL and in Npgsql's own account of
+    /// them, once a statement has failed on it; if that cannot be done, the pool's connections are all replaced.
+    /// Call it after the failed transaction has ended (PostgreSQL takes nothing but a rollback in an aborted one).
+    /// </summary>
+    /// <remarks>
+    /// A statement PostgreSQL refuses while binding its parameters, in the round trip where Npgsql prepares it, stays
+    /// prepared with no description of its rows: its next run on that connection, whoever makes it, fails with
+    /// "Received unexpected backend message DataRow" (npgsql/npgsql#6391). Dropping them all after any failure is
+    /// cheap (failures are rare; the statements are prepared again after five runs) and does not depend on knowing
+    /// which failures leave that state behind.
+    /// </remarks>
+    public static void ForgetPreparedStatements(NpgsqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            // Closed or broken: Npgsql does not give a broken connection back to the pool.
+            return;
+        }
+        try
+        {
+            connection.UnprepareAll();
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // Still inside the failed transaction, or the connection broke: no one may draw it as it is.
+            NpgsqlConnection.ClearPool(connection);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a connection of <paramref name="dataSource"/> and, if it fails, forgets the
+    /// statements prepared on that connection before it goes back to the pool (see <see cref="ForgetPreparedStatements"/>).
+    /// <paramref name="work"/> must end its transactions itself (<c>await using</c>), as it does when it throws.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(NpgsqlDataSource dataSource, Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            return await work(connection);
+        }
+        catch
+        {
+            ForgetPreparedStatements(connection);
+            throw;
+        }
+    }
+
     private static bool IsMaxAutoPrepare(string keyword) =>
         keyword.Replace(" ", "", StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase);
 }

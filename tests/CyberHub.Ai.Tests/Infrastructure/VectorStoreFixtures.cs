@@ -121,6 +121,15 @@ public sealed class PgVectorStoreFixture : VectorStoreFixture
         return store;
     }
 
+    /// <summary>A store with a single pooled connection: every call uses the connection the previous one used.</summary>
+    public async Task<PgVectorStore> CreateSingleConnectionStoreAsync()
+    {
+        var connectionString = await NewSchemaAsync() + ";Maximum Pool Size=1";
+        var store = await Track(new PgVectorStore(connectionString, NullLogger.Instance));
+        _connectionStrings[store] = connectionString;
+        return store;
+    }
+
     private async Task<string> NewSchemaAsync()
     {
         var schema = $"store_{Interlocked.Increment(ref _schemas)}";

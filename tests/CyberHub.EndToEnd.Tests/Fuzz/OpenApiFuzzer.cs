@@ -88,14 +88,14 @@ public sealed class OpenApiFuzzer(int seed, FuzzContext context)
     private enum Defect
     {
         PathValue, QueryValue, WrongType, OutOfRange, NonFinite, UnknownEnum, Nul, LoneSurrogate, InvalidUtf8,
-        HugeString, NullItem, DuplicateKey, TooDeep, MetadataDuplicateKey, MetadataTooDeep, MetadataNul,
+        HugeString, NullItem, DuplicateKey, TooDeep, MetadataDuplicateKey, MetadataTooDeep, MetadataNul, MetadataNumber,
         Truncated, NotJson, WrongRoot, Empty, WrongContentType, Oversize,
     }
 
     // Defects the JSON reading catches whatever the field, so they may be put into a field the valid body lacks.
     private static readonly Defect[] ReadingDefects =
         [Defect.WrongType, Defect.OutOfRange, Defect.NonFinite, Defect.UnknownEnum, Defect.Nul, Defect.LoneSurrogate, Defect.InvalidUtf8,
-         Defect.TooDeep, Defect.MetadataDuplicateKey, Defect.MetadataTooDeep, Defect.MetadataNul];
+         Defect.TooDeep, Defect.MetadataDuplicateKey, Defect.MetadataTooDeep, Defect.MetadataNul, Defect.MetadataNumber];
 
     private sealed record Field(IReadOnlyList<object> Path, ValueSchema Schema, bool Present);
 
@@ -169,7 +169,7 @@ public sealed class OpenApiFuzzer(int seed, FuzzContext context)
             return defects;
         }
         defects.AddRange([Defect.Truncated, Defect.NotJson, Defect.WrongRoot, Defect.Empty, Defect.WrongContentType, Defect.Oversize]);
-        foreach (var candidate in Enum.GetValues<Defect>().Where(d => d is >= Defect.WrongType and <= Defect.MetadataNul))
+        foreach (var candidate in Enum.GetValues<Defect>().Where(d => d is >= Defect.WrongType and <= Defect.MetadataNumber))
         {
             if (fields.Any(f => Fits(candidate, f)))
             {
@@ -196,7 +196,7 @@ public sealed class OpenApiFuzzer(int seed, FuzzContext context)
             Defect.NullItem => kind is ValueSchema.Array && field.Schema.Items?.Kind is ValueSchema.String or ValueSchema.Object,
             Defect.DuplicateKey => field.Path.Count == 1,
             Defect.TooDeep => true,
-            Defect.MetadataDuplicateKey or Defect.MetadataTooDeep or Defect.MetadataNul => kind is ValueSchema.Map,
+            Defect.MetadataDuplicateKey or Defect.MetadataTooDeep or Defect.MetadataNul or Defect.MetadataNumber => kind is ValueSchema.Map,
             _ => false,
         };
     }
@@ -319,6 +319,13 @@ public sealed class OpenApiFuzzer(int seed, FuzzContext context)
             case Defect.MetadataNul:
                 SetLiteral(draft, field, random.Next(2) == 0 ? "{\"topic\":\"a\\u0000\"}" : "{\"a\\u0000b\":1}");
                 draft.Defect = $"{name} holds U+0000";
+                break;
+            case Defect.MetadataNumber:
+                // Numbers jsonb would store with every digit (1e131000) or refuse (past numeric's range).
+                var metadataNumber = Pick(random, ["{\"n\":1e131000}", "{\"n\":1e200000}", "{\"n\":-1e200000}", "{\"n\":1e-200000}",
+                    "{\"a\":[1,{\"b\":1e400}]}", "{\"n\":9007199254740993}", "{\"n\":1e-16}", "{\"n\":\"\\ud800\"}"]);
+                SetLiteral(draft, field, metadataNumber);
+                draft.Defect = $"{name} = {metadataNumber}";
                 break;
         }
         Garnish(draft, field, random);
