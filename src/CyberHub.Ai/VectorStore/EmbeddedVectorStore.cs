@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Idempotency;
 using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Data.Sqlite;
@@ -79,7 +80,8 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             {
                 return;
             }
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            // 0700 directory, 0600 database (and its -wal/-shm), before SQLite first opens it.
+            DataDirectory.PrepareSqliteFile(Path);
             var started = Stopwatch.GetTimestamp();
             await using var connection = await OpenAsync(cancellationToken);
             await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
