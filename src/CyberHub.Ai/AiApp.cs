@@ -51,6 +51,7 @@ public static class AiApp
         var configuration = builder.Configuration;
 
         services.AddSingleton(TimeProvider.System);
+        services.AddPublicBaseUrl(configuration, "CYBERHUB_AI_PUBLIC_URL", "CYBERHUB_AI_URL", DefaultUrl);
         services.AddCoreJwks(CoreApiUrl(configuration));
         services.AddSingleton<IEmbeddingGenerator, MiniLmEmbeddingGenerator>();
         services.AddVectorStore(configuration);
@@ -81,8 +82,7 @@ public static class AiApp
         }
         else
         {
-            var directory = DataDirectory.From(configuration);
-            Directory.CreateDirectory(directory);
+            var directory = DataDirectory.EnsurePrivate(DataDirectory.From(configuration));
             var path = Path.Combine(directory, "vectors.db");
             services.AddSingleton<IVectorStore>(sp => new EmbeddedVectorStore(path, sp.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddedVectorStore>()));
             services.AddSingleton<ILearnerProfileStore>(_ => new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db")));

@@ -63,6 +63,7 @@ public static class CoreApp
         var dataDirectory = DataDirectory.From(builder.Configuration);
 
         services.AddSingleton(TimeProvider.System);
+        services.AddPublicBaseUrl(builder.Configuration, "CYBERHUB_CORE_PUBLIC_URL", "CYBERHUB_CORE_URL", CoreApp.DefaultUrl);
         services.AddCoreDatabase(builder.Configuration, dataDirectory);
         services.AddSingleton(_ => SigningKeyRing.Load(builder.Configuration, dataDirectory, NullLogger.Instance));
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)

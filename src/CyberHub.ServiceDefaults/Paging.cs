@@ -3,6 +3,7 @@ using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CyberHub.ServiceDefaults;
 
@@ -44,11 +45,17 @@ public readonly record struct PageRequest(int Page, int PageSize)
         return new PagedResponse<T>(count, next, previous, results);
     }
 
+    /// <summary>
+    /// The service's configured public address (<see cref="PublicBaseUrl"/>) with the request's path and query: never
+    /// the request's <c>Host</c> or <c>X-Forwarded-Host</c>, which the client chooses. Without one, a link relative to
+    /// the host.
+    /// </summary>
     private static string Link(HttpRequest request, int page)
     {
         var query = QueryHelpers.ParseQuery(request.QueryString.Value);
         query["page"] = page.ToString(CultureInfo.InvariantCulture);
         var builder = new QueryBuilder(query.SelectMany(kv => kv.Value.Select(v => KeyValuePair.Create(kv.Key, v ?? ""))));
-        return $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}{builder.ToQueryString()}";
+        var origin = request.HttpContext.RequestServices.GetService<PublicBaseUrl>()?.Value ?? "";
+        return $"{origin}{request.Path.ToUriComponent()}{builder.ToQueryString()}";
     }
 }

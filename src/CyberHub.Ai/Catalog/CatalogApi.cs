@@ -33,7 +33,7 @@ public static class CatalogApi
     private static async Task<Results<Ok<StoreEmbeddingsResponse>, IdempotentResult>> Store(
         StoreEmbeddingsRequest request, CatalogService catalog, HttpContext http, CancellationToken ct)
     {
-        var (response, answer) = await catalog.StoreAsync(request, IdempotentRequest.From(http, request), ct);
+        var (response, answer) = await catalog.StoreAsync(request, http.User, IdempotentRequest.From(http, request), ct);
         return answer is not null ? answer.ToResult() : TypedResults.Ok(response!);
     }
 

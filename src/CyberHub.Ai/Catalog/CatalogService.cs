@@ -1,8 +1,10 @@
+using System.Security.Claims;
 using System.Text.Json.Nodes;
 using CyberHub.Ai.Embeddings;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using CyberHub.ServiceDefaults.Idempotency;
@@ -27,8 +29,26 @@ public sealed class CatalogService(
         return new EmbeddingsResponse([.. texts.Select((t, i) => new EmbeddingItem(t, vectors[i]))], embeddings.ModelName, embeddings.Dimension);
     }
 
-    public async Task<StoreEmbeddingsResponse> StoreAsync(StoreEmbeddingsRequest request, CancellationToken cancellationToken) =>
-        (await StoreAsync(request, null, cancellationToken)).Response!;
+    public const string NotYourItem =
+        "This item belongs to another author: a content creator may replace only the items they created (an admin may replace any).";
+
+    public async Task<StoreEmbeddingsResponse> StoreAsync(StoreEmbeddingsRequest request, ClaimsPrincipal caller, CancellationToken cancellationToken) =>
+        (await StoreAsync(request, caller, null, cancellationToken)).Response!;
+
+    /// <summary>
+    /// Who <paramref name="caller"/> writes as: admins and service clients (which act for the platform, as catalog
+    /// imports do) may replace any item; content creators only the items they created. Each becomes the owner of the
+    /// items it creates, by its token's <c>sub</c>.
+    /// </summary>
+    public static ContentWriter WriterOf(ClaimsPrincipal caller)
+    {
+        var subject = caller.FindFirstValue(CyberHubClaims.Subject);
+        if (string.IsNullOrEmpty(subject))
+        {
+            throw ApiException.Unauthorized("Invalid token.");
+        }
+        return new ContentWriter(subject, caller.IsPrivileged());
+    }
 
     /// <summary>
     /// Embeds and stores the item. With <paramref name="idempotency"/>, the key is claimed once the request is known to
@@ -36,8 +56,9 @@ public sealed class CatalogService(
     /// a request that fails gives the key back. The answer is the stored one when the key already has one.
     /// </summary>
     public async Task<(StoreEmbeddingsResponse? Response, IdempotentAnswer? Answer)> StoreAsync(
-        StoreEmbeddingsRequest request, IdempotentRequest? idempotency, CancellationToken cancellationToken)
+        StoreEmbeddingsRequest request, ClaimsPrincipal caller, IdempotentRequest? idempotency, CancellationToken cancellationToken)
     {
+        var writer = WriterOf(caller);
         var texts = Texts(request.Texts);
         var contentType = ContentRules.ContentType(request.ContentType);
         var contentId = ContentRules.ContentId(request.ContentId);
@@ -45,6 +66,12 @@ public sealed class CatalogService(
         var description = ContentRules.Text(request.Description, "description", MaxDescriptionLength, multiline: true);
         var metadata = ContentRules.Metadata(request.Metadata);
 
+        var key = new ContentKey(contentType, contentId);
+        // Refused before the key is claimed and the texts embedded; the write checks again in its transaction.
+        if ((await store.GetAsync(key, cancellationToken)) is { } existing && !writer.MayReplace(existing.CreatedBy))
+        {
+            throw ApiException.Forbidden(NotYourItem);
+        }
         var claim = idempotency is null ? null : await store.ClaimKeyAsync(idempotency, clock.GetUtcNow().UtcDateTime, cancellationToken);
         if (claim?.Answer is { } stored)
         {
@@ -53,7 +80,6 @@ public sealed class CatalogService(
         try
         {
             var vectors = await embeddings.EmbedAsync(texts, cancellationToken);
-            var key = new ContentKey(contentType, contentId);
             var now = clock.GetUtcNow().UtcDateTime;
             var created = (await store.GetAsync(key, cancellationToken))?.CreatedAt ?? now;
             var record = new ContentRecord(
@@ -66,17 +92,21 @@ public sealed class CatalogService(
                 created,
                 now);
             IdempotentAnswer? answer = null;
-            IReadOnlyList<string> ids;
-            if (claim is null)
-            {
-                ids = await store.UpsertAsync(record, vectors, cancellationToken);
-            }
-            else
+            if (claim is not null)
             {
                 // The chunk ids are known before the write, so the answer can commit with it.
                 var chunkIds = Enumerable.Range(0, texts.Count).Select(i => ContentVectors.ChunkId(key, i)).ToList();
                 answer = IdempotentAnswer.Json(StatusCodes.Status200OK, new StoreEmbeddingsResponse("success", chunkIds.Count, chunkIds));
-                ids = await store.UpsertAsync(record, vectors, claim, answer, cancellationToken);
+            }
+            IReadOnlyList<string> ids;
+            try
+            {
+                ids = await store.UpsertAsync(record, vectors, writer, claim, answer, cancellationToken);
+            }
+            catch (ContentOwnedByAnotherException)
+            {
+                // Another caller created the item since the check above.
+                throw ApiException.Forbidden(NotYourItem);
             }
             await invalidator.InvalidateAsync(CacheTags.Catalog, cancellationToken);
             return (new StoreEmbeddingsResponse("success", ids.Count, ids), answer);

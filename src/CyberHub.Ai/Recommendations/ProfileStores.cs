@@ -3,6 +3,7 @@ using System.Text.Json;
 using CyberHub.Contracts;
 using Microsoft.Data.Sqlite;
 using CyberHub.Ai.VectorStore;
+using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Data;
 using Npgsql;
 using NpgsqlTypes;
@@ -135,7 +136,8 @@ public sealed class SqliteLearnerProfileStore(string path) : ILearnerProfileStor
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        // 0700 directory, 0600 database (and its -wal/-shm), before SQLite first opens it.
+        DataDirectory.PrepareSqliteFile(Path.GetFullPath(path));
         await ExecuteAsync("""
             PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS learner_profiles (

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Idempotency;
 using CyberHub.ServiceDefaults.Observability;
 using Microsoft.Data.Sqlite;
@@ -17,7 +18,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
 {
     private const int VectorBytes = ContentVectors.Dimensions * sizeof(float);
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
-    private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding";
+    private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding, created_by";
 
     private static readonly string Schema = """
         CREATE TABLE IF NOT EXISTS content_items (
@@ -30,6 +31,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             embedding BLOB NOT NULL,
+            created_by TEXT,
             PRIMARY KEY (content_type, content_id)
         );
         CREATE TABLE IF NOT EXISTS content_chunks (
@@ -78,13 +80,15 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             {
                 return;
             }
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            // 0700 directory, 0600 database (and its -wal/-shm), before SQLite first opens it.
+            DataDirectory.PrepareSqliteFile(Path);
             var started = Stopwatch.GetTimestamp();
             await using var connection = await OpenAsync(cancellationToken);
             await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
             await using (var transaction = connection.BeginTransaction())
             {
                 await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+                await UpgradeAsync(connection, transaction, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
             await LoadAsync(connection, cancellationToken);
@@ -99,11 +103,12 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
     }
 
     public Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, null, cancellationToken);
+        WriteAsync(content, chunkVectors, ContentWriter.Platform, null, cancellationToken);
 
     public Task<IReadOnlyList<string>> UpsertAsync(
-        ContentRecord content, IReadOnlyList<float[]> chunkVectors, IdempotencyClaim claim, IdempotentAnswer answer, CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, (claim, answer), cancellationToken);
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, IdempotencyClaim? claim = null, IdempotentAnswer? answer = null,
+        CancellationToken cancellationToken = default) =>
+        WriteAsync(content, chunkVectors, writer, claim is null ? null : (claim, answer ?? throw new ArgumentNullException(nameof(answer))), cancellationToken);
 
     public async Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default)
     {
@@ -131,8 +136,10 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
     }
 
     private async Task<IReadOnlyList<string>> WriteAsync(
-        ContentRecord content, IReadOnlyList<float[]> chunkVectors, (IdempotencyClaim Claim, IdempotentAnswer Answer)? idempotency, CancellationToken cancellationToken)
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, (IdempotencyClaim Claim, IdempotentAnswer Answer)? idempotency,
+        CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(writer);
         var record = ContentVectors.Normalise(content, chunkVectors);
         var vector = ContentVectors.ItemVector(chunkVectors);
         var key = ContentVectors.KeyOf(record);
@@ -143,12 +150,16 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction();
+            string? owner;
+            // The owner is checked by the upsert itself: a row the writer may not replace is left as it is, and
+            // returns nothing. The owner of an existing row is never changed.
             await using (var item = Command(connection, transaction, $"""
-                INSERT INTO content_items ({ItemColumns}) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $embedding)
+                INSERT INTO content_items ({ItemColumns}) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $embedding, $writer)
                 ON CONFLICT (content_type, content_id) DO UPDATE SET title = excluded.title, description = excluded.description,
                     metadata = excluded.metadata, chunk_count = excluded.chunk_count, created_at = excluded.created_at,
-                    updated_at = excluded.updated_at, embedding = excluded.embedding;
-                DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id;
+                    updated_at = excluded.updated_at, embedding = excluded.embedding
+                    WHERE $any OR content_items.created_by = $writer
+                RETURNING created_by;
                 """))
             {
                 item.Parameters.AddWithValue("$type", record.ContentType);
@@ -160,7 +171,20 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
                 item.Parameters.AddWithValue("$created", record.CreatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
                 item.Parameters.AddWithValue("$updated", record.UpdatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
                 item.Parameters.AddWithValue("$embedding", ToBlob(vector));
-                await item.ExecuteNonQueryAsync(cancellationToken);
+                item.Parameters.AddWithValue("$writer", (object?)writer.Subject ?? DBNull.Value);
+                item.Parameters.AddWithValue("$any", writer.MayReplaceAny);
+                await using var returned = await item.ExecuteReaderAsync(cancellationToken);
+                if (!await returned.ReadAsync(cancellationToken))
+                {
+                    throw new ContentOwnedByAnotherException(key);
+                }
+                owner = returned.IsDBNull(0) ? null : returned.GetString(0);
+            }
+            await using (var clear = Command(connection, transaction, "DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id"))
+            {
+                clear.Parameters.AddWithValue("$type", record.ContentType);
+                clear.Parameters.AddWithValue("$id", record.ContentId);
+                await clear.ExecuteNonQueryAsync(cancellationToken);
             }
             await using (var chunk = Command(connection, transaction,
                 "INSERT INTO content_chunks (id, content_type, content_id, chunk_index, embedding) VALUES ($chunk, $type, $id, $index, $embedding)"))
@@ -186,7 +210,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
                 await answer.ExecuteNonQueryAsync(cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
-            _catalog.Upsert(record, vector);
+            _catalog.Upsert(record with { CreatedBy = owner }, vector);
             return ids;
         }
         finally
@@ -292,7 +316,8 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
         while (await reader.ReadAsync(cancellationToken))
         {
             var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)));
+                reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)),
+                reader.IsDBNull(9) ? null : reader.GetString(9));
             if (reader.GetBytes(8, 0, null, 0, 0) != VectorBytes)
             {
                 throw new InvalidDataException($"{Path}: the vector of {record.ContentType}:{record.ContentId} is not {ContentVectors.Dimensions} floats.");
@@ -300,6 +325,19 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             reader.GetBytes(8, 0, blob, 0, VectorBytes);
             FromBlob(blob, vector);
             _catalog.Upsert(record, vector);
+        }
+    }
+
+    /// <summary>
+    /// Brings a file made by an earlier version up to the current schema: <c>created_by</c> was added when items got
+    /// owners; the rows that predate it have none, so they belong to the platform.
+    /// </summary>
+    private static async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var columns = Command(connection, transaction, "SELECT count(*) FROM pragma_table_info('content_items') WHERE name = 'created_by'");
+        if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+        {
+            await ExecuteAsync(connection, transaction, "ALTER TABLE content_items ADD COLUMN created_by TEXT", cancellationToken);
         }
     }
 

@@ -2,7 +2,12 @@ using CyberHub.ServiceDefaults.Idempotency;
 
 namespace CyberHub.Ai.VectorStore;
 
-/// <summary>A catalog entry and the vectors of its text chunks. Items are keyed by (content_type, content_id).</summary>
+/// <summary>
+/// A catalog entry and the vectors of its text chunks. Items are keyed by (content_type, content_id).
+/// <paramref name="CreatedBy"/> is the owner: the <c>sub</c> of the token that created the item, or null for an item
+/// of the platform (the demo catalog, imports from the command line, items stored before owners were recorded).
+/// A write never changes it: the store sets it from the <see cref="ContentWriter"/> that creates the item.
+/// </summary>
 public sealed record ContentRecord(
     string ContentType,
     string ContentId,
@@ -11,7 +16,29 @@ public sealed record ContentRecord(
     string Metadata,
     int ChunkCount,
     DateTime CreatedAt,
-    DateTime UpdatedAt);
+    DateTime UpdatedAt,
+    string? CreatedBy = null);
+
+/// <summary>
+/// Who writes an item: <paramref name="Subject"/> becomes the owner of an item it creates; an existing item is
+/// replaced only when <paramref name="MayReplaceAny"/> or the item's owner is <paramref name="Subject"/>. Items of the
+/// platform (no owner) are thus replaced only by writers that may replace any.
+/// </summary>
+public sealed record ContentWriter(string? Subject, bool MayReplaceAny)
+{
+    /// <summary>The platform itself (catalog imports): creates items without owner, replaces any.</summary>
+    public static readonly ContentWriter Platform = new(null, true);
+
+    /// <summary>True when this writer may replace an item owned by <paramref name="owner"/> (null: the platform).</summary>
+    public bool MayReplace(string? owner) => MayReplaceAny || (Subject is not null && owner == Subject);
+}
+
+/// <summary>The item exists and belongs to someone the writer may not overwrite; nothing was written.</summary>
+public sealed class ContentOwnedByAnotherException(ContentKey key)
+    : InvalidOperationException($"{key.ContentType}:{key.ContentId} belongs to another owner.")
+{
+    public ContentKey Key { get; } = key;
+}
 
 public sealed record SearchHit(ContentRecord Content, double Score);
 
@@ -35,14 +62,20 @@ public interface IVectorStore
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Inserts or replaces the item and all its chunk vectors atomically; returns the chunk ids, which are
-    /// stable: <c>{content_type}:{content_id}:{index}</c>.
+    /// Inserts or replaces the item and all its chunk vectors atomically, as the platform (<see cref="ContentWriter.Platform"/>);
+    /// returns the chunk ids, which are stable: <c>{content_type}:{content_id}:{index}</c>.
     /// </summary>
     Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default);
 
-    /// <summary>As <see cref="UpsertAsync(ContentRecord, IReadOnlyList{float[]}, CancellationToken)"/>, storing <paramref name="answer"/> for <paramref name="claim"/> in the same transaction.</summary>
+    /// <summary>
+    /// As <see cref="UpsertAsync(ContentRecord, IReadOnlyList{float[]}, CancellationToken)"/>, by <paramref name="writer"/>:
+    /// a new item is owned by the writer's subject; an existing item keeps its owner and is replaced only when the writer
+    /// may replace it, checked in the write's own transaction (<see cref="ContentOwnedByAnotherException"/> otherwise,
+    /// and nothing is written). With <paramref name="claim"/>, <paramref name="answer"/> is stored for it in the same transaction.
+    /// </summary>
     Task<IReadOnlyList<string>> UpsertAsync(
-        ContentRecord content, IReadOnlyList<float[]> chunkVectors, IdempotencyClaim claim, IdempotentAnswer answer, CancellationToken cancellationToken = default);
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, IdempotencyClaim? claim = null, IdempotentAnswer? answer = null,
+        CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Claims the idempotency key of a catalog write, kept beside the catalog (see <see cref="IdempotencyClaim"/>): the

@@ -21,7 +21,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
     private const int MaxEfSearch = 1000;
     private const int FilteredEfSearch = 100;
     private readonly int _efSearch = DefaultEfSearch;
-    private const string RecordColumns = "content_type, content_id, title, description, metadata::text, chunk_count, created_at, updated_at";
+    private const string RecordColumns = "content_type, content_id, title, description, metadata::text, chunk_count, created_at, updated_at, created_by";
 
     private static readonly string Schema = $"""
         CREATE EXTENSION IF NOT EXISTS vector;
@@ -35,8 +35,11 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             created_at timestamptz NOT NULL,
             updated_at timestamptz NOT NULL,
             embedding vector({ContentVectors.Dimensions}) NOT NULL,
+            created_by text,
             PRIMARY KEY (content_type, content_id)
         );
+        -- Items got owners after the first release: rows from before have none, so they belong to the platform.
+        ALTER TABLE content_items ADD COLUMN IF NOT EXISTS created_by text;
         CREATE TABLE IF NOT EXISTS content_chunks (
             id text PRIMARY KEY,
             content_type text COLLATE "C" NOT NULL,
@@ -110,11 +113,14 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
     }
 
     public Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, null, cancellationToken);
+        WriteAsync(content, chunkVectors, ContentWriter.Platform, null, cancellationToken);
 
     public Task<IReadOnlyList<string>> UpsertAsync(
-        ContentRecord content, IReadOnlyList<float[]> chunkVectors, IdempotencyClaim claim, IdempotentAnswer answer, CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, (NpgsqlBatchCommand)IdempotencyKeyTable.Postgres.Answer(new NpgsqlBatchCommand(), claim, answer), cancellationToken);
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, IdempotencyClaim? claim = null, IdempotentAnswer? answer = null,
+        CancellationToken cancellationToken = default) =>
+        WriteAsync(content, chunkVectors, writer, claim is null ? null
+            : (NpgsqlBatchCommand)IdempotencyKeyTable.Postgres.Answer(new NpgsqlBatchCommand(), claim, answer ?? throw new ArgumentNullException(nameof(answer))),
+            cancellationToken);
 
     public async Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default)
     {
@@ -137,8 +143,9 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         PostgresConnections.RunAsync(_dataSource, connection => IdempotencyKeyTable.Postgres.PurgeAsync(connection.CreateCommand(), now, cancellationToken), cancellationToken);
 
     private async Task<IReadOnlyList<string>> WriteAsync(
-        ContentRecord content, IReadOnlyList<float[]> chunkVectors, NpgsqlBatchCommand? answer, CancellationToken cancellationToken)
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, NpgsqlBatchCommand? answer, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(writer);
         var record = ContentVectors.Normalise(content, chunkVectors);
         var key = ContentVectors.KeyOf(record);
         var ids = Enumerable.Range(0, chunkVectors.Count).Select(i => ContentVectors.ChunkId(key, i)).ToArray();
@@ -147,16 +154,22 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(Command("""
-            INSERT INTO content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        // The owner is checked by the upsert itself (the row is locked by then): a row the writer may not replace is
+        // left as it is and counts no row, and the transaction is rolled back. The owner of a row is never changed.
+        var upsert = Command("""
+            INSERT INTO content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding, created_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (content_type, content_id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
                 metadata = EXCLUDED.metadata, chunk_count = EXCLUDED.chunk_count, created_at = EXCLUDED.created_at,
                 updated_at = EXCLUDED.updated_at, embedding = EXCLUDED.embedding
+                WHERE $11 OR content_items.created_by = $10
             """,
             record.ContentType, record.ContentId, record.Title, record.Description,
             new NpgsqlParameter { Value = record.Metadata, NpgsqlDbType = NpgsqlDbType.Jsonb },
-            record.ChunkCount, record.CreatedAt, record.UpdatedAt, new Vector(ContentVectors.ItemVector(chunkVectors))));
+            record.ChunkCount, record.CreatedAt, record.UpdatedAt, new Vector(ContentVectors.ItemVector(chunkVectors)),
+            new NpgsqlParameter { Value = (object?)writer.Subject ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            writer.MayReplaceAny);
+        batch.BatchCommands.Add(upsert);
         batch.BatchCommands.Add(Command("DELETE FROM content_chunks WHERE content_type = $1 AND content_id = $2", record.ContentType, record.ContentId));
         batch.BatchCommands.Add(Command("""
             INSERT INTO content_chunks (id, content_type, content_id, chunk_index, embedding)
@@ -168,6 +181,11 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             batch.BatchCommands.Add(answer);
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
+        if (upsert.RecordsAffected == 0)
+        {
+            // The chunk statements ran against an item that is not the writer's: disposing the transaction undoes them.
+            throw new ContentOwnedByAnotherException(key);
+        }
         await transaction.CommitAsync(cancellationToken);
         return (IReadOnlyList<string>)ids;
         }, cancellationToken);
@@ -214,7 +232,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            found.Add(new ContentVector(ReadRecord(reader), reader.GetFieldValue<Vector>(8).ToArray()));
+            found.Add(new ContentVector(ReadRecord(reader), reader.GetFieldValue<Vector>(9).ToArray()));
         }
         return (IReadOnlyList<ContentVector>)found;
         }, cancellationToken);
@@ -344,7 +362,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             }
             while (await reader.ReadAsync(cancellationToken))
             {
-                hits.Add(new SearchHit(ReadRecord(reader), 1 - reader.GetDouble(8)));
+                hits.Add(new SearchHit(ReadRecord(reader), 1 - reader.GetDouble(9)));
             }
         }
         await transaction.CommitAsync(cancellationToken);
@@ -386,5 +404,5 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
 
     private static ContentRecord ReadRecord(NpgsqlDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-        reader.GetInt32(5), reader.GetDateTime(6), reader.GetDateTime(7));
+        reader.GetInt32(5), reader.GetDateTime(6), reader.GetDateTime(7), reader.IsDBNull(8) ? null : reader.GetString(8));
 }

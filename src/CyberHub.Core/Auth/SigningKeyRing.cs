@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -58,8 +59,12 @@ public sealed class SigningKeyRing
             return new SigningKeyRing([.. new[] { configured }.Concat(previous).Select(FromPem)]);
         }
 
-        var directory = KeyDirectory(dataDirectory);
-        Directory.CreateDirectory(directory);
+        DataDirectory.EnsurePrivate(dataDirectory);
+        var directory = DataDirectory.EnsurePrivate(KeyDirectory(dataDirectory));
+        foreach (var file in Directory.EnumerateFiles(directory, "*.pem"))
+        {
+            DataDirectory.NarrowFile(file);
+        }
         if (!Directory.EnumerateFiles(directory, "*.pem").Any())
         {
             var path = AddKey(directory);
@@ -79,12 +84,13 @@ public sealed class SigningKeyRing
     {
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var path = Path.Combine(directory, KeyFileName(at));
-        // CreateNew: two instances starting at once must not overwrite each other's key.
-        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        // CreateNew: two instances starting at once must not overwrite each other's key. Mode 0600 from creation on.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            options.UnixCreateMode = DataDirectory.PrivateFile;
         }
+        using var file = new FileStream(path, options);
         using var writer = new StreamWriter(file);
         writer.Write(ecdsa.ExportPkcs8PrivateKeyPem());
         return path;

@@ -46,7 +46,8 @@ public static class SigningKeyRotation
 
     private static Result RotateFiles(string directory, bool prune, DateTime now, TimeSpan tokenLifetime)
     {
-        Directory.CreateDirectory(directory);
+        DataDirectory.EnsurePrivate(Path.GetDirectoryName(Path.GetFullPath(directory))!);
+        DataDirectory.EnsurePrivate(directory);
         var before = SigningKeyRing.KeyFiles(directory);
         // The newest name signs: never name the new key before an existing one, whatever the clock says.
         var at = before.Count > 0 && FileTime(before[0]) is { } newest && newest >= now ? newest.AddMilliseconds(1) : now;

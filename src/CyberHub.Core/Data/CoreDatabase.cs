@@ -1,3 +1,4 @@
+using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Data;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -24,10 +25,12 @@ public static class CoreDatabase
         }
         else
         {
-            Directory.CreateDirectory(dataDirectory);
+            var file = Path.Combine(dataDirectory, "core.db");
+            // 0700 directory, 0600 database (and its -wal/-shm), before SQLite first opens it.
+            DataDirectory.PrepareSqliteFile(file);
             var sqlite = new SqliteConnectionStringBuilder
             {
-                DataSource = Path.Combine(dataDirectory, "core.db"),
+                DataSource = file,
                 Pooling = true,
                 DefaultTimeout = 30,
             }.ToString();

@@ -32,6 +32,9 @@ public abstract class VectorStoreFixture : IAsyncLifetime
     /// <summary>The chunk ids stored for an item, read straight from the backing tables.</summary>
     public abstract Task<IReadOnlyList<string>> StoredChunkIdsAsync(IVectorStore store, ContentKey key);
 
+    /// <summary>Runs <paramref name="sql"/> straight on the store's storage (to give it the shape an earlier version left).</summary>
+    public abstract Task ExecuteSqlAsync(IVectorStore store, string sql);
+
     public virtual Task InitializeAsync() => Task.CompletedTask;
 
     public virtual async Task DisposeAsync()
@@ -77,6 +80,15 @@ public sealed class EmbeddedStoreFixture : VectorStoreFixture
         command.Parameters.AddWithValue("$type", key.ContentType);
         command.Parameters.AddWithValue("$id", key.ContentId);
         return await FirstColumnAsync(command);
+    }
+
+    public override async Task ExecuteSqlAsync(IVectorStore store, string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = ((EmbeddedVectorStore)store).Path, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     public override async Task DisposeAsync()
@@ -150,6 +162,8 @@ public sealed class PgVectorStoreFixture : VectorStoreFixture
         };
         return await FirstColumnAsync(command);
     }
+
+    public override Task ExecuteSqlAsync(IVectorStore store, string sql) => ExecuteAsync(_connectionStrings[store], sql);
 
     public override async Task DisposeAsync()
     {
