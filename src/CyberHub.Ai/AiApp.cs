@@ -52,7 +52,11 @@ public static class AiApp
 
         services.AddSingleton(TimeProvider.System);
         services.AddCoreJwks(CoreApiUrl(configuration));
-        services.AddSingleton<IEmbeddingGenerator, MiniLmEmbeddingGenerator>();
+        services.AddHttpContextAccessor();
+        services.AddSingleton(EmbeddingLimits.From(configuration));
+        services.AddSingleton<FairModelScheduler>();
+        services.AddSingleton<EmbeddingAdmission>();
+        services.AddSingleton<IEmbeddingGenerator>(sp => new MiniLmEmbeddingGenerator(sp.GetRequiredService<EmbeddingAdmission>()));
         services.AddVectorStore(configuration);
         services.AddScoped<CatalogService>();
         services.AddScoped<CatalogImporter>();
