@@ -179,3 +179,29 @@ public sealed class RateLimitCostTests
         Assert.False((await store.AcquireManyAsync(rule, Guid.NewGuid().ToString("N"), 1_001)).Allowed);
     }
 }
+
+/// <summary>Personality analysis costs CPU by the record: each caller has a budget of records a minute.</summary>
+public sealed class PersonalityBudgetTests(BudgetedAiServer server) : IClassFixture<BudgetedAiServer>
+{
+    private static List<ProgressDataRecord> Records(int count) => [.. Enumerable.Range(0, count).Select(i => new ProgressDataRecord(
+        null, null, $"item-{i}", i % 2 == 0 ? "lab" : "course", ProgressStatus.Completed, 100, 80, 600, null, null, null, null, null, null))];
+
+    [Fact]
+    public async Task Two_full_analyses_a_minute_then_429_with_retry_after_for_that_learner_only()
+    {
+        var learner = await server.Core.RegisterAsync();
+        var other = await server.Core.RegisterAsync();
+        using var ai = server.CreateClient(learner.Access);
+        using var otherAi = server.CreateClient(other.Access);
+        var records = Records(10_000);
+        for (var i = 0; i < 2; i++)
+        {
+            await (await ai.PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(learner.User.Id, records))).ReadAsync<PersonalityAnalysis>();
+        }
+        var refused = await ai.PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(learner.User.Id, records));
+        Assert.StartsWith("Analysis budget spent: 20000 progress records a minute", await refused.DetailAsync(HttpStatusCode.TooManyRequests), StringComparison.Ordinal);
+        Assert.InRange(refused.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+
+        await (await otherAi.PostJsonAsync("/api/v1/personality/analyze", new PersonalityRequest(other.User.Id, records))).ReadAsync<PersonalityAnalysis>();
+    }
+}
