@@ -8,12 +8,12 @@ using Microsoft.AspNetCore.Http;
 namespace CyberHub.Bench.Embeddings;
 
 /// <summary>
-/// Search-query latency while two authors each embed 256 texts of 8,000 characters: the model shared first the way it
+/// Search-query latency while two authors each embed 64 texts of 8,000 characters: the model shared first the way it
 /// was (one queue, 32 texts per run, whoever asked first), then through the admission and round-robin scheduler.
 /// </summary>
 internal static class Fairness
 {
-    private const int BigTexts = 256;
+    private const int BigTexts = 64;
 
     public static async Task RunAsync()
     {
