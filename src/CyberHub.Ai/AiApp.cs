@@ -53,7 +53,11 @@ public static class AiApp
         services.AddSingleton(TimeProvider.System);
         services.AddPublicBaseUrl(configuration, "CYBERHUB_AI_PUBLIC_URL", "CYBERHUB_AI_URL", DefaultUrl);
         services.AddCoreJwks(CoreApiUrl(configuration));
-        services.AddSingleton<IEmbeddingGenerator, MiniLmEmbeddingGenerator>();
+        services.AddHttpContextAccessor();
+        services.AddSingleton(EmbeddingLimits.From(configuration));
+        services.AddSingleton<FairModelScheduler>();
+        services.AddSingleton<EmbeddingAdmission>();
+        services.AddSingleton<IEmbeddingGenerator>(sp => new MiniLmEmbeddingGenerator(sp.GetRequiredService<EmbeddingAdmission>()));
         services.AddVectorStore(configuration);
         services.AddScoped<CatalogService>();
         services.AddScoped<CatalogImporter>();

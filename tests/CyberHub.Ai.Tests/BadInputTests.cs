@@ -263,10 +263,11 @@ public abstract class BadInputTests<TServer>(TServer server) where TServer : AiS
         var texts = Enumerable.Range(0, CatalogService.MaxTexts).Select(i => new string((char)('а' + i % 32), CatalogService.MaxTextLength)).ToArray();
         var largest = JsonSerializer.SerializeToUtf8Bytes(new EmbeddingsRequest(texts), CyberHubJson.Options);
         Assert.InRange(largest.Length, 12_000_000, RequestLimits.AiMaxRequestBodyBytes * 0.8);
-        using var learner = await server.LearnerClientAsync();
+        // The largest request is a content author's: a learner may send 16 texts (EmbeddingBudgetTests).
+        using var author = await server.AdminClientAsync();
         var content = new ByteArrayContent(largest);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var embedded = await (await learner.PostAsync("/api/v1/embeddings", content)).ReadAsync<EmbeddingsResponse>();
+        var embedded = await (await author.PostAsync("/api/v1/embeddings", content)).ReadAsync<EmbeddingsResponse>();
         Assert.Equal(CatalogService.MaxTexts, embedded.Embeddings.Count);
 
         var over = new HttpRequestMessage(HttpMethod.Post, "/api/v1/embeddings")
@@ -274,7 +275,7 @@ public abstract class BadInputTests<TServer>(TServer server) where TServer : AiS
             Content = Json("{\"texts\":[\"" + new string('x', (int)RequestLimits.AiMaxRequestBodyBytes) + "\"]}"),
         };
         over.Headers.ExpectContinue = true;
-        Assert.Equal("Request body too large.", await (await learner.SendAsync(over)).DetailAsync(HttpStatusCode.RequestEntityTooLarge));
+        Assert.Equal("Request body too large.", await (await author.SendAsync(over)).DetailAsync(HttpStatusCode.RequestEntityTooLarge));
     }
 
     [Theory]

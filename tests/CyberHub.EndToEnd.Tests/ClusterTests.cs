@@ -126,7 +126,7 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
     private static async Task KillMidFlightAsync(Cluster cluster, FrontDoor door, Learner probe, int afterRequests)
     {
         await door.AfterRequests(afterRequests);
-        var texts = Enumerable.Range(0, 12).Select(i =>
+        var texts = Enumerable.Range(0, 8).Select(i =>
             $"Case study {i}: " + string.Concat(Enumerable.Repeat("an attacker pivots from a phished workstation to the domain controller; ", 12))).ToList();
         var inFlight = Enumerable.Range(0, 8)
             .Select(_ => (Task)door.ReadAsync<TokenPair>(HttpMethod.Post, "/api/v1/token/", null, new TokenRequest(null, probe.Username, probe.Password)))

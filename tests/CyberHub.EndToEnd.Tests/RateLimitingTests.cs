@@ -50,8 +50,8 @@ public sealed class SharedRateLimitTests(RateLimitedPlatform platform) : IClassF
         await limited.DetailAsync(HttpStatusCode.TooManyRequests);
 
         var redis = (await platform.Core.Services.GetRequiredService<RedisConnection>().GetAsync()).GetDatabase();
-        Assert.True(await redis.KeyExistsAsync($"{platform.CachePrefix}ratelimit:auth:ip:127.0.0.1"));
-        Assert.True(await redis.KeyExistsAsync($"{platform.CachePrefix}ratelimit:general:user:{learner.User.Id}"));
+        Assert.True(await redis.KeyExistsAsync($"{platform.CachePrefix}core:ratelimit:auth:ip:127.0.0.1"));
+        Assert.True(await redis.KeyExistsAsync($"{platform.CachePrefix}core:ratelimit:general:user:{learner.User.Id}"));
 
         var health = await (await first.GetAsync("/api/v1/health/")).ReadAsync<HealthResponse>();
         Assert.Equal("healthy", health.Checks["rate_limits"].Status);

@@ -25,13 +25,24 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator, IDisposable
     private readonly TokenBatchBuffers _buffers = new(MaxBatchSize, MaxTokens, HiddenSize);
 
     // ONNX Runtime's Run is thread-safe, but each run already spreads over every core; overlapping runs only
-    // oversubscribe the intra-op threads and make every caller slower. One run at a time, per batch so that a
-    // small query is not stuck behind a whole bulk indexing call.
-    private readonly SemaphoreSlim _runGate = new(1, 1);
+    // oversubscribe the intra-op threads and make every caller slower. One run at a time, handed out batch by batch,
+    // round robin between callers, so that a small query is not stuck behind a whole bulk indexing call.
+    private readonly EmbeddingAdmission? _admission;
+    private readonly FairModelScheduler _scheduler;
+    private readonly int _batchSize;
     private bool _disposed;
 
-    public MiniLmEmbeddingGenerator()
+    /// <summary>Without limits: every text of every caller is embedded, batches of one caller after another.</summary>
+    public MiniLmEmbeddingGenerator() : this(null)
     {
+    }
+
+    /// <summary>With <paramref name="admission"/>'s ceilings, budgets and fair turns at the model.</summary>
+    public MiniLmEmbeddingGenerator(EmbeddingAdmission? admission)
+    {
+        _admission = admission;
+        _scheduler = admission?.Scheduler ?? new FairModelScheduler();
+        _batchSize = admission?.Limits.BatchSize ?? MaxBatchSize;
         _sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -74,23 +85,25 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator, IDisposable
             order[i] = i;
         }
 
+        using var admitted = _admission is null ? null : await _admission.AdmitAsync(lengths, cancellationToken).ConfigureAwait(false);
+        var caller = admitted?.Caller.Key ?? EmbeddingCaller.System.Key;
+
         // Texts of similar length share a batch, so each batch is padded only to its own longest text.
         Array.Sort(lengths, order);
 
         var embeddings = new float[count][];
-        for (var start = 0; start < count; start += MaxBatchSize)
+        for (var start = 0; start < count; start += _batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var size = Math.Min(MaxBatchSize, count - start);
-            // The span includes the wait for the gate, so a trace shows time queued behind another batch;
+            var size = Math.Min(_batchSize, count - start);
+            // The span includes the wait for the model, so a trace shows time queued behind other callers' batches;
             // the duration metric is the model's time alone.
             using var activity = CyberHubTelemetry.Source.StartActivity("embedding.batch");
             activity?.SetTag("embedding.model", ModelName);
             activity?.SetTag("embedding.batch_size", size);
             try
             {
-                await _runGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
+                using (await (admitted?.TurnAsync(cancellationToken) ?? _scheduler.TurnAsync(caller, cancellationToken)).ConfigureAwait(false))
                 {
                     activity?.AddEvent(new ActivityEvent("model.run"));
                     var started = Stopwatch.GetTimestamp();
@@ -99,10 +112,7 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator, IDisposable
                     CyberHubTelemetry.EmbeddingBatchSize.Record(size);
                     activity?.SetTag("embedding.sequence_length", sequenceLength);
                 }
-                finally
-                {
-                    _runGate.Release();
-                }
+                admitted?.Done(size);
             }
             catch (Exception e)
             {
@@ -124,7 +134,6 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator, IDisposable
         _disposed = true;
         _session.Dispose();
         _sessionOptions.Dispose();
-        _runGate.Dispose();
     }
 
     private int[] Tokenize(string text)

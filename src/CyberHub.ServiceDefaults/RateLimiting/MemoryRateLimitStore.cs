@@ -7,6 +7,12 @@ public interface IRateLimitStore
 {
     /// <summary>Takes one permit of <paramref name="rule"/> for <paramref name="partition"/>, if there is one.</summary>
     ValueTask<RateLimitDecision> AcquireAsync(RateLimitRule rule, string partition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes <paramref name="cost"/> permits of <paramref name="rule"/> at once (a budget of work, such as model tokens,
+    /// rather than of requests), or none. A cost above <see cref="RateLimitRule.PermitLimit"/> is never allowed.
+    /// </summary>
+    ValueTask<RateLimitDecision> AcquireManyAsync(RateLimitRule rule, string partition, int cost, CancellationToken cancellationToken = default);
 }
 
 /// <param name="Store"><c>redis</c> or <c>memory</c>: where this decision was taken.</param>
@@ -45,8 +51,12 @@ public sealed class MemoryRateLimitStore(TimeProvider clock) : IRateLimitStore
     public ValueTask<RateLimitDecision> AcquireAsync(RateLimitRule rule, string partition, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Acquire(rule, partition));
 
-    public RateLimitDecision Acquire(RateLimitRule rule, string partition)
+    public ValueTask<RateLimitDecision> AcquireManyAsync(RateLimitRule rule, string partition, int cost, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Acquire(rule, partition, cost));
+
+    public RateLimitDecision Acquire(RateLimitRule rule, string partition, int cost = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cost, 1);
         var now = clock.GetUtcNow().UtcTicks;
         SweepIfDue(now);
         var key = $"{rule.Name}:{partition}";
@@ -59,7 +69,7 @@ public sealed class MemoryRateLimitStore(TimeProvider clock) : IRateLimitStore
                 {
                     continue;
                 }
-                var (allowed, tat, retryAfter) = Gcra.Decide(cell.Tat, now, rule.EmissionInterval.Ticks, rule.Period.Ticks);
+                var (allowed, tat, retryAfter) = Gcra.Decide(cell.Tat, now, rule.EmissionInterval.Ticks * cost, rule.Period.Ticks);
                 cell.Tat = tat;
                 return new RateLimitDecision(allowed, TimeSpan.FromTicks(retryAfter), Name);
             }

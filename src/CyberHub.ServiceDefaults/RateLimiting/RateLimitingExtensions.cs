@@ -46,7 +46,9 @@ public static class RateLimitingExtensions
         }
         else
         {
-            var prefix = CachingExtensions.CachePrefix(configuration);
+            // Each service counts under its own name: Core and AI share one Redis (and prefix) in production, and
+            // their limits differ, so one service's requests must not spend another's (in memory they never do).
+            var prefix = $"{CachingExtensions.CachePrefix(configuration)}{ServiceScope(applicationName)}:";
             services.AddSingleton(sp => new RedisRateLimitStore(sp.GetRequiredService<RedisConnection>(), prefix,
                 sp.GetRequiredService<MemoryRateLimitStore>(), Clock(sp), sp.GetRequiredService<ILogger<RedisRateLimitStore>>()));
             services.AddSingleton<IRateLimitStore>(sp => sp.GetRequiredService<RedisRateLimitStore>());
@@ -65,6 +67,10 @@ public static class RateLimitingExtensions
         });
         return services;
     }
+
+    /// <summary><c>core</c> for CyberHub.Core, <c>ai</c> for CyberHub.Ai: the part of the Redis keys naming the service.</summary>
+    public static string ServiceScope(string applicationName) =>
+        applicationName[(applicationName.LastIndexOf('.') + 1)..].ToLowerInvariant();
 
     /// <summary>After authentication (callers are known by their user id) and before authorization (refused requests count too).</summary>
     public static WebApplication UseCyberHubRateLimiting(this WebApplication app)

@@ -7,7 +7,7 @@ namespace CyberHub.ServiceDefaults.RateLimiting;
 
 /// <summary>
 /// Limits counted in Redis, so that they hold across every instance: one key per partition,
-/// <c>{Cache:Prefix}ratelimit:{rule}:{partition}</c>, holding its TAT in microseconds of Redis' own clock (instances'
+/// <c>{Cache:Prefix}{service}:ratelimit:{rule}:{partition}</c> (<paramref name="keyPrefix"/> is all before <c>ratelimit</c>), holding its TAT in microseconds of Redis' own clock (instances'
 /// clocks may differ), read and written by one script so concurrent requests cannot both take the last permit.
 /// While Redis fails, limits are counted in this process instead (each instance then allows the full limit) and
 /// Redis is tried again after <see cref="RetryAfterFailure"/>; a rate limit never fails a request.
@@ -40,26 +40,30 @@ public sealed partial class RedisRateLimitStore(
     /// <summary>Whether the last attempt to count in Redis failed, so limits are counted per process for now.</summary>
     public bool FallingBack => Volatile.Read(ref _fallingBack) == 1;
 
-    public async ValueTask<RateLimitDecision> AcquireAsync(RateLimitRule rule, string partition, CancellationToken cancellationToken = default)
+    public ValueTask<RateLimitDecision> AcquireAsync(RateLimitRule rule, string partition, CancellationToken cancellationToken = default) =>
+        AcquireManyAsync(rule, partition, 1, cancellationToken);
+
+    public async ValueTask<RateLimitDecision> AcquireManyAsync(RateLimitRule rule, string partition, int cost, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cost, 1);
         var now = clock.GetUtcNow();
         if (now.UtcTicks < Volatile.Read(ref _retryRedisAt))
         {
-            return fallback.Acquire(rule, partition);
+            return fallback.Acquire(rule, partition, cost);
         }
         try
         {
             var connection = await redis.GetAsync().WaitAsync(cancellationToken);
             var result = (RedisResult[])(await connection.GetDatabase().ScriptEvaluateAsync(Script,
                 [new RedisKey($"{keyPrefix}ratelimit:{rule.Name}:{partition}")],
-                [Microseconds(rule.EmissionInterval), Microseconds(rule.Period)]))!;
+                [Microseconds(rule.EmissionInterval) * cost, Microseconds(rule.Period)]))!;
             Recovered();
             return new RateLimitDecision((long)result[0] == 1, TimeSpan.FromMicroseconds((long)result[1]), Name);
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             Failed(e, now);
-            return fallback.Acquire(rule, partition);
+            return fallback.Acquire(rule, partition, cost);
         }
     }
 
