@@ -208,9 +208,9 @@ public sealed class RateLimitingSettingsTests
         using var second = server.CreateClient();
         second.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.11");
 
-        // Both are 127.0.0.1: had the header been believed, each would have had ten.
+        // Both are 127.0.0.1: had the header been believed, each would have had ninety.
         await RateLimits.SendUntilLimitedAsync(n => (n % 2 == 0 ? first : second).PostJsonAsync("/api/v1/token/", new { }),
-            limit: 10, TimeSpan.FromSeconds(6));
+            limit: 90, TimeSpan.FromSeconds(60.0 / 90));
     });
 
     [Fact]

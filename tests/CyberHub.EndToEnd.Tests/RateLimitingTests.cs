@@ -39,9 +39,9 @@ public sealed class SharedRateLimitTests(RateLimitedPlatform platform) : IClassF
         using var first = platform.Core.CreateClient();
         using var other = second.CreateClient();
 
-        // Every request comes from 127.0.0.1: ten logins between both instances, not ten on each (the registration was one).
+        // Every request comes from 127.0.0.1: ninety logins between both instances, not ninety on each (the registration was one).
         var limited = await RateLimits.SendUntilLimitedAsync(n => (n % 2 == 0 ? first : other).PostJsonAsync("/api/v1/token/", new { }),
-            limit: 10, TimeSpan.FromSeconds(6), alreadyUsed: 1);
+            limit: 90, TimeSpan.FromSeconds(60.0 / 90), alreadyUsed: 1);
         await limited.DetailAsync(HttpStatusCode.TooManyRequests);
 
         using var viaSecond = second.CreateClient(learner.Access);
@@ -71,7 +71,7 @@ public sealed class RedisDownRateLimitTests(RateLimitedRedisDownPlatform platfor
 
         using var anonymous = platform.Core.CreateClient();
         var limited = await RateLimits.SendUntilLimitedAsync(_ => anonymous.PostJsonAsync("/api/v1/token/", new { }),
-            limit: 10, TimeSpan.FromSeconds(6), alreadyUsed: 1);
+            limit: 90, TimeSpan.FromSeconds(60.0 / 90), alreadyUsed: 1);
         await limited.DetailAsync(HttpStatusCode.TooManyRequests);
 
         foreach (var service in new LoopbackService[] { platform.Core, platform.Ai })
