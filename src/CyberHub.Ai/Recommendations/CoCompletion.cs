@@ -103,7 +103,7 @@ public sealed class CoCompletionModel
         return [.. next
             .Select(p => (Item: p.Key, Count: Read(p.Value)))
             .Where(p => p.Count >= Settings.MinSupport && p.Count > 0)
-            .Select(p => (p.Item, Share: total > 0 ? Math.Min(1, p.Count / total) : 0))
+            .Select(p => (p.Item, Share: p.Count / Math.Max(total, p.Count)))
             .OrderByDescending(p => p.Share).ThenBy(p => p.Item.ContentType, StringComparer.Ordinal).ThenBy(p => p.Item.ContentId, StringComparer.Ordinal)];
     }
 
