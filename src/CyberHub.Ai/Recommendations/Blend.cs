@@ -22,7 +22,7 @@ public enum RecommendationSource
 public sealed record BlendWeights(double Content, double CoCompletion, double Path, double Popular)
 {
     /// <summary>The weights chosen on the tuning split of the evaluation harness (docs/recommendations.md).</summary>
-    public static BlendWeights Default { get; } = new(1.0, 1.0, 1.0, 0.1);
+    public static BlendWeights Default { get; } = new(0.5, 2.0, 0.5, 0.0);
 }
 
 /// <summary>A candidate's score from one component, and the learner's item behind it (null when none applies).</summary>
