@@ -49,6 +49,11 @@ try
     Say($"- of the hidden completions, {100.0 * hiddenItems.Count(x => x) / hiddenItems.Count:F1}% are in a topic the learner's visible history already has");
     var demoContext = new EvaluationContext("simulated population", demo.Store, demo.Items,
         [.. population.Select(l => l.Log.Count > options.Hidden ? l.SplitAt(options.Hidden).History : l.Log)], starterQuery);
+    if (options.TuneBlend)
+    {
+        await BlendTuning.RunAsync(demoContext, population, options.Hidden, cancellationToken);
+        return;
+    }
     var demoStrategies = Strategies.All.Select(s => s.Create(demoContext)).ToList();
     foreach (var split in options.Splits)
     {
@@ -88,6 +93,8 @@ try
         searchResults.Add(await SearchEvaluation.RunAsync(strategy, queries, cancellationToken));
     }
 
+    Say($"- cost per call (mean over the reporting learners of the time split, after the inputs are built, single thread): {await BlendTuning.CostAsync(demoContext, population, options.Hidden, cancellationToken)}; "
+        + $"content-only: {await BlendTuning.CostAsync(contentContext, contentLearners, options.Hidden, cancellationToken)}");
     Say($"- took {clock.Elapsed.TotalSeconds:F0} s");
     Say("");
     foreach (var table in tables)
@@ -132,7 +139,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false)
 {
     public static Options Parse(string[] args)
     {
@@ -150,8 +157,9 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--hidden" => options with { Hidden = Number() },
                 "--out" => options with { Out = Next() },
                 "--split" => options with { Splits = [Next()] },
+                "--tune-blend" => options with { TuneBlend = true },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend"),
             };
         }
         return options;

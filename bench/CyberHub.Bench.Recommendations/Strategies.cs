@@ -67,6 +67,10 @@ public static class Strategies
     public const string Popularity = "popularity";
     public const string MeanEmbedding = "mean-embedding";
     public const string Today = "today (full ranking)";
+    public const string Diffusion = "diffusion (PPR over 10-NN graph)";
+    public const string CoCompletion = "co-completion";
+    public const string Path = "learning path";
+    public const string Blend = "blend";
 
     /// <summary>Every strategy the harness reports, in report order. New components and the blend are added here.</summary>
     public static IReadOnlyList<(string Name, Func<EvaluationContext, IRecommender> Create)> All { get; } =
@@ -75,6 +79,10 @@ public static class Strategies
         (Popularity, c => new PopularityRecommender(c)),
         (MeanEmbedding, c => new MeanEmbeddingRecommender(c)),
         (Today, c => new TodayRecommender(c)),
+        (Diffusion, c => new BlendRecommender(c, Diffusion, BlendRecommender.Mode.Diffusion)),
+        (CoCompletion, c => new BlendRecommender(c, CoCompletion, BlendRecommender.Mode.CoCompletion)),
+        (Path, c => new BlendRecommender(c, Path, BlendRecommender.Mode.Path)),
+        (Blend, c => new BlendRecommender(c, Blend, BlendRecommender.Mode.Blend)),
     ];
 }
 

@@ -1,0 +1,146 @@
+using System.Numerics.Tensors;
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Ai.Recommendations;
+
+/// <summary>A completed item of the learner's history, with its vector (null when unknown) and path facts.</summary>
+public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? Vector, PathItem Path);
+
+/// <summary>
+/// How the history is weighted: a completion's weight halves every <see cref="HalfLifeDays"/> before the learner's
+/// latest one (never below <see cref="MinRecency"/>) and by <see cref="StepDecay"/> per later completion, so the last
+/// few items lead. <see cref="CandidateLimit"/> caps the diffusion's candidates.
+/// </summary>
+public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
+    double Restart = Diffusion.DefaultRestart)
+{
+    public static BlendSettings Default { get; } = new();
+}
+
+/// <summary>
+/// The components and their blend for one learner, from plain inputs: the catalog's neighbour graph, the co-completion
+/// model, each item's path facts and vector, and the items a completed prerequisite unlocks. Candidates are what the
+/// diffusion reaches, what co-completion follows the history with, what the history unlocks, and any the caller adds
+/// (e.g. the vector search's nearest items): nothing scans the catalog.
+/// </summary>
+public sealed class BlendRanker(
+    NeighbourGraph graph,
+    CoCompletionModel coCompletion,
+    Func<ContentKey, PathItem?> pathOf,
+    Func<ContentKey, float[]?> vectorOf,
+    Func<ContentKey, IReadOnlyList<ContentKey>> unlockedBy,
+    BlendSettings? settings = null)
+{
+    private readonly BlendSettings _settings = settings ?? BlendSettings.Default;
+
+    /// <summary>Each history item's weight (same order as <paramref name="history"/>, which must be oldest first).</summary>
+    public IReadOnlyList<double> Weights(IReadOnlyList<HistoryItem> history)
+    {
+        if (history.Count == 0)
+        {
+            return [];
+        }
+        var latest = history.Max(h => h.CompletedAt);
+        return [.. history.Select((h, i) =>
+            Math.Max(_settings.MinRecency, Math.Pow(0.5, Math.Max(0, (latest - h.CompletedAt).TotalDays) / _settings.HalfLifeDays))
+            * Math.Pow(_settings.StepDecay, history.Count - 1 - i))];
+    }
+
+    /// <summary>Content: personalised PageRank from the weighted history; the driver is the most similar weighted history item.</summary>
+    public IReadOnlyDictionary<ContentKey, ComponentSignal> Content(IReadOnlyList<HistoryItem> history)
+    {
+        var weights = Weights(history);
+        var done = history.Select(h => h.Key).ToHashSet();
+        var rank = Diffusion.PersonalisedPageRank(graph, [.. history.Select((h, i) => (h.Key, weights[i]))], _settings.Restart);
+        return rank.Where(r => !done.Contains(r.Key))
+            .OrderByDescending(r => r.Value).ThenBy(r => r.Key.ContentType, StringComparer.Ordinal).ThenBy(r => r.Key.ContentId, StringComparer.Ordinal)
+            .Take(_settings.CandidateLimit)
+            .ToDictionary(r => r.Key, r => new ComponentSignal(r.Value, ContentDriver(r.Key, history, weights)));
+    }
+
+    /// <summary>Co-completion: what learners took after the learner's weighted items, above the support floor.</summary>
+    public IReadOnlyDictionary<ContentKey, ComponentSignal> CoCompletion(IReadOnlyList<HistoryItem> history)
+    {
+        var weights = Weights(history);
+        return coCompletion.Score([.. history.Select((h, i) => (h.Key, weights[i]))])
+            .ToDictionary(s => s.Key, s => new ComponentSignal(s.Value.Score, s.Value.Driver));
+    }
+
+    /// <summary>The learning path's signals for the given candidates.</summary>
+    public IReadOnlyDictionary<ContentKey, PathSignal> Path(IReadOnlyList<HistoryItem> history, IEnumerable<ContentKey> candidates)
+    {
+        var weights = Weights(history);
+        return LearningPath.Score([.. history.Select((h, i) => (h.Path, weights[i]))], candidates.Select(pathOf).OfType<PathItem>());
+    }
+
+    /// <summary>
+    /// The blended list: every component over the union of candidates, blended by <paramref name="weights"/>. With no
+    /// history, the candidates are <paramref name="extraCandidates"/> ranked by popularity, introductory items first.
+    /// </summary>
+    public IReadOnlyList<BlendedPick> Recommend(
+        IReadOnlyList<HistoryItem> history, int count, BlendWeights? weights = null, IEnumerable<ContentKey>? extraCandidates = null)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        weights ??= BlendWeights.Default;
+        var done = history.Select(h => h.Key).ToHashSet();
+        var content = Content(history);
+        var co = CoCompletion(history);
+        var keys = new List<ContentKey>();
+        var seen = new HashSet<ContentKey>();
+        void Add(ContentKey key)
+        {
+            if (!done.Contains(key) && seen.Add(key))
+            {
+                keys.Add(key);
+            }
+        }
+        foreach (var k in content.Keys) Add(k);
+        foreach (var k in co.Keys) Add(k);
+        foreach (var h in history)
+        {
+            foreach (var k in unlockedBy(h.Key)) Add(k);
+        }
+        foreach (var k in extraCandidates ?? []) Add(k);
+        var path = Path(history, keys);
+        var topics = history.Select(h => h.Path.Topic).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var candidates = keys.Select(k =>
+        {
+            var p = path.GetValueOrDefault(k);
+            var facts = pathOf(k);
+            // Popular within what the learner chose: their topics (any topic before they have one), introductory first.
+            var inTopic = topics.Count == 0 || (facts?.Topic is { } t && topics.Contains(t));
+            var popular = inTopic ? coCompletion.ItemCount(k) * (facts?.Level is null or 0 ? 1.0 : 0.5) : 0;
+            return new BlendCandidate(k,
+                content.GetValueOrDefault(k),
+                co.GetValueOrDefault(k),
+                new ComponentSignal(p?.Score ?? 0, p?.After),
+                new ComponentSignal(popular, null),
+                p?.Ready ?? true, p?.Missing);
+        }).ToList();
+        return Blend.Rank(candidates, history.Count == 0 ? new BlendWeights(0, 0, 0, 1) : weights, count);
+    }
+
+    private ContentKey? ContentDriver(ContentKey pick, IReadOnlyList<HistoryItem> history, IReadOnlyList<double> weights)
+    {
+        var vector = vectorOf(pick);
+        if (vector is null)
+        {
+            return history.Count == 0 ? null : history[^1].Key;
+        }
+        ContentKey? best = null;
+        var bestValue = double.NegativeInfinity;
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (history[i].Vector is not { } v || v.Length != vector.Length)
+            {
+                continue;
+            }
+            var value = weights[i] * TensorPrimitives.Dot(v, vector);
+            if (value > bestValue)
+            {
+                (best, bestValue) = (history[i].Key, value);
+            }
+        }
+        return best;
+    }
+}
