@@ -34,6 +34,7 @@ public abstract class TokenAttackTests<TPlatform>(TPlatform platform) where TPla
     public async Task Honest_hand_built_tokens_pass_on_both_services_including_within_the_30_second_skew()
     {
         var learner = await platform.Core.RegisterAsync();
+        _stamp = StampOf(learner.Access);
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var honest = new Dictionary<string, string>
         {
@@ -52,6 +53,7 @@ public abstract class TokenAttackTests<TPlatform>(TPlatform platform) where TPla
     public async Task Every_forged_token_is_a_401_with_a_detail_on_both_services()
     {
         var learner = await platform.Core.RegisterAsync();
+        _stamp = StampOf(learner.Access);
         var forged = await ForgeAsync(learner.User.Id);
         Assert.True(forged.Count >= 30, "The forge lost its cases.");
         foreach (var (name, token) in forged)
@@ -200,7 +202,21 @@ public abstract class TokenAttackTests<TPlatform>(TPlatform platform) where TPla
 
     private Dictionary<string, object?> HonestHeader() => new() { ["alg"] = "ES256", ["typ"] = "at+jwt", ["kid"] = SigningKey.KeyId };
 
-    private static Dictionary<string, object?> Payload(
+    /// <summary>
+    /// The learner's security stamp, which every token of the forge carries as Core's own tokens do: a forged token
+    /// must be refused for what is forged in it, not for a missing stamp.
+    /// </summary>
+    private string? _stamp;
+
+    private static string StampOf(string accessToken)
+    {
+        var payload = accessToken.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
+        using var document = JsonDocument.Parse(Convert.FromBase64String(payload));
+        return document.RootElement.GetProperty("stamp").GetString()!;
+    }
+
+    private Dictionary<string, object?> Payload(
         long userId, long? exp = null, long? nbf = null, bool withExp = true,
         string? issuer = "cyberhub-core", string? audience = "cyberhub")
     {
@@ -216,6 +232,7 @@ public abstract class TokenAttackTests<TPlatform>(TPlatform platform) where TPla
         if (withExp) payload["exp"] = exp ?? now + 300;
         if (issuer is not null) payload["iss"] = issuer;
         if (audience is not null) payload["aud"] = audience;
+        if (_stamp is not null) payload["stamp"] = _stamp;
         return payload;
     }
 
