@@ -6,11 +6,32 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace CyberHub.Core.Data.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class OrganizationInvitations : Migration
+    public partial class AccountSafetyAndInvitations : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<DateTime>(
+                name: "DeletedAt",
+                table: "users",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "SecurityStamp",
+                table: "users",
+                type: "TEXT",
+                maxLength: 32,
+                nullable: false,
+                defaultValue: "");
+
+            migrationBuilder.AddColumn<string>(
+                name: "UsernameSkeleton",
+                table: "users",
+                type: "TEXT",
+                maxLength: 600,
+                nullable: true);
+
             migrationBuilder.CreateTable(
                 name: "organization_invitations",
                 columns: table => new
@@ -45,6 +66,12 @@ namespace CyberHub.Core.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateIndex(
+                name: "IX_users_UsernameSkeleton",
+                table: "users",
+                column: "UsernameSkeleton",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_organization_invitations_InvitedById",
                 table: "organization_invitations",
                 column: "InvitedById");
@@ -72,6 +99,22 @@ namespace CyberHub.Core.Data.Migrations.Sqlite
         {
             migrationBuilder.DropTable(
                 name: "organization_invitations");
+
+            migrationBuilder.DropIndex(
+                name: "IX_users_UsernameSkeleton",
+                table: "users");
+
+            migrationBuilder.DropColumn(
+                name: "DeletedAt",
+                table: "users");
+
+            migrationBuilder.DropColumn(
+                name: "SecurityStamp",
+                table: "users");
+
+            migrationBuilder.DropColumn(
+                name: "UsernameSkeleton",
+                table: "users");
         }
     }
 }

@@ -7,11 +7,32 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace CyberHub.Core.Data.Migrations.Postgres
 {
     /// <inheritdoc />
-    public partial class OrganizationInvitations : Migration
+    public partial class AccountSafetyAndInvitations : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<DateTime>(
+                name: "DeletedAt",
+                table: "users",
+                type: "timestamp with time zone",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "SecurityStamp",
+                table: "users",
+                type: "character varying(32)",
+                maxLength: 32,
+                nullable: false,
+                defaultValue: "");
+
+            migrationBuilder.AddColumn<string>(
+                name: "UsernameSkeleton",
+                table: "users",
+                type: "character varying(600)",
+                maxLength: 600,
+                nullable: true);
+
             migrationBuilder.CreateTable(
                 name: "organization_invitations",
                 columns: table => new
@@ -46,6 +67,12 @@ namespace CyberHub.Core.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateIndex(
+                name: "IX_users_UsernameSkeleton",
+                table: "users",
+                column: "UsernameSkeleton",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_organization_invitations_InvitedById",
                 table: "organization_invitations",
                 column: "InvitedById");
@@ -73,6 +100,22 @@ namespace CyberHub.Core.Data.Migrations.Postgres
         {
             migrationBuilder.DropTable(
                 name: "organization_invitations");
+
+            migrationBuilder.DropIndex(
+                name: "IX_users_UsernameSkeleton",
+                table: "users");
+
+            migrationBuilder.DropColumn(
+                name: "DeletedAt",
+                table: "users");
+
+            migrationBuilder.DropColumn(
+                name: "SecurityStamp",
+                table: "users");
+
+            migrationBuilder.DropColumn(
+                name: "UsernameSkeleton",
+                table: "users");
         }
     }
 }
