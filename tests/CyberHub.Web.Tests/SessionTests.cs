@@ -173,5 +173,28 @@ public sealed class SessionTests(WebAppFixture app, ITestOutputHelper output)
         Assert.NotEqual(refresh, stored.RootElement.GetProperty("refresh").GetString());
     }
 
+    /// <summary>
+    /// The address a link in a phishing mail would carry: a return address that leaves the app, plain and encoded.
+    /// After logging in the browser is on the app's own origin, on the dashboard, and never asked for another host
+    /// (the session's watch fails the test on any request off loopback).
+    /// </summary>
+    [Theory]
+    [InlineData("/login?returnUrl=%2Fhttps%3A%2F%2Fevil.example%2F")]
+    [InlineData("/login?returnUrl=/https://evil.example/")]
+    [InlineData("/login?returnUrl=%2F%2Fevil.example%2F")]
+    [InlineData("/login?returnUrl=https%3A%2F%2Fevil.example%2Fdashboard")]
+    [InlineData("/login?returnUrl=%2F%5Cevil.example%2F")]
+    public async Task A_return_address_on_another_site_leads_to_the_dashboard_after_log_in(string login)
+    {
+        await using var web = await app.OpenAsync(output, nameof(A_return_address_on_another_site_leads_to_the_dashboard_after_log_in));
+        var learner = Learner.New("redirect");
+        await app.Api.RegisterAsync(learner);
+
+        await web.GotoAsync(login);
+        await web.LogInAsync(learner.Email, learner.Password);
+        await web.ExpectAtAsync("/dashboard", "Dashboard");
+        Assert.Equal(app.Platform.Core.GetLeftPart(UriPartial.Authority) + "/dashboard", web.Page.Url);
+    }
+
     private static Task<bool> IsFocusedAsync(ILocator locator) => locator.EvaluateAsync<bool>("e => e === document.activeElement");
 }

@@ -3,8 +3,10 @@ using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Constraints;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -18,6 +20,9 @@ namespace CyberHub.Core.Web;
 /// </summary>
 public static class WebAppApi
 {
+    private const string ReloadAtRuntime = "ReloadStaticAssetsAtRuntime";
+    private const string NoNotFoundFallback = "DisableStaticAssetNotFoundRuntimeFallback";
+
     public static IEndpointRouteBuilder MapWebConfigApi(this IEndpointRouteBuilder app)
     {
         var aiUrl = ServiceUrls.Resolve(app.ServiceProvider.GetRequiredService<IConfiguration>(), "CYBERHUB_AI_PUBLIC_URL", "CYBERHUB_AI_URL", "http://localhost:8001");
@@ -32,13 +37,27 @@ public static class WebAppApi
     {
         if (Manifest("runtime") is { } runtime)
         {
+            // A build's manifest (the program run from its build output, as the tests and a source deployment do)
+            // would otherwise turn on ASP.NET Core's development handling of static assets: no caching headers, and
+            // a GET/HEAD fallback "{**path:file}" for files added after start. That fallback is a routing candidate
+            // for every path, so under /api a method a route does not take got 404 instead of 405, and a path no
+            // route has got 405 instead of 404. Served as a published app is, unless explicitly configured.
+            builder.Configuration[ReloadAtRuntime] ??= "false";
+            builder.Configuration[NoNotFoundFallback] ??= "true";
             builder.WebHost.UseSetting(WebHostDefaults.StaticWebAssetsKey, runtime);
             builder.WebHost.UseStaticWebAssets();
         }
         return builder;
     }
 
-    /// <summary>The app's files, and its pages for any other path that is not the API's.</summary>
+    /// <summary>
+    /// The app's files, and its pages for browser navigation (GET and HEAD) to any other path outside <c>/api</c>.
+    /// The pages are served by middleware that runs only when routing found no endpoint, never by a routing fallback:
+    /// a fallback is a candidate for every path and every method, so the matcher's own answers (405 with
+    /// <c>Allow</c> for a method a route does not take, 415 for a body it does not take) could never happen and an
+    /// unknown API path would get the app's page. Under <c>/api</c> a path no route has is a 404 <c>{"detail"}</c>
+    /// (status code pages), whatever the method; another method on a page is a 405 allowing GET and HEAD.
+    /// </summary>
     public static WebApplication MapWebApp(this WebApplication app)
     {
         if (Manifest("endpoints") is not { } endpoints)
@@ -46,11 +65,40 @@ public static class WebAppApi
             return app;
         }
         app.MapStaticAssets(endpoints);
-        // Client-side routes (/dashboard, /content/lab/x) load the app; unknown API paths keep their JSON 404.
-        app.MapFallbackToFile("{*path:nonfile}", "index.html");
-        app.MapFallback("/api/{**rest}", () => Results.NotFound());
+        // Client-side routes (/dashboard, /content/lab/x) load the app.
+        app.MapWhen(c => IsPage(c) && (HttpMethods.IsGet(c.Request.Method) || HttpMethods.IsHead(c.Request.Method)), pages =>
+        {
+            pages.Use(async (context, next) =>
+            {
+                var path = context.Request.Path;
+                context.Request.Path = "/index.html";
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    context.Request.Path = path;
+                }
+            });
+            pages.UseStaticFiles();
+        });
+        app.MapWhen(IsPage, other => other.Run(context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET, HEAD";
+            return Task.CompletedTask;
+        }));
         return app;
     }
+
+    /// <summary>A path no endpoint took (not even the matcher's 405 or 415), outside the API, that names no file.</summary>
+    private static bool IsPage(HttpContext context) =>
+        context.GetEndpoint() is null
+        && !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+        && NonFile.Match(context, null, "path", new RouteValueDictionary { ["path"] = context.Request.Path.Value }, RouteDirection.IncomingRequest);
+
+    private static readonly NonFileNameRouteConstraint NonFile = new();
 
     private static string? Manifest(string kind)
     {

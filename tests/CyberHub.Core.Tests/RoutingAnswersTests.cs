@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using CyberHub.Testing;
+
+namespace CyberHub.Core.Tests;
+
+/// <summary>
+/// Core as deployed: <c>dotnet cyberhub.dll core</c>, the built host with the web app among its static web assets,
+/// so its page fallback is mapped (a Core started in the test process serves the API alone).
+/// </summary>
+public sealed class CoreHostProcess : IAsyncLifetime
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cyberhub-tests", $"host-{Guid.NewGuid():N}");
+    private readonly OutputTail _output = new(100);
+    private Process? _process;
+
+    public Uri BaseAddress { get; } = new($"http://127.0.0.1:{LoopbackPorts.Free()}");
+
+    public async Task InitializeAsync()
+    {
+        var dll = await HostProgram.EnsureBuiltAsync("CyberHub.Core.dll", "CyberHub.ServiceDefaults.dll", "CyberHub.Contracts.dll");
+        Directory.CreateDirectory(_dataDirectory);
+        var environment = new Dictionary<string, string>
+        {
+            ["CYBERHUB_DATA_DIR"] = _dataDirectory,
+            ["CYBERHUB_CORE_URL"] = BaseAddress.ToString().TrimEnd('/'),
+            ["ConnectionStrings__core"] = "",
+            ["ConnectionStrings__redis"] = "",
+            ["Outbox__Enabled"] = "false",
+            ["RateLimiting__PerUserPerMinute"] = "1000000",
+            ["RateLimiting__AuthPerMinute"] = "1000000",
+            ["Logging__LogLevel__CyberHub.ServiceDefaults.Observability.RequestLoggingMiddleware"] = "Warning",
+        };
+        _process = ProgramProcess.Start(dll, "core", _dataDirectory, environment, _output);
+        await ProgramProcess.WaitUntilReadyAsync(_process, new Uri(BaseAddress, "/api/v1/health/"), _output);
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    public async Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+        if (Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+}
+
+/// <summary>
+/// A method a route does not take is 405 with <c>Allow</c>, a body of another type 415, an unknown API path 404,
+/// all with <c>{"detail"}</c>, on every API route of Core as deployed (with the web app's page fallback), as listed
+/// by Core's own routing table.
+/// </summary>
+public sealed class RoutingAnswersTests(CoreHostProcess host, SqliteCoreServer routes) : IClassFixture<CoreHostProcess>, IClassFixture<SqliteCoreServer>
+{
+    [Fact]
+    public async Task Every_api_route_answers_405_to_other_methods_and_415_to_other_content_types()
+    {
+        var apiRoutes = RoutingAnswers.ApiRoutes(routes.Services);
+        Assert.True(apiRoutes.Count >= 15, $"only {apiRoutes.Count} API routes found");
+        using var client = host.CreateClient();
+        var wrong = await RoutingAnswers.WrongAnswersAsync(client, apiRoutes);
+        Assert.True(wrong.Count == 0, $"{wrong.Count} wrong answers:\n{string.Join("\n", wrong)}");
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/v1/no-such-thing/")]
+    [InlineData("POST", "/api/v1/no-such-thing/")]
+    [InlineData("GET", "/API/V1/NO-SUCH-THING")]
+    [InlineData("GET", "/api")]
+    [InlineData("GET", "/api/")]
+    [InlineData("DELETE", "/api/v1/users/1/no-such-thing/")]
+    public async Task An_unknown_api_path_is_a_404_with_a_detail_not_the_web_app(string method, string path)
+    {
+        using var client = host.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method == "POST")
+        {
+            request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+        }
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.True(await RoutingAnswers.HasDetailAsync(response), await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_web_app_still_loads_on_its_own_paths()
+    {
+        using var client = host.CreateClient();
+        foreach (var path in new[] { "/", "/dashboard", "/content/lab/sql-injection-lab", "/apiary" })
+        {
+            using var response = await client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        }
+        using var post = await client.PostAsync("/dashboard", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+    }
+}
