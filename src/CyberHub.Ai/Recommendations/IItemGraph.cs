@@ -1,0 +1,14 @@
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Ai.Recommendations;
+
+/// <summary>
+/// The catalog's k-nearest-neighbour lists as the store keeps them, up to date with every stored and deleted item:
+/// what <see cref="NeighbourGraph"/> is built from for a diffusion around a learner's history.
+/// </summary>
+public interface IItemGraph
+{
+    /// <summary>The stored nearest neighbours of each of <paramref name="items"/>, closest first; items without a list are absent.</summary>
+    Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
+        IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default);
+}
