@@ -28,8 +28,6 @@ public sealed class User
     public string SecurityStamp { get; set; } = NewSecurityStamp();
     /// <summary>Set when an admin deleted the account: the row stays, anonymised, so that nothing pointing at it breaks.</summary>
     public DateTime? DeletedAt { get; set; }
-    public int FailedLoginCount { get; set; }
-    public DateTime? LockedUntil { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 
