@@ -54,7 +54,11 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
 
         Assert.Equal(10, response.Recommendations.Count);
         Assert.DoesNotContain(response.Recommendations, r => CryptographyLessons.Contains(r.ContentId));
-        Assert.All(response.Recommendations, r => Assert.Contains(titles, t => r.Reason == $"Because you completed '{t}'"));
+        // Each reason names a completed lesson: as the item it is close to, or as the prerequisite it is the next step after.
+        Assert.All(response.Recommendations, r => Assert.Contains(titles, t => r.Reason == $"Because you completed '{t}'" || r.Reason == $"Next step after '{t}'"));
+        // The lessons these complete unlock the next steps of the track (the demo catalog's prerequisites).
+        Assert.Contains(response.Recommendations, r => r.ContentId == "inside-the-tls-1-3-handshake"
+            && r.Reason is "Next step after 'Public-Key Cryptography: RSA, Diffie-Hellman and Elliptic Curves'" or "Next step after 'Hash Functions, HMAC and Password Hashing'");
         // The rest of the cryptography track leads the list.
         Assert.Contains(response.Recommendations.Take(3), r => r.ContentId is "inside-the-tls-1-3-handshake" or "encrypting-files-with-aes-gcm"
             or "introduction-to-cryptography" or "applied-cryptography-for-engineers" or "inspecting-tls-with-openssl" or "breaking-ecb-and-padding-oracles");
@@ -76,6 +80,69 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
 
         var fifty = await RecommendAsync(learner, "?limit=50");
         Assert.Equal(50, fifty.Total);
+    }
+
+    [Fact]
+    public async Task Explain_adds_how_each_pick_was_scored_for_the_learner_and_admins_only()
+    {
+        var learner = await CompleteAsync(CryptographyLessons);
+        var other = await server.Core.RegisterAsync();
+        using var client = server.CreateClient(learner.Access);
+
+        var plain = await RecommendAsync(learner);
+        Assert.All(plain.Recommendations, r => Assert.Null(r.Explanation));
+        var raw = await (await client.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=false")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("explanation", raw, StringComparison.Ordinal);
+
+        var explained = await RecommendAsync(learner, "?explain=true");
+        Assert.Equal(plain.Recommendations.Select(r => (r.ContentId, r.Reason, r.Score)), explained.Recommendations.Select(r => (r.ContentId, r.Reason, r.Score)));
+        Assert.All(explained.Recommendations, r =>
+        {
+            var why = Assert.IsType<RecommendationExplanation>(r.Explanation);
+            Assert.Contains(why.Source, new[] { RecommendationSources.NextStep, RecommendationSources.Content, RecommendationSources.CoCompletion });
+            Assert.Contains(CryptographyLessons, id => why.Driver?.ContentId == id);
+            // The reason names the driver by its title.
+            Assert.Contains($"'{why.Driver!.Title}'", r.Reason, StringComparison.Ordinal);
+            foreach (var part in new[] { why.Components.Content, why.Components.CoCompletion, why.Components.Path, why.Components.Popular })
+            {
+                Assert.InRange(part, 0, 1);
+            }
+            Assert.Equal(why.Ready, why.MissingPrerequisites.Count == 0);
+        });
+        var posted = await (await client.PostJsonAsync("/api/v1/recommendations", new RecommendationRequest(learner.User.Id, null, null, true))).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(explained.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source, r.Explanation.Driver)), posted.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source, r.Explanation.Driver)));
+
+        // Not another learner (as without explain), nor a service; an admin may.
+        using var asOther = server.CreateClient(other.Access);
+        await (await asOther.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=true")).DetailAsync(HttpStatusCode.Forbidden);
+        using var service = await ServiceClientAsync();
+        await (await service.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=true")).DetailAsync(HttpStatusCode.Forbidden);
+        var forService = await (await service.GetAsync($"/api/v1/recommendations/{learner.User.Id}")).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(plain.Recommendations.Select(r => r.ContentId), forService.Recommendations.Select(r => r.ContentId));
+        using var admin = await server.AdminClientAsync();
+        var byAdmin = await (await admin.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=true")).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(explained.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source)), byAdmin.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source)));
+        await (await client.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=perhaps")).DetailAsync(HttpStatusCode.BadRequest);
+
+        // A newcomer's starter list explains itself as such.
+        var newcomer = await server.Core.RegisterAsync();
+        var starter = await RecommendAsync(newcomer, "?explain=true");
+        Assert.All(starter.Recommendations.Where(r => r.Reason.Contains("get you started", StringComparison.Ordinal)), r =>
+        {
+            Assert.Equal(RecommendationSources.Starter, r.Explanation!.Source);
+            Assert.Null(r.Explanation.Driver);
+        });
+    }
+
+    private async Task<HttpClient> ServiceClientAsync()
+    {
+        using var admin = await server.Core.AdminClientAsync();
+        var created = await (await admin.PostJsonAsync("/api/v1/service-clients/", new CreateServiceClientRequest("recommendations")))
+            .ReadAsync<ServiceClientCreated>(HttpStatusCode.Created);
+        using var core = server.Core.CreateClient();
+        var token = await (await core.PostJsonAsync("/api/v1/token/service/", new ClientCredentialsRequest(created.ClientId, created.ClientSecret)))
+            .ReadAsync<ServiceTokenResponse>();
+        return server.CreateClient(token.Access);
     }
 
     [Fact]

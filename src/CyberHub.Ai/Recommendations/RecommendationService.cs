@@ -76,9 +76,9 @@ public sealed class RecommendationService(
             [CacheTags.User(user), CacheTags.Catalog],
             cancellationToken);
         var take = Math.Min(count, all.Items.Count);
-        IReadOnlyList<RecommendationDto> picks = explain && all.Explanations is { } explanations
-            ? [.. all.Items.Take(take).Select((p, i) => p with { Explanation = explanations[i] })]
-            : [.. all.Items.Take(take)];
+        var picks = explain && all.Explanations is { } explanations
+            ? all.Items.Take(take).Select((p, i) => p with { Explanation = explanations[i] }).ToList()
+            : all.Items.Take(take).ToList();
         return new RecommendationsResponse(user, picks, picks.Count);
     }
 
