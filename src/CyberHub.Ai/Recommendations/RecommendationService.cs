@@ -20,7 +20,6 @@ namespace CyberHub.Ai.Recommendations;
 /// </summary>
 public sealed class RecommendationService(
     LearnerProgress progress,
-    LearnerProfiles profiles,
     IVectorStore catalog,
     QueryEmbeddings queries,
     HybridCache cache,
@@ -61,16 +60,18 @@ public sealed class RecommendationService(
 
     private async Task<RecommendationPicks> ComputeAsync(long userId, string? type, string bearer, CancellationToken cancellationToken)
     {
+        // Core is the source of truth for the learner's history: the profile is computed from what it reports.
         var records = await progress.GetAsync(userId, bearer, cancellationToken);
-        var snapshot = await profiles.CurrentAsync(userId, records, cancellationToken);
-        if (snapshot.Profile.Vector is not { } vector)
+        var entries = ProfileBuilder.Entries(records);
+        var started = entries.Select(e => new ContentKey(e.ContentType, e.ContentId)).ToHashSet();
+        var history = ProfileBuilder.Weigh(entries, await catalog.GetManyAsync([.. started], cancellationToken));
+        if (ProfileBuilder.Vector(history) is not { } vector)
         {
             return await StarterPicksAsync(type, cancellationToken);
         }
 
-        var started = snapshot.Profile.Entries.Select(e => new ContentKey(e.ContentType, e.ContentId)).ToHashSet();
         var candidates = await RecommendationCore.CandidatesAsync(catalog, vector, type, started, cancellationToken);
-        return new RecommendationPicks(Rank("personal", candidates.Count, (vector, candidates, snapshot.History), static s =>
+        return new RecommendationPicks(Rank("personal", candidates.Count, (vector, candidates, History: history), static s =>
             [.. RecommendationCore.Personal(s.vector, s.candidates, s.History).Select(p => ToDto(p.Pick.Item.Content, p.Pick.Similarity, p.Reason))]));
     }
 
