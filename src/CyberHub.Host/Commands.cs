@@ -1,5 +1,6 @@
 using CyberHub.Ai;
 using CyberHub.Ai.Catalog;
+using CyberHub.Ai.Recommendations;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
 using CyberHub.Core;
@@ -32,6 +33,8 @@ internal static class Commands
                    cyberhub create-service-client NAME                register a machine caller; prints its credentials
                    cyberhub rotate-signing-key [--prune]              a new token signing key (--prune: delete expired ones)
                    cyberhub import FILE.json|FILE.csv                 load a catalog into the vector store
+                   cyberhub rebuild-recommendations                   recount co-completions from Core's progress (as a
+                                                                      service client: CYBERHUB_CLIENT_ID, CYBERHUB_CLIENT_SECRET)
             """);
         return 2;
     }
@@ -149,6 +152,42 @@ internal static class Commands
         return 0;
     }
 
+    /// <summary>
+    /// Rebuilds the co-completion counts and the learners' completions in the configured AI store (the embedded file or
+    /// PostgreSQL) from every learner's completed progress, read from Core over HTTP as a service client. Run it with the
+    /// AI service stopped: Core's outbox keeps the events of the meantime and delivers them after, and an event the
+    /// rebuild already reflects counts nothing.
+    /// </summary>
+    public static async Task<int> RebuildRecommendationsAsync(string[] args)
+    {
+        var app = AiApp.Build([.. args, "--CYBERHUB_SEED_DEMO_CATALOG=false"]);
+        var clientId = app.Configuration["client-id"] ?? Environment.GetEnvironmentVariable("CYBERHUB_CLIENT_ID");
+        var clientSecret = Environment.GetEnvironmentVariable("CYBERHUB_CLIENT_SECRET");
+        if (string.IsNullOrWhiteSpace(clientId) || string.IsNullOrEmpty(clientSecret))
+        {
+            return Usage("rebuild-recommendations needs a service client: CYBERHUB_CLIENT_ID (or --client-id) and CYBERHUB_CLIENT_SECRET (see create-service-client).");
+        }
+        var store = app.Services.GetRequiredService<ILearnerProfileStore>();
+        await store.InitializeAsync();
+        var core = AiApp.CoreApiUrl(app.Configuration);
+        using var http = new HttpClient { BaseAddress = core, Timeout = TimeSpan.FromSeconds(60) };
+        try
+        {
+            var read = new RecordCounter();
+            var result = await new CoCompletionRebuild(store, app.Services.GetRequiredService<CoCompletionSettings>(), TimeProvider.System)
+                .RunAsync(http, clientId, clientSecret, read);
+            Console.Error.WriteLine();
+            Console.WriteLine($"Rebuilt from {core}: {result.Completions} completions of {result.Learners} learners, {result.Pairs} pairs, {result.Items} items.");
+            return 0;
+        }
+        catch (Exception e) when (e is CoCompletionRebuildException or HttpRequestException or TaskCanceledException)
+        {
+            Console.Error.WriteLine();
+            Console.Error.WriteLine($"Could not rebuild the recommendations from {core}: {e.Message}");
+            return 1;
+        }
+    }
+
     private static async Task<int> ImportThroughApiAsync(IReadOnlyList<CatalogEntry> entries, Uri url, string? token)
     {
         if (string.IsNullOrEmpty(token))
@@ -177,6 +216,11 @@ internal static class Commands
         }
         Console.WriteLine($"Imported {entries.Count - failures.Count} of {entries.Count} items through {url}.");
         return failures.IsEmpty ? 0 : 1;
+    }
+
+    private sealed class RecordCounter : IProgress<int>
+    {
+        public void Report(int done) => Console.Error.Write($"\r{done} completed records read");
     }
 
     private sealed class ProgressBar(int total) : IProgress<int>

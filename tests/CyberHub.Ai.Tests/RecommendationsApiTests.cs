@@ -1,5 +1,6 @@
 using System.Net;
 using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.VectorStore;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Contracts;
 using CyberHub.Testing;
@@ -175,7 +176,7 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
     }
 
     [Fact]
-    public async Task Cached_picks_stay_until_a_progress_event_drops_them_and_the_event_updates_the_stored_profile()
+    public async Task Cached_picks_stay_until_a_progress_event_drops_them_and_the_event_records_the_completion()
     {
         var learner = await server.Core.RegisterAsync();
         var before = await RecommendAsync(learner);
@@ -193,8 +194,11 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
 
         var stored = await server.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id);
         Assert.NotNull(stored);
-        Assert.Equal("sql-injection-and-parameterized-queries", Assert.Single(stored.Entries).ContentId);
-        Assert.NotNull(stored.Vector);
+        var completion = Assert.Single(stored.Completions);
+        var key = new ContentKey("lesson", "sql-injection-and-parameterized-queries");
+        Assert.Equal((key, ProgressStatus.Completed, 1L), (completion.Item, completion.Status, stored.LastSequence));
+        var counts = await server.Services.GetRequiredService<ICoCompletionStore>().ReadAsync([key], 0);
+        Assert.Equal(1, Assert.Single(counts.Items, i => i.Item == key).Count, 9);
 
         var after = await RecommendAsync(learner);
         Assert.All(after.Recommendations, r => Assert.Equal("Because you completed 'SQL Injection Attacks and Parameterized Queries'", r.Reason));
@@ -202,6 +206,10 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         // Delivered again (at least once): recognised by its id, nothing applied twice.
         var repeat = await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).ReadAsync<ProgressEventsResult>();
         Assert.Equal(new ProgressEventsResult(0, 1), repeat);
+        // Under another id (as a second outbox delivery might be), the sequence tells: still counted once.
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change with { EventId = Guid.NewGuid() }]))).ReadAsync<ProgressEventsResult>();
+        counts = await server.Services.GetRequiredService<ICoCompletionStore>().ReadAsync([key], 0);
+        Assert.Equal(1, Assert.Single(counts.Items, i => i.Item == key).Count, 9);
     }
 
     [Fact]
@@ -209,7 +217,7 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
     {
         var learner = await server.Core.RegisterAsync();
         using var asLearner = server.CreateClient(learner.Access);
-        var progress = new ProgressDto(1, learner.User.Id, "owasp-top-10-explained", "lesson", ProgressStatus.InProgress, 50, null, 60, [], DateTime.UtcNow, null, DateTime.UtcNow, DateTime.UtcNow, 1);
+        var progress = new ProgressDto(1, learner.User.Id, "owasp-top-10-explained", "lesson", ProgressStatus.Completed, 100, null, 60, [], DateTime.UtcNow, DateTime.UtcNow, DateTime.UtcNow, DateTime.UtcNow, 1);
         var change = new ProgressEvent(Guid.NewGuid(), 5, ProgressEventTypes.Updated, learner.User.Id, DateTime.UtcNow, progress);
         await (await asLearner.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).DetailAsync(HttpStatusCode.Forbidden);
 
@@ -226,7 +234,7 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([older]))).ReadAsync<ProgressEventsResult>();
         var stored = await server.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id);
         Assert.Equal(5, stored!.LastSequence);
-        Assert.Single(stored.Entries);
+        Assert.Equal(ProgressStatus.Completed, Assert.Single(stored.Completions).Status);
     }
 
     [Fact]
@@ -238,20 +246,24 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         var created = new ProgressEvent(Guid.NewGuid(), 10, ProgressEventTypes.Created, learner.User.Id, DateTime.UtcNow, progress);
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([created]))).ReadAsync<ProgressEventsResult>();
         var store = server.Services.GetRequiredService<ILearnerProfileStore>();
-        Assert.Single((await store.GetAsync(learner.User.Id))!.Entries);
+        Assert.Single((await store.GetAsync(learner.User.Id))!.Completions);
 
         // The account is deleted in Core: its outbox says so, with no progress record.
         var deleted = new ProgressEvent(Guid.NewGuid(), 11, ProgressEventTypes.UserDeleted, learner.User.Id, DateTime.UtcNow, null);
         var applied = await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([deleted]))).ReadAsync<ProgressEventsResult>();
         Assert.Equal(new ProgressEventsResult(1, 0), applied);
         var stored = await store.GetAsync(learner.User.Id);
-        Assert.Empty(stored!.Entries);
-        Assert.Null(stored.Vector);
+        Assert.Empty(stored!.Completions);
+        Assert.Equal(11, stored.LastSequence);
+        // What the learner added to the co-completion counts stays: an anonymous aggregate of many learners.
+        var key = new ContentKey("lesson", "owasp-top-10-explained");
+        var counts = await server.Services.GetRequiredService<ICoCompletionStore>().ReadAsync([key], 0);
+        Assert.Contains(counts.Items, i => i.Item == key);
 
         // An older event delivered again later cannot bring the learner back.
         var older = new ProgressEvent(Guid.NewGuid(), 9, ProgressEventTypes.Created, learner.User.Id, DateTime.UtcNow, progress);
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([older]))).ReadAsync<ProgressEventsResult>();
-        Assert.Empty((await store.GetAsync(learner.User.Id))!.Entries);
+        Assert.Empty((await store.GetAsync(learner.User.Id))!.Completions);
 
         // A user.deleted event carrying a record is malformed.
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([deleted with { EventId = Guid.NewGuid(), Progress = progress }])))

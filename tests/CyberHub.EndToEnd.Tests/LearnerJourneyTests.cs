@@ -117,15 +117,15 @@ public abstract class LearnerJourneyTests<TPlatform>(TPlatform platform) where T
         Assert.All(picks.Recommendations, r => Assert.StartsWith("Because you completed", r.Reason, StringComparison.Ordinal));
     }
 
-    /// <summary>Waits until the AI service's stored profile of the learner holds exactly <paramref name="contentIds"/>, all applied from events.</summary>
+    /// <summary>Waits until the AI service's stored completions of the learner are exactly <paramref name="contentIds"/>, all applied from events.</summary>
     private async Task ProfileHoldsAsync(Learner learner, params string[] contentIds)
     {
         var store = platform.Ai.Services.GetRequiredService<ILearnerProfileStore>();
         await Platform.EventuallyAsync(async () =>
         {
             var profile = await store.GetAsync(learner.User.Id);
-            return profile is not null && profile.Entries.Select(e => e.ContentId).Order().SequenceEqual(contentIds.Order());
-        }, $"the AI service's profile holds {string.Join(", ", contentIds)}");
+            return profile is not null && profile.Completed.Select(c => c.ContentId).Order().SequenceEqual(contentIds.Order());
+        }, $"the AI service holds the completions {string.Join(", ", contentIds)}");
     }
 }
 

@@ -27,6 +27,7 @@ public sealed class RecommendationService(
     IVectorStore catalog,
     IItemGraph graph,
     ICoCompletionStore coCompletion,
+    CoCompletionSettings coCompletionSettings,
     QueryEmbeddings queries,
     HybridCache cache,
     CacheLifetimes lifetimes)
@@ -122,7 +123,7 @@ public sealed class RecommendationService(
 
         var unlocks = new Dictionary<ContentKey, List<ContentKey>>();
         var paths = new Dictionary<ContentKey, PathItem>();
-        var ranker = new BlendRanker(neighbourhood.Result, CoCompletionModel.From(counts.Result),
+        var ranker = new BlendRanker(neighbourhood.Result, CoCompletionModel.From(counts.Result, coCompletionSettings),
             k => PathOf(k, known, paths),
             k => known.TryGetValue(k, out var item) ? item.Vector : null,
             k => unlocks.TryGetValue(k, out var list) ? list : []);
@@ -180,7 +181,7 @@ public sealed class RecommendationService(
     {
         var starter = await StarterPicksAsync(type, cancellationToken);
         var state = await coCompletion.ReadAsync([], MaxLimit, cancellationToken);
-        var model = CoCompletionModel.From(state);
+        var model = CoCompletionModel.From(state, coCompletionSettings);
         // A count is a signal only at the support floor: one learner's completion makes nothing popular.
         var popular = state.Items.Select(i => i.Item).Distinct().Where(k => model.ItemCount(k) >= model.Settings.MinSupport && (type is null || k.ContentType == type)).ToList();
         if (popular.Count == 0)
