@@ -145,6 +145,15 @@ internal static class Commands
         await app.Services.GetRequiredService<IVectorStore>().InitializeAsync();
         await using var scope = app.Services.CreateAsyncScope();
         var importer = scope.ServiceProvider.GetRequiredService<CatalogImporter>();
+        try
+        {
+            await importer.CheckPrerequisitesAsync(entries);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine($"{file}: {e.Message}");
+            return 1;
+        }
         var progress = new ProgressBar(entries.Count);
         var imported = await importer.ImportAsync(entries, progress);
         progress.Finish();
@@ -199,16 +208,20 @@ internal static class Commands
         var progress = new ProgressBar(entries.Count);
         var done = 0;
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
-        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (e, ct) =>
+        // The service refuses a prerequisite it does not hold yet: the items a file's items require go first.
+        foreach (var round in ContentPaths.InPrerequisiteOrder(entries, e => ContentPaths.Reference(e.ContentType, e.ContentId), e => e.Metadata))
         {
-            var request = new StoreEmbeddingsRequest([$"{e.Title}. {e.Description}"], e.ContentType, e.ContentId, e.Title, e.Description, e.Metadata);
-            using var response = await http.PostAsJsonAsync("/api/v1/embeddings/store", request, CyberHubJson.Options, ct);
-            if (!response.IsSuccessStatusCode)
+            await Parallel.ForEachAsync(round, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (e, ct) =>
             {
-                failures.Add($"{e.ContentType}/{e.ContentId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
-            }
-            progress.Report(Interlocked.Increment(ref done));
-        });
+                var request = new StoreEmbeddingsRequest([$"{e.Title}. {e.Description}"], e.ContentType, e.ContentId, e.Title, e.Description, e.Metadata);
+                using var response = await http.PostAsJsonAsync("/api/v1/embeddings/store", request, CyberHubJson.Options, ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    failures.Add($"{e.ContentType}/{e.ContentId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+                }
+                progress.Report(Interlocked.Increment(ref done));
+            });
+        }
         progress.Finish();
         foreach (var failure in failures)
         {
