@@ -91,6 +91,8 @@ public static class AiApp
             services.AddSingleton<IVectorStore>(sp => new EmbeddedVectorStore(path, sp.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddedVectorStore>()));
             services.AddSingleton<ILearnerProfileStore>(_ => new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db")));
         }
+        services.AddSingleton(sp => ItemGraph.Of(sp.GetRequiredService<IVectorStore>()));
+        services.AddSingleton<IItemGraph>(sp => sp.GetRequiredService<IMaintainedItemGraph>());
         services.AddHealthChecks().AddCheck<VectorStoreHealthCheck>("vector_store");
         return services;
     }
