@@ -97,6 +97,8 @@ public static class AiApp
             services.AddSingleton<ILearnerProfileStore>(_ => new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db"), coCompletion));
             services.AddSingleton<ICoCompletionStore>(_ => new SqliteCoCompletionStore(Path.Combine(directory, "learners.db"), coCompletion));
         }
+        services.AddSingleton(sp => ItemGraph.Of(sp.GetRequiredService<IVectorStore>()));
+        services.AddSingleton<IItemGraph>(sp => sp.GetRequiredService<IMaintainedItemGraph>());
         services.AddHealthChecks().AddCheck<VectorStoreHealthCheck>("vector_store");
         return services;
     }
