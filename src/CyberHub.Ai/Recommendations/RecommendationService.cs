@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Numerics.Tensors;
 using System.Security.Claims;
 using CyberHub.Ai.Catalog;
 using CyberHub.Ai.CoreClient;
@@ -151,13 +152,38 @@ public sealed class RecommendationService(
 
         var ranked = Rank("blend", known.Count, (ranker, history, nearest: nearest.Result), static s =>
             s.ranker.Recommend(s.history, int.MaxValue, BlendWeights.Default, s.nearest.Select(n => n.Key)));
+        // Items only the vector search found (no component reaches them: another topic, a new item) follow the scored ones
+        // in the search's order, each explained by the completed item it is closest to.
+        var nearRank = nearest.Result.Select((n, i) => (n.Key, i)).ToDictionary(x => x.Key, x => x.i);
+        var weights = ranker.Weights(history);
         var picks = ranked
             .Where(p => !startedSet.Contains(p.Key) && known.ContainsKey(p.Key) && (type is null || p.Key.ContentType == type))
+            .OrderByDescending(p => p.Ready).ThenByDescending(p => p.Score).ThenBy(p => nearRank.GetValueOrDefault(p.Key, int.MaxValue))
             .Take(MaxLimit)
+            .Select(p => p.Score > 0 || p.Driver is not null ? p : p with { Source = RecommendationSource.Content, Driver = ClosestDriver(known[p.Key].Vector, history, weights) })
             .ToList();
         await FetchAsync(known, picks.SelectMany(p => p.Missing.Take(1)), cancellationToken);
         var working = learner.Completed.Count == 0;
         return Picks(picks, known, BlendWeights.Default, working);
+    }
+
+    /// <summary>The history item with the highest weighted similarity to <paramref name="vector"/> (as the content component names its driver).</summary>
+    private static ContentKey? ClosestDriver(float[] vector, IReadOnlyList<HistoryItem> history, IReadOnlyList<double> weights)
+    {
+        ContentKey? best = null;
+        var bestValue = double.NegativeInfinity;
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (history[i].Vector is { } v && v.Length == vector.Length)
+            {
+                var value = weights[i] * TensorPrimitives.Dot(v, vector);
+                if (value > bestValue)
+                {
+                    (best, bestValue) = (history[i].Key, value);
+                }
+            }
+        }
+        return best;
     }
 
     /// <summary>
