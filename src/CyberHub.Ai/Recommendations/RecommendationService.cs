@@ -153,18 +153,69 @@ public sealed class RecommendationService(
         var ranked = Rank("blend", known.Count, (ranker, history, nearest: nearest.Result), static s =>
             s.ranker.Recommend(s.history, int.MaxValue, BlendWeights.Default, s.nearest.Select(n => n.Key)));
         // Items only the vector search found (no component reaches them: another topic, a new item) follow the scored ones
-        // in the search's order, each explained by the completed item it is closest to.
+        // in the search's order; a pick whose strongest part names no item (those, or one scored only by its topic's level)
+        // is explained by the completed item it is closest to.
         var nearRank = nearest.Result.Select((n, i) => (n.Key, i)).ToDictionary(x => x.Key, x => x.i);
         var weights = ranker.Weights(history);
         var picks = ranked
             .Where(p => !startedSet.Contains(p.Key) && known.ContainsKey(p.Key) && (type is null || p.Key.ContentType == type))
             .OrderByDescending(p => p.Ready).ThenByDescending(p => p.Score).ThenBy(p => nearRank.GetValueOrDefault(p.Key, int.MaxValue))
             .Take(MaxLimit)
-            .Select(p => p.Score > 0 || p.Driver is not null ? p : p with { Source = RecommendationSource.Content, Driver = ClosestDriver(known[p.Key].Vector, history, weights) })
+            .Select(p => p.Driver is not null || p.Source == RecommendationSource.Popular ? p : p with { Source = RecommendationSource.Content, Driver = ClosestDriver(known[p.Key].Vector, history, weights) })
             .ToList();
+        picks = Diversify(picks, known);
         await FetchAsync(known, picks.SelectMany(p => p.Missing.Take(1)), cancellationToken);
         var working = learner.Completed.Count == 0;
         return Picks(picks, known, BlendWeights.Default, working);
+    }
+
+    /// <summary>
+    /// Maximal marginal relevance over the ready picks (Carbonell and Goldstein, 1998): each next pick maximises its blend
+    /// score (scaled by the best) times <see cref="Ranking.Relevance"/> minus its similarity to the closest pick so far, so a
+    /// learner of two topics is offered both rather than ten items of the latest one. The first pick is the blend's best;
+    /// held-back picks stay after the ready ones, in blend order.
+    /// </summary>
+    private static List<BlendedPick> Diversify(List<BlendedPick> picks, Dictionary<ContentKey, ContentVector> known)
+    {
+        var ready = picks.Where(p => p.Ready).ToList();
+        if (ready.Count < 2)
+        {
+            return picks;
+        }
+        var best = Math.Max(ready.Max(p => p.Score), 1e-9);
+        var closest = new double[ready.Count];
+        Array.Fill(closest, double.NegativeInfinity);
+        var taken = new bool[ready.Count];
+        var ordered = new List<BlendedPick>(picks.Count);
+        while (ordered.Count < ready.Count)
+        {
+            var next = -1;
+            var nextValue = double.NegativeInfinity;
+            for (var i = 0; i < ready.Count; i++)
+            {
+                if (taken[i])
+                {
+                    continue;
+                }
+                var value = Ranking.Relevance * ready[i].Score / best - (1 - Ranking.Relevance) * (ordered.Count == 0 ? 0 : closest[i]);
+                if (value > nextValue)
+                {
+                    (next, nextValue) = (i, value);
+                }
+            }
+            taken[next] = true;
+            ordered.Add(ready[next]);
+            var vector = known[ready[next].Key].Vector;
+            for (var i = 0; i < ready.Count; i++)
+            {
+                if (!taken[i] && known[ready[i].Key].Vector is { } v && v.Length == vector.Length)
+                {
+                    closest[i] = Math.Max(closest[i], TensorPrimitives.Dot(v, vector));
+                }
+            }
+        }
+        ordered.AddRange(picks.Where(p => !p.Ready));
+        return ordered;
     }
 
     /// <summary>The history item with the highest weighted similarity to <paramref name="vector"/> (as the content component names its driver).</summary>
