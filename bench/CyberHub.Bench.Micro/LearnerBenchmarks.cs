@@ -20,12 +20,11 @@ public class LearnerBenchmarks
     [GlobalSetup]
     public void Setup() => _data = new LearnerData(Records);
 
-    /// <summary>What LearnerProfiles.CurrentAsync computes on a miss: entries, fingerprint, weights, the profile vector.</summary>
+    /// <summary>What a recommendation computes from the progress Core reports: entries, weights, the profile vector.</summary>
     [Benchmark(Description = "profile vector (ProfileBuilder)")]
     public float[]? ProfileVector()
     {
         var entries = ProfileBuilder.Entries(_data.Progress);
-        _ = ProfileBuilder.Fingerprint(entries);
         return ProfileBuilder.Vector(ProfileBuilder.Weigh(entries, _data.Items));
     }
 

@@ -8,9 +8,10 @@ namespace CyberHub.Bench.Recommendations;
 /// <summary>
 /// The inputs the blend's components take, built once per data set from what a product would hold: the catalog's
 /// 10-nearest-neighbour graph (the store's own search from each item), the co-completion model fed every training
-/// completion in time order, and each item's path facts from its metadata (topic, level) with prerequisites stated the
-/// way a catalog author would: an item of a higher level requires its topic's course of the nearest lower level that has
-/// one (nothing else of the simulator's track order).
+/// completion in time order, each item's path facts as <see cref="ContentFacts"/> reads them from the stored record
+/// (topic, level, the prerequisites the catalog states; nothing of the simulator's own choices), and the catalog's content
+/// clusters (k-means over the vectors, no metadata). The learned blend's model is fitted on the tuning split by the
+/// harness (<see cref="BlendTuning.FitAsync"/>) and set here.
 /// </summary>
 public sealed class BlendInputs
 {
@@ -28,7 +29,29 @@ public sealed class BlendInputs
     public BlendRanker Ranker { get; }
     public IReadOnlyDictionary<ContentKey, PathItem> Paths { get; }
 
+    /// <summary>The learned blend's model for this data set (null: <see cref="BlendModel.Default"/>).</summary>
+    public BlendModel? Model { get; set; }
+
     public static BlendSettings Settings { get; set; } = BlendSettings.Default;
+
+    /// <summary>The content component's parameters (chosen on the tuning split with <c>--tune-content</c>).</summary>
+    public static ContentSettings Content { get; set; } = ContentSettings.Default;
+
+    private readonly Dictionary<int, ContentClusters> _clusters = [];
+
+    /// <summary>The catalog's content clusters, about one per <paramref name="itemsPerCluster"/> items (built once per size).</summary>
+    public ContentClusters Clusters(int itemsPerCluster)
+    {
+        lock (_clusters)
+        {
+            if (!_clusters.TryGetValue(itemsPerCluster, out var clusters))
+            {
+                var k = Math.Max(2, (int)Math.Round(Context.Items.Count / (double)itemsPerCluster));
+                _clusters[itemsPerCluster] = clusters = ContentClusters.Build([.. Context.Items.Select(i => (i.Key, i.Vector))], k);
+            }
+            return clusters;
+        }
+    }
 
     public static Task<BlendInputs> ForAsync(EvaluationContext context) => Built.GetValue(context, c => BuildAsync(c));
 
@@ -47,22 +70,10 @@ public sealed class BlendInputs
         {
             co.Add([.. log.Take(index).Select(c => c.Item)], log[index].Item, log[index].At);
         }
-        var facts = records.ToDictionary(r => r.Key, r => ContentFacts.From(r.Value.Content));
-        var courses = facts.Where(f => f.Key.ContentType == "course" && f.Value.Topic is not null && PathItem.LevelOf(f.Value.Level) is not null)
-            .GroupBy(f => (f.Value.Topic!, PathItem.LevelOf(f.Value.Level)!.Value)).ToDictionary(g => g.Key, g => g.Select(f => f.Key).ToList());
-        var paths = facts.ToDictionary(f => f.Key, f =>
+        var paths = records.ToDictionary(r => r.Key, r =>
         {
-            var level = PathItem.LevelOf(f.Value.Level);
-            var prerequisites = new List<ContentKey>();
-            for (var l = (level ?? 0) - 1; l >= 0 && f.Value.Topic is not null; l--)
-            {
-                if (courses.TryGetValue((f.Value.Topic, l), out var found))
-                {
-                    prerequisites.AddRange(found);
-                    break;
-                }
-            }
-            return new PathItem(f.Key, f.Value.Topic, level, prerequisites);
+            var facts = ContentFacts.From(r.Value.Content);
+            return new PathItem(r.Key, facts.Topic, PathItem.LevelOf(facts.Level), facts.Before);
         });
         var unlocks = paths.Values.SelectMany(p => p.Prerequisites.Select(q => (q, p.Key))).GroupBy(x => x.q).ToDictionary(g => g.Key, g => (IReadOnlyList<ContentKey>)[.. g.Select(x => x.Key)]);
         var ranker = new BlendRanker(graph, co, k => paths.GetValueOrDefault(k), k => context.ByKey.TryGetValue(k, out var i) ? i.Vector : null,
@@ -70,14 +81,64 @@ public sealed class BlendInputs
         return new BlendInputs(context, ranker, paths);
     }
 
-    public IReadOnlyList<HistoryItem> History(RecommendationRequest request) =>
-        [.. request.History.Where(c => Paths.ContainsKey(c.Item)).Select(c => new HistoryItem(c.Item, c.At, Context.ByKey[c.Item].Vector, Paths[c.Item]))];
+    public IReadOnlyList<HistoryItem> History(IReadOnlyList<Completion> history) =>
+        [.. history.Where(c => Paths.ContainsKey(c.Item)).Select(c => new HistoryItem(c.Item, c.At, Context.ByKey[c.Item].Vector, Paths[c.Item]))];
+
+    public IReadOnlyList<HistoryItem> History(RecommendationRequest request) => History(request.History);
+}
+
+/// <summary>
+/// The content component's parameters: the catalog's content clusters (one per <see cref="ItemsPerCluster"/> items), how
+/// much the learner's share of a candidate's cluster adds to its cosine (<see cref="ClusterBoost"/>), and when two groups
+/// of the history are one interest (<see cref="MergeAbove"/>).
+/// </summary>
+public sealed record ContentSettings(int ItemsPerCluster, double ClusterBoost, double MergeAbove)
+{
+    public static ContentSettings Default { get; } = new(50, 0.2, Interests.DefaultMergeAbove);
+}
+
+/// <summary>
+/// The content side without any metadata: the learner's interests (<see cref="Interests.Cluster"/> over the history's
+/// vectors, weighted as the blend weighs history), per interest the store's nearest items to its centroid re-scored by
+/// cosine + boost × the learner's share of the item's content cluster, interleaved by interest weight.
+/// </summary>
+public sealed class MultiInterestRecommender(EvaluationContext context, string name, ContentSettings? settings = null) : IRecommender
+{
+    public const int PerInterest = 60;
+
+    public string Name => name;
+
+    public async Task<IReadOnlyList<ContentKey>> RecommendAsync(RecommendationRequest request, CancellationToken cancellationToken)
+    {
+        var s = settings ?? BlendInputs.Content;
+        var inputs = await BlendInputs.ForAsync(context);
+        var history = inputs.History(request);
+        if (history.Count == 0)
+        {
+            return await TodayRecommender.StarterAsync(context, request.Count, cancellationToken);
+        }
+        var weights = inputs.Ranker.Weights(history);
+        var interests = Interests.Cluster([.. history.Select((h, i) => (h.Key, h.Vector ?? [], weights[i]))], mergeAbove: s.MergeAbove);
+        var clusters = inputs.Clusters(s.ItemsPerCluster);
+        var shares = clusters.Share([.. history.Select((h, i) => (h.Key, weights[i]))]);
+        var started = request.History.Select(c => c.Item).ToHashSet();
+        var lists = new List<IReadOnlyList<ContentKey>>();
+        foreach (var interest in interests)
+        {
+            var hits = await context.Store.SearchAsync(interest.Centroid, PerInterest, null, started, cancellationToken);
+            lists.Add([.. hits
+                .Select(h => (Key: ContentVectors.KeyOf(h.Content), Score: h.Score + s.ClusterBoost * shares.GetValueOrDefault(clusters.Of(ContentVectors.KeyOf(h.Content)))))
+                .OrderByDescending(x => x.Score).ThenBy(x => x.Key.ContentType, StringComparer.Ordinal).ThenBy(x => x.Key.ContentId, StringComparer.Ordinal)
+                .Select(x => x.Key)]);
+        }
+        return Interests.Interleave(interests, lists, request.Count);
+    }
 }
 
 /// <summary>One component alone, or the blend, as a harness strategy. Falls back to the starter list without history.</summary>
 public sealed class BlendRecommender(EvaluationContext context, string name, BlendRecommender.Mode mode, BlendWeights? weights = null) : IRecommender
 {
-    public enum Mode { Diffusion, CoCompletion, Path, Blend }
+    public enum Mode { Diffusion, CoCompletion, Path, WeightedBlend, Blend }
 
     public string Name => name;
 
@@ -109,8 +170,11 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
                 ranked = keys.Select((k, i) => (k, i, s: path.GetValueOrDefault(k))).OrderByDescending(x => x.s?.Ready ?? true).ThenByDescending(x => x.s?.Score ?? 0).ThenBy(x => x.i).Select(x => x.k);
                 break;
             }
+            case Mode.WeightedBlend:
+                ranked = inputs.Ranker.Recommend(history, request.Count, weights ?? BlendWeights.Default).Select(p => p.Key);
+                break;
             default:
-                ranked = inputs.Ranker.Recommend(history, request.Count, weights).Select(p => p.Key);
+                ranked = inputs.Ranker.Recommend(history, request.Count, model: inputs.Model).Select(p => p.Key);
                 break;
         }
         var list = ranked.Where(k => !done.Contains(k)).Take(request.Count).ToList();

@@ -5,33 +5,100 @@ using CyberHub.Ai.Recommendations;
 namespace CyberHub.Bench.Recommendations;
 
 /// <summary>
-/// Chooses the blend's weights on the tuning split only (<c>--tune-blend</c>): a grid over the weights, NDCG@10 on the
-/// whole tuning population and on its learners moving to a new topic. The reporting split is never read here.
+/// Chooses the blend on the tuning split only: <see cref="FitAsync"/> fits the learned blend's model on the tuning
+/// learners' hidden completions; <c>--tune-blend</c> also prints the weighted-sum grid and the fitted model against each
+/// component; <c>--tune-content</c> the content component's grid. The reporting split is never read here.
 /// </summary>
 public static class BlendTuning
 {
+    /// <summary>
+    /// The learned blend's model fitted on the tuning split: for each tuning learner with more than <paramref name="hidden"/>
+    /// completions, every candidate of the ranker on the visible history, taken (a hidden completion) or not.
+    /// </summary>
+    public static async Task<BlendModel> FitAsync(EvaluationContext context, IReadOnlyList<Learner> population, int hidden)
+    {
+        var inputs = await BlendInputs.ForAsync(context);
+        var groups = new List<IReadOnlyList<(double[] Features, bool Taken)>>();
+        foreach (var learner in population.Where(l => l.Split == Learner.Tuning && l.Log.Count > hidden))
+        {
+            var (visible, next) = learner.SplitAt(hidden);
+            var history = inputs.History(visible);
+            if (history.Count == 0)
+            {
+                continue;
+            }
+            var taken = next.Select(c => c.Item).ToHashSet();
+            groups.Add([.. inputs.Ranker.Features(history).Select(f => (f.Values, taken.Contains(f.Key)))]);
+        }
+        return BlendModel.Fit(groups);
+    }
+
+    public static string Describe(BlendModel model) =>
+        string.Join(", ", model.Coefficients.Select((c, i) => string.Create(CultureInfo.InvariantCulture, $"{BlendFeature.Names[i]} {c:0.####}")));
+
+    /// <summary>The coefficients as C# for <see cref="BlendModel.Default"/>.</summary>
+    public static string Code(BlendModel model) =>
+        "new([" + string.Join(", ", model.Coefficients.Select(c => c.ToString("0.####", CultureInfo.InvariantCulture))) + "])";
+
     public static async Task RunAsync(EvaluationContext context, IReadOnlyList<Learner> population, int hidden, CancellationToken cancellationToken)
     {
+        var inputs = await BlendInputs.ForAsync(context);
+        inputs.Model = await FitAsync(context, population, hidden);
+        Console.WriteLine($"fitted on the tuning split: {Describe(inputs.Model)}");
+        Console.WriteLine($"as code: {Code(inputs.Model)}");
+        var strategies = Strategies.All.Where(s => Strategies.Components.Contains(s.Name) || s.Name is Strategies.MeanEmbedding or Strategies.Blend)
+            .Select(s => s.Create(context)).ToList();
+        foreach (var moving in new[] { false, true })
+        {
+            var table = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, strategies, cancellationToken, crossTopicOnly: moving);
+            Console.WriteLine(Report.Markdown(table));
+        }
         double[] grid = [0, 0.5, 1, 2];
         var results = new List<(BlendWeights W, double All, double Moving)>();
         foreach (var content in grid)
         foreach (var co in grid)
         foreach (var path in grid)
-        foreach (var popular in new[] { 0.0, 0.2 })
         {
             if (content + co + path == 0)
             {
                 continue;
             }
-            var weights = new BlendWeights(content, co, path, popular);
-            var strategy = new BlendRecommender(context, "blend", BlendRecommender.Mode.Blend, weights);
+            var weights = new BlendWeights(content, co, path, 0);
+            var strategy = new BlendRecommender(context, "blend", BlendRecommender.Mode.WeightedBlend, weights);
             var all = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [strategy], cancellationToken);
             var moving = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [strategy], cancellationToken, crossTopicOnly: true);
             results.Add((weights, all.Rows[0].Ndcg.Mean, moving.Rows[0].Ndcg.Mean));
         }
-        foreach (var r in results.OrderByDescending(r => r.All + r.Moving).Take(25))
+        Console.WriteLine("weighted-sum blend, best first:");
+        foreach (var r in results.OrderByDescending(r => r.All + r.Moving).Take(10))
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"content {r.W.Content} co {r.W.CoCompletion} path {r.W.Path} popular {r.W.Popular}: NDCG@10 all {r.All:F3}, moving {r.Moving:F3}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"content {r.W.Content} co {r.W.CoCompletion} path {r.W.Path}: NDCG@10 all {r.All:F3}, moving {r.Moving:F3}"));
+        }
+    }
+
+    /// <summary>The content component's grid on the tuning split of the content-only set (time split and topic precision).</summary>
+    public static async Task TuneContentAsync(
+        EvaluationContext context, IReadOnlyList<Learner> learners, IReadOnlyList<TopicProbe> probes, int probeSeed, int hidden, CancellationToken cancellationToken)
+    {
+        var baseline = new MeanEmbeddingRecommender(context);
+        var b1 = await Evaluation.TimeSplitAsync(context, learners, Learner.Tuning, hidden, [baseline], cancellationToken);
+        var b2 = await Evaluation.TopicPrecisionAsync(context, probes, Learner.Tuning, probeSeed, [baseline], cancellationToken);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mean-embedding: P@10 time split {b1.Rows[0].Precision.Mean:F4}, topic precision {b2.Rows[0].Precision.Mean:F4}"));
+        var results = new List<(ContentSettings S, double Time, double Topic)>();
+        foreach (var size in new[] { 25, 50, 100 })
+        foreach (var boost in new[] { 0.0, 0.1, 0.2, 0.4 })
+        foreach (var merge in new[] { 0.3, 0.45, 0.6 })
+        {
+            var settings = new ContentSettings(size, boost, merge);
+            var strategy = new MultiInterestRecommender(context, "content", settings);
+            var t1 = await Evaluation.TimeSplitAsync(context, learners, Learner.Tuning, hidden, [strategy], cancellationToken);
+            var t2 = await Evaluation.TopicPrecisionAsync(context, probes, Learner.Tuning, probeSeed, [strategy], cancellationToken);
+            results.Add((settings, t1.Rows[0].Precision.Mean / b1.Rows[0].Precision.Mean, t2.Rows[0].Precision.Mean / b2.Rows[0].Precision.Mean));
+        }
+        foreach (var r in results.OrderByDescending(r => Math.Min(r.Time, r.Topic)))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"items per cluster {r.S.ItemsPerCluster}, boost {r.S.ClusterBoost}, merge above {r.S.MergeAbove}: P@10 ratio time split {r.Time:F3}, topic precision {r.Topic:F3}"));
         }
     }
 

@@ -58,7 +58,10 @@ public static class Datasets
                 "advanced" => 2,
                 _ => 0,
             };
-            return new CatalogItem(key, e.Title, (string?)e.Metadata["topic"] ?? e.ContentType, level, e.ContentType, vectors[key].Vector);
+            var prerequisites = e.Metadata["prerequisites"] is JsonArray references
+                ? references.Select(r => ContentFacts.Reference((string?)r)).OfType<ContentKey>().ToList()
+                : [];
+            return new CatalogItem(key, e.Title, (string?)e.Metadata["topic"] ?? e.ContentType, level, e.ContentType, vectors[key].Vector, prerequisites);
         }).ToList();
         return new LoadedCatalog(name, store, items);
     }

@@ -29,8 +29,17 @@ public sealed record StrategyResult(
 /// <summary>Per-learner values kept for paired comparisons.</summary>
 internal sealed record Scored(StrategyResult Result, double[] Ndcg, double[] Precision);
 
-/// <summary>A table of the report: one protocol on one data set and split.</summary>
-public sealed record ResultTable(string Dataset, string Protocol, string Split, int Learners, string Relevant, IReadOnlyList<StrategyResult> Rows);
+/// <summary>
+/// A table of the report: one protocol on one data set and split. <see cref="BlendVersus"/> holds the blend's paired
+/// differences (blend minus the other, learner by learner) against every other strategy of the table.
+/// </summary>
+public sealed record ResultTable(string Dataset, string Protocol, string Split, int Learners, string Relevant, IReadOnlyList<StrategyResult> Rows)
+{
+    public IReadOnlyList<PairedComparison> BlendVersus { get; init; } = [];
+}
+
+/// <summary>The blend against one other strategy over the same learners: NDCG@10 and P@10 differences with their 95% intervals.</summary>
+public sealed record PairedComparison(string Other, Estimate Ndcg, Estimate Precision);
 
 public static class Evaluation
 {
@@ -58,7 +67,10 @@ public static class Evaluation
             }
             rows.Add(Score(context, strategy.Name, lists, relevance));
         }
-        return new ResultTable(context.Name, crossTopicOnly ? $"time split, last {hidden} hidden, learners moving to a new topic" : $"time split, last {hidden} hidden", split, evaluated.Count, $"the {hidden} hidden completions", Paired(rows));
+        return new ResultTable(context.Name, crossTopicOnly ? $"time split, last {hidden} hidden, learners moving to a new topic" : $"time split, last {hidden} hidden", split, evaluated.Count, $"the {hidden} hidden completions", Paired(rows))
+        {
+            BlendVersus = Versus(rows),
+        };
     }
 
     /// <summary>Whether a hidden completion is in a track the learner's visible history does not have.</summary>
@@ -91,7 +103,19 @@ public static class Evaluation
             rows.Add(Score(context, strategy.Name, lists, relevance));
         }
         var completed = probes.Count == 0 ? 0 : probes[0].History.Count;
-        return new ResultTable(context.Name, $"topic precision, {completed} done in one group", split, probes.Count, "every other item of the learner's group", Paired(rows));
+        return new ResultTable(context.Name, $"topic precision, {completed} done in one group", split, probes.Count, "every other item of the learner's group", Paired(rows))
+        {
+            BlendVersus = Versus(rows),
+        };
+    }
+
+    /// <summary>The blend minus each other strategy, learner by learner.</summary>
+    private static IReadOnlyList<PairedComparison> Versus(IReadOnlyList<Scored> rows)
+    {
+        var blend = rows.FirstOrDefault(r => r.Result.Strategy == Strategies.Blend);
+        return blend is null ? [] : [.. rows.Where(r => r != blend).Select(r => new PairedComparison(r.Result.Strategy,
+            Confidence.Normal([.. blend.Ndcg.Zip(r.Ndcg, (a, b) => a - b)]),
+            Confidence.Normal([.. blend.Precision.Zip(r.Precision, (a, b) => a - b)])))];
     }
 
     private static IReadOnlyList<StrategyResult> Paired(IReadOnlyList<Scored> rows)

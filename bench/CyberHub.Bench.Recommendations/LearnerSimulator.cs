@@ -9,16 +9,31 @@ public sealed record SimulationSettings
     public int Learners { get; init; } = 4000;
     /// <summary>Chance, before each step, that the learner stops for good (so lengths are roughly geometric).</summary>
     public double DropOut { get; init; } = 0.07;
-    /// <summary>Chance that the next item in the track is skipped (never taken).</summary>
+    /// <summary>Chance that the item the learner chose is skipped: never taken, but known (it counts as done for what it unlocks).</summary>
     public double Skip { get; init; } = 0.12;
-    /// <summary>Chance that a step moves to a related topic's track instead of going on.</summary>
+    /// <summary>Chance that a step moves to another topic instead of going on.</summary>
     public double Switch { get; init; } = 0.08;
+    /// <summary>Of the switches, the share that goes to a related topic; the rest go to a topic drawn by popularity.</summary>
+    public double SwitchToRelated { get; init; } = 0.7;
     /// <summary>Chance that a step is noise: an item of any topic, drawn uniformly.</summary>
     public double Noise { get; init; } = 0.06;
     /// <summary>Chance that a learner who finishes a track goes on to a related one (else they stop).</summary>
     public double ContinueAfterTrack { get; init; } = 0.6;
-    /// <summary>Chance that a step takes an item whose level prerequisites are not all done (a learner jumping ahead).</summary>
+    /// <summary>
+    /// Chance that a learner whose topic has nothing ready, only items waiting on another topic's prerequisite, goes to
+    /// that topic to take it (else the track counts as finished).
+    /// </summary>
+    public double Detour { get; init; } = 0.6;
+    /// <summary>Chance that a step takes an item of the topic whose prerequisites are not all done (a learner jumping ahead).</summary>
     public double JumpAhead { get; init; } = 0.05;
+    /// <summary>Per-learner liking of a content type: exp(N(0, sigma)) for each of course, lesson and lab.</summary>
+    public double TypeTasteSigma { get; init; } = 0.8;
+    /// <summary>Per-learner pull toward items the last completion unlocked (depth first): 1 + U(0, this) times their weight.</summary>
+    public double MaxFollowOn { get; init; } = 4.0;
+    /// <summary>Per-learner pull toward the lowest ready level (breadth first): weight × exp(−U(0, this) · levels above the lowest).</summary>
+    public double MaxLevelPull { get; init; } = 2.0;
+    /// <summary>Per-item, per-learner taste: exp(N(0, sigma)) on each item's weight, drawn once per learner.</summary>
+    public double ItemTasteSigma { get; init; } = 0.6;
     /// <summary>Topic popularity: the topic at popularity rank r is chosen as a first track with weight 1 / r^exponent.</summary>
     public double TopicZipf { get; init; } = 0.9;
     /// <summary>Longest log a learner can have.</summary>
@@ -30,12 +45,13 @@ public sealed record SimulationSettings
 }
 
 /// <summary>
-/// Simulates learners working through the demo catalog (docs/recommendations.md, "The simulated population"). Each topic
-/// is a track: its items ordered by level (beginner, intermediate, advanced) and, within a level, course before lessons
-/// before labs; an item's prerequisites are the items of lower levels in its topic. A learner starts on a topic drawn
-/// by popularity, takes the track's items in order (items of one level and type in a personal order), skips some,
-/// sometimes jumps ahead, sometimes switches to a related topic, sometimes takes a random item, and drops out.
-/// Everything is drawn from one seeded generator, so a seed gives the same population on every machine.
+/// Simulates learners working through the demo catalog (docs/recommendations.md, "The simulated population") along the
+/// prerequisites its records state. At each step a learner in a topic picks among the topic's items whose prerequisites
+/// are done (or skipped as known), by a draw weighted by their own tastes: content type, a pull toward what the last
+/// completion unlocked (depth first) or toward the lowest level (breadth first), and a per-item liking; so two learners
+/// take a topic in different valid orders. They skip some items, sometimes jump ahead past prerequisites, switch topics,
+/// take a detour to another topic for a prerequisite, take a random item, and drop out. Everything is drawn from one
+/// seeded generator, so a seed gives the same population on every machine.
 /// </summary>
 public sealed class LearnerSimulator(IReadOnlyList<CatalogItem> catalog, SimulationSettings settings)
 {
@@ -79,23 +95,42 @@ public sealed class LearnerSimulator(IReadOnlyList<CatalogItem> catalog, Simulat
                 throw new InvalidOperationException($"The catalog has no items of topic '{topic}'.");
             }
         }
+        var byKey = catalog.ToDictionary(i => i.Key);
         var weights = TopicPopularity.Select((_, rank) => 1 / Math.Pow(rank + 1, settings.TopicZipf)).ToArray();
         var learners = new List<Learner>(settings.Learners);
         for (var id = 1; id <= settings.Learners; id++)
         {
-            var log = Simulate(random, tracks, TopicPopularity[Draw(random, weights)]);
+            var log = Simulate(random, tracks, byKey, weights, TopicPopularity[Draw(random, weights)]);
             learners.Add(new Learner(id, Learner.HalfOf(id, settings.Seed), log));
         }
         return learners;
     }
 
-    private List<Completion> Simulate(Random random, Dictionary<string, List<CatalogItem>> tracks, string topic)
+    /// <summary>One learner's tastes, drawn when they start.</summary>
+    private sealed record Taste(Dictionary<string, double> Type, double FollowOn, double LevelPull, Dictionary<ContentKey, double> Item);
+
+    private Taste NewTaste(Random random) => new(
+        new Dictionary<string, double>
+        {
+            ["course"] = Math.Exp(settings.TypeTasteSigma * Normal(random)),
+            ["lesson"] = Math.Exp(settings.TypeTasteSigma * Normal(random)),
+            ["lab"] = Math.Exp(settings.TypeTasteSigma * Normal(random)),
+        },
+        1 + random.NextDouble() * settings.MaxFollowOn,
+        random.NextDouble() * settings.MaxLevelPull,
+        catalog.ToDictionary(i => i.Key, _ => Math.Exp(settings.ItemTasteSigma * Normal(random))));
+
+    private List<Completion> Simulate(
+        Random random, Dictionary<string, List<CatalogItem>> tracks, Dictionary<ContentKey, CatalogItem> byKey, double[] topicWeights, string topic)
     {
+        var taste = NewTaste(random);
         var done = new HashSet<ContentKey>();
+        // What the learner knows: what they completed and what they skipped as known; prerequisites are checked against it.
+        var known = new HashSet<ContentKey>();
         var log = new List<Completion>();
         var at = Epoch.AddDays(random.NextDouble() * 180).AddMinutes(random.Next(24 * 60));
-        var order = Order(random, tracks[topic]);
-        var position = 0;
+        ContentKey? last = null;
+        bool Ready(CatalogItem item) => item.Before.All(known.Contains);
         while (log.Count < settings.MaxLength)
         {
             if (random.NextDouble() < settings.DropOut)
@@ -110,62 +145,78 @@ public sealed class LearnerSimulator(IReadOnlyList<CatalogItem> catalog, Simulat
             }
             else if (roll < settings.Noise + settings.Switch)
             {
-                (topic, order, position) = SwitchTopic(random, tracks, topic);
+                topic = SwitchTopic(random, topic, topicWeights);
                 continue;
             }
             else
             {
-                while (position < order.Count && done.Contains(order[position].Key))
+                var open = tracks[topic].Where(i => !known.Contains(i.Key)).ToList();
+                var ready = open.Where(Ready).ToList();
+                var waiting = open.Where(i => !Ready(i)).ToList();
+                if (waiting.Count > 0 && random.NextDouble() < settings.JumpAhead)
                 {
-                    position++;
+                    // Jumping ahead: an item of the topic whose prerequisites are not all done.
+                    next = waiting[random.Next(waiting.Count)];
                 }
-                if (position >= order.Count)
+                else if (ready.Count == 0)
                 {
+                    // Nothing ready: what waits on another topic's prerequisite may send the learner there; else the track is over.
+                    var elsewhere = waiting.SelectMany(i => i.Before).Where(k => !known.Contains(k) && byKey[k].Track != topic)
+                        .Select(k => byKey[k].Track).Distinct().ToList();
+                    if (elsewhere.Count > 0 && random.NextDouble() < settings.Detour)
+                    {
+                        topic = elsewhere[random.Next(elsewhere.Count)];
+                        continue;
+                    }
                     if (random.NextDouble() >= settings.ContinueAfterTrack)
                     {
                         break;
                     }
-                    (topic, order, position) = SwitchTopic(random, tracks, topic);
+                    topic = Related(random, topic);
                     continue;
                 }
-                if (random.NextDouble() < settings.Skip)
+                else
                 {
-                    position++;
-                    continue;
-                }
-                var index = position;
-                if (random.NextDouble() < settings.JumpAhead)
-                {
-                    // Jumping ahead: an item further down the track, past its prerequisites.
-                    index = position + 1 + random.Next(Math.Max(1, order.Count - position - 1));
-                    index = Math.Min(index, order.Count - 1);
-                }
-                next = order[index];
-                if (index == position)
-                {
-                    position++;
+                    var chosen = ready[Draw(random, [.. ready.Select(i => Weight(taste, i, ready, last))])];
+                    if (random.NextDouble() < settings.Skip)
+                    {
+                        known.Add(chosen.Key);
+                        continue;
+                    }
+                    next = chosen;
                 }
             }
             if (next is null || !done.Add(next.Key))
             {
                 continue;
             }
+            known.Add(next.Key);
+            last = next.Key;
             at = at.AddDays(Gap(random));
             log.Add(new Completion(next.Key, at));
         }
         return log;
     }
 
-    private (string Topic, List<CatalogItem> Order, int Position) SwitchTopic(Random random, Dictionary<string, List<CatalogItem>> tracks, string from)
+    /// <summary>How much a learner wants a ready item: type taste × item taste × follow-on pull × level pull.</summary>
+    private static double Weight(Taste taste, CatalogItem item, List<CatalogItem> ready, ContentKey? last)
     {
-        var related = RelatedTopics[from];
-        var topic = related[random.Next(related.Length)];
-        return (topic, Order(random, tracks[topic]), 0);
+        var lowest = ready.Min(i => i.Level);
+        var weight = taste.Type.GetValueOrDefault(item.ContentType, 1) * taste.Item[item.Key] * Math.Exp(-taste.LevelPull * (item.Level - lowest));
+        return last is { } l && item.Before.Contains(l) ? weight * taste.FollowOn : weight;
     }
 
-    /// <summary>A track in prerequisite order: level, then course, lesson, lab; items of one level and type in a personal order.</summary>
-    private static List<CatalogItem> Order(Random random, List<CatalogItem> track) =>
-        [.. track.Select(i => (Item: i, Tie: random.NextDouble())).OrderBy(x => x.Item.Level).ThenBy(x => TypeOrder(x.Item.ContentType)).ThenBy(x => x.Tie).Select(x => x.Item)];
+    private string SwitchTopic(Random random, string from, double[] topicWeights) =>
+        random.NextDouble() < settings.SwitchToRelated ? Related(random, from) : TopicPopularity[Draw(random, topicWeights)];
+
+    private static string Related(Random random, string from)
+    {
+        var related = RelatedTopics[from];
+        return related[random.Next(related.Length)];
+    }
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     public static int TypeOrder(string contentType) => contentType switch
     {

@@ -32,5 +32,11 @@ public sealed record Learner(int Id, string Split, IReadOnlyList<Completion> Log
     }
 }
 
-/// <summary>A catalog item as the simulator and the metrics see it: its track (topic or group), level, type and vector.</summary>
-public sealed record CatalogItem(ContentKey Key, string Title, string Track, int Level, string ContentType, float[] Vector);
+/// <summary>
+/// A catalog item as the simulator and the metrics see it: its track (topic or group), level, type, vector and the
+/// prerequisites its catalog record states (none when it states none).
+/// </summary>
+public sealed record CatalogItem(ContentKey Key, string Title, string Track, int Level, string ContentType, float[] Vector, IReadOnlyList<ContentKey>? Prerequisites = null)
+{
+    public IReadOnlyList<ContentKey> Before => Prerequisites ?? [];
+}

@@ -54,27 +54,42 @@ try
         await BlendTuning.RunAsync(demoContext, population, options.Hidden, cancellationToken);
         return;
     }
-    var demoStrategies = Strategies.All.Select(s => s.Create(demoContext)).ToList();
-    foreach (var split in options.Splits)
+    if (!options.TuneContent)
     {
-        tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
-    }
-    // The harder slice: learners whose next completions include a topic their history does not have.
-    foreach (var split in options.Splits)
-    {
-        tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken, crossTopicOnly: true));
+        // The learned blend: fitted on the tuning split here, then every table uses it.
+        var demoModel = await BlendTuning.FitAsync(demoContext, population, options.Hidden);
+        (await BlendInputs.ForAsync(demoContext)).Model = demoModel;
+        Say($"- learned blend, fitted on the tuning split of the simulated population: {BlendTuning.Describe(demoModel)}");
+        var demoStrategies = Strategies.All.Select(s => s.Create(demoContext)).ToList();
+        foreach (var split in options.Splits)
+        {
+            tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
+        }
+        // The harder slice: learners whose next completions include a topic their history does not have.
+        foreach (var split in options.Splits)
+        {
+            tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken, crossTopicOnly: true));
+        }
     }
 
     // (b) The content-only set: learners who stay in one rule group, and the topic-precision protocol.
     var contentLearners = ContentLearners.TimeSplit(content.Items, options.ContentLearners, options.Seed + 1);
     var contentContext = new EvaluationContext("content-only (SCAP rules)", content.Store, content.Items,
         [.. contentLearners.Select(l => l.Log.Count > options.Hidden ? l.SplitAt(options.Hidden).History : l.Log)], starterQuery);
+    var probes = ContentLearners.TopicPrecision(content.Items, options.ProbesPerGroup, completed: 3, options.Seed + 2);
+    if (options.TuneContent)
+    {
+        await BlendTuning.TuneContentAsync(contentContext, contentLearners, probes, options.Seed + 2, options.Hidden, cancellationToken);
+        return;
+    }
+    var contentModel = await BlendTuning.FitAsync(contentContext, contentLearners, options.Hidden);
+    (await BlendInputs.ForAsync(contentContext)).Model = contentModel;
+    Say($"- learned blend, fitted on the tuning split of the content-only set: {BlendTuning.Describe(contentModel)}");
     var contentStrategies = Strategies.All.Select(s => s.Create(contentContext)).ToList();
     foreach (var split in options.Splits)
     {
         tables.Add(await Evaluation.TimeSplitAsync(contentContext, contentLearners, split, options.Hidden, contentStrategies, cancellationToken));
     }
-    var probes = ContentLearners.TopicPrecision(content.Items, options.ProbesPerGroup, completed: 3, options.Seed + 2);
     foreach (var split in options.Splits)
     {
         tables.Add(await Evaluation.TopicPrecisionAsync(contentContext, probes, split, options.Seed + 2, contentStrategies, cancellationToken));
@@ -139,7 +154,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false)
 {
     public static Options Parse(string[] args)
     {
@@ -158,8 +173,9 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--out" => options with { Out = Next() },
                 "--split" => options with { Splits = [Next()] },
                 "--tune-blend" => options with { TuneBlend = true },
+                "--tune-content" => options with { TuneContent = true },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content"),
             };
         }
         return options;

@@ -20,6 +20,20 @@ public static class Report
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| {row.Strategy} | {row.Precision} | {row.Recall} | {row.Ndcg} | {row.Mrr} | {row.Coverage:F3} | {row.HeadShare} | {row.Diversity} | {Ratio(row.Ndcg, baseline?.Ndcg)}{Delta(row.NdcgDelta, row.Strategy)} | {Ratio(row.Precision, baseline?.Precision)}{Delta(row.PrecisionDelta, row.Strategy)} |");
         }
+        if (table.BlendVersus.Count > 0)
+        {
+            var components = table.Rows.Where(r => Strategies.Components.Contains(r.Strategy)).ToList();
+            var best = components.Count == 0 ? null : components.MaxBy(r => r.Ndcg.Mean)!.Strategy;
+            text.AppendLine()
+                .AppendLine("| Blend minus … (paired, same learners) | Δ NDCG@10 | Δ P@10 | blend better (NDCG interval above 0) |")
+                .AppendLine("|---|---:|---:|---|");
+            foreach (var v in table.BlendVersus)
+            {
+                var label = v.Other == best ? $"{v.Other} (best component)" : v.Other;
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {label} | {Signed(v.Ndcg.Mean)} ± {v.Ndcg.HalfWidth:F3} | {Signed(v.Precision.Mean)} ± {v.Precision.HalfWidth:F3} | {(v.Ndcg.Mean - v.Ndcg.HalfWidth > 0 ? "yes" : "no")} |");
+            }
+        }
         return text.ToString();
     }
 

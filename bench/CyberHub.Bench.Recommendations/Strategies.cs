@@ -70,7 +70,12 @@ public static class Strategies
     public const string Diffusion = "diffusion (PPR over 10-NN graph)";
     public const string CoCompletion = "co-completion";
     public const string Path = "learning path";
+    public const string MultiInterest = "multi-interest content";
+    public const string WeightedBlend = "blend (weighted sum)";
     public const string Blend = "blend";
+
+    /// <summary>The single components the blend must beat (the strategies that are neither baselines nor blends).</summary>
+    public static IReadOnlySet<string> Components { get; } = new HashSet<string> { Diffusion, MultiInterest, CoCompletion, Path };
 
     /// <summary>Every strategy the harness reports, in report order. New components and the blend are added here.</summary>
     public static IReadOnlyList<(string Name, Func<EvaluationContext, IRecommender> Create)> All { get; } =
@@ -80,8 +85,10 @@ public static class Strategies
         (MeanEmbedding, c => new MeanEmbeddingRecommender(c)),
         (Today, c => new TodayRecommender(c)),
         (Diffusion, c => new BlendRecommender(c, Diffusion, BlendRecommender.Mode.Diffusion)),
+        (MultiInterest, c => new MultiInterestRecommender(c, MultiInterest)),
         (CoCompletion, c => new BlendRecommender(c, CoCompletion, BlendRecommender.Mode.CoCompletion)),
         (Path, c => new BlendRecommender(c, Path, BlendRecommender.Mode.Path)),
+        (WeightedBlend, c => new BlendRecommender(c, WeightedBlend, BlendRecommender.Mode.WeightedBlend)),
         (Blend, c => new BlendRecommender(c, Blend, BlendRecommender.Mode.Blend)),
     ];
 }

@@ -48,6 +48,7 @@ public static class Measure
         var before = CollectedHeap();
         var started = Stopwatch.GetTimestamp();
         var store = new EmbeddedVectorStore(path, NullLogger.Instance);
+        store.Graph.BuildOnStart = false;
         await store.InitializeAsync();
         var load = Stopwatch.GetElapsedTime(started);
         return (store, load, CollectedHeap() - before);

@@ -74,6 +74,9 @@ public static class AiApp
     public static IServiceCollection AddVectorStore(this IServiceCollection services, IConfiguration configuration)
     {
         var postgres = configuration.GetConnectionString("vectors");
+        // Checked here, so a bad setting stops the start.
+        var coCompletion = CoCompletionConfiguration.From(configuration);
+        services.AddSingleton(coCompletion);
         if (!string.IsNullOrWhiteSpace(postgres))
         {
             // Checked here, so a bad setting stops the start rather than the first search.
@@ -82,15 +85,20 @@ public static class AiApp
             {
                 EfSearch = efSearch,
             });
-            services.AddSingleton<ILearnerProfileStore>(_ => new PgLearnerProfileStore(postgres));
+            services.AddSingleton<ILearnerProfileStore>(_ => new PgLearnerProfileStore(postgres, coCompletion));
+            services.AddSingleton<ICoCompletionStore>(_ => new PgCoCompletionStore(postgres, coCompletion));
         }
         else
         {
             var directory = DataDirectory.EnsurePrivate(DataDirectory.From(configuration));
             var path = Path.Combine(directory, "vectors.db");
             services.AddSingleton<IVectorStore>(sp => new EmbeddedVectorStore(path, sp.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddedVectorStore>()));
-            services.AddSingleton<ILearnerProfileStore>(_ => new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db")));
+            // The learners' completions and the co-completion counts share one file, so an event writes both in one transaction.
+            services.AddSingleton<ILearnerProfileStore>(_ => new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db"), coCompletion));
+            services.AddSingleton<ICoCompletionStore>(_ => new SqliteCoCompletionStore(Path.Combine(directory, "learners.db"), coCompletion));
         }
+        services.AddSingleton(sp => ItemGraph.Of(sp.GetRequiredService<IVectorStore>()));
+        services.AddSingleton<IItemGraph>(sp => sp.GetRequiredService<IMaintainedItemGraph>());
         services.AddHealthChecks().AddCheck<VectorStoreHealthCheck>("vector_store");
         return services;
     }
@@ -124,6 +132,7 @@ internal sealed class AiStartup(IServiceProvider services, IConfiguration config
         var store = services.GetRequiredService<IVectorStore>();
         await store.InitializeAsync(cancellationToken);
         await services.GetRequiredService<ILearnerProfileStore>().InitializeAsync(cancellationToken);
+        await services.GetRequiredService<ICoCompletionStore>().InitializeAsync(cancellationToken);
         if (!configuration.GetValue("CYBERHUB_SEED_DEMO_CATALOG", true) || await store.CountAsync(cancellationToken) > 0)
         {
             return;

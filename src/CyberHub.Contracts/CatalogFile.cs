@@ -28,7 +28,9 @@ public sealed record CatalogRow(int Number, IReadOnlyDictionary<string, JsonNode
 /// <summary>
 /// Catalog files, read the same way by the <c>cyberhub import</c> command and the studio's bulk upload: a JSON array
 /// of objects, or CSV whose header row names the columns. <c>content_type</c>, <c>content_id</c>, <c>title</c> and
-/// <c>description</c> name and describe an item; any other field is its metadata. Only the file's format is checked
+/// <c>description</c> name and describe an item; any other field is its metadata. In CSV, the <c>prerequisites</c>
+/// column holds references separated by spaces (it becomes an array), and an empty <c>level</c> or <c>prerequisites</c>
+/// cell gives none (see <see cref="ContentPaths"/>). Only the file's format is checked
 /// here: whether an item is valid is the AI service's rule.
 /// </summary>
 public static class CatalogFile
@@ -70,7 +72,10 @@ public static class CatalogFile
     {
         var fields = header.Select((name, col) => (name, value: col < row.Count ? row[col] : ""))
             .Where(f => f.name.Length > 0)
-            .ToDictionary(f => f.name, f => (JsonNode?)JsonValue.Create(f.value));
+            .Where(f => !(f.name is ContentPaths.LevelKey or ContentPaths.PrerequisitesKey && f.value.Trim().Length == 0))
+            .ToDictionary(f => f.name, f => f.name == ContentPaths.PrerequisitesKey
+                ? new JsonArray([.. f.value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(r => (JsonNode?)JsonValue.Create(r))])
+                : (JsonNode?)JsonValue.Create(f.value));
         // More fields than columns is almost always an unquoted comma: the values would land in the wrong columns.
         var problem = row.Count > header.Count ? $"Item {number} has {row.Count} fields but the header names {header.Count} columns (quote a field that holds a comma)." : null;
         return new CatalogRow(number, fields, problem);

@@ -1,5 +1,6 @@
 using CyberHub.Ai;
 using CyberHub.Ai.Catalog;
+using CyberHub.Ai.Recommendations;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
 using CyberHub.Core;
@@ -32,6 +33,8 @@ internal static class Commands
                    cyberhub create-service-client NAME                register a machine caller; prints its credentials
                    cyberhub rotate-signing-key [--prune]              a new token signing key (--prune: delete expired ones)
                    cyberhub import FILE.json|FILE.csv                 load a catalog into the vector store
+                   cyberhub rebuild-recommendations                   recount co-completions from Core's progress (as a
+                                                                      service client: CYBERHUB_CLIENT_ID, CYBERHUB_CLIENT_SECRET)
             """);
         return 2;
     }
@@ -142,11 +145,56 @@ internal static class Commands
         await app.Services.GetRequiredService<IVectorStore>().InitializeAsync();
         await using var scope = app.Services.CreateAsyncScope();
         var importer = scope.ServiceProvider.GetRequiredService<CatalogImporter>();
+        try
+        {
+            await importer.CheckPrerequisitesAsync(entries);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine($"{file}: {e.Message}");
+            return 1;
+        }
         var progress = new ProgressBar(entries.Count);
         var imported = await importer.ImportAsync(entries, progress);
         progress.Finish();
         Console.WriteLine($"Imported {imported} items from {file}.");
         return 0;
+    }
+
+    /// <summary>
+    /// Rebuilds the co-completion counts and the learners' completions in the configured AI store (the embedded file or
+    /// PostgreSQL) from every learner's completed progress, read from Core over HTTP as a service client. Run it with the
+    /// AI service stopped: Core's outbox keeps the events of the meantime and delivers them after, and an event the
+    /// rebuild already reflects counts nothing.
+    /// </summary>
+    public static async Task<int> RebuildRecommendationsAsync(string[] args)
+    {
+        var app = AiApp.Build([.. args, "--CYBERHUB_SEED_DEMO_CATALOG=false"]);
+        var clientId = app.Configuration["client-id"] ?? Environment.GetEnvironmentVariable("CYBERHUB_CLIENT_ID");
+        var clientSecret = Environment.GetEnvironmentVariable("CYBERHUB_CLIENT_SECRET");
+        if (string.IsNullOrWhiteSpace(clientId) || string.IsNullOrEmpty(clientSecret))
+        {
+            return Usage("rebuild-recommendations needs a service client: CYBERHUB_CLIENT_ID (or --client-id) and CYBERHUB_CLIENT_SECRET (see create-service-client).");
+        }
+        var store = app.Services.GetRequiredService<ILearnerProfileStore>();
+        await store.InitializeAsync();
+        var core = AiApp.CoreApiUrl(app.Configuration);
+        using var http = new HttpClient { BaseAddress = core, Timeout = TimeSpan.FromSeconds(60) };
+        try
+        {
+            var read = new RecordCounter();
+            var result = await new CoCompletionRebuild(store, app.Services.GetRequiredService<CoCompletionSettings>(), TimeProvider.System)
+                .RunAsync(http, clientId, clientSecret, read);
+            Console.Error.WriteLine();
+            Console.WriteLine($"Rebuilt from {core}: {result.Completions} completions of {result.Learners} learners, {result.Pairs} pairs, {result.Items} items.");
+            return 0;
+        }
+        catch (Exception e) when (e is CoCompletionRebuildException or HttpRequestException or TaskCanceledException)
+        {
+            Console.Error.WriteLine();
+            Console.Error.WriteLine($"Could not rebuild the recommendations from {core}: {e.Message}");
+            return 1;
+        }
     }
 
     private static async Task<int> ImportThroughApiAsync(IReadOnlyList<CatalogEntry> entries, Uri url, string? token)
@@ -160,16 +208,20 @@ internal static class Commands
         var progress = new ProgressBar(entries.Count);
         var done = 0;
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
-        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (e, ct) =>
+        // The service refuses a prerequisite it does not hold yet: the items a file's items require go first.
+        foreach (var round in ContentPaths.InPrerequisiteOrder(entries, e => ContentPaths.Reference(e.ContentType, e.ContentId), e => e.Metadata))
         {
-            var request = new StoreEmbeddingsRequest([$"{e.Title}. {e.Description}"], e.ContentType, e.ContentId, e.Title, e.Description, e.Metadata);
-            using var response = await http.PostAsJsonAsync("/api/v1/embeddings/store", request, CyberHubJson.Options, ct);
-            if (!response.IsSuccessStatusCode)
+            await Parallel.ForEachAsync(round, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (e, ct) =>
             {
-                failures.Add($"{e.ContentType}/{e.ContentId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
-            }
-            progress.Report(Interlocked.Increment(ref done));
-        });
+                var request = new StoreEmbeddingsRequest([$"{e.Title}. {e.Description}"], e.ContentType, e.ContentId, e.Title, e.Description, e.Metadata);
+                using var response = await http.PostAsJsonAsync("/api/v1/embeddings/store", request, CyberHubJson.Options, ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    failures.Add($"{e.ContentType}/{e.ContentId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+                }
+                progress.Report(Interlocked.Increment(ref done));
+            });
+        }
         progress.Finish();
         foreach (var failure in failures)
         {
@@ -177,6 +229,11 @@ internal static class Commands
         }
         Console.WriteLine($"Imported {entries.Count - failures.Count} of {entries.Count} items through {url}.");
         return failures.IsEmpty ? 0 : 1;
+    }
+
+    private sealed class RecordCounter : IProgress<int>
+    {
+        public void Report(int done) => Console.Error.Write($"\r{done} completed records read");
     }
 
     private sealed class ProgressBar(int total) : IProgress<int>

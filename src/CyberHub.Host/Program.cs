@@ -8,6 +8,7 @@ using CyberHub.Host;
 // cyberhub create-service-client NAME                   register a machine caller and print its client_id and secret, then exit
 // cyberhub rotate-signing-key [--prune]                 write a new token signing key (or print one, with Auth__SigningKeyPem set), then exit
 // cyberhub import FILE                                  load a JSON or CSV catalog into the vector store, then exit
+// cyberhub rebuild-recommendations                      recount co-completions and learners' completions from Core's progress, then exit
 var named = args.Length > 0 && !args[0].StartsWith('-');
 var command = named ? args[0] : "all";
 var rest = named ? args[1..] : args;
@@ -21,5 +22,6 @@ return command switch
     "create-service-client" => await Commands.CreateServiceClientAsync(rest),
     "rotate-signing-key" => Commands.RotateSigningKey(rest),
     "import" => await Commands.ImportAsync(rest),
+    "rebuild-recommendations" => await Commands.RebuildRecommendationsAsync(rest),
     _ => Commands.Usage($"Unknown command '{command}'."),
 };

@@ -186,7 +186,8 @@ public sealed class BlendRankingTests
             k => [.. paths.Values.Where(p => p.Prerequisites.Contains(k)).Select(p => p.Key)]);
         HistoryItem[] history = [new(K("web-1"), T0, null, paths[K("web-1")]), new(K("web-2"), T0.AddDays(1), null, paths[K("web-2")])];
 
-        var picks = ranker.Recommend(history, 10);
+        // The weighted sum (explicit weights): ready items first.
+        var picks = ranker.Recommend(history, 10, BlendWeights.Default);
         Assert.True(picks[0].Key == K("crypto-1"), string.Join("; ", picks.Select(p => $"{p.Key.ContentId} {p.Score} {p.Components}")));
 
         // crypto-1: co-completion's best and reached by diffusion; web-3: only the path's next step; web-4 is not ready.
@@ -197,6 +198,143 @@ public sealed class BlendRankingTests
         Assert.Equal(K("web-2"), picks[1].Driver);
         Assert.False(picks[2].Ready);
         Assert.DoesNotContain(picks, p => p.Key == K("web-1") || p.Key == K("web-2"));
+    }
+
+    [Fact]
+    public void Multi_interest_keeps_two_subjects_apart_and_interleaves_them_by_weight()
+    {
+        // Two web items and one crypto item: two interests, the web one weighing two thirds; a near-duplicate merges.
+        var history = new List<(ContentKey, float[], double)>
+        {
+            (K("web-1"), [1, 0.1f, 0], 1.0),
+            (K("web-2"), [0.9f, 0.2f, 0], 1.0),
+            (K("crypto-1"), [0, 0.1f, 1], 1.0),
+        };
+        var interests = Interests.Cluster(history);
+        Assert.Equal(2, interests.Count);
+        Assert.Equal([K("web-1"), K("web-2")], interests[0].Items.Order(Comparer<ContentKey>.Create((a, b) => string.CompareOrdinal(a.ContentId, b.ContentId))));
+        Assert.Equal(2.0 / 3, interests[0].Weight, 9);
+        Assert.Equal([K("crypto-1")], interests[1].Items);
+
+        // The mean of the three lies between the subjects; each interest is close to its own items.
+        Assert.True(Interests.Affinity(interests, [0, 0, 1]) > 0.99);
+        Assert.True(Interests.Affinity(interests, [1, 0, 0]) > 0.95);
+
+        // Interleaved: both interests are in the list, the heavier one first and more often, no item twice.
+        IReadOnlyList<ContentKey>[] lists = [[K("w1"), K("w2"), K("w3"), K("shared")], [K("shared"), K("c1"), K("c2")]];
+        var list = Interests.Interleave(interests, lists, 5);
+        Assert.Equal(K("w1"), list[0]);
+        Assert.Contains(K("shared"), list);
+        Assert.Contains(K("c1"), list);
+        Assert.Equal(list.Count, list.Distinct().Count());
+        Assert.Equal(5, list.Count);
+
+        // Forced to one interest, everything merges; with a single item, one interest of weight 1.
+        Assert.Single(Interests.Cluster(history, maxInterests: 1));
+        Assert.Equal(1.0, Assert.Single(Interests.Cluster([(K("a"), [1f, 0, 0], 0.3)])).Weight, 9);
+        Assert.Empty(Interests.Cluster([]));
+    }
+
+    [Fact]
+    public void Content_clusters_find_the_subjects_from_vectors_alone_and_are_deterministic()
+    {
+        var random = new Random(5);
+        var items = new List<(ContentKey, float[])>();
+        for (var i = 0; i < 20; i++)
+        {
+            // Two subjects: around the x axis and around the z axis.
+            var noise = (float)(random.NextDouble() * 0.2);
+            items.Add((K($"x-{i}"), [1, noise, 0]));
+            items.Add((K($"z-{i}"), [0, noise, 1]));
+        }
+        var clusters = ContentClusters.Build(items, 2);
+        Assert.Equal(2, clusters.Count);
+        Assert.All(Enumerable.Range(0, 20), i => Assert.Equal(clusters.Of(K("x-0")), clusters.Of(K($"x-{i}"))));
+        Assert.All(Enumerable.Range(0, 20), i => Assert.Equal(clusters.Of(K("z-0")), clusters.Of(K($"z-{i}"))));
+        Assert.NotEqual(clusters.Of(K("x-0")), clusters.Of(K("z-0")));
+        Assert.Equal(-1, clusters.Of(K("unknown")));
+
+        var again = ContentClusters.Build([.. Enumerable.Reverse(items)], 2);
+        Assert.All(items, i => Assert.Equal(clusters.Of(i.Item1), again.Of(i.Item1)));
+
+        var share = clusters.Share([(K("x-1"), 3.0), (K("z-1"), 1.0)]);
+        Assert.Equal(0.75, share[clusters.Of(K("x-0"))], 9);
+        Assert.Equal(0.25, share[clusters.Of(K("z-0"))], 9);
+    }
+
+    [Fact]
+    public void The_learned_blend_is_fitted_toward_what_learners_took_and_scores_deterministically()
+    {
+        // Two features: the first decides what was taken, the second is noise.
+        var random = new Random(3);
+        var groups = new List<IReadOnlyList<(double[], bool)>>();
+        for (var g = 0; g < 200; g++)
+        {
+            var group = new List<(double[], bool)>();
+            for (var c = 0; c < 8; c++)
+            {
+                var signal = random.NextDouble();
+                group.Add(([signal, random.NextDouble()], signal > 0.8));
+            }
+            groups.Add(group);
+        }
+        var model = BlendModel.Fit(groups);
+        Assert.True(model.Coefficients[0] > 2, $"coefficients {string.Join(", ", model.Coefficients)}");
+        Assert.True(Math.Abs(model.Coefficients[1]) < model.Coefficients[0] / 4);
+        Assert.Equal(model.Coefficients, BlendModel.Fit(groups).Coefficients);
+        Assert.Equal(model.Score([0.9, 0.1]), model.Score([0.9, 0.1]));
+        Assert.True(model.Score([0.9, 0.5]) > model.Score([0.2, 0.5]));
+        Assert.Throws<ArgumentException>(() => model.Score([1.0]));
+        Assert.Throws<ArgumentException>(() => BlendModel.Fit([[([1.0], false)]]));
+
+        // The default model reads exactly the features the ranker produces, named.
+        Assert.Equal(BlendFeature.Count, BlendModel.Default.Coefficients.Count);
+        Assert.Equal(BlendFeature.Count, BlendFeature.Names.Count);
+    }
+
+    [Fact]
+    public void The_learned_ranking_reads_the_features_and_gives_the_same_list_every_time()
+    {
+        var paths = new Dictionary<ContentKey, PathItem>
+        {
+            [K("web-1")] = new(K("web-1"), "web", 0, []),
+            [K("web-2")] = new(K("web-2"), "web", 0, [K("web-1")]),
+            [K("web-3")] = new(K("web-3"), "web", 1, [K("web-2")]),
+            [K("web-4")] = new(K("web-4"), "web", 2, [K("web-3")]),
+            [K("crypto-1")] = new(K("crypto-1"), "crypto", 0, []),
+        };
+        var graph = Graph(("web-1", "web-2", 0.9), ("web-2", "web-3", 0.7), ("web-2", "web-4", 0.8), ("web-4", "crypto-1", 0.3));
+        var co = new CoCompletionModel(new CoCompletionSettings(MinSupport: 2));
+        for (var i = 0; i < 3; i++)
+        {
+            co.Add([K("web-1"), K("web-2")], K("crypto-1"), T0.AddDays(i));
+        }
+        var ranker = new BlendRanker(graph, co, k => paths.GetValueOrDefault(k), _ => null,
+            k => [.. paths.Values.Where(p => p.Prerequisites.Contains(k)).Select(p => p.Key)]);
+        HistoryItem[] history = [new(K("web-1"), T0, null, paths[K("web-1")]), new(K("web-2"), T0.AddDays(1), null, paths[K("web-2")])];
+
+        var features = ranker.Features(history).ToDictionary(f => f.Key);
+        Assert.Equal(1.0, features[K("web-3")].Values[BlendFeature.UnlockedByLatest]);
+        Assert.Equal(1.0, features[K("web-3")].Values[BlendFeature.ReadyUnlocked]);
+        Assert.Equal(0.0, features[K("web-4")].Values[BlendFeature.Ready]);
+        Assert.Equal(1.0, features[K("web-4")].Values[BlendFeature.Missing]);
+        Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletion]);
+        Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletionRank]);
+        Assert.Equal(0.0, features[K("crypto-1")].Values[BlendFeature.SameTopicAsLatest]);
+        Assert.All(features.Values, f => Assert.All(f.Values, v => Assert.InRange(v, 0, 1)));
+
+        // A model that only values being unlocked by the latest completion puts web-3 first; scores are the model's.
+        var unlockedOnly = new double[BlendFeature.Count];
+        unlockedOnly[BlendFeature.ReadyUnlocked] = 1;
+        var picks = ranker.Recommend(history, 10, model: new BlendModel(unlockedOnly));
+        Assert.Equal(K("web-3"), picks[0].Key);
+        Assert.Equal(1.0, picks[0].Score, 9);
+        Assert.Equal(RecommendationSource.NextStep, picks[0].Source);
+
+        // The default model: the same list on every call, nothing of the history.
+        var first = ranker.Recommend(history, 10);
+        Assert.Equal(first.Select(p => (p.Key, p.Score)), ranker.Recommend(history, 10).Select(p => (p.Key, p.Score)));
+        Assert.DoesNotContain(first, p => p.Key == K("web-1") || p.Key == K("web-2"));
     }
 
     private static string Title(ContentKey key) => key.ContentId switch

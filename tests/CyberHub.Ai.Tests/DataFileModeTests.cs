@@ -44,7 +44,7 @@ public sealed class DataFileModeTests
         using var vectors = new EmbeddedVectorStore(Path.Combine(directory, "vectors.db"), NullLogger.Instance);
         await vectors.InitializeAsync();
         await vectors.UpsertAsync(SyntheticContent.Record("lab", $"x{Guid.NewGuid():N}"), SyntheticContent.Chunks(new Random(1), 1));
-        var learners = new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db"));
+        var learners = new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db"), CoCompletionSettings.Default);
         await learners.InitializeAsync();
         Assert.True(File.Exists(Path.Combine(directory, "vectors.db-wal")), "vectors.db runs in WAL mode");
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.VectorStore;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Contracts;
 using CyberHub.Testing;
@@ -54,7 +55,11 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
 
         Assert.Equal(10, response.Recommendations.Count);
         Assert.DoesNotContain(response.Recommendations, r => CryptographyLessons.Contains(r.ContentId));
-        Assert.All(response.Recommendations, r => Assert.Contains(titles, t => r.Reason == $"Because you completed '{t}'"));
+        // Each reason names a completed lesson: as the item it is close to, or as the prerequisite it is the next step after.
+        Assert.All(response.Recommendations, r => Assert.Contains(titles, t => r.Reason == $"Because you completed '{t}'" || r.Reason == $"Next step after '{t}'"));
+        // The lessons these complete unlock the next steps of the track (the demo catalog's prerequisites).
+        Assert.Contains(response.Recommendations, r => r.ContentId == "inside-the-tls-1-3-handshake"
+            && r.Reason is "Next step after 'Public-Key Cryptography: RSA, Diffie-Hellman and Elliptic Curves'" or "Next step after 'Hash Functions, HMAC and Password Hashing'");
         // The rest of the cryptography track leads the list.
         Assert.Contains(response.Recommendations.Take(3), r => r.ContentId is "inside-the-tls-1-3-handshake" or "encrypting-files-with-aes-gcm"
             or "introduction-to-cryptography" or "applied-cryptography-for-engineers" or "inspecting-tls-with-openssl" or "breaking-ecb-and-padding-oracles");
@@ -76,6 +81,69 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
 
         var fifty = await RecommendAsync(learner, "?limit=50");
         Assert.Equal(50, fifty.Total);
+    }
+
+    [Fact]
+    public async Task Explain_adds_how_each_pick_was_scored_for_the_learner_and_admins_only()
+    {
+        var learner = await CompleteAsync(CryptographyLessons);
+        var other = await server.Core.RegisterAsync();
+        using var client = server.CreateClient(learner.Access);
+
+        var plain = await RecommendAsync(learner);
+        Assert.All(plain.Recommendations, r => Assert.Null(r.Explanation));
+        var raw = await (await client.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=false")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("explanation", raw, StringComparison.Ordinal);
+
+        var explained = await RecommendAsync(learner, "?explain=true");
+        Assert.Equal(plain.Recommendations.Select(r => (r.ContentId, r.Reason, r.Score)), explained.Recommendations.Select(r => (r.ContentId, r.Reason, r.Score)));
+        Assert.All(explained.Recommendations, r =>
+        {
+            var why = Assert.IsType<RecommendationExplanation>(r.Explanation);
+            Assert.Contains(why.Source, new[] { RecommendationSources.NextStep, RecommendationSources.Content, RecommendationSources.CoCompletion });
+            Assert.Contains(CryptographyLessons, id => why.Driver?.ContentId == id);
+            // The reason names the driver by its title.
+            Assert.Contains($"'{why.Driver!.Title}'", r.Reason, StringComparison.Ordinal);
+            foreach (var part in new[] { why.Components.Content, why.Components.CoCompletion, why.Components.Path, why.Components.Popular })
+            {
+                Assert.InRange(part, 0, 1);
+            }
+            Assert.Equal(why.Ready, why.MissingPrerequisites.Count == 0);
+        });
+        var posted = await (await client.PostJsonAsync("/api/v1/recommendations", new RecommendationRequest(learner.User.Id, null, null, true))).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(explained.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source, r.Explanation.Driver)), posted.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source, r.Explanation.Driver)));
+
+        // Not another learner (as without explain), nor a service; an admin may.
+        using var asOther = server.CreateClient(other.Access);
+        await (await asOther.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=true")).DetailAsync(HttpStatusCode.Forbidden);
+        using var service = await ServiceClientAsync();
+        await (await service.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=true")).DetailAsync(HttpStatusCode.Forbidden);
+        var forService = await (await service.GetAsync($"/api/v1/recommendations/{learner.User.Id}")).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(plain.Recommendations.Select(r => r.ContentId), forService.Recommendations.Select(r => r.ContentId));
+        using var admin = await server.AdminClientAsync();
+        var byAdmin = await (await admin.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=true")).ReadAsync<RecommendationsResponse>();
+        Assert.Equal(explained.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source)), byAdmin.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source)));
+        await (await client.GetAsync($"/api/v1/recommendations/{learner.User.Id}?explain=perhaps")).DetailAsync(HttpStatusCode.BadRequest);
+
+        // A newcomer's starter list explains itself as such.
+        var newcomer = await server.Core.RegisterAsync();
+        var starter = await RecommendAsync(newcomer, "?explain=true");
+        Assert.All(starter.Recommendations.Where(r => r.Reason.Contains("get you started", StringComparison.Ordinal)), r =>
+        {
+            Assert.Equal(RecommendationSources.Starter, r.Explanation!.Source);
+            Assert.Null(r.Explanation.Driver);
+        });
+    }
+
+    private async Task<HttpClient> ServiceClientAsync()
+    {
+        using var admin = await server.Core.AdminClientAsync();
+        var created = await (await admin.PostJsonAsync("/api/v1/service-clients/", new CreateServiceClientRequest("recommendations")))
+            .ReadAsync<ServiceClientCreated>(HttpStatusCode.Created);
+        using var core = server.Core.CreateClient();
+        var token = await (await core.PostJsonAsync("/api/v1/token/service/", new ClientCredentialsRequest(created.ClientId, created.ClientSecret)))
+            .ReadAsync<ServiceTokenResponse>();
+        return server.CreateClient(token.Access);
     }
 
     [Fact]
@@ -108,7 +176,7 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
     }
 
     [Fact]
-    public async Task Cached_picks_stay_until_a_progress_event_drops_them_and_the_event_updates_the_stored_profile()
+    public async Task Cached_picks_stay_until_a_progress_event_drops_them_and_the_event_records_the_completion()
     {
         var learner = await server.Core.RegisterAsync();
         var before = await RecommendAsync(learner);
@@ -126,8 +194,11 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
 
         var stored = await server.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id);
         Assert.NotNull(stored);
-        Assert.Equal("sql-injection-and-parameterized-queries", Assert.Single(stored.Entries).ContentId);
-        Assert.NotNull(stored.Vector);
+        var completion = Assert.Single(stored.Completions);
+        var key = new ContentKey("lesson", "sql-injection-and-parameterized-queries");
+        Assert.Equal((key, ProgressStatus.Completed, 1L), (completion.Item, completion.Status, stored.LastSequence));
+        var counts = await server.Services.GetRequiredService<ICoCompletionStore>().ReadAsync([key], 0);
+        Assert.Equal(1, Assert.Single(counts.Items, i => i.Item == key).Count, 9);
 
         var after = await RecommendAsync(learner);
         Assert.All(after.Recommendations, r => Assert.Equal("Because you completed 'SQL Injection Attacks and Parameterized Queries'", r.Reason));
@@ -135,6 +206,10 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         // Delivered again (at least once): recognised by its id, nothing applied twice.
         var repeat = await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).ReadAsync<ProgressEventsResult>();
         Assert.Equal(new ProgressEventsResult(0, 1), repeat);
+        // Under another id (as a second outbox delivery might be), the sequence tells: still counted once.
+        await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change with { EventId = Guid.NewGuid() }]))).ReadAsync<ProgressEventsResult>();
+        counts = await server.Services.GetRequiredService<ICoCompletionStore>().ReadAsync([key], 0);
+        Assert.Equal(1, Assert.Single(counts.Items, i => i.Item == key).Count, 9);
     }
 
     [Fact]
@@ -142,7 +217,7 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
     {
         var learner = await server.Core.RegisterAsync();
         using var asLearner = server.CreateClient(learner.Access);
-        var progress = new ProgressDto(1, learner.User.Id, "owasp-top-10-explained", "lesson", ProgressStatus.InProgress, 50, null, 60, [], DateTime.UtcNow, null, DateTime.UtcNow, DateTime.UtcNow, 1);
+        var progress = new ProgressDto(1, learner.User.Id, "owasp-top-10-explained", "lesson", ProgressStatus.Completed, 100, null, 60, [], DateTime.UtcNow, DateTime.UtcNow, DateTime.UtcNow, DateTime.UtcNow, 1);
         var change = new ProgressEvent(Guid.NewGuid(), 5, ProgressEventTypes.Updated, learner.User.Id, DateTime.UtcNow, progress);
         await (await asLearner.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([change]))).DetailAsync(HttpStatusCode.Forbidden);
 
@@ -159,7 +234,7 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([older]))).ReadAsync<ProgressEventsResult>();
         var stored = await server.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id);
         Assert.Equal(5, stored!.LastSequence);
-        Assert.Single(stored.Entries);
+        Assert.Equal(ProgressStatus.Completed, Assert.Single(stored.Completions).Status);
     }
 
     [Fact]
@@ -171,20 +246,24 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         var created = new ProgressEvent(Guid.NewGuid(), 10, ProgressEventTypes.Created, learner.User.Id, DateTime.UtcNow, progress);
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([created]))).ReadAsync<ProgressEventsResult>();
         var store = server.Services.GetRequiredService<ILearnerProfileStore>();
-        Assert.Single((await store.GetAsync(learner.User.Id))!.Entries);
+        Assert.Single((await store.GetAsync(learner.User.Id))!.Completions);
 
         // The account is deleted in Core: its outbox says so, with no progress record.
         var deleted = new ProgressEvent(Guid.NewGuid(), 11, ProgressEventTypes.UserDeleted, learner.User.Id, DateTime.UtcNow, null);
         var applied = await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([deleted]))).ReadAsync<ProgressEventsResult>();
         Assert.Equal(new ProgressEventsResult(1, 0), applied);
         var stored = await store.GetAsync(learner.User.Id);
-        Assert.Empty(stored!.Entries);
-        Assert.Null(stored.Vector);
+        Assert.Empty(stored!.Completions);
+        Assert.Equal(11, stored.LastSequence);
+        // What the learner added to the co-completion counts stays: an anonymous aggregate of many learners.
+        var key = new ContentKey("lesson", "owasp-top-10-explained");
+        var counts = await server.Services.GetRequiredService<ICoCompletionStore>().ReadAsync([key], 0);
+        Assert.Contains(counts.Items, i => i.Item == key);
 
         // An older event delivered again later cannot bring the learner back.
         var older = new ProgressEvent(Guid.NewGuid(), 9, ProgressEventTypes.Created, learner.User.Id, DateTime.UtcNow, progress);
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([older]))).ReadAsync<ProgressEventsResult>();
-        Assert.Empty((await store.GetAsync(learner.User.Id))!.Entries);
+        Assert.Empty((await store.GetAsync(learner.User.Id))!.Completions);
 
         // A user.deleted event carrying a record is malformed.
         await (await admin.PostJsonAsync("/api/v1/sync/progress-events", new ProgressEventBatch([deleted with { EventId = Guid.NewGuid(), Progress = progress }])))

@@ -10,7 +10,8 @@ public sealed class SimulatorTests
     // The demo catalog's items as the simulator sees them; it never reads vectors, so they stay empty here.
     private static readonly IReadOnlyList<CatalogItem> Demo = [.. CatalogImporter.DemoCatalog().Select(e => new CatalogItem(
         new ContentKey(e.ContentType, e.ContentId), e.Title, (string)e.Metadata["topic"]!,
-        (string)e.Metadata["level"]! switch { "beginner" => 0, "intermediate" => 1, _ => 2 }, e.ContentType, []))];
+        (string)e.Metadata["level"]! switch { "beginner" => 0, "intermediate" => 1, _ => 2 }, e.ContentType, [],
+        [.. e.Metadata["prerequisites"]!.AsArray().Select(r => ContentFacts.Reference((string?)r)!.Value)]))];
 
     private static IReadOnlyList<Learner> Simulate(int seed, int learners = 300) =>
         new LearnerSimulator(Demo, new SimulationSettings { Seed = seed, Learners = learners }).Run();
@@ -49,6 +50,42 @@ public sealed class SimulatorTests
         Assert.True(forward > 0.85 * steps, $"{forward} of {steps} same-topic steps keep or raise the level");
         Assert.Contains(population, l => l.Log.Select(c => byKey[c.Item].Track).Distinct().Count() > 1);
         Assert.Contains(population, l => l.Log.Count == 0 || l.Log.Count == 1);
+    }
+
+    [Fact]
+    public void Learners_walk_the_catalogs_prerequisites_in_orders_of_their_own()
+    {
+        var population = Simulate(13, 2000);
+        var byKey = Demo.ToDictionary(i => i.Key);
+        Assert.All(Demo, i => Assert.All(i.Before, p => Assert.True(byKey.ContainsKey(p), $"{i.Key} names an unknown prerequisite {p}")));
+
+        // Most completions come after all their prerequisites (the rest: skipped as known, jumps ahead, noise).
+        var completions = 0;
+        var afterPrerequisites = 0;
+        foreach (var learner in population)
+        {
+            var done = new HashSet<ContentKey>();
+            foreach (var c in learner.Log)
+            {
+                completions++;
+                afterPrerequisites += byKey[c.Item].Before.All(done.Contains) ? 1 : 0;
+                done.Add(c.Item);
+            }
+        }
+        Assert.True(afterPrerequisites > 0.7 * completions, $"{afterPrerequisites} of {completions} completions after their prerequisites");
+
+        // Learners who start the same topic take its items in many different orders (not one fixed track).
+        var webOrders = population
+            .Select(l => l.Log.Select(c => byKey[c.Item]).Where(i => i.Track == "web-security").Take(4).Select(i => i.Key.ContentId).ToList())
+            .Where(o => o.Count == 4).Select(o => string.Join(">", o)).ToList();
+        Assert.True(webOrders.Count > 50, $"{webOrders.Count} learners with 4 web items");
+        Assert.True(webOrders.Distinct().Count() > 10, $"{webOrders.Distinct().Count()} distinct orders of the first 4 web items");
+        var commonest = webOrders.GroupBy(o => o).Max(g => g.Count());
+        Assert.True(commonest < 0.5 * webOrders.Count, $"the commonest order is taken by {commonest} of {webOrders.Count}");
+
+        // Some learners go to another topic for a prerequisite (cross-topic prerequisites are walked too).
+        Assert.Contains(population, l => l.Log.Any(c => byKey[c.Item].Before.Any(p => byKey[p].Track != byKey[c.Item].Track)
+            && byKey[c.Item].Before.All(p => l.Log.TakeWhile(x => x != c).Any(x => x.Item == p))));
     }
 
     [Fact]

@@ -91,14 +91,17 @@ public sealed partial class ClusterTests(ITestOutputHelper output)
         await Platform.EventuallyAsync(async () => await PendingEventsAsync(cluster, userIds) == 0, "the outbox is drained", seconds: 60);
         Assert.Equal(0, await FailedEventsAsync(cluster, userIds));
         output.WriteLine($"outbox drained after {clock.Elapsed.TotalSeconds:F1} s");
-        await using var profiles = new PgLearnerProfileStore(cluster.VectorsConnectionString);
+        await using var profiles = new PgLearnerProfileStore(cluster.VectorsConnectionString, CoCompletionSettings.Default);
         foreach (var learner in learners)
         {
             var profile = await profiles.GetAsync(learner.UserId);
             Assert.NotNull(profile);
+            // AI knows every completion, and the status each completed record has now.
             Assert.Equal(
-                learner.Progress.Values.Select(p => (p.ContentId, p.Status)).Order(),
-                profile.Entries.Select(e => (e.ContentId, e.Status)).Order());
+                learner.Progress.Values.Where(p => p.Status == ProgressStatus.Completed).Select(p => p.ContentId).Order(),
+                profile.Completed.Select(c => c.ContentId).Order());
+            Assert.All(profile.Completions, c => Assert.Equal(
+                learner.Progress.TryGetValue(c.Item.ContentId, out var record) ? record.Status : ProgressStatus.NotStarted, c.Status));
         }
 
         // What AI derives follows: the analysis counts every record, the picks explain themselves by completions.

@@ -57,7 +57,7 @@ public abstract class InjectionTests<TPlatform>(TPlatform platform) where TPlatf
         foreach (var id in Identifiers)
         {
             var created = await ReadJsonAsync<ProgressDto>(await learner.Client.PostJsonAsync("/api/v1/progress/",
-                new CreateProgressRequest(id, "lesson", ProgressStatus.InProgress, 20, null, 60, metadata)), HttpStatusCode.Created);
+                new CreateProgressRequest(id, "lesson", ProgressStatus.Completed, 100, null, 60, metadata)), HttpStatusCode.Created);
             var progress = await ReadJsonAsync<ProgressDto>(await learner.Client.GetAsync($"/api/v1/progress/{created.Id}/"));
             Assert.Equal(id, progress.ContentId);
             Assert.True(JsonNode.DeepEquals(metadata, progress.Metadata), progress.Metadata.ToJsonString());
@@ -92,8 +92,12 @@ public abstract class InjectionTests<TPlatform>(TPlatform platform) where TPlatf
             Assert.DoesNotContain(events, e => e.FailedAt is not null);
             return events.Count > 0 && events.All(e => e.DeliveredAt is not null);
         }, "the progress events were delivered");
+        // The completions, and the co-completion counts they fed, hold the identifiers verbatim.
         var profile = await platform.Ai.Services.GetRequiredService<ILearnerProfileStore>().GetAsync(learner.User.Id);
-        Assert.Equal(Identifiers.Order(StringComparer.Ordinal), profile!.Entries.Select(e => e.ContentId).Order(StringComparer.Ordinal));
+        Assert.Equal(Identifiers.Order(StringComparer.Ordinal), profile!.Completed.Select(c => c.ContentId).Order(StringComparer.Ordinal));
+        var keys = Identifiers.Select(id => new ContentKey("lesson", id)).ToList();
+        var counts = await platform.Ai.Services.GetRequiredService<ICoCompletionStore>().ReadAsync(keys, 0);
+        Assert.All(keys, key => Assert.Equal(1, Assert.Single(counts.Items, i => i.Item == key).Count, 9));
 
         await AssertTablesIntactAsync(learner);
     }

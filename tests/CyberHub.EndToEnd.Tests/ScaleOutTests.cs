@@ -62,7 +62,7 @@ public sealed class ScaleOutTests(PostgresPlatform platform) : IClassFixture<Pos
             await Platform.EventuallyAsync(async () =>
             {
                 var profile = await store.GetAsync(learner.User.Id);
-                return profile is not null && profile.Entries.Count == lessons.Length && profile.Entries.All(e => e.Status == ProgressStatus.Completed);
+                return profile is not null && profile.Completions.Count == lessons.Length && profile.Completions.All(c => c.Status == ProgressStatus.Completed);
             }, $"learner {learner.User.Id}'s eight events are applied");
         }
     }
@@ -80,7 +80,7 @@ public sealed class CoreOutageTests(SingleInvalidationPlatform platform) : IClas
             new CreateProgressRequest("introduction-to-network-security", "course", ProgressStatus.Completed, 100, 75, 5400, null))).EnsureSuccessStatusCode();
         // Once the event has been applied nothing will drop what the next request caches.
         var profiles = platform.Ai.Services.GetRequiredService<ILearnerProfileStore>();
-        await Platform.EventuallyAsync(async () => (await profiles.GetAsync(learner.User.Id))?.Entries.Count == 1, "the progress event is applied");
+        await Platform.EventuallyAsync(async () => (await profiles.GetAsync(learner.User.Id))?.Completions.Count == 1, "the progress event is applied");
         using var ai = platform.AiClient(learner.Access);
         var url = $"/api/v1/recommendations/{learner.User.Id}";
         var cached = await (await ai.GetAsync(url)).ReadAsync<RecommendationsResponse>();

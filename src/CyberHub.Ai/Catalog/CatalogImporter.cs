@@ -7,12 +7,20 @@ using CyberHub.ServiceDefaults.Errors;
 
 namespace CyberHub.Ai.Catalog;
 
-/// <summary>One catalog line: what it is, what it is called, what it teaches; other fields become metadata.</summary>
-public sealed record CatalogEntry(string ContentType, string ContentId, string Title, string Description, JsonObject Metadata);
+/// <summary>
+/// One catalog line: what it is, what it is called, what it teaches; other fields become metadata. <paramref name="Number"/>
+/// is its place in the file (as in <see cref="CatalogRow.Number"/>), for messages.
+/// </summary>
+public sealed record CatalogEntry(string ContentType, string ContentId, string Title, string Description, JsonObject Metadata, int Number = 0)
+{
+    public ContentKey Key => new(ContentType, ContentId);
+}
 
 /// <summary>
 /// Loads whole catalogs (the demo catalog, or a JSON or CSV file) in batches: each item is embedded
-/// from its title and description and stored as one chunk.
+/// from its title and description and stored as one chunk. The prerequisites of the file's items are checked first,
+/// against the file's items and the store together, so that items may require each other in any order; a file with an
+/// unknown reference or a cycle stores nothing.
 /// </summary>
 public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore store, TimeProvider clock)
 {
@@ -20,6 +28,7 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
 
     public async Task<int> ImportAsync(IReadOnlyList<CatalogEntry> entries, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
+        await CheckPrerequisitesAsync(entries, cancellationToken);
         var done = 0;
         foreach (var batch in entries.Chunk(BatchSize))
         {
@@ -36,6 +45,57 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
             progress?.Report(done);
         }
         return done;
+    }
+
+    /// <summary>
+    /// <see cref="FormatException"/> naming the item when one of its prerequisites is neither in <paramref name="entries"/>
+    /// nor in the store, or leads back to it. An item of the file replaces the stored one, so its prerequisites count.
+    /// </summary>
+    public async Task CheckPrerequisitesAsync(IReadOnlyList<CatalogEntry> entries, CancellationToken cancellationToken = default)
+    {
+        var inFile = new Dictionary<ContentKey, IReadOnlyList<ContentKey>>();
+        foreach (var e in entries)
+        {
+            inFile[e.Key] = [.. ContentPaths.PrerequisitesOf(e.Metadata).Select(r => ContentFacts.Reference(r)).OfType<ContentKey>()];
+        }
+        if (inFile.Values.All(p => p.Count == 0))
+        {
+            return;
+        }
+        var stored = new Dictionary<ContentKey, IReadOnlyList<ContentKey>?>();
+        var fromStore = PrerequisiteCheck.From(store);
+        async Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<ContentKey>>> LookupAsync(IReadOnlyCollection<ContentKey> keys, CancellationToken ct)
+        {
+            var unknown = keys.Where(k => !inFile.ContainsKey(k) && !stored.ContainsKey(k)).Distinct().ToList();
+            if (unknown.Count > 0)
+            {
+                var found = await fromStore(unknown, ct);
+                foreach (var key in unknown)
+                {
+                    stored[key] = found.GetValueOrDefault(key);
+                }
+            }
+            var known = new Dictionary<ContentKey, IReadOnlyList<ContentKey>>();
+            foreach (var key in keys)
+            {
+                if ((inFile.GetValueOrDefault(key) ?? stored[key]) is { } before)
+                {
+                    known[key] = before;
+                }
+            }
+            return known;
+        }
+        foreach (var e in entries.Where(e => inFile[e.Key].Count > 0))
+        {
+            try
+            {
+                await PrerequisiteCheck.CheckAsync(e.Key, inFile[e.Key], LookupAsync, cancellationToken, "is neither in the file nor in the catalog");
+            }
+            catch (ApiException problem)
+            {
+                throw new FormatException($"Item {e.Number}: {problem.Message}");
+            }
+        }
     }
 
     public static IReadOnlyList<CatalogEntry> ReadJson(Stream json) => Entries(CatalogFile.ReadJson(json));
@@ -73,9 +133,10 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
                 throw ApiException.BadRequest($"title: 1 to {CatalogService.MaxTitleLength} characters.");
             }
             var description = ContentRules.Text(row.Text("description"), "description", CatalogService.MaxDescriptionLength, multiline: true);
-            // Kept in the form it is stored in (numbers in plain decimal), as the API would store it.
-            var stored = JsonNode.Parse(ContentRules.Metadata(metadata))!.AsObject();
-            return new CatalogEntry(ContentRules.ContentType(row.Text("content_type")), ContentRules.ContentId(row.Text("content_id")), title, description, stored);
+            var key = new ContentKey(ContentRules.ContentType(row.Text("content_type")), ContentRules.ContentId(row.Text("content_id")));
+            // Kept in the form it is stored in (numbers in plain decimal, level and prerequisites checked), as the API would store it.
+            var stored = JsonNode.Parse(PrerequisiteCheck.Normalise(key, ContentRules.Metadata(metadata)).Metadata)!.AsObject();
+            return new CatalogEntry(key.ContentType, key.ContentId, title, description, stored, row.Number);
         }
         catch (ApiException e)
         {

@@ -64,9 +64,12 @@ public sealed class CatalogService(
         var contentId = ContentRules.ContentId(request.ContentId);
         var title = ContentRules.Text(request.Title, "title", MaxTitleLength);
         var description = ContentRules.Text(request.Description, "description", MaxDescriptionLength, multiline: true);
-        var metadata = ContentRules.Metadata(request.Metadata);
-
         var key = new ContentKey(contentType, contentId);
+        var (metadata, prerequisites) = PrerequisiteCheck.Normalise(key, ContentRules.Metadata(request.Metadata));
+        // Checked before the write, not in its transaction: two writes at once that each close half of a cycle can both
+        // pass, so whoever walks prerequisites bounds the walk (ContentFacts.Before may lead back to the item).
+        await PrerequisiteCheck.CheckAsync(key, prerequisites, PrerequisiteCheck.From(store), cancellationToken);
+
         // Refused before the key is claimed and the texts embedded; the write checks again in its transaction.
         if ((await store.GetAsync(key, cancellationToken)) is { } existing && !writer.MayReplace(existing.CreatedBy))
         {

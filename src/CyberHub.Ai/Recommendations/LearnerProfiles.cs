@@ -3,62 +3,52 @@ using CyberHub.Contracts;
 
 namespace CyberHub.Ai.Recommendations;
 
-/// <summary>A learner's profile vector and the weighted history it came from.</summary>
-public sealed record ProfileSnapshot(LearnerProfile Profile, IReadOnlyList<WeightedItem> History);
-
 /// <summary>
-/// Keeps each learner's stored profile in step with their progress: from Core's events as they arrive, and
-/// from the progress a request reads when the stored one no longer matches it (a missed event, a new instance).
+/// Applies Core's progress events to what the AI service keeps of each learner (their completions) and to the
+/// co-completion counts: a learner's first completion of an item counts once, with their earlier completions; a
+/// repeat, an update of a completed record, a score change or completing a record again counts nothing.
 /// </summary>
-public sealed class LearnerProfiles(ILearnerProfileStore profiles, IVectorStore catalog, TimeProvider clock)
+public sealed class LearnerProfiles(ILearnerProfileStore profiles, TimeProvider clock)
 {
-    /// <summary>The profile for exactly <paramref name="progress"/>: the stored one when its fingerprint matches, else rebuilt and stored.</summary>
-    public async Task<ProfileSnapshot> CurrentAsync(long userId, IReadOnlyList<ProgressDto> progress, CancellationToken cancellationToken)
-    {
-        var entries = ProfileBuilder.Entries(progress);
-        var fingerprint = ProfileBuilder.Fingerprint(entries);
-        var history = await WeighAsync(entries, cancellationToken);
-        var stored = await profiles.GetAsync(userId, cancellationToken);
-        if (stored is not null && stored.Fingerprint == fingerprint)
-        {
-            return new ProfileSnapshot(stored, history);
-        }
-        var profile = new LearnerProfile(userId, entries, ProfileBuilder.Vector(history), fingerprint,
-            stored?.LastSequence ?? 0, clock.GetUtcNow().UtcDateTime);
-        await profiles.SaveAsync(profile, cancellationToken);
-        return new ProfileSnapshot(profile, history);
-    }
-
     /// <summary>
     /// Applies one change from Core. Events of a user arrive in sequence order, at least once; one at or below
-    /// the stored sequence has been applied already.
+    /// the stored sequence has been applied already (the store checks under the learner's lock).
     /// </summary>
-    public async Task ApplyAsync(ProgressEvent change, CancellationToken cancellationToken)
+    public async Task<bool> ApplyAsync(ProgressEvent change, CancellationToken cancellationToken)
     {
-        var stored = await profiles.GetAsync(change.UserId, cancellationToken);
-        if (stored is not null && change.Sequence <= stored.LastSequence)
+        if (change.Type != ProgressEventTypes.UserDeleted && change.Progress is null)
         {
-            return;
+            throw new ArgumentException("A progress event carries its record.", nameof(change));
         }
+        return await profiles.ApplyAsync(change.UserId, change.Sequence, completions => Decide(change, completions),
+            clock.GetUtcNow().UtcDateTime, cancellationToken);
+    }
+
+    /// <summary>What <paramref name="change"/> does to a learner whose completions are <paramref name="completions"/>.</summary>
+    public static LearnerChange Decide(ProgressEvent change, IReadOnlyList<LearnerCompletion> completions)
+    {
         if (change.Type == ProgressEventTypes.UserDeleted)
         {
             // The account is gone: keep nothing of the learner but the sequence, so that no older event revives them.
-            await profiles.SaveAsync(new LearnerProfile(change.UserId, [], ProfileBuilder.Vector([]), ProfileBuilder.Fingerprint([]),
-                change.Sequence, clock.GetUtcNow().UtcDateTime), cancellationToken);
-            return;
+            // The counts they added stay: they are anonymous aggregates of many learners.
+            return new LearnerChange(null, true, null);
         }
-        var progress = change.Progress ?? throw new ArgumentException("A progress event carries its record.", nameof(change));
+        var progress = change.Progress!;
         var key = new ContentKey(progress.ContentType, progress.ContentId);
-        var entry = change.Type == ProgressEventTypes.Deleted ? null : ProfileBuilder.Entry(progress);
-        var entries = ProfileBuilder.Replace(stored?.Entries ?? [], key, entry);
-        var history = await WeighAsync(entries, cancellationToken);
-        await profiles.SaveAsync(new LearnerProfile(change.UserId, entries, ProfileBuilder.Vector(history),
-            ProfileBuilder.Fingerprint(entries), change.Sequence, clock.GetUtcNow().UtcDateTime), cancellationToken);
-    }
-
-    private async Task<IReadOnlyList<WeightedItem>> WeighAsync(IReadOnlyList<ProfileEntry> entries, CancellationToken cancellationToken)
-    {
-        var items = await catalog.GetManyAsync([.. entries.Select(e => new ContentKey(e.ContentType, e.ContentId))], cancellationToken);
-        return ProfileBuilder.Weigh(entries, items);
+        var known = completions.FirstOrDefault(c => c.Item == key);
+        var status = change.Type == ProgressEventTypes.Deleted ? ProgressStatus.NotStarted : progress.Status;
+        if (known is not null)
+        {
+            // Completed before: whatever happens to the record now (taken up again, completed again, deleted) is no
+            // first completion; only its status is kept, so the learner's earlier completions stay true.
+            return known.Status == status ? LearnerChange.None : new LearnerChange(known with { Status = status }, false, null);
+        }
+        if (status != ProgressStatus.Completed)
+        {
+            return LearnerChange.None;
+        }
+        var at = LearnerCompletions.ToMilliseconds(progress.CompletedAt ?? progress.UpdatedAt);
+        var completion = new LearnerCompletion(key, at, ProgressStatus.Completed);
+        return new LearnerChange(completion, false, new ObservedCompletion(key, at, LearnerCompletions.Completed(completions)));
     }
 }

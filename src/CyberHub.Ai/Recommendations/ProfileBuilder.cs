@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Numerics.Tensors;
-using System.Security.Cryptography;
-using System.Text;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Contracts;
 
@@ -14,7 +11,7 @@ public sealed record WeightedItem(ContentVector Item, ProfileEntry Entry, double
 /// Turns progress into a profile embedding: the weighted mean of the vectors of what the learner worked on.
 /// Completed work counts most, then work in progress by how far it got; a high score adds weight; recent
 /// work counts more than old work. Recency is measured from the learner's own latest activity, not from
-/// now, so a stored profile stays valid however long it is stored.
+/// now, so the same progress always gives the same profile.
 /// </summary>
 public static class ProfileBuilder
 {
@@ -31,38 +28,8 @@ public static class ProfileBuilder
             : new ProfileEntry(p.ContentType, p.ContentId, p.Status, p.CompletionPercentage, p.Score, ToMilliseconds(p.UpdatedAt));
 
     // The same record reaches this service from Core's database (microseconds on PostgreSQL) and from its
-    // outbox (the in-memory value, 100 ns ticks); both must give one fingerprint.
-    private static DateTime ToMilliseconds(DateTime t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
-
-    /// <summary>Entries with one item replaced (or removed when <paramref name="entry"/> is null), in canonical order.</summary>
-    public static IReadOnlyList<ProfileEntry> Replace(IReadOnlyList<ProfileEntry> entries, ContentKey key, ProfileEntry? entry)
-    {
-        var kept = entries.Where(e => e.ContentType != key.ContentType || e.ContentId != key.ContentId);
-        return [.. (entry is null ? kept : kept.Append(entry))
-            .OrderBy(e => e.ContentType, StringComparer.Ordinal).ThenBy(e => e.ContentId, StringComparer.Ordinal)];
-    }
-
-    /// <summary>
-    /// SHA-256 of the entries' text, hashed entry by entry: the text of a long history is never built whole (at 1,000
-    /// records it was a 100 KB string and its bytes, on the large object heap, for every request).
-    /// </summary>
-    public static string Fingerprint(IReadOnlyList<ProfileEntry> entries)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var bytes = new byte[512];
-        foreach (var e in entries)
-        {
-            var line = string.Create(CultureInfo.InvariantCulture,
-                $"{e.ContentType}\u001f{e.ContentId}\u001f{e.Status}\u001f{e.Percentage:R}\u001f{e.Score:R}\u001f{e.UpdatedAt.Ticks}\u001e");
-            var needed = Encoding.UTF8.GetMaxByteCount(line.Length);
-            if (needed > bytes.Length)
-            {
-                bytes = new byte[needed];
-            }
-            hash.AppendData(bytes, 0, Encoding.UTF8.GetBytes(line, bytes));
-        }
-        return Convert.ToHexString(hash.GetHashAndReset());
-    }
+    // outbox (the in-memory value, 100 ns ticks); both must weigh the same.
+    private static DateTime ToMilliseconds(DateTime t) => LearnerCompletions.ToMilliseconds(t);
 
     public static IReadOnlyList<WeightedItem> Weigh(IReadOnlyList<ProfileEntry> entries, IReadOnlyList<ContentVector> items)
     {

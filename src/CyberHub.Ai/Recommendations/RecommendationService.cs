@@ -1,5 +1,7 @@
 using System.ComponentModel;
+using System.Numerics.Tensors;
 using System.Security.Claims;
+using CyberHub.Ai.Catalog;
 using CyberHub.Ai.CoreClient;
 using CyberHub.Ai.Embeddings;
 using CyberHub.Ai.VectorStore;
@@ -14,14 +16,19 @@ using Microsoft.Extensions.Caching.Hybrid;
 namespace CyberHub.Ai.Recommendations;
 
 /// <summary>
-/// The seed's recommendation flow: progress from Core → profile embedding → vector search → filter →
-/// diversify → explain. Each learner's full list (the most a request may ask for) is cached for an hour
-/// and sliced per request; Core's progress events drop it.
+/// What a learner should learn next. The learner's history is their progress as Core reports it (the one source of
+/// truth for a learner's own history); the ranking is the blend (<see cref="BlendRanker"/>) of a diffusion over the
+/// stored item graph, what other learners completed next (<see cref="ICoCompletionStore"/>), the learning path and the
+/// items nearest the learner's profile. A learner with nothing done gets popular introductory picks, then the starter
+/// list. Each learner's full list (the most a request may ask for) is cached for an hour and sliced per request; Core's
+/// progress events drop it.
 /// </summary>
 public sealed class RecommendationService(
     LearnerProgress progress,
-    LearnerProfiles profiles,
     IVectorStore catalog,
+    IItemGraph graph,
+    ICoCompletionStore coCompletion,
+    CoCompletionSettings coCompletionSettings,
     QueryEmbeddings queries,
     HybridCache cache,
     CacheLifetimes lifetimes)
@@ -30,8 +37,18 @@ public sealed class RecommendationService(
     public const int DefaultLimit = 10;
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
 
+    /// <summary>The reason of a pick popular with learners who have completed nothing yet.</summary>
+    public const string PopularReason = "Popular with learners starting out";
+
+    /// <summary>
+    /// How many of the learner's latest completions seed the item graph and the co-completion counts: a completion's
+    /// weight falls by <see cref="BlendSettings.StepDecay"/> per later one (0.7^30 ≈ 2e-5), so older ones would add
+    /// round trips and nothing else. The path still sees the whole history (a prerequisite done long ago is done).
+    /// </summary>
+    public const int RecentSeeds = 30;
+
     public async Task<RecommendationsResponse> RecommendAsync(
-        long? userId, string? contentType, int? limit, ClaimsPrincipal caller, HttpRequest request, CancellationToken cancellationToken)
+        long? userId, string? contentType, int? limit, bool explain, ClaimsPrincipal caller, HttpRequest request, CancellationToken cancellationToken)
     {
         if (userId is not > 0)
         {
@@ -44,38 +61,315 @@ public sealed class RecommendationService(
         }
         var type = string.IsNullOrEmpty(contentType) ? null : ContentRules.ContentType(contentType);
         caller.EnsureCanActFor(userId.Value);
+        if (explain && !caller.IsInRole(Roles.Admin) && caller.IsInRole(Roles.Service))
+        {
+            // How a list was made is the learner's own business and an admin's, not every service's.
+            throw ApiException.Forbidden("explain: explanations are for the learner themself and admins.");
+        }
 
         var user = userId.Value;
         var bearer = request.BearerToken();
         var all = await cache.GetOrCreateAsync(
             "recommendations",
-            $"recommendations:{user}:{type ?? "*"}",
+            $"recommendations:v2:{user}:{type ?? "*"}",
             (service: this, user, type, bearer),
             static async (s, ct) => await s.service.ComputeAsync(s.user, s.type, s.bearer, ct),
             lifetimes.For(Lifetime),
             [CacheTags.User(user), CacheTags.Catalog],
             cancellationToken);
-        var picks = all.Items.Take(count).ToList();
+        var take = Math.Min(count, all.Items.Count);
+        var picks = explain && all.Explanations is { } explanations
+            ? all.Items.Take(take).Select((p, i) => p with { Explanation = explanations[i] }).ToList()
+            : all.Items.Take(take).ToList();
         return new RecommendationsResponse(user, picks, picks.Count);
     }
 
     private async Task<RecommendationPicks> ComputeAsync(long userId, string? type, string bearer, CancellationToken cancellationToken)
     {
         var records = await progress.GetAsync(userId, bearer, cancellationToken);
-        var snapshot = await profiles.CurrentAsync(userId, records, cancellationToken);
-        if (snapshot.Profile.Vector is not { } vector)
+        var learner = LearnerHistory.From(records);
+        if (learner.Seeds.Count == 0)
         {
-            return await StarterPicksAsync(type, cancellationToken);
+            return await NewLearnerPicksAsync(type, learner.Started, cancellationToken);
+        }
+        var known = (await catalog.GetManyAsync([.. learner.Started], cancellationToken)).ToDictionary(v => v.Key);
+        var history = learner.Seeds
+            .Where(r => known.ContainsKey(LearnerHistory.KeyOf(r)))
+            .Select(r =>
+            {
+                var item = known[LearnerHistory.KeyOf(r)];
+                return new HistoryItem(item.Key, LearnerHistory.At(r), item.Vector, PathOf(item));
+            }).ToList();
+        if (history.Count == 0)
+        {
+            // Nothing the learner did is in the catalog (any more).
+            return await NewLearnerPicksAsync(type, learner.Started, cancellationToken);
+        }
+        var profile = ProfileBuilder.Vector(ProfileBuilder.Weigh(ProfileBuilder.Entries(records), [.. known.Values]));
+        var recent = history.Skip(Math.Max(0, history.Count - RecentSeeds)).Select(h => h.Key).ToList();
+        var startedSet = learner.Started.ToHashSet();
+
+        // Three independent reads: the graph around the history (two hops), the co-completion counts leaving it, and
+        // the items nearest the profile (new items have no co-completion support yet; content still finds them).
+        var neighbourhood = NeighbourhoodAsync(recent, cancellationToken);
+        var counts = coCompletion.ReadAsync(recent, BlendWeights.Default.Popular > 0 ? MaxLimit : 0, cancellationToken);
+        var nearest = profile is null
+            ? Task.FromResult<IReadOnlyList<ContentVector>>([])
+            : RecommendationCore.CandidatesAsync(catalog, profile, type, startedSet, cancellationToken);
+        await Task.WhenAll(neighbourhood, counts, nearest);
+        foreach (var item in nearest.Result)
+        {
+            known.TryAdd(item.Key, item);
         }
 
-        var started = snapshot.Profile.Entries.Select(e => new ContentKey(e.ContentType, e.ContentId)).ToHashSet();
-        var candidates = await RecommendationCore.CandidatesAsync(catalog, vector, type, started, cancellationToken);
-        return new RecommendationPicks(Rank("personal", candidates.Count, (vector, candidates, snapshot.History), static s =>
-            [.. RecommendationCore.Personal(s.vector, s.candidates, s.History).Select(p => ToDto(p.Pick.Item.Content, p.Pick.Similarity, p.Reason))]));
+        var unlocks = new Dictionary<ContentKey, List<ContentKey>>();
+        var paths = new Dictionary<ContentKey, PathItem>();
+        var ranker = new BlendRanker(neighbourhood.Result, CoCompletionModel.From(counts.Result, coCompletionSettings),
+            k => PathOf(k, known, paths),
+            k => known.TryGetValue(k, out var item) ? item.Vector : null,
+            k => unlocks.TryGetValue(k, out var list) ? list : []);
+        // The components' own candidates, fetched once for their vectors, titles and path facts.
+        var missing = ranker.Content(history).Keys.Concat(ranker.CoCompletion(history).Keys).Where(k => !known.ContainsKey(k)).Distinct().ToList();
+        if (missing.Count > 0)
+        {
+            foreach (var item in await catalog.GetManyAsync(missing, cancellationToken))
+            {
+                known.TryAdd(item.Key, item);
+            }
+        }
+        // No reverse index of prerequisites: what the history unlocks is found among the candidates' own prerequisites.
+        foreach (var item in known.Values)
+        {
+            foreach (var before in PathOf(item.Key, known, paths)!.Prerequisites)
+            {
+                if (!unlocks.TryGetValue(before, out var list))
+                {
+                    unlocks[before] = list = [];
+                }
+                list.Add(item.Key);
+            }
+        }
+
+        var ranked = Rank("blend", known.Count, (ranker, history, nearest: nearest.Result), static s =>
+            s.ranker.Recommend(s.history, int.MaxValue, BlendWeights.Default, s.nearest.Select(n => n.Key)));
+        // Items only the vector search found (no component reaches them: another topic, a new item) follow the scored ones
+        // in the search's order; a pick whose strongest part names no item (those, or one scored only by its topic's level)
+        // is explained by the completed item it is closest to.
+        var nearRank = nearest.Result.Select((n, i) => (n.Key, i)).ToDictionary(x => x.Key, x => x.i);
+        var weights = ranker.Weights(history);
+        var picks = ranked
+            .Where(p => !startedSet.Contains(p.Key) && known.ContainsKey(p.Key) && (type is null || p.Key.ContentType == type))
+            .OrderByDescending(p => p.Ready).ThenByDescending(p => p.Score).ThenBy(p => nearRank.GetValueOrDefault(p.Key, int.MaxValue))
+            .Take(MaxLimit)
+            .Select(p => p.Driver is not null || p.Source == RecommendationSource.Popular ? p : p with { Source = RecommendationSource.Content, Driver = ClosestDriver(known[p.Key].Vector, history, weights) })
+            .ToList();
+        picks = Diversify(picks, known);
+        await FetchAsync(known, picks.SelectMany(p => p.Missing.Take(1)), cancellationToken);
+        var working = learner.Completed.Count == 0;
+        return Picks(picks, known, BlendWeights.Default, working);
+    }
+
+    /// <summary>
+    /// Maximal marginal relevance over the ready picks (Carbonell and Goldstein, 1998): each next pick maximises its blend
+    /// score (scaled by the best) times <see cref="Ranking.Relevance"/> minus its similarity to the closest pick so far, so a
+    /// learner of two topics is offered both rather than ten items of the latest one. The first pick is the blend's best;
+    /// held-back picks stay after the ready ones, in blend order.
+    /// </summary>
+    private static List<BlendedPick> Diversify(List<BlendedPick> picks, Dictionary<ContentKey, ContentVector> known)
+    {
+        var ready = picks.Where(p => p.Ready).ToList();
+        if (ready.Count < 2)
+        {
+            return picks;
+        }
+        var best = Math.Max(ready.Max(p => p.Score), 1e-9);
+        var closest = new double[ready.Count];
+        Array.Fill(closest, double.NegativeInfinity);
+        var taken = new bool[ready.Count];
+        var ordered = new List<BlendedPick>(picks.Count);
+        while (ordered.Count < ready.Count)
+        {
+            var next = -1;
+            var nextValue = double.NegativeInfinity;
+            for (var i = 0; i < ready.Count; i++)
+            {
+                if (taken[i])
+                {
+                    continue;
+                }
+                var value = Ranking.Relevance * ready[i].Score / best - (1 - Ranking.Relevance) * (ordered.Count == 0 ? 0 : closest[i]);
+                if (value > nextValue)
+                {
+                    (next, nextValue) = (i, value);
+                }
+            }
+            taken[next] = true;
+            ordered.Add(ready[next]);
+            var vector = known[ready[next].Key].Vector;
+            for (var i = 0; i < ready.Count; i++)
+            {
+                if (!taken[i] && known[ready[i].Key].Vector is { } v && v.Length == vector.Length)
+                {
+                    closest[i] = Math.Max(closest[i], TensorPrimitives.Dot(v, vector));
+                }
+            }
+        }
+        ordered.AddRange(picks.Where(p => !p.Ready));
+        return ordered;
+    }
+
+    /// <summary>The history item with the highest weighted similarity to <paramref name="vector"/> (as the content component names its driver).</summary>
+    private static ContentKey? ClosestDriver(float[] vector, IReadOnlyList<HistoryItem> history, IReadOnlyList<double> weights)
+    {
+        ContentKey? best = null;
+        var bestValue = double.NegativeInfinity;
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (history[i].Vector is { } v && v.Length == vector.Length)
+            {
+                var value = weights[i] * TensorPrimitives.Dot(v, vector);
+                if (value > bestValue)
+                {
+                    (best, bestValue) = (history[i].Key, value);
+                }
+            }
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// The item graph around the learner's items: their stored neighbour lists, then their neighbours' lists (two
+    /// round trips), so the diffusion reaches items two hops away.
+    /// </summary>
+    private async Task<NeighbourGraph> NeighbourhoodAsync(IReadOnlyList<ContentKey> seeds, CancellationToken cancellationToken)
+    {
+        var first = await graph.NeighboursAsync(seeds, cancellationToken);
+        var seen = seeds.ToHashSet();
+        var next = first.Values.SelectMany(l => l).Select(n => n.Item).Where(seen.Add).ToList();
+        var second = next.Count == 0 ? new Dictionary<ContentKey, IReadOnlyList<Neighbour>>() : await graph.NeighboursAsync(next, cancellationToken);
+        return new NeighbourGraph(first.Concat(second).Select(p => (p.Key, p.Value)));
+    }
+
+    /// <summary>
+    /// A learner with nothing done: what learners most often complete, introductory items first (never one whose
+    /// prerequisites are not done, unless nothing else fills the list), then the starter list.
+    /// </summary>
+    private async Task<RecommendationPicks> NewLearnerPicksAsync(string? type, IReadOnlyList<ContentKey> started, CancellationToken cancellationToken)
+    {
+        var starter = await StarterPicksAsync(type, cancellationToken);
+        var state = await coCompletion.ReadAsync([], MaxLimit, cancellationToken);
+        var model = CoCompletionModel.From(state, coCompletionSettings);
+        // A count is a signal only at the support floor: one learner's completion makes nothing popular.
+        var popular = state.Items.Select(i => i.Item).Distinct().Where(k => model.ItemCount(k) >= model.Settings.MinSupport && (type is null || k.ContentType == type)).ToList();
+        if (popular.Count == 0)
+        {
+            return starter;
+        }
+        var known = (await catalog.GetManyAsync(popular, cancellationToken)).ToDictionary(v => v.Key);
+        var ranker = new BlendRanker(new NeighbourGraph([]), model,
+            k => known.TryGetValue(k, out var item) ? PathOf(item) : null, k => known.TryGetValue(k, out var item) ? item.Vector : null, _ => []);
+        var excluded = started.ToHashSet();
+        var ranked = Rank("popular", known.Count, (ranker, keys: known.Keys), static s => s.ranker.Recommend([], int.MaxValue, extraCandidates: s.keys))
+            .Where(p => known.ContainsKey(p.Key) && !excluded.Contains(p.Key)).ToList();
+        // Ready popular picks lead; the starter list fills the rest; popular items not ready yet come last.
+        var ready = Picks([.. ranked.Where(p => p.Ready)], known, new BlendWeights(0, 0, 0, 1), working: false);
+        await FetchAsync(known, ranked.Where(p => !p.Ready).SelectMany(p => p.Missing.Take(1)), cancellationToken);
+        var later = Picks([.. ranked.Where(p => !p.Ready)], known, new BlendWeights(0, 0, 0, 1), working: false);
+        var items = new List<RecommendationDto>(MaxLimit);
+        var explanations = new List<RecommendationExplanation>(MaxLimit);
+        var taken = new HashSet<(string, string)>();
+        void Add(RecommendationPicks from)
+        {
+            for (var i = 0; i < from.Items.Count && items.Count < MaxLimit; i++)
+            {
+                var dto = from.Items[i];
+                if (taken.Add((dto.ContentType, dto.ContentId)) && !excluded.Contains(new ContentKey(dto.ContentType, dto.ContentId)))
+                {
+                    items.Add(dto);
+                    explanations.Add(from.Explanations![i]);
+                }
+            }
+        }
+        Add(ready);
+        Add(starter);
+        Add(later);
+        return new RecommendationPicks(items, explanations);
+    }
+
+    private async Task FetchAsync(Dictionary<ContentKey, ContentVector> known, IEnumerable<ContentKey> keys, CancellationToken cancellationToken)
+    {
+        var missing = keys.Where(k => !known.ContainsKey(k)).Distinct().ToList();
+        if (missing.Count > 0)
+        {
+            foreach (var item in await catalog.GetManyAsync(missing, cancellationToken))
+            {
+                known.TryAdd(item.Key, item);
+            }
+        }
+    }
+
+    /// <summary>The picks as the response gives them, each with its reason and explanation.</summary>
+    private static RecommendationPicks Picks(IReadOnlyList<BlendedPick> picks, Dictionary<ContentKey, ContentVector> known, BlendWeights weights, bool working)
+    {
+        string TitleOf(ContentKey key) => known.TryGetValue(key, out var item) ? item.Content.Title : key.ContentId;
+        RecommendationItem ItemOf(ContentKey key) => new(key.ContentType, key.ContentId, TitleOf(key));
+        var total = weights.Content + weights.CoCompletion + weights.Path + weights.Popular;
+        var items = new List<RecommendationDto>(picks.Count);
+        var explanations = new List<RecommendationExplanation>(picks.Count);
+        foreach (var pick in picks)
+        {
+            var content = known[pick.Key].Content;
+            var reason = Blend.Reason(pick, TitleOf);
+            if (working && pick.Source == RecommendationSource.Content)
+            {
+                // Nothing completed yet: the history is the work in progress, and the reason says so.
+                reason = reason.Replace("Because you completed", "Because you are working on", StringComparison.Ordinal);
+            }
+            items.Add(new RecommendationDto(content.ContentId, content.ContentType, content.Title, content.Description,
+                Math.Round(total > 0 ? pick.Score / total : 0, 4), reason));
+            var c = pick.Components;
+            explanations.Add(new RecommendationExplanation(
+                SourceName(pick.Source),
+                pick.Source == RecommendationSource.Popular || pick.Driver is not { } driver ? null : ItemOf(driver),
+                new RecommendationComponents(Math.Round(c.Content, 4), Math.Round(c.CoCompletion, 4), Math.Round(c.Path, 4), Math.Round(c.Popular, 4),
+                    new RecommendationWeights(weights.Content, weights.CoCompletion, weights.Path, weights.Popular)),
+                pick.Ready,
+                [.. pick.Missing.Select(ItemOf)]));
+        }
+        return new RecommendationPicks(items, explanations);
+    }
+
+    private static string SourceName(RecommendationSource source) => source switch
+    {
+        RecommendationSource.NextStep => RecommendationSources.NextStep,
+        RecommendationSource.CoCompletion => RecommendationSources.CoCompletion,
+        RecommendationSource.Popular => RecommendationSources.Popular,
+        _ => RecommendationSources.Content,
+    };
+
+    /// <summary>An item's place in a learning path (null for an item not fetched), read from its metadata once per computation.</summary>
+    private static PathItem? PathOf(ContentKey key, Dictionary<ContentKey, ContentVector> known, Dictionary<ContentKey, PathItem> paths)
+    {
+        if (paths.TryGetValue(key, out var path))
+        {
+            return path;
+        }
+        if (!known.TryGetValue(key, out var item))
+        {
+            return null;
+        }
+        return paths[key] = PathOf(item);
+    }
+
+    /// <summary>An item's place in a learning path, from its metadata.</summary>
+    private static PathItem PathOf(ContentVector item)
+    {
+        var facts = ContentFacts.From(item.Content);
+        return new PathItem(item.Key, facts.Topic, PathItem.LevelOf(facts.Level), facts.Before);
     }
 
     /// <summary>The ranking step, as the span <c>recommendations.rank</c>: candidates in, picks out.</summary>
-    private static RecommendationDto[] Rank<TState>(string strategy, int candidates, TState state, Func<TState, RecommendationDto[]> rank)
+    private static IReadOnlyList<BlendedPick> Rank<TState>(string strategy, int candidates, TState state, Func<TState, IReadOnlyList<BlendedPick>> rank)
     {
         using var activity = CyberHubTelemetry.Source.StartActivity("recommendations.rank");
         activity?.SetTag("recommendations.strategy", strategy);
@@ -83,7 +377,7 @@ public sealed class RecommendationService(
         try
         {
             var picks = rank(state);
-            activity?.SetTag("recommendations.picks", picks.Length);
+            activity?.SetTag("recommendations.picks", picks.Count);
             return picks;
         }
         catch (Exception e)
@@ -100,7 +394,7 @@ public sealed class RecommendationService(
     private async Task<RecommendationPicks> StarterPicksAsync(string? type, CancellationToken cancellationToken) =>
         await cache.GetOrCreateAsync(
             "recommendations_starter",
-            $"recommendations:starter:{type ?? "*"}",
+            $"recommendations:v2:starter:{type ?? "*"}",
             (service: this, type),
             static async (s, ct) => await s.service.ComputeStarterPicksAsync(s.type, ct),
             lifetimes.For(Lifetime),
@@ -111,17 +405,44 @@ public sealed class RecommendationService(
     {
         var query = await queries.EmbedAsync(RecommendationCore.StarterQuery, cancellationToken);
         var hits = await RecommendationCore.StarterHitsAsync(catalog, query, type, cancellationToken);
-        return new RecommendationPicks(Rank("starter", hits.Count, hits, static hits =>
-            [.. RecommendationCore.Starter(hits).Select(p => ToDto(p.Hit.Content, p.Hit.Score, p.Reason))]));
+        using var activity = CyberHubTelemetry.Source.StartActivity("recommendations.rank");
+        activity?.SetTag("recommendations.strategy", "starter");
+        activity?.SetTag("recommendations.candidates", hits.Count);
+        var picks = RecommendationCore.Starter(hits);
+        activity?.SetTag("recommendations.picks", picks.Count);
+        var none = new RecommendationComponents(0, 0, 0, 0, new RecommendationWeights(0, 0, 0, 0));
+        return new RecommendationPicks(
+            [.. picks.Select(p => new RecommendationDto(p.Hit.Content.ContentId, p.Hit.Content.ContentType, p.Hit.Content.Title, p.Hit.Content.Description,
+                Math.Round(p.Hit.Score, 4), p.Reason))],
+            [.. picks.Select(_ => new RecommendationExplanation(RecommendationSources.Starter, null, none, true, []))]);
+    }
+}
+
+/// <summary>
+/// A learner's history as Core reports it: what they have started (never recommended again), what they completed (oldest
+/// first, the blend's history) and, for a learner who has completed nothing, their work in progress in its place.
+/// </summary>
+public sealed record LearnerHistory(IReadOnlyList<ContentKey> Started, IReadOnlyList<ProgressDto> Completed, IReadOnlyList<ProgressDto> Seeds)
+{
+    public static LearnerHistory From(IReadOnlyList<ProgressDto> records)
+    {
+        var started = records.Where(r => r.Status != ProgressStatus.NotStarted || r.CompletionPercentage > 0).ToList();
+        var completed = started.Where(r => r.Status == ProgressStatus.Completed)
+            .OrderBy(At).ThenBy(r => r.Id).ToList();
+        var seeds = completed.Count > 0 ? completed : [.. started.OrderBy(r => r.UpdatedAt).ThenBy(r => r.Id)];
+        return new LearnerHistory([.. started.Select(KeyOf).Distinct()], completed, seeds);
     }
 
-    private static RecommendationDto ToDto(ContentRecord content, double score, string reason) =>
-        new(content.ContentId, content.ContentType, content.Title, content.Description, Math.Round(score, 4), reason);
+    public static ContentKey KeyOf(ProgressDto record) => new(record.ContentType, record.ContentId);
+
+    /// <summary>When the learner completed the item (its last change for one without a completion time).</summary>
+    public static DateTime At(ProgressDto record) => record.CompletedAt ?? record.UpdatedAt;
 }
 
 /// <summary>
 /// A learner's whole list as the cache keeps it: one immutable value, so a hit in process memory hands out the same
 /// instance instead of deserializing 50 picks again (a cached array counts as mutable and is copied on every hit).
+/// <see cref="Explanations"/> go with <see cref="Items"/> one for one; a request without <c>explain</c> gets the items alone.
 /// </summary>
 [ImmutableObject(true)]
-public sealed record RecommendationPicks(IReadOnlyList<RecommendationDto> Items);
+public sealed record RecommendationPicks(IReadOnlyList<RecommendationDto> Items, IReadOnlyList<RecommendationExplanation>? Explanations = null);

@@ -65,7 +65,11 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             ForeignKeys = true,
             DefaultTimeout = 30,
         }.ToString();
+        Graph = new EmbeddedItemGraph(_catalog, _writes, OpenAsync, logger);
     }
+
+    /// <summary>The catalog's k-nearest-neighbour lists, kept with every write (see <see cref="EmbeddedItemGraph"/>).</summary>
+    public EmbeddedItemGraph Graph { get; }
 
     public string Path { get; }
 
@@ -92,6 +96,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
                 await transaction.CommitAsync(cancellationToken);
             }
             await LoadAsync(connection, cancellationToken);
+            await Graph.LoadAsync(connection, cancellationToken);
             _ready = true;
             _logger.LogInformation("Embedded vector store {Path}: {Count} items loaded in {Elapsed:F0} ms",
                 Path, _catalog.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -209,8 +214,10 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
                 await using var answer = IdempotencyKeyTable.Sqlite.Answer(command, answered.Claim, answered.Answer);
                 await answer.ExecuteNonQueryAsync(cancellationToken);
             }
+            var graph = await Graph.WritingAsync(connection, transaction, key, vector, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             _catalog.Upsert(record with { CreatedBy = owner }, vector);
+            graph();
             return ids;
         }
         finally
@@ -260,8 +267,11 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             delete.Parameters.AddWithValue("$type", key.ContentType);
             delete.Parameters.AddWithValue("$id", key.ContentId);
             var deleted = await delete.ExecuteNonQueryAsync(cancellationToken) > 0;
+            var graph = await Graph.WritingAsync(connection, transaction, key, null, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            return _catalog.Remove(key) || deleted;
+            var removed = _catalog.Remove(key) || deleted;
+            graph();
+            return removed;
         }
         finally
         {
@@ -297,6 +307,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
 
     public void Dispose()
     {
+        Graph.Dispose();
         _catalog.Dispose();
         // Pooled connections keep the file open; release them so the file can be moved or deleted.
         using var connection = new SqliteConnection(_connectionString);

@@ -237,6 +237,50 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
+    /// <summary>Every item and its dot product with <paramref name="unitQuery"/>, in row order (the item graph's scan).</summary>
+    public (ContentKey[] Keys, float[] Scores) ScoreAll(ReadOnlySpan<float> unitQuery)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var keys = new ContentKey[_count];
+            var scores = new float[_count];
+            for (var row = 0; row < _count; row++)
+            {
+                keys[row] = ContentVectors.KeyOf(_records[row]);
+                scores[row] = TensorPrimitives.Dot(Vector(row), unitQuery);
+            }
+            return (keys, scores);
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>A copy of every key and vector (row-major), for building the item graph from scratch.</summary>
+    public (ContentKey[] Keys, float[] Vectors) Snapshot()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var keys = new ContentKey[_count];
+            var vectors = new float[(long)_count * D];
+            for (var row = 0; row < _count; row++)
+            {
+                keys[row] = ContentVectors.KeyOf(_records[row]);
+                Vector(row).CopyTo(vectors.AsSpan(row * D, D));
+            }
+            return (keys, vectors);
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>The key as the catalog holds it (its strings shared rather than copied), or null when unknown.</summary>
+    public ContentKey? Canonical(ContentKey key)
+    {
+        _lock.EnterReadLock();
+        try { return _rows.TryGetValue(key, out var row) ? ContentVectors.KeyOf(_records[row]) : null; }
+        finally { _lock.ExitReadLock(); }
+    }
+
     public void Dispose() => _lock.Dispose();
 
     private void Collect(string type, SortedSet<string> ids, int skip, int take, List<ContentRecord> page)

@@ -53,6 +53,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
         CREATE INDEX IF NOT EXISTS content_items_content_type_idx ON content_items (content_type);
         {IdempotencyKeyTable.Postgres.Schema}
+        {PgItemGraph.Schema}
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -76,7 +77,11 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         _dataSource = dataSource;
         _logger = logger;
         _ownsDataSource = ownsDataSource;
+        Graph = new PgItemGraph(dataSource, logger);
     }
+
+    /// <summary>The catalog's k-nearest-neighbour lists, kept with every write (see <see cref="PgItemGraph"/>).</summary>
+    public PgItemGraph Graph { get; }
 
     /// <summary>
     /// The least <c>hnsw.ef_search</c> of an unfiltered search (<c>VectorSearch__EfSearch</c>); a filtered search
@@ -109,6 +114,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         await PgSchema.ApplyAsync(connection, Schema, cancellationToken);
         // The vector type may have been created just now, after the data source loaded its types.
         await connection.ReloadTypesAsync(cancellationToken);
+        await Graph.InitializeAsync(connection, cancellationToken);
         _logger.LogInformation("pgvector store ready on {Database}", connection.Database);
     }
 
@@ -149,10 +155,12 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         var record = ContentVectors.Normalise(content, chunkVectors);
         var key = ContentVectors.KeyOf(record);
         var ids = Enumerable.Range(0, chunkVectors.Count).Select(i => ContentVectors.ChunkId(key, i)).ToArray();
+        var vector = ContentVectors.ItemVector(chunkVectors);
 
         return await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var graph = await PgItemGraph.BeginWriteAsync(connection, transaction, key, cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
         // The owner is checked by the upsert itself (the row is locked by then): a row the writer may not replace is
         // left as it is and counts no row, and the transaction is rolled back. The owner of a row is never changed.
@@ -166,7 +174,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             """,
             record.ContentType, record.ContentId, record.Title, record.Description,
             new NpgsqlParameter { Value = record.Metadata, NpgsqlDbType = NpgsqlDbType.Jsonb },
-            record.ChunkCount, record.CreatedAt, record.UpdatedAt, new Vector(ContentVectors.ItemVector(chunkVectors)),
+            record.ChunkCount, record.CreatedAt, record.UpdatedAt, new Vector(vector),
             new NpgsqlParameter { Value = (object?)writer.Subject ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
             writer.MayReplaceAny);
         batch.BatchCommands.Add(upsert);
@@ -186,6 +194,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
             // The chunk statements ran against an item that is not the writer's: disposing the transaction undoes them.
             throw new ContentOwnedByAnotherException(key);
         }
+        await PgItemGraph.EndWriteAsync(connection, transaction, graph, vector, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (IReadOnlyList<string>)ids;
         }, cancellationToken);
@@ -274,9 +283,14 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
     {
         return await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
-            await using var command = new NpgsqlCommand("DELETE FROM content_items WHERE content_type = $1 AND content_id = $2", connection);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var graph = await PgItemGraph.BeginWriteAsync(connection, transaction, key, cancellationToken);
+            await using var command = new NpgsqlCommand("DELETE FROM content_items WHERE content_type = $1 AND content_id = $2", connection, transaction);
             AddParameters(command.Parameters, key.ContentType, key.ContentId);
-            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+            var deleted = await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+            await PgItemGraph.EndWriteAsync(connection, transaction, graph, null, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return deleted;
         }, cancellationToken);
     }
 
@@ -381,6 +395,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Graph.DisposeAsync();
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync();

@@ -11,7 +11,7 @@ namespace CyberHub.EndToEnd.Tests.Fuzz;
 
 /// <summary>
 /// Everything the platform has stored, as lines of text: every row of every Core table (read through Core's own
-/// connection, so SQLite and PostgreSQL alike), the AI catalog (count and every item) and the stored profiles of the
+/// connection, so SQLite and PostgreSQL alike), the AI catalog (count and every item) and the stored completions of the
 /// given learners. Two snapshots are equal exactly when nothing was written in between.
 /// </summary>
 public sealed class DatabaseSnapshot
@@ -65,7 +65,8 @@ public sealed class DatabaseSnapshot
             var profile = await profiles.GetAsync(learner);
             lines.Add(profile is null
                 ? $"profile {learner}: none"
-                : $"profile {learner}: {profile.Fingerprint} sequence {profile.LastSequence} updated {profile.UpdatedAt:O} {profile.Entries.Count} entries");
+                : $"profile {learner}: sequence {profile.LastSequence} updated {profile.UpdatedAt:O} completions " +
+                  string.Join(", ", profile.Completions.Select(c => $"{c.Item.ContentType}/{c.Item.ContentId} {c.CompletedAt:O} {c.Status}")));
         }
         return new DatabaseSnapshot(lines);
     }

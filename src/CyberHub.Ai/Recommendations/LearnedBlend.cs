@@ -1,0 +1,197 @@
+using System.Collections.ObjectModel;
+
+namespace CyberHub.Ai.Recommendations;
+
+/// <summary>
+/// The features the learned blend reads for one candidate of one learner, each in 0..1 (see <see cref="BlendRanker.Features"/>).
+/// Their order is the order of <see cref="BlendModel.Coefficients"/>.
+/// </summary>
+public static class BlendFeature
+{
+    /// <summary>Diffusion score scaled by the learner's best candidate.</summary>
+    public const int Content = 0;
+    /// <summary>Co-completion score scaled by the learner's best candidate.</summary>
+    public const int CoCompletion = 1;
+    /// <summary>Co-completion score over the history's total weight: the weighted share of learners who took it next (absolute).</summary>
+    public const int CoCompletionShare = 2;
+    /// <summary>The learning path's score (topic share × level fit, or next step).</summary>
+    public const int Path = 3;
+    /// <summary>1 when every prerequisite is done.</summary>
+    public const int Ready = 4;
+    /// <summary>The share of its prerequisites not done.</summary>
+    public const int Missing = 5;
+    /// <summary>1 when the learner's latest completion is one of its prerequisites.</summary>
+    public const int UnlockedByLatest = 6;
+    /// <summary>1 when it is of the topic of the learner's latest completion.</summary>
+    public const int SameTopicAsLatest = 7;
+    /// <summary>log(1 + completions) over the same for the learner's most completed candidate.</summary>
+    public const int Popular = 8;
+    /// <summary>Multi-interest affinity: the best cosine between the candidate and one of the learner's interests.</summary>
+    public const int Interest = 9;
+    /// <summary>1 / (1 + rank) in the diffusion's order (reciprocal-rank fusion's term).</summary>
+    public const int ContentRank = 10;
+    /// <summary>1 / (1 + rank) in co-completion's order.</summary>
+    public const int CoCompletionRank = 11;
+    /// <summary>Ready × scaled co-completion.</summary>
+    public const int ReadyCoCompletion = 12;
+    /// <summary>Ready × unlocked by the latest completion.</summary>
+    public const int ReadyUnlocked = 13;
+
+    public const int Count = 14;
+
+    public static ReadOnlyCollection<string> Names { get; } = new([
+        "content", "co-completion", "co-completion share", "path", "ready", "missing", "unlocked by latest", "same topic as latest",
+        "popular", "interest", "content rank", "co-completion rank", "ready × co-completion", "ready × unlocked"]);
+}
+
+/// <summary>
+/// The learned blend: a linear scoring of <see cref="BlendFeature"/>s, fitted as a pairwise logistic model (a candidate the
+/// learner took next against one they did not, both for the same learner) on the tuning split of the evaluation harness.
+/// Ranking by the linear score is ranking by the model's probability. Deterministic: the same features give the same score.
+/// </summary>
+public sealed record BlendModel(IReadOnlyList<double> Coefficients)
+{
+    /// <summary>
+    /// Fitted by the harness on its tuning split (<c>--tune-blend</c>, docs/recommendations.md), seed 20261205, 4,000 simulated
+    /// learners over the demo catalog's prerequisites.
+    /// </summary>
+    public static BlendModel Default { get; } = new([
+        0.5, 2.0, 1.0, 0.5, 1.0, -1.0, 0.5, 0.3, 0.1, 0.5, 0.5, 1.0, 0.5, 0.5]);
+
+    public double Score(ReadOnlySpan<double> features)
+    {
+        if (features.Length != Coefficients.Count)
+        {
+            throw new ArgumentException($"Expected {Coefficients.Count} features, got {features.Length}.", nameof(features));
+        }
+        var score = 0.0;
+        for (var i = 0; i < features.Length; i++)
+        {
+            score += Coefficients[i] * features[i];
+        }
+        return score;
+    }
+
+    /// <summary>
+    /// Fits a pairwise logistic model: for every learner (group), every (taken, not taken) pair of their candidates is one
+    /// example whose input is the difference of the two feature vectors. L2-penalised (<paramref name="l2"/>), solved by
+    /// Newton's method (the problem is small: one weight per feature). Deterministic.
+    /// </summary>
+    public static BlendModel Fit(IEnumerable<IReadOnlyList<(double[] Features, bool Taken)>> groups, double l2 = 1.0, int iterations = 25)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        var pairs = new List<double[]>();
+        var dimensions = -1;
+        foreach (var group in groups)
+        {
+            var taken = group.Where(c => c.Taken).ToList();
+            var not = group.Where(c => !c.Taken).ToList();
+            foreach (var t in taken)
+            {
+                foreach (var n in not)
+                {
+                    dimensions = t.Features.Length;
+                    pairs.Add([.. t.Features.Zip(n.Features, (a, b) => a - b)]);
+                }
+            }
+        }
+        if (dimensions <= 0)
+        {
+            throw new ArgumentException("No learner has both a taken and a not-taken candidate.", nameof(groups));
+        }
+        var w = new double[dimensions];
+        for (var iteration = 0; iteration < iterations; iteration++)
+        {
+            // Gradient and Hessian of Σ log(1 + exp(−w·x)) + l2/2 |w|².
+            var gradient = new double[dimensions];
+            var hessian = new double[dimensions, dimensions];
+            for (var i = 0; i < dimensions; i++)
+            {
+                gradient[i] = l2 * w[i];
+                hessian[i, i] = l2;
+            }
+            foreach (var x in pairs)
+            {
+                var margin = 0.0;
+                for (var i = 0; i < dimensions; i++)
+                {
+                    margin += w[i] * x[i];
+                }
+                var p = 1 / (1 + Math.Exp(margin)); // probability of the wrong order
+                var curvature = p * (1 - p);
+                for (var i = 0; i < dimensions; i++)
+                {
+                    gradient[i] -= p * x[i];
+                    for (var j = 0; j <= i; j++)
+                    {
+                        hessian[i, j] += curvature * x[i] * x[j];
+                    }
+                }
+            }
+            for (var i = 0; i < dimensions; i++)
+            {
+                for (var j = i + 1; j < dimensions; j++)
+                {
+                    hessian[i, j] = hessian[j, i];
+                }
+            }
+            var step = Solve(hessian, gradient);
+            var size = 0.0;
+            for (var i = 0; i < dimensions; i++)
+            {
+                w[i] -= step[i];
+                size = Math.Max(size, Math.Abs(step[i]));
+            }
+            if (size < 1e-7)
+            {
+                break;
+            }
+        }
+        return new BlendModel([.. w.Select(v => Math.Round(v, 4))]);
+    }
+
+    /// <summary>Gaussian elimination with partial pivoting (the Hessian is positive definite through the L2 term).</summary>
+    private static double[] Solve(double[,] a, double[] b)
+    {
+        var n = b.Length;
+        var m = (double[,])a.Clone();
+        var x = (double[])b.Clone();
+        for (var col = 0; col < n; col++)
+        {
+            var pivot = col;
+            for (var row = col + 1; row < n; row++)
+            {
+                if (Math.Abs(m[row, col]) > Math.Abs(m[pivot, col]))
+                {
+                    pivot = row;
+                }
+            }
+            if (pivot != col)
+            {
+                for (var k = 0; k < n; k++)
+                {
+                    (m[col, k], m[pivot, k]) = (m[pivot, k], m[col, k]);
+                }
+                (x[col], x[pivot]) = (x[pivot], x[col]);
+            }
+            for (var row = col + 1; row < n; row++)
+            {
+                var factor = m[row, col] / m[col, col];
+                for (var k = col; k < n; k++)
+                {
+                    m[row, k] -= factor * m[col, k];
+                }
+                x[row] -= factor * x[col];
+            }
+        }
+        for (var row = n - 1; row >= 0; row--)
+        {
+            for (var k = row + 1; k < n; k++)
+            {
+                x[row] -= m[row, k] * x[k];
+            }
+            x[row] /= m[row, row];
+        }
+        return x;
+    }
+}

@@ -1,0 +1,548 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using CyberHub.Ai.Recommendations;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace CyberHub.Ai.VectorStore;
+
+/// <summary>
+/// The embedded store's item graph: every item's <see cref="ItemGraph.K"/> nearest items in memory, with the reverse
+/// map (which lists hold an item), and in the store's SQLite file (<c>item_neighbours</c>), written in the transaction
+/// of the item write and applied to memory once it commits. Writes are serialised by the store, so each plans its
+/// changes against a graph no one else changes:
+/// <list type="bullet">
+/// <item>an upsert with a new vector scans the catalog once with it: the item's own list is the top k, and the item
+/// enters every list whose k-th neighbour it beats (or that has room);</item>
+/// <item>a delete, or the old place of a changed vector, refills every list that held the item by an exact scan.</item>
+/// </list>
+/// Lists are exact after every write. A file without a built graph (from an earlier version, or after
+/// <see cref="DeferAsync"/>) is built from scratch in the background at start; writes meanwhile are noted and brought
+/// up to date when the build is stored.
+/// </summary>
+public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
+{
+    internal const string Schema = """
+        CREATE TABLE IF NOT EXISTS item_neighbours (
+            content_type TEXT NOT NULL,
+            content_id TEXT NOT NULL,
+            neighbour_type TEXT NOT NULL,
+            neighbour_id TEXT NOT NULL,
+            similarity REAL NOT NULL,
+            PRIMARY KEY (content_type, content_id, neighbour_type, neighbour_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS item_graph_state (
+            id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            built INTEGER NOT NULL
+        );
+        """;
+
+    private const int K = ItemGraph.K;
+
+    private enum State { Stale, Building, Built }
+
+    private readonly InMemoryCatalog _catalog;
+    private readonly SemaphoreSlim _writes;
+    private readonly Func<CancellationToken, Task<SqliteConnection>> _open;
+    private readonly ILogger _logger;
+    private readonly Lock _sync = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<ContentKey> _pending = [];
+    private Dictionary<ContentKey, Neighbour[]> _lists = [];
+    private Dictionary<ContentKey, HashSet<ContentKey>> _holders = [];
+    // No full list has a k-th similarity below this (it only ever decreases between builds): scores under it need no look-up.
+    private double _floorBound = double.NegativeInfinity;
+    private volatile State _state = State.Stale;
+    private int _generation;
+
+    internal EmbeddedItemGraph(InMemoryCatalog catalog, SemaphoreSlim writes, Func<CancellationToken, Task<SqliteConnection>> open, ILogger logger)
+    {
+        _catalog = catalog;
+        _writes = writes;
+        _open = open;
+        _logger = logger;
+    }
+
+    public bool BuildOnStart { get; set; } = true;
+
+    public Task Building { get; private set; } = Task.CompletedTask;
+
+    public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
+        IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var found = new Dictionary<ContentKey, IReadOnlyList<Neighbour>>();
+        lock (_sync)
+        {
+            foreach (var item in items)
+            {
+                if (_lists.TryGetValue(item, out var list) && list.Length > 0)
+                {
+                    found[item] = list;
+                }
+            }
+        }
+        return Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(found);
+    }
+
+    public Task<bool> IsBuiltAsync(CancellationToken cancellationToken = default) => Task.FromResult(_state == State.Built);
+
+    public async Task DeferAsync(CancellationToken cancellationToken = default)
+    {
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await _open(cancellationToken);
+            await SetBuiltAsync(connection, null, false, cancellationToken);
+            _state = State.Stale;
+            _generation++;
+            _pending.Clear();
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    public Task<bool> RebuildAsync(CancellationToken cancellationToken = default) => BuildAsync(force: true, cancellationToken);
+
+    /// <summary>Creates the tables and loads the graph; called by the store's start, which holds the write lock.</summary>
+    internal async Task LoadAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var schema = connection.CreateCommand())
+        {
+            schema.CommandText = Schema;
+            await schema.ExecuteNonQueryAsync(cancellationToken);
+        }
+        bool built;
+        await using (var state = connection.CreateCommand())
+        {
+            state.CommandText = "SELECT built FROM item_graph_state WHERE id = 1";
+            built = await state.ExecuteScalarAsync(cancellationToken) is long flag && flag != 0;
+        }
+        if (built)
+        {
+            await ReadListsAsync(connection, cancellationToken);
+            _state = State.Built;
+            return;
+        }
+        if (_catalog.Count == 0)
+        {
+            await using var transaction = connection.BeginTransaction();
+            await using (var clear = connection.CreateCommand())
+            {
+                clear.Transaction = transaction;
+                clear.CommandText = "DELETE FROM item_neighbours";
+                await clear.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await SetBuiltAsync(connection, transaction, true, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            _state = State.Built;
+            return;
+        }
+        _state = State.Stale;
+        if (BuildOnStart)
+        {
+            _logger.LogInformation("Item graph missing for {Count} items: building it in the background", _catalog.Count);
+            Building = Task.Run(async () =>
+            {
+                try
+                {
+                    await BuildAsync(force: false, _stopping.Token);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                }
+                catch (Exception e)
+                {
+                    _logger.LogError(e, "Building the item graph failed; it is built again at the next start");
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// Plans and stores, in the write's transaction, what an upsert of <paramref name="key"/> to <paramref name="vector"/>
+    /// (null: a delete) changes in the graph; the returned action applies it to memory once the transaction commits.
+    /// Called with the store's write lock held, before the catalog in memory changes.
+    /// </summary>
+    internal async Task<Action> WritingAsync(
+        SqliteConnection connection, SqliteTransaction transaction, ContentKey key, float[]? vector, CancellationToken cancellationToken)
+    {
+        switch (_state)
+        {
+            case State.Stale:
+                return static () => { };
+            case State.Building:
+                return () => _pending.Add(key);
+        }
+        var old = _catalog.GetVector(key);
+        if ((old is null && vector is null) || (old is not null && vector is not null && old.AsSpan().SequenceEqual(vector)))
+        {
+            return static () => { };
+        }
+        var changes = Plan(key, vector, old is not null);
+        await SaveAsync(connection, transaction, changes, cancellationToken);
+        return () => Apply(changes);
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        try
+        {
+            Building.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
+    private async Task<bool> BuildAsync(bool force, CancellationToken cancellationToken)
+    {
+        int generation;
+        ContentKey[] keys;
+        float[] vectors;
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            if (!force && _state == State.Built)
+            {
+                return false;
+            }
+            _state = State.Building;
+            _pending.Clear();
+            generation = ++_generation;
+            (keys, vectors) = _catalog.Snapshot();
+        }
+        finally
+        {
+            _writes.Release();
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var (rows, similarities) = await Task.Run(() => ExactNeighbours.Build(vectors, keys.Length, K, cancellationToken), cancellationToken);
+        vectors = [];
+        var computed = Stopwatch.GetElapsedTime(started);
+        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
+        for (var row = 0; row < keys.Length; row++)
+        {
+            var list = new Neighbour[rows[row].Length];
+            for (var i = 0; i < list.Length; i++)
+            {
+                list[i] = new Neighbour(keys[rows[row][i]], similarities[row][i]);
+            }
+            Array.Sort(list, ItemGraph.Order);
+            lists[keys[row]] = list;
+        }
+
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            if (_generation != generation || _state != State.Building)
+            {
+                return false;
+            }
+            var holders = Holders(lists);
+            lock (_sync)
+            {
+                _lists = lists;
+                _holders = holders;
+                _floorBound = FloorBound(lists.Values);
+            }
+            // Writes made after the snapshot: each item is taken out of the graph and put back as it is now.
+            foreach (var key in _pending)
+            {
+                var vector = _catalog.GetVector(key);
+                Apply(Plan(key, vector, held: true));
+            }
+            await using var connection = await _open(cancellationToken);
+            await using var transaction = connection.BeginTransaction();
+            await using (var clear = connection.CreateCommand())
+            {
+                clear.Transaction = transaction;
+                clear.CommandText = "DELETE FROM item_neighbours";
+                await clear.ExecuteNonQueryAsync(cancellationToken);
+            }
+            Dictionary<ContentKey, Neighbour[]> snapshot;
+            lock (_sync)
+            {
+                snapshot = new Dictionary<ContentKey, Neighbour[]>(_lists);
+            }
+            await InsertAsync(connection, transaction, snapshot, cancellationToken);
+            await SetBuiltAsync(connection, transaction, true, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            _state = State.Built;
+            _pending.Clear();
+            _logger.LogInformation("Item graph built for {Count} items: {Computed:F1} s computing, {Total:F1} s in all",
+                keys.Length, computed.TotalSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return true;
+        }
+        catch
+        {
+            // Memory may hold part of the build: the graph counts as unbuilt until a build is stored.
+            _state = State.Stale;
+            throw;
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    /// <summary>
+    /// The lists that change when <paramref name="key"/> takes <paramref name="vector"/> (null: leaves): null for a list
+    /// that goes. <paramref name="held"/>: the item may sit in other lists (it existed before).
+    /// </summary>
+    private Dictionary<ContentKey, Neighbour[]?> Plan(ContentKey key, float[]? vector, bool held)
+    {
+        var changes = new Dictionary<ContentKey, Neighbour[]?>();
+        if (held)
+        {
+            HashSet<ContentKey>? holders;
+            lock (_sync)
+            {
+                holders = _holders.TryGetValue(key, out var set) ? [.. set] : null;
+            }
+            foreach (var holder in holders ?? [])
+            {
+                changes[holder] = Refill(holder, key, vector);
+            }
+        }
+        if (vector is null)
+        {
+            changes[key] = null;
+            return changes;
+        }
+
+        var (keys, scores) = _catalog.ScoreAll(vector);
+        var own = new TopList(K);
+        var bound = _floorBound;
+        for (var row = 0; row < keys.Length; row++)
+        {
+            var other = keys[row];
+            if (other == key)
+            {
+                continue;
+            }
+            var similarity = (double)scores[row];
+            own.Offer(new Neighbour(other, similarity));
+            if (similarity <= bound)
+            {
+                continue;
+            }
+            var list = changes.TryGetValue(other, out var changed) ? changed ?? [] : _lists.GetValueOrDefault(other) ?? [];
+            if (list.Length == K && similarity <= list[K - 1].Similarity)
+            {
+                continue;
+            }
+            if (Array.FindIndex(list, n => n.Item == key) >= 0)
+            {
+                continue;
+            }
+            changes[other] = Insert(list, new Neighbour(key, similarity));
+        }
+        changes[key] = own.ToArray();
+        return changes;
+    }
+
+    /// <summary>The exact list of <paramref name="holder"/> with <paramref name="moved"/> at <paramref name="vector"/> (null: gone).</summary>
+    private Neighbour[] Refill(ContentKey holder, ContentKey moved, float[]? vector)
+    {
+        var own = _catalog.GetVector(holder) ?? throw new InvalidOperationException($"{holder} holds a list but is not in the catalog.");
+        var (keys, scores) = _catalog.ScoreAll(own);
+        var list = new TopList(K);
+        for (var row = 0; row < keys.Length; row++)
+        {
+            if (keys[row] != holder && keys[row] != moved)
+            {
+                list.Offer(new Neighbour(keys[row], scores[row]));
+            }
+        }
+        if (vector is not null)
+        {
+            list.Offer(new Neighbour(moved, TensorPrimitives.Dot(own, vector)));
+        }
+        return list.ToArray();
+    }
+
+    private static Neighbour[] Insert(Neighbour[] list, Neighbour entry)
+    {
+        var grown = new Neighbour[Math.Min(K, list.Length + 1)];
+        var at = 0;
+        var placed = false;
+        foreach (var n in list)
+        {
+            if (!placed && ItemGraph.Compare(entry, n) < 0)
+            {
+                grown[at++] = entry;
+                placed = true;
+            }
+            if (at == grown.Length)
+            {
+                break;
+            }
+            grown[at++] = n;
+        }
+        if (!placed && at < grown.Length)
+        {
+            grown[at] = entry;
+        }
+        return grown;
+    }
+
+    private void Apply(Dictionary<ContentKey, Neighbour[]?> changes)
+    {
+        lock (_sync)
+        {
+            foreach (var (item, list) in changes)
+            {
+                var canonical = list is null ? item : _catalog.Canonical(item) ?? item;
+                if (_lists.Remove(item, out var old))
+                {
+                    foreach (var n in old)
+                    {
+                        if (_holders.TryGetValue(n.Item, out var set) && set.Remove(item) && set.Count == 0)
+                        {
+                            _holders.Remove(n.Item);
+                        }
+                    }
+                }
+                if (list is null)
+                {
+                    continue;
+                }
+                _lists[canonical] = list;
+                foreach (var n in list)
+                {
+                    if (!_holders.TryGetValue(n.Item, out var set))
+                    {
+                        _holders[n.Item] = set = [];
+                    }
+                    set.Add(canonical);
+                }
+                _floorBound = Math.Min(_floorBound, list.Length == K ? list[K - 1].Similarity : double.NegativeInfinity);
+            }
+        }
+    }
+
+    private static Dictionary<ContentKey, HashSet<ContentKey>> Holders(Dictionary<ContentKey, Neighbour[]> lists)
+    {
+        var holders = new Dictionary<ContentKey, HashSet<ContentKey>>(lists.Count);
+        foreach (var (item, list) in lists)
+        {
+            foreach (var n in list)
+            {
+                if (!holders.TryGetValue(n.Item, out var set))
+                {
+                    holders[n.Item] = set = [];
+                }
+                set.Add(item);
+            }
+        }
+        return holders;
+    }
+
+    private static double FloorBound(IEnumerable<Neighbour[]> lists)
+    {
+        var bound = double.PositiveInfinity;
+        foreach (var list in lists)
+        {
+            bound = Math.Min(bound, list.Length == K ? list[K - 1].Similarity : double.NegativeInfinity);
+        }
+        return double.IsPositiveInfinity(bound) ? double.NegativeInfinity : bound;
+    }
+
+    private async Task ReadListsAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        var lists = new Dictionary<ContentKey, List<Neighbour>>();
+        await using (var select = connection.CreateCommand())
+        {
+            select.CommandText = "SELECT content_type, content_id, neighbour_type, neighbour_id, similarity FROM item_neighbours";
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                // The catalog's own strings: a million edges would otherwise hold two million copies.
+                var item = new ContentKey(reader.GetString(0), reader.GetString(1));
+                item = _catalog.Canonical(item) ?? item;
+                var neighbour = new ContentKey(reader.GetString(2), reader.GetString(3));
+                neighbour = _catalog.Canonical(neighbour) ?? neighbour;
+                if (!lists.TryGetValue(item, out var list))
+                {
+                    lists[item] = list = new List<Neighbour>(K);
+                }
+                list.Add(new Neighbour(neighbour, reader.GetDouble(4)));
+            }
+        }
+        var sorted = new Dictionary<ContentKey, Neighbour[]>(lists.Count);
+        foreach (var (item, list) in lists)
+        {
+            list.Sort(ItemGraph.Order);
+            sorted[item] = [.. list];
+        }
+        lock (_sync)
+        {
+            _lists = sorted;
+            _holders = Holders(sorted);
+            _floorBound = FloorBound(sorted.Values);
+        }
+    }
+
+    private static async Task SaveAsync(
+        SqliteConnection connection, SqliteTransaction transaction, Dictionary<ContentKey, Neighbour[]?> changes, CancellationToken cancellationToken)
+    {
+        await using (var clear = connection.CreateCommand())
+        {
+            clear.Transaction = transaction;
+            clear.CommandText = "DELETE FROM item_neighbours WHERE content_type = $type AND content_id = $id";
+            var type = clear.Parameters.Add("$type", SqliteType.Text);
+            var id = clear.Parameters.Add("$id", SqliteType.Text);
+            foreach (var item in changes.Keys)
+            {
+                type.Value = item.ContentType;
+                id.Value = item.ContentId;
+                await clear.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        await InsertAsync(connection, transaction, changes.Where(c => c.Value is not null).Select(c => KeyValuePair.Create(c.Key, c.Value!)), cancellationToken);
+    }
+
+    private static async Task InsertAsync(
+        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<KeyValuePair<ContentKey, Neighbour[]>> lists, CancellationToken cancellationToken)
+    {
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = """
+            INSERT INTO item_neighbours (content_type, content_id, neighbour_type, neighbour_id, similarity)
+            VALUES ($type, $id, $neighbour_type, $neighbour_id, $similarity)
+            """;
+        var type = insert.Parameters.Add("$type", SqliteType.Text);
+        var id = insert.Parameters.Add("$id", SqliteType.Text);
+        var neighbourType = insert.Parameters.Add("$neighbour_type", SqliteType.Text);
+        var neighbourId = insert.Parameters.Add("$neighbour_id", SqliteType.Text);
+        var similarity = insert.Parameters.Add("$similarity", SqliteType.Real);
+        insert.Prepare();
+        foreach (var (item, list) in lists)
+        {
+            type.Value = item.ContentType;
+            id.Value = item.ContentId;
+            foreach (var n in list)
+            {
+                neighbourType.Value = n.Item.ContentType;
+                neighbourId.Value = n.Item.ContentId;
+                similarity.Value = n.Similarity;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+    }
+
+    private static async Task SetBuiltAsync(SqliteConnection connection, SqliteTransaction? transaction, bool built, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO item_graph_state (id, built) VALUES (1, $built) ON CONFLICT (id) DO UPDATE SET built = excluded.built";
+        command.Parameters.AddWithValue("$built", built ? 1 : 0);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

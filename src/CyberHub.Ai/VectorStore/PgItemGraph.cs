@@ -1,0 +1,500 @@
+using System.Diagnostics;
+using CyberHub.Ai.Recommendations;
+using CyberHub.ServiceDefaults.Data;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using Pgvector;
+
+namespace CyberHub.Ai.VectorStore;
+
+/// <summary>
+/// The pgvector store's item graph, in two tables beside the catalog:
+/// <list type="bullet">
+/// <item><c>item_neighbours</c>: one row per edge (item → neighbour, similarity), keyed by the item and indexed by the
+/// neighbour, so both "the list of x" and "the lists that hold x" are index look-ups;</item>
+/// <item><c>item_neighbour_floors</c>: the k-th similarity of every full list, the bar a newcomer must clear to enter it.</item>
+/// </list>
+/// Every catalog write takes a per-schema advisory lock first and keeps the graph exact in its own transaction:
+/// <list type="bullet">
+/// <item>an upsert with a new vector runs one sequential scan of <c>content_items</c> computing every item's similarity to
+/// it: the top k become its list, and it enters (ON CONFLICT DO NOTHING) every list whose floor it beats or that has no
+/// floor (not full); the lists it entered are cut back to k and their floors recomputed;</item>
+/// <item>a delete, or a vector that changed, removes the item from every list that held it (the reverse index) and refills
+/// those lists exactly: one scan per list, all in one statement.</item>
+/// </list>
+/// The scans are exact, not the HNSW index: an index walk can miss a neighbour, and a list must equal the exact one. The
+/// lock serialises catalog writes (a few per second at 100k items), which is what makes concurrent writers see each
+/// other. A graph found unbuilt at start (an earlier version's database, or after <see cref="DeferAsync"/>) is built in
+/// the background, in memory, all pairs, by one instance at a time; writes meanwhile are noted in
+/// <c>item_graph_pending</c> and redone when the build is stored.
+/// </summary>
+public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
+{
+    internal const string Schema = """
+        CREATE TABLE IF NOT EXISTS item_neighbours (
+            content_type text COLLATE "C" NOT NULL,
+            content_id text COLLATE "C" NOT NULL,
+            neighbour_type text COLLATE "C" NOT NULL,
+            neighbour_id text COLLATE "C" NOT NULL,
+            similarity double precision NOT NULL,
+            PRIMARY KEY (content_type, content_id, neighbour_type, neighbour_id)
+        );
+        CREATE INDEX IF NOT EXISTS item_neighbours_neighbour_idx ON item_neighbours (neighbour_type, neighbour_id);
+        CREATE TABLE IF NOT EXISTS item_neighbour_floors (
+            content_type text COLLATE "C" NOT NULL,
+            content_id text COLLATE "C" NOT NULL,
+            floor double precision NOT NULL,
+            PRIMARY KEY (content_type, content_id)
+        );
+        CREATE TABLE IF NOT EXISTS item_graph_state (
+            id integer PRIMARY KEY CHECK (id = 1),
+            state text NOT NULL CHECK (state IN ('stale', 'building', 'built'))
+        );
+        CREATE TABLE IF NOT EXISTS item_graph_pending (
+            content_type text COLLATE "C" NOT NULL,
+            content_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (content_type, content_id)
+        );
+        """;
+
+    private const int K = ItemGraph.K;
+    // Two-key advisory locks, the second key the schema: stores in different schemas of one database do not wait on each other.
+    private const int WriteLockKey = 0x4b4e4e31;
+    private const int BuildLockKey = 0x4b4e4e32;
+    private static readonly string WriteLock = $"SELECT pg_advisory_xact_lock({WriteLockKey}, hashtext(current_schema()))";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+
+    internal PgItemGraph(NpgsqlDataSource dataSource, ILogger logger)
+    {
+        _dataSource = dataSource;
+        _logger = logger;
+    }
+
+    public bool BuildOnStart { get; set; } = true;
+
+    public Task Building { get; private set; } = Task.CompletedTask;
+
+    /// <summary>What a write found when it took the lock: the graph's state and the item's vector before the write.</summary>
+    internal readonly record struct Write(ContentKey Key, string State, float[]? Before);
+
+    public async Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
+        IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var found = new Dictionary<ContentKey, IReadOnlyList<Neighbour>>();
+        if (items.Count == 0)
+        {
+            return found;
+        }
+        var keys = items.Distinct().ToArray();
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT n.content_type, n.content_id, n.neighbour_type, n.neighbour_id, n.similarity FROM item_neighbours AS n
+                JOIN unnest($1::text[], $2::text[]) AS k(content_type, content_id) USING (content_type, content_id)
+                ORDER BY n.content_type, n.content_id, n.similarity DESC, n.neighbour_type, n.neighbour_id
+                """, connection);
+            command.Parameters.Add(TextArray(keys.Select(k => k.ContentType)));
+            command.Parameters.Add(TextArray(keys.Select(k => k.ContentId)));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            List<Neighbour>? list = null;
+            var current = default(ContentKey);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var item = new ContentKey(reader.GetString(0), reader.GetString(1));
+                if (list is null || item != current)
+                {
+                    found[item] = list = new List<Neighbour>(K);
+                    current = item;
+                }
+                list.Add(new Neighbour(new ContentKey(reader.GetString(2), reader.GetString(3)), reader.GetDouble(4)));
+            }
+            return (IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>)found;
+        }, cancellationToken);
+    }
+
+    public async Task<bool> IsBuiltAsync(CancellationToken cancellationToken = default) =>
+        await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand("SELECT state FROM item_graph_state WHERE id = 1", connection);
+            return await command.ExecuteScalarAsync(cancellationToken) is "built";
+        }, cancellationToken);
+
+    public async Task DeferAsync(CancellationToken cancellationToken = default) =>
+        await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction, WriteLock, cancellationToken);
+            await SetStateAsync(connection, transaction, "stale", cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    public Task<bool> RebuildAsync(CancellationToken cancellationToken = default) => BuildAsync(force: true, cancellationToken);
+
+    /// <summary>After the schema: marks an empty catalog's graph built, or starts building a missing one.</summary>
+    internal async Task InitializeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var command = new NpgsqlCommand("""
+            INSERT INTO item_graph_state (id, state)
+            SELECT 1, CASE WHEN EXISTS (SELECT FROM content_items) THEN 'stale' ELSE 'built' END
+            ON CONFLICT (id) DO NOTHING
+            """, connection))
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var state = new NpgsqlCommand("SELECT state FROM item_graph_state WHERE id = 1", connection);
+        if (await state.ExecuteScalarAsync(cancellationToken) is "built" || !BuildOnStart)
+        {
+            return;
+        }
+        _logger.LogInformation("Item graph not built: building it in the background");
+        Building = Task.Run(async () =>
+        {
+            try
+            {
+                await BuildAsync(force: false, _stopping.Token);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Building the item graph failed; it is built again at the next start");
+            }
+        });
+    }
+
+    /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state and the item's vector.</summary>
+    internal static async Task<Write> BeginWriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ContentKey key, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new(WriteLock),
+                new("SELECT coalesce((SELECT state FROM item_graph_state WHERE id = 1), 'stale')"),
+                Command("SELECT embedding FROM content_items WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var state = reader.GetString(0);
+        await reader.NextResultAsync(cancellationToken);
+        var before = await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
+        return new Write(key, state, before);
+    }
+
+    /// <summary>Last step of a catalog write, after the item row changed: the graph follows (<paramref name="vector"/> null: deleted).</summary>
+    internal static async Task EndWriteAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Write write, float[]? vector, CancellationToken cancellationToken)
+    {
+        switch (write.State)
+        {
+            case "stale":
+                return;
+            case "building":
+                await using (var pending = new NpgsqlCommand(
+                    "INSERT INTO item_graph_pending (content_type, content_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", connection, transaction))
+                {
+                    pending.Parameters.Add(new() { Value = write.Key.ContentType });
+                    pending.Parameters.Add(new() { Value = write.Key.ContentId });
+                    await pending.ExecuteNonQueryAsync(cancellationToken);
+                }
+                return;
+        }
+        if ((write.Before is null && vector is null) || (write.Before is not null && vector is not null && write.Before.AsSpan().SequenceEqual(vector)))
+        {
+            return;
+        }
+        await RefreshAsync(connection, transaction, write.Key, vector, held: write.Before is not null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="key"/> out of the graph (if <paramref name="held"/>: out of every list, each refilled exactly)
+    /// and, when it has a <paramref name="vector"/>, puts it back: its own list, and into every list it now belongs to.
+    /// </summary>
+    private static async Task RefreshAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, ContentKey key, float[]? vector, bool held, CancellationToken cancellationToken)
+    {
+        var holderTypes = new List<string>();
+        var holderIds = new List<string>();
+        if (held)
+        {
+            await using var release = new NpgsqlCommand(
+                "DELETE FROM item_neighbours WHERE neighbour_type = $1 AND neighbour_id = $2 RETURNING content_type, content_id", connection, transaction);
+            release.Parameters.Add(new() { Value = key.ContentType });
+            release.Parameters.Add(new() { Value = key.ContentId });
+            await using var reader = await release.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                holderTypes.Add(reader.GetString(0));
+                holderIds.Add(reader.GetString(1));
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command("DELETE FROM item_neighbours WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
+        batch.BatchCommands.Add(Command("DELETE FROM item_neighbour_floors WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
+        if (holderTypes.Count > 0)
+        {
+            var types = holderTypes.ToArray();
+            var ids = holderIds.ToArray();
+            batch.BatchCommands.Add(Command("""
+                DELETE FROM item_neighbours AS n USING unnest($1::text[], $2::text[]) AS h(content_type, content_id)
+                WHERE n.content_type = h.content_type AND n.content_id = h.content_id
+                """, TextArray(types), TextArray(ids)));
+            // Exact: ordered by an expression the HNSW index does not serve, each list is a scan and a top-k sort.
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO item_neighbours (content_type, content_id, neighbour_type, neighbour_id, similarity)
+                SELECT h.content_type, h.content_id, m.content_type, m.content_id, m.similarity
+                FROM unnest($1::text[], $2::text[]) AS h(content_type, content_id)
+                JOIN content_items AS y ON y.content_type = h.content_type AND y.content_id = h.content_id
+                CROSS JOIN LATERAL (
+                    SELECT c.content_type, c.content_id, 1 - (c.embedding <=> y.embedding) AS similarity FROM content_items AS c
+                    WHERE NOT (c.content_type = h.content_type AND c.content_id = h.content_id)
+                    ORDER BY similarity DESC, c.content_type, c.content_id LIMIT $3) AS m
+                """, TextArray(types), TextArray(ids), K));
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO item_neighbour_floors (content_type, content_id, floor)
+                SELECT n.content_type, n.content_id, min(n.similarity) FROM item_neighbours AS n
+                JOIN unnest($1::text[], $2::text[]) AS h(content_type, content_id) USING (content_type, content_id)
+                GROUP BY n.content_type, n.content_id HAVING count(*) >= $3
+                ON CONFLICT (content_type, content_id) DO UPDATE SET floor = EXCLUDED.floor
+                """, TextArray(types), TextArray(ids), K));
+            // A list refilled short (fewer than k other items) has no floor: anything may enter it.
+            batch.BatchCommands.Add(Command("""
+                DELETE FROM item_neighbour_floors AS f USING unnest($1::text[], $2::text[]) AS h(content_type, content_id)
+                WHERE f.content_type = h.content_type AND f.content_id = h.content_id
+                  AND (SELECT count(*) FROM item_neighbours AS n WHERE n.content_type = f.content_type AND n.content_id = f.content_id) < $3
+                """, TextArray(types), TextArray(ids), K));
+        }
+        if (vector is not null)
+        {
+            // One scan: the item's own top k, and the item into every list it beats the floor of.
+            batch.BatchCommands.Add(Command("""
+                WITH scan AS MATERIALIZED (
+                    SELECT content_type, content_id, 1 - (embedding <=> $3) AS similarity FROM content_items
+                    WHERE NOT (content_type = $1 AND content_id = $2)),
+                own AS (
+                    INSERT INTO item_neighbours (content_type, content_id, neighbour_type, neighbour_id, similarity)
+                    SELECT $1, $2, content_type, content_id, similarity FROM scan
+                    ORDER BY similarity DESC, content_type, content_id LIMIT $4)
+                INSERT INTO item_neighbours (content_type, content_id, neighbour_type, neighbour_id, similarity)
+                SELECT s.content_type, s.content_id, $1, $2, s.similarity FROM scan AS s
+                LEFT JOIN item_neighbour_floors AS f USING (content_type, content_id)
+                WHERE f.floor IS NULL OR s.similarity > f.floor
+                ON CONFLICT DO NOTHING
+                """, key.ContentType, key.ContentId, new Vector(vector), K));
+            // Lists that took the item in hold k + 1: the last goes.
+            batch.BatchCommands.Add(Command("""
+                DELETE FROM item_neighbours AS n USING (
+                    SELECT r.content_type, r.content_id, r.neighbour_type, r.neighbour_id FROM (
+                        SELECT m.content_type, m.content_id, m.neighbour_type, m.neighbour_id,
+                            row_number() OVER (PARTITION BY m.content_type, m.content_id ORDER BY m.similarity DESC, m.neighbour_type, m.neighbour_id) AS rank
+                        FROM item_neighbours AS m
+                        JOIN (SELECT content_type, content_id FROM item_neighbours WHERE neighbour_type = $1 AND neighbour_id = $2) AS l
+                            USING (content_type, content_id)) AS r
+                    WHERE r.rank > $3) AS d
+                WHERE n.content_type = d.content_type AND n.content_id = d.content_id
+                  AND n.neighbour_type = d.neighbour_type AND n.neighbour_id = d.neighbour_id
+                """, key.ContentType, key.ContentId, K));
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO item_neighbour_floors (content_type, content_id, floor)
+                SELECT n.content_type, n.content_id, min(n.similarity) FROM item_neighbours AS n
+                JOIN (SELECT content_type, content_id FROM item_neighbours WHERE neighbour_type = $1 AND neighbour_id = $2
+                      UNION SELECT $1, $2) AS l USING (content_type, content_id)
+                GROUP BY n.content_type, n.content_id HAVING count(*) >= $3
+                ON CONFLICT (content_type, content_id) DO UPDATE SET floor = EXCLUDED.floor
+                """, key.ContentType, key.ContentId, K));
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<bool> BuildAsync(bool force, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var claim = new NpgsqlCommand($"SELECT pg_try_advisory_lock({BuildLockKey}, hashtext(current_schema()))", connection))
+        {
+            if (await claim.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                // Another instance is building; it stores the graph for everyone.
+                return false;
+            }
+        }
+        try
+        {
+            return await BuildLockedAsync(connection, force, cancellationToken);
+        }
+        catch
+        {
+            PostgresConnections.ForgetPreparedStatements(connection);
+            throw;
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({BuildLockKey}, hashtext(current_schema()))", connection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<bool> BuildLockedAsync(NpgsqlConnection connection, bool force, CancellationToken cancellationToken)
+    {
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await ExecuteAsync(connection, transaction, WriteLock, cancellationToken);
+            if (!force && await StateAsync(connection, transaction, cancellationToken) == "built")
+            {
+                return false;
+            }
+            // From here on writes note what they touch, so that a snapshot taken after this is brought up to date.
+            await SetStateAsync(connection, transaction, "building", cancellationToken);
+            await ExecuteAsync(connection, transaction, "DELETE FROM item_graph_pending", cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var keys = new List<ContentKey>();
+        var vectors = new List<float>();
+        await using (var select = new NpgsqlCommand("SELECT content_type, content_id, embedding FROM content_items", connection))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                keys.Add(new ContentKey(reader.GetString(0), reader.GetString(1)));
+                vectors.AddRange(reader.GetFieldValue<Vector>(2).Memory.Span);
+            }
+        }
+        var read = Stopwatch.GetElapsedTime(started);
+        var all = vectors.ToArray();
+        vectors = null;
+        var (rows, similarities) = await Task.Run(() => ExactNeighbours.Build(all, keys.Count, K, cancellationToken), cancellationToken);
+        all = null;
+        var computed = Stopwatch.GetElapsedTime(started);
+
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await ExecuteAsync(connection, transaction, WriteLock, cancellationToken);
+            if (await StateAsync(connection, transaction, cancellationToken) != "building")
+            {
+                // Deferred again meanwhile: this build is out of date.
+                return false;
+            }
+            await ExecuteAsync(connection, transaction, "DELETE FROM item_neighbours; DELETE FROM item_neighbour_floors", cancellationToken);
+            await using (var edges = await connection.BeginBinaryImportAsync(
+                "COPY item_neighbours (content_type, content_id, neighbour_type, neighbour_id, similarity) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            {
+                for (var row = 0; row < keys.Count; row++)
+                {
+                    for (var i = 0; i < rows[row].Length; i++)
+                    {
+                        var neighbour = keys[rows[row][i]];
+                        await edges.StartRowAsync(cancellationToken);
+                        await edges.WriteAsync(keys[row].ContentType, NpgsqlDbType.Text, cancellationToken);
+                        await edges.WriteAsync(keys[row].ContentId, NpgsqlDbType.Text, cancellationToken);
+                        await edges.WriteAsync(neighbour.ContentType, NpgsqlDbType.Text, cancellationToken);
+                        await edges.WriteAsync(neighbour.ContentId, NpgsqlDbType.Text, cancellationToken);
+                        await edges.WriteAsync((double)similarities[row][i], NpgsqlDbType.Double, cancellationToken);
+                    }
+                }
+                await edges.CompleteAsync(cancellationToken);
+            }
+            await using (var floors = await connection.BeginBinaryImportAsync(
+                "COPY item_neighbour_floors (content_type, content_id, floor) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            {
+                for (var row = 0; row < keys.Count; row++)
+                {
+                    if (rows[row].Length == K)
+                    {
+                        await floors.StartRowAsync(cancellationToken);
+                        await floors.WriteAsync(keys[row].ContentType, NpgsqlDbType.Text, cancellationToken);
+                        await floors.WriteAsync(keys[row].ContentId, NpgsqlDbType.Text, cancellationToken);
+                        await floors.WriteAsync((double)similarities[row][K - 1], NpgsqlDbType.Double, cancellationToken);
+                    }
+                }
+                await floors.CompleteAsync(cancellationToken);
+            }
+            // Writes made after the snapshot: each item is taken out of the graph and put back as it is now.
+            var pending = new List<ContentKey>();
+            await using (var take = new NpgsqlCommand("DELETE FROM item_graph_pending RETURNING content_type, content_id", connection, transaction))
+            await using (var reader = await take.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    pending.Add(new ContentKey(reader.GetString(0), reader.GetString(1)));
+                }
+            }
+            foreach (var key in pending)
+            {
+                float[]? vector;
+                await using (var current = new NpgsqlCommand("SELECT embedding FROM content_items WHERE content_type = $1 AND content_id = $2", connection, transaction))
+                {
+                    current.Parameters.Add(new() { Value = key.ContentType });
+                    current.Parameters.Add(new() { Value = key.ContentId });
+                    vector = await current.ExecuteScalarAsync(cancellationToken) is Vector v ? v.ToArray() : null;
+                }
+                await RefreshAsync(connection, transaction, key, vector, held: true, cancellationToken);
+            }
+            await SetStateAsync(connection, transaction, "built", cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            _logger.LogInformation(
+                "Item graph built for {Count} items ({Pending} written meanwhile): {Read:F1} s reading, {Computed:F1} s computing, {Total:F1} s in all",
+                keys.Count, pending.Count, read.TotalSeconds, (computed - read).TotalSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        await using (var analyze = new NpgsqlCommand("ANALYZE item_neighbours, item_neighbour_floors", connection))
+        {
+            await analyze.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await Building.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    private static async Task<string> StateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT coalesce((SELECT state FROM item_graph_state WHERE id = 1), 'stale')", connection, transaction);
+        return (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task SetStateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string state, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO item_graph_state (id, state) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state", connection, transaction);
+        command.Parameters.Add(new() { Value = state });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlParameter TextArray(IEnumerable<string> values) =>
+        new() { Value = values as string[] ?? values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        }
+        return command;
+    }
+}

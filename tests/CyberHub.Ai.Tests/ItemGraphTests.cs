@@ -1,0 +1,277 @@
+using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.Tests.Infrastructure;
+using CyberHub.Ai.VectorStore;
+using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
+
+namespace CyberHub.Ai.Tests;
+
+/// <summary>
+/// The k-nearest-neighbour graph each store keeps with its writes, on both backends: after any sequence of upserts,
+/// vector changes and deletes, every stored list equals the list computed from scratch over the items as they are.
+/// </summary>
+public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture : VectorStoreFixture
+{
+    private const int K = ItemGraph.K;
+    protected TFixture Fixture { get; } = fixture;
+
+    [Fact]
+    public async Task Random_upserts_vector_changes_and_deletes_keep_every_list_exact()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(101, count: 12);
+        var random = new Random(102);
+        var items = new Dictionary<ContentKey, float[]>();
+        var next = 0;
+        ContentKey NewKey() => new(next % 3 == 0 ? "lab" : "course", $"item-{next++:D4}");
+
+        for (var i = 0; i < 250; i++)
+        {
+            var key = NewKey();
+            items[key] = topics.Next();
+            await store.UpsertAsync(Record(key.ContentType, key.ContentId), [items[key]]);
+        }
+        await AssertExactAsync(store);
+
+        for (var step = 0; step < 250; step++)
+        {
+            var roll = random.NextDouble();
+            var existing = items.Keys.ElementAt(random.Next(items.Count));
+            if (roll < 0.35)
+            {
+                var key = NewKey();
+                items[key] = topics.Next();
+                await store.UpsertAsync(Record(key.ContentType, key.ContentId), [items[key]]);
+            }
+            else if (roll < 0.6)
+            {
+                // A new vector: two chunks, so the item vector is their normalised mean.
+                var chunks = new[] { topics.Next(), topics.Next() };
+                await store.UpsertAsync(Record(existing.ContentType, existing.ContentId), chunks);
+                items[existing] = (await store.GetVectorAsync(existing))!;
+            }
+            else if (roll < 0.7)
+            {
+                // The same vector, another title: the graph has nothing to do.
+                await store.UpsertAsync(Record(existing.ContentType, existing.ContentId, title: $"Renamed {step}"), [items[existing]]);
+            }
+            else
+            {
+                Assert.True(await store.DeleteAsync(existing));
+                items.Remove(existing);
+                Assert.DoesNotContain(existing, (await AllListsAsync(store)).Values.SelectMany(l => l).Select(n => n.Item));
+            }
+        }
+        await AssertExactAsync(store);
+        Assert.Equal(items.Count, await store.CountAsync());
+        Assert.True(await ItemGraph.Of(store).IsBuiltAsync());
+    }
+
+    [Fact]
+    public async Task A_deleted_item_leaves_every_list_that_held_it_and_they_are_refilled()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(111, count: 4);
+        await SeedSequentiallyAsync(store, Enumerable.Range(0, 80).Select(i => new ContentKey("course", $"c{i:D3}")), topics);
+        var lists = await AllListsAsync(store);
+        // The item held by the most lists: its delete refills all of them.
+        var hub = lists.Values.SelectMany(l => l).GroupBy(n => n.Item).OrderByDescending(g => g.Count()).First().Key;
+        Assert.True(lists.Values.Count(l => l.Any(n => n.Item == hub)) > 1);
+
+        Assert.True(await store.DeleteAsync(hub));
+
+        var after = await AllListsAsync(store);
+        Assert.DoesNotContain(hub, after.Keys);
+        Assert.DoesNotContain(hub, after.Values.SelectMany(l => l).Select(n => n.Item));
+        Assert.All(after.Values, l => Assert.Equal(K, l.Count));
+        await AssertExactAsync(store);
+        Assert.False(await store.DeleteAsync(hub));
+        await AssertExactAsync(store);
+    }
+
+    [Fact]
+    public async Task A_catalog_smaller_than_k_keeps_every_other_item_in_each_list()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(121);
+        var keys = Enumerable.Range(0, 6).Select(i => new ContentKey("lab", $"l{i}")).ToList();
+        await SeedSequentiallyAsync(store, keys, topics);
+        var lists = await AllListsAsync(store);
+        Assert.All(keys, k => Assert.Equal(keys.Where(o => o != k).OrderBy(o => o.ContentId), lists[k].Select(n => n.Item).OrderBy(o => o.ContentId)));
+
+        foreach (var key in keys.Take(5))
+        {
+            await store.DeleteAsync(key);
+            await AssertExactAsync(store);
+        }
+        // One item left: it has no neighbours, so no list.
+        Assert.Empty(await ItemGraph.Of(store).NeighboursAsync([keys[5]]));
+        await SeedSequentiallyAsync(store, Enumerable.Range(0, 14).Select(i => new ContentKey("lab", $"m{i}")), topics);
+        await AssertExactAsync(store);
+    }
+
+    [Fact]
+    public async Task A_store_with_items_but_no_graph_builds_it_at_start()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(131, count: 8);
+        await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 2 == 0 ? "lab" : "path", $"p{i:D3}")), topics);
+        // The shape an earlier version left: items, and no graph tables at all.
+        await Fixture.ExecuteSqlAsync(store, "DROP TABLE item_neighbours; DROP TABLE item_graph_state");
+        if (store is PgVectorStore)
+        {
+            await Fixture.ExecuteSqlAsync(store, "DROP TABLE item_neighbour_floors; DROP TABLE item_graph_pending");
+        }
+
+        var reopened = await Fixture.ReopenAsync(store);
+        var graph = ItemGraph.Of(reopened);
+        await graph.Building;
+
+        Assert.True(await graph.IsBuiltAsync());
+        await AssertExactAsync(reopened);
+        // And it is kept from there on.
+        await reopened.UpsertAsync(Record("lab", "p000"), [topics.Next()]);
+        await reopened.DeleteAsync(new ContentKey("path", "p001"));
+        await reopened.UpsertAsync(Record("lab", "new"), [topics.Next()]);
+        await AssertExactAsync(reopened);
+    }
+
+    [Fact]
+    public async Task Writes_made_while_the_graph_is_built_are_in_the_stored_graph()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var graph = ItemGraph.Of(store);
+        var topics = new Topics(141, count: 8);
+        await graph.DeferAsync();
+        Assert.False(await graph.IsBuiltAsync());
+        await SeedAsync(store, Enumerable.Range(0, 400).Select(i => new ContentKey("course", $"b{i:D3}")), topics);
+        Assert.Empty(await graph.NeighboursAsync([new ContentKey("course", "b000")]));
+
+        // Writes run alongside the build: whichever side of its snapshot they fall, the stored graph has them.
+        var vectors = Enumerable.Range(0, 60).Select(_ => topics.Next()).ToArray();
+        var build = graph.RebuildAsync();
+        for (var i = 0; i < 60; i++)
+        {
+            switch (i % 3)
+            {
+                case 0: await store.UpsertAsync(Record("course", $"new{i:D2}"), [vectors[i]]); break;
+                case 1: await store.UpsertAsync(Record("course", $"b{i:D3}"), [vectors[i]]); break;
+                default: await store.DeleteAsync(new ContentKey("course", $"b{i + 100:D3}")); break;
+            }
+        }
+        Assert.True(await build);
+
+        Assert.True(await graph.IsBuiltAsync());
+        await AssertExactAsync(store);
+    }
+
+    /// <summary>Sequential upserts, one at a time, of one item per key.</summary>
+    protected static async Task SeedSequentiallyAsync(IVectorStore store, IEnumerable<ContentKey> keys, Topics topics)
+    {
+        foreach (var key in keys)
+        {
+            await store.UpsertAsync(Record(key.ContentType, key.ContentId), [topics.Next()]);
+        }
+    }
+
+    protected static async Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> AllListsAsync(IVectorStore store)
+    {
+        var (_, items) = await store.ListAsync(null, 0, 100_000);
+        return await ItemGraph.Of(store).NeighboursAsync([.. items.Select(i => new ContentKey(i.ContentType, i.ContentId))]);
+    }
+
+    /// <summary>
+    /// Every stored list against the exact one computed here, in double precision, from the stored item vectors: the same
+    /// items in the same order with the same similarities. Where two candidates are closer than the float noise between
+    /// the store's arithmetic and this one (1e-5), either may come first.
+    /// </summary>
+    protected static async Task AssertExactAsync(IVectorStore store)
+    {
+        var (count, records) = await store.ListAsync(null, 0, 100_000);
+        var keys = records.Select(r => new ContentKey(r.ContentType, r.ContentId)).ToList();
+        var vectors = (await store.GetManyAsync(keys)).ToDictionary(v => v.Key, v => v.Vector);
+        var lists = await ItemGraph.Of(store).NeighboursAsync(keys);
+        const double noise = 1e-5;
+        foreach (var key in keys)
+        {
+            var exact = vectors.Where(v => v.Key != key)
+                .Select(v => (v.Key, Similarity: Dot(vectors[key], v.Value)))
+                .OrderByDescending(v => v.Similarity).Take(K + 1).ToList();
+            var expected = exact.Take(K).ToList();
+            if (expected.Count == 0)
+            {
+                Assert.False(lists.ContainsKey(key), $"{key} has a list in a catalog of one");
+                continue;
+            }
+            Assert.True(lists.TryGetValue(key, out var stored), $"{key} has no list");
+            Assert.Equal(expected.Count, stored.Count);
+            Assert.Equal(stored.Count, stored.Select(n => n.Item).Distinct().Count());
+            for (var i = 0; i < stored.Count; i++)
+            {
+                Assert.True(vectors.ContainsKey(stored[i].Item), $"{key} lists {stored[i].Item}, which is not in the catalog");
+                Assert.NotEqual(key, stored[i].Item);
+                Assert.True(Math.Abs(stored[i].Similarity - Dot(vectors[key], vectors[stored[i].Item])) < noise,
+                    $"{key} → {stored[i].Item}: stored {stored[i].Similarity}, actual {Dot(vectors[key], vectors[stored[i].Item])}");
+                Assert.True(Math.Abs(stored[i].Similarity - expected[i].Similarity) < noise,
+                    $"{key}, place {i}: stored {stored[i].Item} at {stored[i].Similarity}, exact {expected[i].Key} at {expected[i].Similarity}");
+            }
+            var tieAtTheEdge = exact.Count > K && exact[K - 1].Similarity - exact[K].Similarity < noise;
+            if (!tieAtTheEdge)
+            {
+                Assert.Equal(expected.Select(e => e.Key).ToHashSet(), stored.Select(n => n.Item).ToHashSet());
+            }
+        }
+        Assert.Equal(count, keys.Count);
+    }
+}
+
+public sealed class EmbeddedItemGraphTests(EmbeddedStoreFixture fixture)
+    : ItemGraphTests<EmbeddedStoreFixture>(fixture), IClassFixture<EmbeddedStoreFixture>
+{
+    [Fact]
+    public async Task The_graph_survives_a_restart()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(151, count: 6);
+        await SeedSequentiallyAsync(store, Enumerable.Range(0, 120).Select(i => new ContentKey("lab", $"r{i:D3}")), topics);
+        await store.DeleteAsync(new ContentKey("lab", "r005"));
+        var before = await AllListsAsync(store);
+
+        var reopened = await Fixture.ReopenAsync(store);
+
+        Assert.True(await ItemGraph.Of(reopened).IsBuiltAsync());
+        Assert.True(ItemGraph.Of(reopened).Building.IsCompleted);
+        var after = await AllListsAsync(reopened);
+        Assert.Equal(before.Keys.ToHashSet(), after.Keys.ToHashSet());
+        Assert.All(before, p => Assert.Equal(p.Value.Select(n => n.Item), after[p.Key].Select(n => n.Item)));
+        await AssertExactAsync(reopened);
+    }
+}
+
+public sealed class PgItemGraphTests(PgVectorStoreFixture fixture)
+    : ItemGraphTests<PgVectorStoreFixture>(fixture), IClassFixture<PgVectorStoreFixture>
+{
+    [Fact]
+    public async Task Parallel_writes_from_two_instances_leave_an_exact_graph()
+    {
+        var first = await Fixture.CreateStoreAsync();
+        var second = await Fixture.ReopenAsync(first);
+        var topics = new Topics(161, count: 10);
+        await SeedAsync(first, Enumerable.Range(0, 150).Select(i => new ContentKey("course", $"s{i:D3}")), topics);
+        var vectors = Enumerable.Range(0, 240).Select(_ => topics.Next()).ToArray();
+
+        // Inserts, vector changes and deletes from both instances at once, eight at a time.
+        await Parallel.ForEachAsync(Enumerable.Range(0, 240), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+        {
+            var store = i % 2 == 0 ? first : second;
+            switch (i % 4)
+            {
+                case 0:
+                case 1: await store.UpsertAsync(Record("course", $"t{i:D3}"), [vectors[i]], ct); break;
+                case 2: await store.UpsertAsync(Record("course", $"s{i % 150:D3}"), [vectors[i]], ct); break;
+                default: await store.DeleteAsync(new ContentKey("course", $"s{(i * 7) % 150:D3}"), ct); break;
+            }
+        });
+
+        await AssertExactAsync(first);
+    }
+}
