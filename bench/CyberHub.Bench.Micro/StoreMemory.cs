@@ -59,6 +59,8 @@ internal static class StoreMemory
             using (var writer = new EmbeddedVectorStore(path, NullLogger.Instance))
             {
                 await writer.InitializeAsync();
+                // A bulk load: the item graph is built once at the end, and the store after the restart holds it too.
+                await writer.Graph.DeferAsync();
                 var random = new Random(1);
                 for (var i = 0; i < items; i++)
                 {
@@ -66,6 +68,7 @@ internal static class StoreMemory
                     Fill(random, vector);
                     await writer.UpsertAsync(Record(i), [vector]);
                 }
+                await writer.Graph.RebuildAsync();
             }
             var write = clock.Elapsed;
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -270,6 +270,9 @@ public static class GraphBench
         return (first, second, asked / (rounds - warmup));
     }
 
-    private static string Ms(double[] values, double percentile) =>
-        Measure.Percentile(values, percentile).ToString(values.Max() < 10 ? "F2" : "F0", CultureInfo.InvariantCulture) + " ms";
+    private static string Ms(double[] values, double percentile)
+    {
+        var value = Measure.Percentile(values, percentile);
+        return value.ToString(value < 10 ? "F2" : "F0", CultureInfo.InvariantCulture) + " ms";
+    }
 }

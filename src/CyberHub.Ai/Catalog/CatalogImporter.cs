@@ -20,15 +20,34 @@ public sealed record CatalogEntry(string ContentType, string ContentId, string T
 /// Loads whole catalogs (the demo catalog, or a JSON or CSV file) in batches: each item is embedded
 /// from its title and description and stored as one chunk. The prerequisites of the file's items are checked first,
 /// against the file's items and the store together, so that items may require each other in any order; a file with an
-/// unknown reference or a cycle stores nothing.
+/// unknown reference or a cycle stores nothing. A large import (<see cref="BulkGraphThreshold"/> items or more) defers
+/// the item graph and builds it once at the end: kept item by item, each write would scan the catalog.
 /// </summary>
 public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore store, TimeProvider clock)
 {
     public const int BatchSize = 32;
 
+    public const int BulkGraphThreshold = 1000;
+
     public async Task<int> ImportAsync(IReadOnlyList<CatalogEntry> entries, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         await CheckPrerequisitesAsync(entries, cancellationToken);
+        var graph = entries.Count >= BulkGraphThreshold ? ItemGraph.TryOf(store) : null;
+        if (graph is not null)
+        {
+            await graph.DeferAsync(cancellationToken);
+        }
+        var done = await ImportEachAsync(entries, progress, cancellationToken);
+        if (graph is not null)
+        {
+            // Interrupted before this, the graph stays deferred and the next start builds it.
+            await graph.RebuildAsync(cancellationToken);
+        }
+        return done;
+    }
+
+    private async Task<int> ImportEachAsync(IReadOnlyList<CatalogEntry> entries, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
         var done = 0;
         foreach (var batch in entries.Chunk(BatchSize))
         {

@@ -43,11 +43,15 @@ public static class ItemGraph
     public const int K = 10;
 
     /// <summary>The graph of a store of this project.</summary>
-    public static IMaintainedItemGraph Of(IVectorStore store) => store switch
+    public static IMaintainedItemGraph Of(IVectorStore store) =>
+        TryOf(store) ?? throw new ArgumentException($"{store.GetType().Name} keeps no item graph.", nameof(store));
+
+    /// <summary>The graph the store keeps, or null for a store that keeps none.</summary>
+    public static IMaintainedItemGraph? TryOf(IVectorStore store) => store switch
     {
         EmbeddedVectorStore embedded => embedded.Graph,
         PgVectorStore pg => pg.Graph,
-        _ => throw new ArgumentException($"{store.GetType().Name} keeps no item graph.", nameof(store)),
+        _ => null,
     };
 
     /// <summary>The order of a list: most similar first, ties by (type, id) in code point order (PostgreSQL's "C").</summary>

@@ -208,9 +208,24 @@ public static class SyntheticContent
         return items;
     }
 
-    public static Task SeedAsync(IVectorStore store, IReadOnlyDictionary<ContentKey, float[]> items) =>
-        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+    /// <summary>
+    /// As <see cref="SeedAsync(IVectorStore, IEnumerable{ContentKey}, Topics)"/>. A thousand items or more go in as a bulk
+    /// import does: the item graph deferred, then built once.
+    /// </summary>
+    public static async Task SeedAsync(IVectorStore store, IReadOnlyDictionary<ContentKey, float[]> items)
+    {
+        var graph = items.Count >= 1000 ? ItemGraph.TryOf(store) : null;
+        if (graph is not null)
+        {
+            await graph.DeferAsync();
+        }
+        await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = 8 },
             async (item, ct) => await store.UpsertAsync(Record(item.Key.ContentType, item.Key.ContentId), [item.Value], ct));
+        if (graph is not null)
+        {
+            await graph.RebuildAsync();
+        }
+    }
 
     /// <summary>The exact top-k by cosine over <paramref name="vectors"/>, best first.</summary>
     public static List<ContentKey> ExactTop(IReadOnlyDictionary<ContentKey, float[]> vectors, float[] query, int k, Func<ContentKey, bool>? where = null) =>
