@@ -69,6 +69,14 @@ internal static class CoCompletionCounting
 
     private static double Decay(TimeSpan age, double halfLifeDays) => Math.Pow(0.5, age.TotalDays / halfLifeDays);
 
+    /// <summary>
+    /// An item's rank among the most completed: the log of its decayed count at any fixed time, up to a constant
+    /// (<c>ln count + t · ln 2 / half-life</c>, with <c>t</c> its time in seconds since <paramref name="origin"/>). Kept in
+    /// each row and indexed, so the most completed items are read without decaying every row.
+    /// </summary>
+    public static double Popularity(double count, DateTime at, DateTime origin, double halfLifeDays) =>
+        Math.Log(count) + (at - origin).TotalSeconds * Math.Log(2) / (halfLifeDays * 86_400);
+
     /// <summary>The floor as the stores' queries apply it: a hair below, so rounding never drops a pair the model keeps (it applies the exact floor again).</summary>
     public static double LenientFloor(double minSupport) => minSupport * (1 - 1e-9);
 
@@ -89,9 +97,11 @@ public sealed class PgCoCompletionStore(string connectionString, CoCompletionSet
             content_id text NOT NULL,
             count double precision NOT NULL,
             counted_at timestamptz NOT NULL,
+            popularity double precision NOT NULL,
             PRIMARY KEY (content_type, content_id)
         );
         CREATE INDEX IF NOT EXISTS cocompletion_items_counted_at_idx ON cocompletion_items (counted_at);
+        CREATE INDEX IF NOT EXISTS cocompletion_items_popularity_idx ON cocompletion_items (popularity DESC);
         CREATE TABLE IF NOT EXISTS cocompletion_pairs (
             from_type text NOT NULL,
             from_id text NOT NULL,
@@ -107,17 +117,21 @@ public sealed class PgCoCompletionStore(string connectionString, CoCompletionSet
     // no product underflows (PostgreSQL refuses an underflow rather than rounding it to 0).
     private const string Decay = "power(0.5::float8, least(({0})::float8 / $4, 1000))";
 
-    private const string Upsert = """
-        count = CASE WHEN excluded.counted_at >= c.counted_at
+    private const string Count = """
+        CASE WHEN excluded.counted_at >= c.counted_at
             THEN c.count * {0} + 1
-            ELSE c.count + {1} END,
-        counted_at = greatest(c.counted_at, excluded.counted_at)
+            ELSE c.count + {1} END
         """;
 
+    // The popularity (see CoCompletionCounting.Popularity) of a count as of a time, with the Unix epoch as origin.
+    private const string Popularity = "ln({0}) + extract(epoch FROM {1})::float8 * ln(2::float8) / $4";
+
     private static readonly string ItemUpsert = $"""
-        INSERT INTO cocompletion_items AS c (content_type, content_id, count, counted_at) VALUES ($1, $2, 1, $3)
+        INSERT INTO cocompletion_items AS c (content_type, content_id, count, counted_at, popularity)
+        VALUES ($1, $2, 1, $3, {string.Format(CultureInfo.InvariantCulture, Popularity, "1", "$3::timestamptz")})
         ON CONFLICT (content_type, content_id) DO UPDATE SET
-        {Bumped()}
+        {Bumped()},
+        popularity = {string.Format(CultureInfo.InvariantCulture, Popularity, BumpedCount(), "greatest(c.counted_at, excluded.counted_at)")}
         """;
 
     // Pairs leaving each predecessor for the completed item, in key order (one completion's pairs share their target,
@@ -133,9 +147,11 @@ public sealed class PgCoCompletionStore(string connectionString, CoCompletionSet
 
     public CoCompletionSettings Settings => settings;
 
-    private static string Bumped() => string.Format(CultureInfo.InvariantCulture, Upsert,
+    private static string BumpedCount() => string.Format(CultureInfo.InvariantCulture, Count,
         string.Format(CultureInfo.InvariantCulture, Decay, "extract(epoch FROM excluded.counted_at) - extract(epoch FROM c.counted_at)"),
         string.Format(CultureInfo.InvariantCulture, Decay, "extract(epoch FROM c.counted_at) - extract(epoch FROM excluded.counted_at)"));
+
+    private static string Bumped() => $"count = {BumpedCount()}, counted_at = greatest(c.counted_at, excluded.counted_at)";
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
@@ -237,19 +253,16 @@ public sealed class PgCoCompletionStore(string connectionString, CoCompletionSet
 
             var wanted = keys.Concat(pairs.Select(p => p.To)).Distinct().ToList();
             var items = new Dictionary<ContentKey, ItemCount>();
-            await using (var command = new NpgsqlCommand(string.Format(CultureInfo.InvariantCulture, """
+            await using (var command = new NpgsqlCommand("""
                 SELECT i.content_type, i.content_id, i.count, i.counted_at
                 FROM cocompletion_items i JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON i.content_type = k.t AND i.content_id = k.i
                 UNION ALL
                 (SELECT content_type, content_id, count, counted_at FROM cocompletion_items
-                 ORDER BY count * {0} DESC, content_type, content_id LIMIT $5)
-                """, string.Format(CultureInfo.InvariantCulture, Decay, "greatest(extract(epoch FROM $3::timestamptz) - extract(epoch FROM counted_at), 0)")),
-                connection, transaction))
+                 ORDER BY popularity DESC, content_type, content_id LIMIT $3)
+                """, connection, transaction))
             {
                 command.Parameters.Add(new NpgsqlParameter { Value = wanted.Select(k => k.ContentType).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
                 command.Parameters.Add(new NpgsqlParameter { Value = wanted.Select(k => k.ContentId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter { Value = last, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-                command.Parameters.Add(new NpgsqlParameter { Value = halfLifeSeconds });
                 command.Parameters.Add(new NpgsqlParameter { Value = popular });
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
@@ -269,14 +282,15 @@ public sealed class PgCoCompletionStore(string connectionString, CoCompletionSet
         await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await ReplaceAsync(connection, transaction, state, cancellationToken);
+            await ReplaceAsync(connection, transaction, state, settings, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return true;
         }, cancellationToken);
     }
 
     /// <summary>Replaces every count in the caller's transaction, which must hold the tables' locks (see the learner store's rebuild).</summary>
-    internal static async Task ReplaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CoCompletionState state, CancellationToken cancellationToken)
+    internal static async Task ReplaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CoCompletionState state, CoCompletionSettings settings,
+        CancellationToken cancellationToken)
     {
         await using (var clear = new NpgsqlCommand("""
             LOCK TABLE cocompletion_items, cocompletion_pairs IN EXCLUSIVE MODE;
@@ -287,7 +301,7 @@ public sealed class PgCoCompletionStore(string connectionString, CoCompletionSet
             await clear.ExecuteNonQueryAsync(cancellationToken);
         }
         await using (var writer = await connection.BeginBinaryImportAsync(
-            "COPY cocompletion_items (content_type, content_id, count, counted_at) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            "COPY cocompletion_items (content_type, content_id, count, counted_at, popularity) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
             foreach (var item in state.Items)
             {
@@ -296,6 +310,8 @@ public sealed class PgCoCompletionStore(string connectionString, CoCompletionSet
                 await writer.WriteAsync(item.Item.ContentId, NpgsqlDbType.Text, cancellationToken);
                 await writer.WriteAsync(item.Count, NpgsqlDbType.Double, cancellationToken);
                 await writer.WriteAsync(Utc(item.At), NpgsqlDbType.TimestampTz, cancellationToken);
+                await writer.WriteAsync(CoCompletionCounting.Popularity(item.Count, Utc(item.At), DateTime.UnixEpoch, settings.HalfLifeDays),
+                    NpgsqlDbType.Double, cancellationToken);
             }
             await writer.CompleteAsync(cancellationToken);
         }
@@ -345,9 +361,11 @@ public sealed class SqliteCoCompletionStore(string path, CoCompletionSettings se
             content_id TEXT NOT NULL,
             count REAL NOT NULL,
             counted_at INTEGER NOT NULL,
+            popularity REAL NOT NULL,
             PRIMARY KEY (content_type, content_id)
         );
         CREATE INDEX IF NOT EXISTS ix_cocompletion_items_counted_at ON cocompletion_items (counted_at);
+        CREATE INDEX IF NOT EXISTS ix_cocompletion_items_popularity ON cocompletion_items (popularity DESC);
         CREATE TABLE IF NOT EXISTS cocompletion_pairs (
             from_type TEXT NOT NULL,
             from_id TEXT NOT NULL,
@@ -388,7 +406,7 @@ public sealed class SqliteCoCompletionStore(string path, CoCompletionSettings se
             var at = PgCoCompletionStore.Utc(completion.At);
             await BumpAsync(connection, transaction, "cocompletion_items", "content_type = $t AND content_id = $i",
                 [("$t", completion.Completed.ContentType), ("$i", completion.Completed.ContentId)],
-                "(content_type, content_id, count, counted_at) VALUES ($t, $i, $count, $at)", at, settings, cancellationToken);
+                "(content_type, content_id, count, counted_at, popularity) VALUES ($t, $i, $count, $at, $popularity)", at, settings, cancellationToken);
             foreach (var from in CoCompletionCounting.Predecessors(completion, settings.Window))
             {
                 await BumpAsync(connection, transaction, "cocompletion_pairs", "from_type = $ft AND from_id = $fi AND to_type = $t AND to_id = $i",
@@ -425,6 +443,10 @@ public sealed class SqliteCoCompletionStore(string path, CoCompletionSettings se
         }
         write.Parameters.AddWithValue("$count", bumped.Count);
         write.Parameters.AddWithValue("$at", bumped.At.Ticks);
+        if (insert.Contains("$popularity", StringComparison.Ordinal))
+        {
+            write.Parameters.AddWithValue("$popularity", CoCompletionCounting.Popularity(bumped.Count, bumped.At, DateTime.UnixEpoch, settings.HalfLifeDays));
+        }
         await write.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -485,22 +507,15 @@ public sealed class SqliteCoCompletionStore(string path, CoCompletionSettings se
         }
         if (popular > 0)
         {
-            // The embedded store holds one catalog's items: ranking them all in memory is cheap.
-            var all = new List<ItemCount>();
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "SELECT content_type, content_id, count, counted_at FROM cocompletion_items";
+            command.CommandText = "SELECT content_type, content_id, count, counted_at FROM cocompletion_items ORDER BY popularity DESC, content_type, content_id LIMIT $n";
+            command.Parameters.AddWithValue("$n", popular);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                all.Add(new ItemCount(new ContentKey(reader.GetString(0), reader.GetString(1)), reader.GetDouble(2), new DateTime(reader.GetInt64(3), DateTimeKind.Utc)));
-            }
-            foreach (var item in all
-                .OrderByDescending(i => CoCompletionCounting.Read(i.Count, i.At, last, settings.HalfLifeDays))
-                .ThenBy(i => i.Item.ContentType, StringComparer.Ordinal).ThenBy(i => i.Item.ContentId, StringComparer.Ordinal)
-                .Take(popular))
-            {
-                items[item.Item] = item;
+                var key = new ContentKey(reader.GetString(0), reader.GetString(1));
+                items[key] = new ItemCount(key, reader.GetDouble(2), new DateTime(reader.GetInt64(3), DateTimeKind.Utc));
             }
         }
         return PgCoCompletionStore.Canonical(pairs, items.Values, last);
@@ -511,22 +526,24 @@ public sealed class SqliteCoCompletionStore(string path, CoCompletionSettings se
         ArgumentNullException.ThrowIfNull(state);
         await using var connection = await SqliteStores.OpenAsync(_connectionString, cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        await ReplaceAsync(connection, transaction, state, cancellationToken);
+        await ReplaceAsync(connection, transaction, state, settings, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
-    internal static async Task ReplaceAsync(SqliteConnection connection, SqliteTransaction transaction, CoCompletionState state, CancellationToken cancellationToken)
+    internal static async Task ReplaceAsync(SqliteConnection connection, SqliteTransaction transaction, CoCompletionState state, CoCompletionSettings settings,
+        CancellationToken cancellationToken)
     {
         await SqliteStores.ExecuteAsync(connection, transaction, "DELETE FROM cocompletion_pairs; DELETE FROM cocompletion_items;", cancellationToken);
         await using (var insert = connection.CreateCommand())
         {
             insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO cocompletion_items (content_type, content_id, count, counted_at) VALUES ($t, $i, $count, $at)";
-            var (t, i, count, at) = (insert.Parameters.Add("$t", SqliteType.Text), insert.Parameters.Add("$i", SqliteType.Text),
-                insert.Parameters.Add("$count", SqliteType.Real), insert.Parameters.Add("$at", SqliteType.Integer));
+            insert.CommandText = "INSERT INTO cocompletion_items (content_type, content_id, count, counted_at, popularity) VALUES ($t, $i, $count, $at, $popularity)";
+            var (t, i, count, at, popularity) = (insert.Parameters.Add("$t", SqliteType.Text), insert.Parameters.Add("$i", SqliteType.Text),
+                insert.Parameters.Add("$count", SqliteType.Real), insert.Parameters.Add("$at", SqliteType.Integer), insert.Parameters.Add("$popularity", SqliteType.Real));
             foreach (var item in state.Items)
             {
-                (t.Value, i.Value, count.Value, at.Value) = (item.Item.ContentType, item.Item.ContentId, item.Count, PgCoCompletionStore.Utc(item.At).Ticks);
+                (t.Value, i.Value, count.Value, at.Value, popularity.Value) = (item.Item.ContentType, item.Item.ContentId, item.Count, PgCoCompletionStore.Utc(item.At).Ticks,
+                    CoCompletionCounting.Popularity(item.Count, PgCoCompletionStore.Utc(item.At), DateTime.UnixEpoch, settings.HalfLifeDays));
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
         }

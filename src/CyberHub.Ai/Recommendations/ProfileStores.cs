@@ -188,7 +188,7 @@ public sealed class PgLearnerProfileStore(string connectionString, CoCompletionS
                 }
                 await writer.CompleteAsync(cancellationToken);
             }
-            await PgCoCompletionStore.ReplaceAsync(connection, transaction, counts, cancellationToken);
+            await PgCoCompletionStore.ReplaceAsync(connection, transaction, counts, settings, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return true;
         }, cancellationToken);
@@ -409,7 +409,7 @@ public sealed class SqliteLearnerProfileStore(string path, CoCompletionSettings 
                 await PutAsync(connection, transaction, userId, completion, cancellationToken);
             }
         }
-        await SqliteCoCompletionStore.ReplaceAsync(connection, transaction, counts, cancellationToken);
+        await SqliteCoCompletionStore.ReplaceAsync(connection, transaction, counts, settings, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
