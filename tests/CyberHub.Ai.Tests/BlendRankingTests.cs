@@ -321,6 +321,13 @@ public sealed class BlendRankingTests
         Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletion]);
         Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletionRank]);
         Assert.Equal(0.0, features[K("crypto-1")].Values[BlendFeature.SameTopicAsLatest]);
+        // web-4 waits on web-3, whose own prerequisite is done: two steps away. Both history items are lessons, and the
+        // learner took web-2 right after its prerequisite web-1: (1 + 0.5) / 2 follow-on.
+        Assert.Equal(1.0, features[K("web-4")].Values[BlendFeature.TwoSteps]);
+        Assert.Equal(0.0, features[K("web-3")].Values[BlendFeature.TwoSteps]);
+        Assert.Equal(0.6, features[K("web-3")].Values[BlendFeature.TypeTaste], 9);
+        Assert.Equal(0.75, features[K("web-3")].Values[BlendFeature.FollowOn], 9);
+        Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletionFromLatest], 9);
         Assert.All(features.Values, f => Assert.All(f.Values, v => Assert.InRange(v, 0, 1)));
 
         // A model that only values being unlocked by the latest completion puts web-3 first; scores are the model's.
