@@ -69,7 +69,8 @@ public sealed record BlendModel(IReadOnlyList<double> Coefficients)
     /// learners over the demo catalog's prerequisites.
     /// </summary>
     public static BlendModel Default { get; } = new([
-        0.5, 2.0, 1.0, 0.5, 1.0, -1.0, 0.5, 0.3, 0.1, 0.5, 0.5, 1.0, 0.5, 0.5, 0.5, 0.5, 1.0, 0.2]);
+        0.833, 3.561, 0.7434, -0.0806, -0.2679, -1.3466, -1.1312, 1.3646, 2.0608, 0.7383, 0.0114, 1.7409, -1.8365, 1.3238,
+        -0.2727, -0.0171, -0.9132, 0.8455]);
 
     public double Score(ReadOnlySpan<double> features)
     {
