@@ -229,6 +229,9 @@ public sealed class BlendRankingTests
         Assert.Equal(list.Count, list.Distinct().Count());
         Assert.Equal(5, list.Count);
 
+        // More lists than interests (or none): every list still gets its turn, and the list ends when all are used up.
+        Assert.Equal([K("a"), K("b")], Interests.Interleave([], [[K("a")], [K("b")]], 5));
+
         // Forced to one interest, everything merges; with a single item, one interest of weight 1.
         Assert.Single(Interests.Cluster(history, maxInterests: 1));
         Assert.Equal(1.0, Assert.Single(Interests.Cluster([(K("a"), [1f, 0, 0], 0.3)])).Weight, 9);
