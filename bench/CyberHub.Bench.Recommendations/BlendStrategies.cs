@@ -89,12 +89,14 @@ public sealed class BlendInputs
 
 /// <summary>
 /// The content component's parameters: the catalog's content clusters (one per <see cref="ItemsPerCluster"/> items), how
-/// much the learner's share of a candidate's cluster adds to its cosine (<see cref="ClusterBoost"/>), and when two groups
-/// of the history are one interest (<see cref="MergeAbove"/>).
+/// much the learner's share of a candidate's cluster adds to its cosine (<see cref="ClusterBoost"/>), when two groups
+/// of the history are one interest (<see cref="MergeAbove"/>), the history's step decay (1: recency only, as today's
+/// profile), and pseudo-relevance feedback: each interest's centroid plus <see cref="Expansion"/> × the mean of its 10
+/// nearest items, searched again (0: none).
 /// </summary>
-public sealed record ContentSettings(int ItemsPerCluster, double ClusterBoost, double MergeAbove)
+public sealed record ContentSettings(int ItemsPerCluster, double ClusterBoost, double MergeAbove, double StepDecay = 1.0, double Expansion = 0)
 {
-    public static ContentSettings Default { get; } = new(50, 0.2, Interests.DefaultMergeAbove);
+    public static ContentSettings Default { get; } = new(50, 0.1, 0.0, 1.0, 0.0);
 }
 
 /// <summary>
@@ -117,11 +119,31 @@ public sealed class MultiInterestRecommender(EvaluationContext context, string n
         {
             return await TodayRecommender.StarterAsync(context, request.Count, cancellationToken);
         }
-        var weights = inputs.Ranker.Weights(history);
+        var weights = new BlendRanker(new NeighbourGraph([]), new CoCompletionModel(), _ => null, _ => null, _ => [],
+            BlendSettings.Default with { StepDecay = s.StepDecay }).Weights(history);
         var interests = Interests.Cluster([.. history.Select((h, i) => (h.Key, h.Vector ?? [], weights[i]))], mergeAbove: s.MergeAbove);
+        var started = request.History.Select(c => c.Item).ToHashSet();
+        if (s.Expansion > 0)
+        {
+            var expanded = new List<Interest>(interests.Count);
+            foreach (var interest in interests)
+            {
+                var near = await context.Store.SearchAsync(interest.Centroid, 10, null, started, cancellationToken);
+                var centroid = (float[])interest.Centroid.Clone();
+                foreach (var hit in near)
+                {
+                    var vector = context.ByKey[ContentVectors.KeyOf(hit.Content)].Vector;
+                    for (var d = 0; d < centroid.Length; d++)
+                    {
+                        centroid[d] += (float)(s.Expansion / Math.Max(1, near.Count)) * vector[d];
+                    }
+                }
+                expanded.Add(interest with { Centroid = centroid });
+            }
+            interests = expanded;
+        }
         var clusters = inputs.Clusters(s.ItemsPerCluster);
         var shares = clusters.Share([.. history.Select((h, i) => (h.Key, weights[i]))]);
-        var started = request.History.Select(c => c.Item).ToHashSet();
         var lists = new List<IReadOnlyList<ContentKey>>();
         foreach (var interest in interests)
         {

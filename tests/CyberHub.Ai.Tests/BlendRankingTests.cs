@@ -229,6 +229,9 @@ public sealed class BlendRankingTests
         Assert.Equal(list.Count, list.Distinct().Count());
         Assert.Equal(5, list.Count);
 
+        // More lists than interests (or none): every list still gets its turn, and the list ends when all are used up.
+        Assert.Equal([K("a"), K("b")], Interests.Interleave([], [[K("a")], [K("b")]], 5));
+
         // Forced to one interest, everything merges; with a single item, one interest of weight 1.
         Assert.Single(Interests.Cluster(history, maxInterests: 1));
         Assert.Equal(1.0, Assert.Single(Interests.Cluster([(K("a"), [1f, 0, 0], 0.3)])).Weight, 9);
@@ -321,6 +324,13 @@ public sealed class BlendRankingTests
         Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletion]);
         Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletionRank]);
         Assert.Equal(0.0, features[K("crypto-1")].Values[BlendFeature.SameTopicAsLatest]);
+        // web-4 waits on web-3, whose own prerequisite is done: two steps away. Both history items are lessons, and the
+        // learner took web-2 right after its prerequisite web-1: (1 + 0.5) / 2 follow-on.
+        Assert.Equal(1.0, features[K("web-4")].Values[BlendFeature.TwoSteps]);
+        Assert.Equal(0.0, features[K("web-3")].Values[BlendFeature.TwoSteps]);
+        Assert.Equal(0.6, features[K("web-3")].Values[BlendFeature.TypeTaste], 9);
+        Assert.Equal(0.75, features[K("web-3")].Values[BlendFeature.FollowOn], 9);
+        Assert.Equal(1.0, features[K("crypto-1")].Values[BlendFeature.CoCompletionFromLatest], 9);
         Assert.All(features.Values, f => Assert.All(f.Values, v => Assert.InRange(v, 0, 1)));
 
         // A model that only values being unlocked by the latest completion puts web-3 first; scores are the model's.

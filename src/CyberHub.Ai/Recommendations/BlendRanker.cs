@@ -141,6 +141,10 @@ public sealed class BlendRanker(
         var maxContent = content.Values.Select(s => s.Score).DefaultIfEmpty(0).Max();
         var maxCo = co.Values.Select(s => s.Score).DefaultIfEmpty(0).Max();
         var maxCount = keys.Select(coCompletion.ItemCount).DefaultIfEmpty(0).Max();
+        var types = history.GroupBy(h => h.Key.ContentType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var followOnSteps = Enumerable.Range(1, Math.Max(0, history.Count - 1)).Count(i => history[i].Path.Prerequisites.Contains(history[i - 1].Key));
+        var followOnRate = (followOnSteps + 0.5) / Math.Max(1, history.Count);
+        var fromLatest = latest is null ? [] : coCompletion.After(latest.Key).ToDictionary(a => a.Item, a => a.Share);
         return [.. keys.Select(k =>
         {
             var p = path.GetValueOrDefault(k);
@@ -172,6 +176,11 @@ public sealed class BlendRanker(
             f[BlendFeature.CoCompletionRank] = coRank.TryGetValue(k, out var kr) ? 1.0 / (1 + kr) : 0;
             f[BlendFeature.ReadyCoCompletion] = ready * scaledCo;
             f[BlendFeature.ReadyUnlocked] = ready * unlocked;
+            f[BlendFeature.TypeTaste] = (types.GetValueOrDefault(k.ContentType) + 1.0) / (history.Count + 3.0);
+            f[BlendFeature.FollowOn] = unlocked * followOnRate;
+            f[BlendFeature.CoCompletionFromLatest] = Math.Clamp(fromLatest.GetValueOrDefault(k), 0, 1);
+            f[BlendFeature.TwoSteps] = !candidate.Ready && candidate.Missing is { Count: > 0 } missing
+                && missing.All(m => pathOf(m) is { } mp && mp.Prerequisites.All(done.Contains)) ? 1 : 0;
             return new BlendFeatures(candidate, f);
         })];
     }

@@ -97,7 +97,7 @@ public static class Interests
             for (var i = 0; i < lists.Count && result.Count < count; i++)
             {
                 // Largest remainder: an interest of weight w earns w slots a round; a slot costs 1 of its credit.
-                credit[i] += i < interests.Count ? interests[i].Weight : 0;
+                credit[i] += i < interests.Count && interests[i].Weight > 0 ? interests[i].Weight : 1.0 / lists.Count;
                 if (credit[i] <= 0 && i > 0)
                 {
                     continue;

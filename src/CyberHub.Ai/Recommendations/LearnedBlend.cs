@@ -37,11 +37,24 @@ public static class BlendFeature
     /// <summary>Ready × unlocked by the latest completion.</summary>
     public const int ReadyUnlocked = 13;
 
-    public const int Count = 14;
+    /// <summary>The learner's taste for the candidate's content type: (their completions of that type + 1) / (their completions + 3).</summary>
+    public const int TypeTaste = 14;
+    /// <summary>
+    /// Unlocked by the latest completion × how often this learner took an item right after one of its prerequisites
+    /// ((such steps + 0.5) / (steps + 1)): learners who go deep follow what they just unlocked.
+    /// </summary>
+    public const int FollowOn = 15;
+    /// <summary>The share of the latest completion's learners who took the candidate after it (first-order co-completion).</summary>
+    public const int CoCompletionFromLatest = 16;
+    /// <summary>1 when the candidate is not ready but each missing prerequisite is itself ready (two steps away).</summary>
+    public const int TwoSteps = 17;
+
+    public const int Count = 18;
 
     public static ReadOnlyCollection<string> Names { get; } = new([
         "content", "co-completion", "co-completion share", "path", "ready", "missing", "unlocked by latest", "same topic as latest",
-        "popular", "interest", "content rank", "co-completion rank", "ready × co-completion", "ready × unlocked"]);
+        "popular", "interest", "content rank", "co-completion rank", "ready × co-completion", "ready × unlocked",
+        "type taste", "follow-on", "co-completion from latest", "two steps"]);
 }
 
 /// <summary>
@@ -56,7 +69,8 @@ public sealed record BlendModel(IReadOnlyList<double> Coefficients)
     /// learners over the demo catalog's prerequisites.
     /// </summary>
     public static BlendModel Default { get; } = new([
-        0.5, 2.0, 1.0, 0.5, 1.0, -1.0, 0.5, 0.3, 0.1, 0.5, 0.5, 1.0, 0.5, 0.5]);
+        0.833, 3.561, 0.7434, -0.0806, -0.2679, -1.3466, -1.1312, 1.3646, 2.0608, 0.7383, 0.0114, 1.7409, -1.8365, 1.3238,
+        -0.2727, -0.0171, -0.9132, 0.8455]);
 
     public double Score(ReadOnlySpan<double> features)
     {
