@@ -24,6 +24,19 @@ try
 {
     using var embeddings = new MiniLmEmbeddingGenerator();
     using var demo = await Datasets.DemoAsync(embeddings, work, cancellationToken);
+    if (options.Only == "search")
+    {
+        // Search alone: the demo catalog and the search set, nothing of the recommendation part.
+        Say($"- machine: {Environment.ProcessorCount} logical cores (`nproc`), {CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+        Say($"- command: `dotnet run -c Release --project bench/CyberHub.Bench.Recommendations -- {string.Join(' ', args)}`");
+        Say($"- catalog: demo {demo.Items.Count} items, embedded with {embeddings.ModelName} in {clock.Elapsed.TotalSeconds:F1} s");
+        Say(await SearchBench.RunAsync(embeddings, demo, [.. CatalogImporterTexts(demo)], SearchQuery.Load(Datasets.DataPath(Datasets.SearchFile)), work, cancellationToken));
+        Say($"- took {clock.Elapsed.TotalSeconds:F0} s");
+        Directory.CreateDirectory(options.Out);
+        await File.WriteAllTextAsync(Path.Combine(options.Out, "search.md"), report.ToString(), cancellationToken);
+        Console.WriteLine($"Written: {Path.GetFullPath(Path.Combine(options.Out, "search.md"))}");
+        return;
+    }
     using var content = await Datasets.ContentOnlyAsync(embeddings, work, cancellationToken);
     var starterQuery = (await embeddings.EmbedAsync([RecommendationCore.StarterQuery], cancellationToken))[0];
     var embedded = clock.Elapsed;
@@ -117,6 +130,7 @@ try
         Say(Report.Markdown(table));
     }
     Say(Report.Markdown(searchResults, queries.Count(q => !q.Nonsense), queries.Count(q => q.Nonsense)));
+    Say(await SearchBench.RunAsync(embeddings, demo, [.. CatalogImporterTexts(demo)], queries, work, cancellationToken));
 
     Directory.CreateDirectory(options.Out);
     await File.WriteAllTextAsync(Path.Combine(options.Out, "recommendations.md"), report.ToString(), cancellationToken);
@@ -154,7 +168,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null)
 {
     public static Options Parse(string[] args)
     {
@@ -174,8 +188,9 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--split" => options with { Splits = [Next()] },
                 "--tune-blend" => options with { TuneBlend = true },
                 "--tune-content" => options with { TuneContent = true },
+                "--only" => options with { Only = Next() is "search" ? "search" : throw new ArgumentException("--only takes: search") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --only search"),
             };
         }
         return options;

@@ -31,6 +31,13 @@ public sealed record ContentItemDto(
 
 public sealed record ContentSearchRequest(string? Query, string? ContentType, int? Limit);
 
-public sealed record ContentSearchHit(string ContentId, string ContentType, string Title, string Description, double Score);
+/// <summary>
+/// A search result. <paramref name="Score"/>: the fused relevance in 0..1 that orders the results (1: first both by
+/// meaning and by words); <paramref name="Similarity"/>: the cosine of query and item; <paramref name="LexicalMatch"/>:
+/// the item's title or description has a word of the query.
+/// </summary>
+public sealed record ContentSearchHit(
+    string ContentId, string ContentType, string Title, string Description, double Score, double? Similarity = null, bool LexicalMatch = false);
 
-public sealed record ContentSearchResponse(string Query, IReadOnlyList<ContentSearchHit> Results, int Total);
+/// <summary><paramref name="Matched"/> is false, and the results empty, when nothing in the catalog is relevant to the query.</summary>
+public sealed record ContentSearchResponse(string Query, IReadOnlyList<ContentSearchHit> Results, int Total, bool Matched = true);

@@ -20,7 +20,7 @@ public static class CatalogApi
 
         var content = app.MapGroup("/api/v1/content").WithTags("Catalog").RequireAuthorization();
         content.MapGet("/", List).WithSummary("The catalog, paged, optionally of one content_type");
-        content.MapPost("/search", Search).WithSummary("Semantic search over the catalog");
+        content.MapPost("/search", Search).WithSummary("Search the catalog by meaning and by words; matched=false and no results when nothing is relevant");
         content.MapGet("/{contentType}/{contentId}", Get).WithSummary("One catalog item");
         content.MapDelete("/{contentType}/{contentId}", Delete).RequireAuthorization(Policies.Admin).WithSummary("Remove an item (admin)");
         return app;

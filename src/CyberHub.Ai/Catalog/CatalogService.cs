@@ -11,7 +11,7 @@ using CyberHub.ServiceDefaults.Idempotency;
 
 namespace CyberHub.Ai.Catalog;
 
-/// <summary>The content catalog: items with their embeddings, browsable and searchable by meaning.</summary>
+/// <summary>The content catalog: items with their embeddings, browsable and searchable by meaning and by words.</summary>
 public sealed class CatalogService(
     IEmbeddingGenerator embeddings, QueryEmbeddings queries, IVectorStore store, CacheInvalidator invalidator, TimeProvider clock)
 {
@@ -171,9 +171,10 @@ public sealed class CatalogService(
         }
         var type = request.ContentType is null ? null : ContentRules.ContentType(request.ContentType);
         var vector = await queries.EmbedAsync(query, cancellationToken);
-        var hits = await store.SearchAsync(vector, limit, type, cancellationToken: cancellationToken);
-        var results = hits.Select(h => new ContentSearchHit(h.Content.ContentId, h.Content.ContentType, h.Content.Title, h.Content.Description, Math.Round(h.Score, 4))).ToList();
-        return new ContentSearchResponse(query, results, results.Count);
+        var answer = await new HybridSearch(store).SearchAsync(query, vector, limit, type, HybridSearchOptions.Default, cancellationToken);
+        var results = answer.Hits.Select(h => new ContentSearchHit(h.Content.ContentId, h.Content.ContentType, h.Content.Title, h.Content.Description,
+            Math.Round(h.Score, 4), Math.Round(h.Similarity, 4), h.LexicalMatch)).ToList();
+        return new ContentSearchResponse(query, results, results.Count, answer.Matched);
     }
 
     public static ContentItemDto ToDto(ContentRecord r) => new(

@@ -14,7 +14,7 @@ namespace CyberHub.Ai.VectorStore;
 /// for an exact scan. Writes go to SQLite first, then to memory, one at a time. One instance per file: a second
 /// process writing the same file would not be seen by this one's memory.
 /// </summary>
-public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
+public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
 {
     private const int VectorBytes = ContentVectors.Dimensions * sizeof(float);
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
@@ -93,6 +93,7 @@ public sealed class EmbeddedVectorStore : IVectorStore, IDisposable
             {
                 await ExecuteAsync(connection, transaction, Schema, cancellationToken);
                 await UpgradeAsync(connection, transaction, cancellationToken);
+                await EnsureLexicalIndexAsync(connection, transaction, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
             await LoadAsync(connection, cancellationToken);

@@ -56,7 +56,7 @@ public sealed record ContentVector(ContentRecord Content, float[] Vector)
 /// Search ranks items by the cosine similarity of the query to the item's vector: the normalised
 /// mean of its chunk vectors.
 /// </summary>
-public interface IVectorStore
+public interface IVectorStore : ILexicalIndex
 {
     /// <summary>Creates tables and indexes, and loads what must be in memory. Called once at start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);

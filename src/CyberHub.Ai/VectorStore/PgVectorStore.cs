@@ -14,7 +14,7 @@ namespace CyberHub.Ai.VectorStore;
 /// PostgreSQL with pgvector: items and chunk vectors in tables, item vectors under an HNSW index (cosine).
 /// Filtered searches rely on pgvector 0.8's iterative index scans so that they still fill the requested limit.
 /// </summary>
-public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
+public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
 {
     public const int DefaultEfSearch = 40;
     private const int MinEfSearch = 10;
@@ -52,6 +52,7 @@ public sealed class PgVectorStore : IVectorStore, IAsyncDisposable
         CREATE INDEX IF NOT EXISTS content_items_embedding_idx ON content_items
             USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
         CREATE INDEX IF NOT EXISTS content_items_content_type_idx ON content_items (content_type);
+        {PgLexicalIndex.Schema}
         {IdempotencyKeyTable.Postgres.Schema}
         {PgItemGraph.Schema}
         """;

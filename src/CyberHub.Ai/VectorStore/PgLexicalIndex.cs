@@ -1,0 +1,38 @@
+namespace CyberHub.Ai.VectorStore;
+
+/// <summary>
+/// The pgvector store's lexical index: <c>search_document</c>, a stored generated <c>tsvector</c> of the title
+/// (weight A) and the description (weight B) under the <c>english</c> configuration, with a GIN index. PostgreSQL
+/// computes it in the statement that writes the row, so it is always in step; adding the column to an existing table
+/// fills it for every row.
+/// </summary>
+internal static class PgLexicalIndex
+{
+    public const string Schema = """
+        ALTER TABLE content_items ADD COLUMN IF NOT EXISTS search_document tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('english'::regconfig, title), 'A') || setweight(to_tsvector('english'::regconfig, description), 'B')) STORED;
+        CREATE INDEX IF NOT EXISTS content_items_search_idx ON content_items USING gin (search_document);
+        """;
+
+    /// <summary>
+    /// Each word becomes its own <c>plainto_tsquery</c> (which accepts any text: English stop words become empty
+    /// queries and are dropped), weighted by its BM25 inverse document frequency over the catalog; an item scores
+    /// the sum over the words it has of idf × <c>ts_rank</c> (title words weigh 1.0, description words 0.4; rank divided
+    /// by 1 + log of the document length). $1 words, $2 type or null, $3 limit.
+    /// </summary>
+    public static string Search(string recordColumns) => $"""
+        WITH words AS (
+            SELECT p.q FROM unnest($1::text[]) AS t(word), LATERAL plainto_tsquery('english'::regconfig, t.word) AS p(q) WHERE numnode(p.q) > 0),
+        weighted AS (
+            SELECT w.q, d.df FROM words AS w, LATERAL (SELECT count(*) AS df FROM content_items WHERE search_document @@ w.q) AS d WHERE d.df > 0),
+        items AS (SELECT count(*) AS n FROM content_items),
+        terms AS (SELECT w.q, ln(1.0 + (c.n - w.df + 0.5) / (w.df + 0.5))::float8 AS idf FROM weighted AS w, items AS c)
+        SELECT {recordColumns}, sum(t.idf * ts_rank(i.search_document, t.q, 1)::float8) AS score,
+               count(*) = (SELECT count(*) FROM words) AS all_terms
+        FROM content_items AS i JOIN terms AS t ON i.search_document @@ t.q
+        WHERE ($2::text IS NULL OR i.content_type = $2)
+        GROUP BY i.content_type, i.content_id
+        ORDER BY score DESC, i.content_type, i.content_id
+        LIMIT $3
+        """;
+}
