@@ -72,7 +72,7 @@ public static class CatalogFile
             .Where(f => f.name.Length > 0)
             .ToDictionary(f => f.name, f => (JsonNode?)JsonValue.Create(f.value));
         // More fields than columns is almost always an unquoted comma: the values would land in the wrong columns.
-        var problem = row.Count > header.Count ? $"Item {number} has {row.Count} fields but the header names {header.Count} columns (quote a field that holds a comma)." : null;
+        var problem = row.Count > header.Count ? $"Line {number} has {row.Count} fields but the header names {header.Count} columns (quote a field that holds a comma)." : null;
         return new CatalogRow(number, fields, problem);
     }
 }

@@ -33,7 +33,8 @@ public sealed class LayoutTests(WebAppFixture app, ITestOutputHelper output)
 
         await web.GotoAsync("/login");
         await web.LogInAsync(creator.Email, creator.Password);
-        await Assertions.Expect(web.NavLink("Studio")).ToHaveCountAsync(1);
+        // Signed in (the phone's menu is folded, so its links are looked for in the page, not by role).
+        await Assertions.Expect(page.Locator("nav a[href='studio']")).ToHaveCountAsync(1);
 
         // Catalog: the search form on one row at desktop width, long descriptions clamped, nothing wider than the window.
         await web.GotoAsync("/catalog?type=article");
@@ -92,6 +93,44 @@ public sealed class LayoutTests(WebAppFixture app, ITestOutputHelper output)
         {
             Assert.True(side.Y >= editor.Y + editor.Height, $"the studio should stack at {width} px: editor {editor}, side {side}");
         }
+    }
+
+    [Theory]
+    [InlineData(1440, 900)]
+    [InlineData(375, 740)]
+    public async Task Chart_labels_are_at_least_12_px_on_screen(int width, int height)
+    {
+        var name = $"{nameof(Chart_labels_are_at_least_12_px_on_screen)}-{width}";
+        await using var web = await app.OpenAsync(output, name, new ViewportSize { Width = width, Height = height });
+        var learner = Learner.New("charts");
+        var registered = await app.Api.RegisterAsync(learner);
+        foreach (var lesson in (await app.Api.LessonsAsync(registered.Access)).Take(3))
+        {
+            await app.Api.CreateProgressAsync(registered.Access,
+                new CyberHub.Contracts.CreateProgressRequest(lesson.ContentId, "lesson", CyberHub.Contracts.ProgressStatus.Completed, 100, null, 1800, null));
+        }
+        await web.GotoAsync("/login");
+        await web.LogInAsync(learner.Email, learner.Password);
+        await web.ExpectAtAsync("/dashboard", "Dashboard");
+        await AssertChartTextAsync(web, web.Page.GetByTestId("progress-chart"), $"dashboard at {width} px");
+        await web.GotoAsync("/insights");
+        await AssertChartTextAsync(web, web.Page.GetByTestId("trait-chart"), $"insights at {width} px");
+    }
+
+    /// <summary>Every text of an SVG chart, at the size it is drawn on screen (its font size scaled as the SVG is).</summary>
+    private async Task AssertChartTextAsync(WebSession web, ILocator chart, string where)
+    {
+        await Assertions.Expect(chart).ToBeVisibleAsync();
+        await web.ShotAsync(where);
+        var sizes = await chart.EvaluateAsync<double[]>("""
+            svg => {
+                const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+                return [...svg.querySelectorAll('text')].map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+            }
+            """);
+        Assert.NotEmpty(sizes);
+        output.WriteLine($"{where}: chart text from {sizes.Min():0.#} to {sizes.Max():0.#} px");
+        Assert.True(sizes.Min() >= 11.95, $"{where}: chart text drawn at {sizes.Min():0.#} px");
     }
 
     private static async Task<Box> BoxAsync(ILocator locator)

@@ -133,6 +133,7 @@ public sealed class RolesTests(WebAppFixture app, ITestOutputHelper output)
 
         // The session still holds the old roles: the studio asks Core, learns that the account changed, and says so.
         await web.Page.GotoAsync("/studio");
+        await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"/login\?"), new() { Timeout = (float)WebSession.BootTimeout.TotalMilliseconds });
         await web.ExpectAtAsync("/login", "Log in");
         await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"returnUrl=%2Fstudio"));
         await Assertions.Expect(web.Page.GetByTestId("toast").Filter(new() { HasText = "log in again" })).ToHaveCountAsync(1);
