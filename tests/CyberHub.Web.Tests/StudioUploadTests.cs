@@ -42,7 +42,7 @@ public sealed class StudioUploadTests(WebAppFixture app, ITestOutputHelper outpu
             "content_type,content_id,title,description",
             $"video,packet-capture-basics-{tag},Packet Capture Basics,Capturing traffic with tcpdump and reading it in Wireshark.",
             "podcast,not-a-type,Not a type,The content type is unknown.",
-            $"video,tls-handshake-walkthrough-{tag},TLS Handshake Walkthrough,Every message of a TLS 1.3 handshake, step by step.");
+            $"video,tls-handshake-walkthrough-{tag},TLS Handshake Walkthrough,Every message of a TLS 1.3 handshake step by step.");
         await file.SetInputFilesAsync(Payload("catalog.csv", "text/csv", Encoding.UTF8.GetBytes(csv)));
         await Assertions.Expect(page.GetByTestId("upload-problems")).ToContainTextAsync("Line 3:");
         await Assertions.Expect(page.GetByTestId("upload-problems")).Not.ToContainTextAsync("Item");
