@@ -50,7 +50,10 @@ public static class PersonalityAnalyzer
         {
             readings = readings.ConvertAll(r => r with { Evidence = r.Evidence / 2 });
         }
-        var traits = readings.ConvertAll(r => new PersonalityTrait(r.Name, r.Score, Describe(r, confidence), known[r.Name]));
+        // An unknown trait is published at the neutral 0.5, never as a reading pulled slightly off it.
+        var traits = readings.ConvertAll(r => known[r.Name]
+            ? new PersonalityTrait(r.Name, r.Score, Describe(r, confidence))
+            : new PersonalityTrait(r.Name, 0.5, Describe(r, confidence), Known: false));
         var summary = Summary(profile, readings, confidence);
         var advice = StudyAdvice.For(profile, readings.ToDictionary(r => r.Name), catalog);
         return new PersonalityAnalysis(userId, traits, summary, advice, confidence, note, records.Count, analyzedAt);
