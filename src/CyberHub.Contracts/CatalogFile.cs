@@ -77,7 +77,7 @@ public static class CatalogFile
                 ? new JsonArray([.. f.value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(r => (JsonNode?)JsonValue.Create(r))])
                 : (JsonNode?)JsonValue.Create(f.value));
         // More fields than columns is almost always an unquoted comma: the values would land in the wrong columns.
-        var problem = row.Count > header.Count ? $"Item {number} has {row.Count} fields but the header names {header.Count} columns (quote a field that holds a comma)." : null;
+        var problem = row.Count > header.Count ? $"Line {number} has {row.Count} fields but the header names {header.Count} columns (quote a field that holds a comma)." : null;
         return new CatalogRow(number, fields, problem);
     }
 }

@@ -23,7 +23,11 @@ public sealed record ProgressDataRecord(
     DateTime? UpdatedAt,
     int? Version);
 
-public sealed record PersonalityTrait(string Name, double Score, string Description);
+/// <summary>
+/// <c>known</c> is false when too little activity stands behind the trait to read it (no scored item, one day of
+/// activity, no usable study time): the score then stays at the neutral 0.5 and is not a reading of the learner.
+/// </summary>
+public sealed record PersonalityTrait(string Name, double Score, string Description, bool Known = true);
 
 /// <summary>
 /// <c>confidence</c> is <c>low</c>, <c>medium</c> or <c>high</c> by how much progress the analysis rests on;

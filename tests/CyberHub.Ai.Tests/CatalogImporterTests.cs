@@ -37,7 +37,7 @@ public sealed class CatalogImporterTests
     }
 
     [Theory]
-    [InlineData("content_type,content_id,title\nlab,a,Unquoted, comma\n", "Item 2 has 4 fields")]
+    [InlineData("content_type,content_id,title\nlab,a,Unquoted, comma\n", "Line 2 has 4 fields")]
     [InlineData("content_type,title,Title\nlab,a,b\n", "column 'title' twice")]
     public void Csv_format_errors_name_the_row_or_the_column(string csv, string expected)
     {

@@ -152,6 +152,25 @@ public sealed class PersonalityAnalyzerTests
     }
 
     [Fact]
+    public void Traits_without_enough_evidence_are_published_as_unknown()
+    {
+        // One 60-minute lab "completed" in 12 seconds on one day, nothing scored.
+        var rushed = new LearningRecord("lab", "web-security-lab-1", ProgressStatus.Completed, 100, null, 12, T0, T0, T0, T0);
+        var analysis = Analyze(1, [rushed], Catalog, Now);
+        Assert.False(Trait(analysis, Achievement).Known, Trait(analysis, Achievement).Description);
+        Assert.False(Trait(analysis, Consistency).Known, Trait(analysis, Consistency).Description);
+        // 12 s is no pace: the item is left out of it, not counted as the fastest pace there is.
+        var pace = Trait(analysis, Pace);
+        Assert.False(pace.Known, pace.Description);
+        Assert.Equal(0.5, pace.Score);
+        Assert.Contains("cannot be measured", pace.Description, StringComparison.Ordinal);
+        Assert.All(analysis.Traits.Where(t => !t.Known), t => Assert.Equal(0.5, t.Score));
+
+        // Enough of it: every trait is a reading.
+        Assert.All(Analyze(1, MixedLearner(), Catalog, Now).Traits, t => Assert.True(t.Known, $"{t.Name}: {t.Description}"));
+    }
+
+    [Fact]
     public void Too_little_data_gives_low_confidence_and_near_neutral_scores_that_say_so()
     {
         var empty = Analyze(1, [], Catalog, Now);

@@ -55,7 +55,7 @@ public sealed class PersonalityApiTests(EmbeddedAiServer server) : IClassFixture
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(["user_id", "traits", "summary", "recommendations", "confidence", "note", "records_analyzed", "analyzed_at"], body.Select(p => p.Key));
-        Assert.Equal(["name", "score", "description"], body["traits"]![0]!.AsObject().Select(p => p.Key));
+        Assert.Equal(["name", "score", "description", "known"], body["traits"]![0]!.AsObject().Select(p => p.Key));
 
         var analysis = body.Deserialize<PersonalityAnalysis>(CyberHubJson.Options)!;
         Assert.Equal(learner.User.Id, analysis.UserId);

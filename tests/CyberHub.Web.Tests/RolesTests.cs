@@ -117,6 +117,34 @@ public sealed class RolesTests(WebAppFixture app, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_role_granted_while_signed_in_reaches_the_user_after_signing_in_again()
+    {
+        await using var web = await app.OpenAsync(output, nameof(A_role_granted_while_signed_in_reaches_the_user_after_signing_in_again));
+        web.AllowConsoleError("status of 401");
+        var learner = Learner.New("promoted");
+        var registered = await app.Api.RegisterAsync(learner);
+        await web.GotoAsync("/login");
+        await web.LogInAsync(learner.Email, learner.Password);
+        await web.ExpectAtAsync("/dashboard", "Dashboard");
+        await Assertions.Expect(web.NavLink("Studio")).ToHaveCountAsync(0);
+
+        // The admin makes the learner a content creator, which ends the learner's sessions at Core.
+        await app.Api.SetRolesAsync(registered.User.Id, CyberHub.Contracts.Roles.Learner, CyberHub.Contracts.Roles.ContentCreator);
+
+        // The session still holds the old roles: the studio asks Core, learns that the account changed, and says so.
+        await web.Page.GotoAsync("/studio");
+        await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"/login\?"), new() { Timeout = (float)WebSession.BootTimeout.TotalMilliseconds });
+        await web.ExpectAtAsync("/login", "Log in");
+        await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"returnUrl=%2Fstudio"));
+        await Assertions.Expect(web.Page.GetByTestId("toast").Filter(new() { HasText = "log in again" })).ToHaveCountAsync(1);
+        await web.ShotAsync("asked-to-log-in-again");
+
+        await web.LogInAsync(learner.Email, learner.Password);
+        await web.ExpectAtAsync("/studio", "Content studio");
+        await Assertions.Expect(web.NavLink("Studio")).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task Admin_sees_the_users()
     {
         await using var web = await app.OpenAsync(output, nameof(Admin_sees_the_users));

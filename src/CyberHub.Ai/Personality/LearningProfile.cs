@@ -29,7 +29,8 @@ public sealed class LearningProfile
     // Below this share of an item's work, the time logged says more about opening it than about pace.
     private const double MinFractionForPace = 0.1;
 
-    // A ratio beyond these bounds is a forgotten timer or a skipped item, not a pace.
+    // A ratio beyond these bounds is a forgotten timer or a skipped item, not a pace: such an item is left out of
+    // the pace (12 seconds on a 60-minute lab says nothing about speed), rather than counted at the bound.
     private const double MinRatio = 0.05, MaxRatio = 20;
 
     public required int Total { get; init; }
@@ -158,7 +159,10 @@ public sealed class LearningProfile
                 {
                     var elapsedDays = (to - from).TotalDays;
                     finishDays.Add(elapsedDays);
-                    calendar.Add(Math.Clamp(elapsedDays / (expectedMinutes / 60), MinRatio, MaxRatio));
+                    if (Plausible(elapsedDays / (expectedMinutes / 60)) is { } ratio)
+                    {
+                        calendar.Add(ratio);
+                    }
                 }
             }
             else
@@ -170,9 +174,10 @@ public sealed class LearningProfile
                     nearest = r;
                 }
             }
-            if (r.TimeSpentSeconds > 0 && fraction >= MinFractionForPace)
+            if (r.TimeSpentSeconds > 0 && fraction >= MinFractionForPace
+                && Plausible(r.TimeSpentSeconds / 60.0 / (expectedMinutes * fraction)) is { } effortRatio)
             {
-                effort.Add(Math.Clamp(r.TimeSpentSeconds / 60.0 / (expectedMinutes * fraction), MinRatio, MaxRatio));
+                effort.Add(effortRatio);
             }
         }
 
@@ -215,6 +220,8 @@ public sealed class LearningProfile
             TotalSeconds = totalSeconds,
         };
     }
+
+    private static double? Plausible(double ratio) => ratio is >= MinRatio and <= MaxRatio ? ratio : null;
 
     private static bool Before(LearningRecord a, LearningRecord b) =>
         string.CompareOrdinal(a.ContentType, b.ContentType) is var c && (c < 0 || (c == 0 && string.CompareOrdinal(a.ContentId, b.ContentId) < 0));

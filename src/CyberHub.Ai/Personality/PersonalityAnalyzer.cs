@@ -10,6 +10,14 @@ public sealed record TraitReading(string Name, double Raw, double Evidence, stri
     public double Score => Math.Round(Math.Clamp(0.5 + (Raw - 0.5) * Evidence, 0, 1), 3);
 
     public bool HasData => Evidence > 0;
+
+    /// <summary>
+    /// The least evidence a trait needs to be published as a reading rather than as unknown: about two items
+    /// (of six for full evidence), two scores, or a week between the first and last of two active days.
+    /// </summary>
+    public const double MinEvidence = 0.3;
+
+    public bool IsKnown => Evidence >= MinEvidence;
 }
 
 /// <summary>
@@ -36,11 +44,16 @@ public static class PersonalityAnalyzer
             ReadPersistence(profile), ReadPace(profile), ReadStyle(profile),
             ReadConsistency(profile), ReadCuriosity(profile, catalog), ReadAchievement(profile, catalog),
         };
+        // Whether a trait is known is judged on its own evidence, before low confidence halves it for the score.
+        var known = readings.ToDictionary(r => r.Name, r => r.IsKnown);
         if (confidence == Low)
         {
             readings = readings.ConvertAll(r => r with { Evidence = r.Evidence / 2 });
         }
-        var traits = readings.ConvertAll(r => new PersonalityTrait(r.Name, r.Score, Describe(r, confidence)));
+        // An unknown trait is published at the neutral 0.5, never as a reading pulled slightly off it.
+        var traits = readings.ConvertAll(r => known[r.Name]
+            ? new PersonalityTrait(r.Name, r.Score, Describe(r, confidence))
+            : new PersonalityTrait(r.Name, 0.5, Describe(r, confidence), Known: false));
         var summary = Summary(profile, readings, confidence);
         var advice = StudyAdvice.For(profile, readings.ToDictionary(r => r.Name), catalog);
         return new PersonalityAnalysis(userId, traits, summary, advice, confidence, note, records.Count, analyzedAt);
@@ -93,7 +106,7 @@ public static class PersonalityAnalyzer
         };
         if (ratio is not { } r)
         {
-            return new(Pace, 0.5, 0, "No completed or well-advanced item has study time or start and finish dates yet, so pace cannot be measured.");
+            return new(Pace, 0.5, 0, "No completed or well-advanced item has a plausible study time or start and finish dates yet, so pace cannot be measured.");
         }
         var parts = new List<string>();
         if (p.EffortRatio is { } e)

@@ -34,9 +34,24 @@ public sealed class Toasts
         }
     }
 
+    /// <summary>Closes every toast (Escape does).</summary>
+    public void DismissAll()
+    {
+        if (_shown.Count > 0)
+        {
+            _shown.Clear();
+            Changed?.Invoke();
+        }
+    }
+
+    /// <summary>
+    /// A message already on screen is not stacked again: one failure reported by several requests (an unreachable
+    /// service, say) shows once, as the newest, with the latest request id and a fresh lifetime.
+    /// </summary>
     private void Show(ToastKind kind, string message, string? requestId, TimeSpan lifetime)
     {
         var toast = new Toast(++_next, kind, message, requestId);
+        _shown.RemoveAll(t => t.Kind == kind && t.Message == message);
         _shown.Add(toast);
         if (_shown.Count > 4)
         {

@@ -5,7 +5,8 @@ namespace CyberHub.Web.Session;
 
 /// <summary>
 /// Puts the learner's access token on every call to Core and the AI service. A 401 gets one retry with a
-/// refreshed token; when the refresh is refused as well, the 401 stands and the session has ended.
+/// refreshed token; when the refresh is refused as well, the 401 stands and the session has ended. A 403 gets the
+/// session's roles checked (<see cref="SessionState.RecheckAsync"/>), and one retry when they have changed.
 /// </summary>
 public sealed class BearerTokenHandler(SessionState session) : DelegatingHandler
 {
@@ -23,12 +24,32 @@ public sealed class BearerTokenHandler(SessionState session) : DelegatingHandler
         }
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var response = await base.SendAsync(request, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.Unauthorized)
+        string? renewed;
+        if (response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            // The session's roles may be out of date: when Core's refreshed pair carries other roles, try once with it.
+            var roles = session.User?.Roles ?? [];
+            try
+            {
+                renewed = await session.RecheckAsync(cancellationToken);
+            }
+            catch (HttpRequestException)
+            {
+                return response;
+            }
+            if (renewed is null || session.User is not { } user || user.Roles.Order().SequenceEqual(roles.Order()))
+            {
+                return response;
+            }
+        }
+        else if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
             return response;
         }
-
-        var renewed = await session.AccessTokenAsync(rejected: token, cancellationToken);
+        else
+        {
+            renewed = await session.AccessTokenAsync(rejected: token, cancellationToken);
+        }
         if (renewed is null)
         {
             return response;

@@ -16,9 +16,14 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
     /// <summary>How long before expiry an access token is renewed (at most half its lifetime).</summary>
     public static readonly TimeSpan RefreshAhead = TimeSpan.FromSeconds(60);
 
+    /// <summary>What the user is told when a check of the account's access ends the session.</summary>
+    public const string AccountChangedMessage = "Your account has changed since you logged in (an admin may have changed your roles). Please log in again.";
+
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private readonly HttpClient _core = new() { BaseAddress = addresses.Core };
     private TokenPair? _tokens;
+    private string? _checked;
+    private string? _endingBecause;
 
     public AccessToken? User { get; private set; }
 
@@ -29,6 +34,9 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
 
     /// <summary>The session ended without the user asking (the refresh token expired or was revoked).</summary>
     public event Action? Expired;
+
+    /// <summary>Why the session last expired, when the app knows more than "it ended"; null otherwise.</summary>
+    public string? ExpiredBecause { get; private set; }
 
     public async Task LoadAsync() => Set(await storage.ReadAsync());
 
@@ -117,6 +125,34 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
         }
     }
 
+    /// <summary>
+    /// Asks Core whether the session's roles still hold, when the app has reason to doubt them: a page the roles do
+    /// not open, or a service's 403. Core issues a refreshed pair with the account's current roles (then
+    /// <see cref="Changed"/> re-renders what they allow and the new access token is returned), or refuses the refresh
+    /// because a change of roles ended the account's sessions (then the session expires with
+    /// <see cref="AccountChangedMessage"/>). One check per access token: a token just checked is not checked again.
+    /// </summary>
+    public async Task<string?> RecheckAsync(CancellationToken cancellationToken = default)
+    {
+        var current = _tokens;
+        if (current is null || current.Access == _checked)
+        {
+            return null;
+        }
+        _checked = current.Access;
+        _endingBecause = AccountChangedMessage;
+        try
+        {
+            var renewed = await AccessTokenAsync(rejected: current.Access, cancellationToken);
+            _checked = renewed ?? _checked;
+            return renewed;
+        }
+        finally
+        {
+            _endingBecause = null;
+        }
+    }
+
     /// <summary>Not within the refresh margin of its expiry: a minute, or half the token's lifetime when that is shorter.</summary>
     private bool IsFresh(AccessToken token) =>
         token.ExpiresAt - clock.GetUtcNow() > TimeSpan.FromTicks(Math.Min(RefreshAhead.Ticks, (token.Lifetime / 2).Ticks));
@@ -130,6 +166,7 @@ public sealed class SessionState(TokenStorage storage, ServiceAddresses addresse
         Set(null);
         if (expired && wasSignedIn)
         {
+            ExpiredBecause = _endingBecause;
             Expired?.Invoke();
         }
     }

@@ -44,11 +44,45 @@ public sealed class PlatformApi(PlatformProcess platform)
         return creator;
     }
 
+    /// <summary>Replaces a user's roles as the admin does (Core ends the user's sessions).</summary>
+    public async Task SetRolesAsync(long userId, params string[] roles)
+    {
+        var admin = await LoginAsync(PlatformProcess.AdminEmail, PlatformProcess.AdminPassword);
+        using var http = Client(platform.Core, admin.Access);
+        using var response = await http.PutAsJsonAsync($"/api/v1/users/{userId}/roles/", new SetRolesRequest(roles), CyberHubJson.Options);
+        await ReadAsync<UserDto>(response);
+    }
+
+    /// <summary>Adds an item to the AI's catalog with the access token of a content creator.</summary>
+    public async Task StoreItemAsync(string access, string contentType, string contentId, string title, string description)
+    {
+        using var http = Client(platform.Ai, access);
+        using var response = await http.PostAsJsonAsync("/api/v1/embeddings/store",
+            new StoreEmbeddingsRequest([title + ". " + description], contentType, contentId, title, description, null), CyberHubJson.Options);
+        await ReadAsync<StoreEmbeddingsResponse>(response);
+    }
+
+    /// <summary>A progress record made through Core's API, as another client of Core would.</summary>
+    public async Task<ProgressDto> CreateProgressAsync(string access, CreateProgressRequest request)
+    {
+        using var http = Client(platform.Core, access);
+        using var response = await http.PostAsJsonAsync("/api/v1/progress/", request, CyberHubJson.Options);
+        return await ReadAsync<ProgressDto>(response);
+    }
+
     /// <summary>Lessons of the AI's catalog (the demo catalog it seeds on first start).</summary>
     public async Task<IReadOnlyList<ContentItemDto>> LessonsAsync(string access)
     {
         using var http = Client(platform.Ai, access);
         using var response = await http.GetAsync("/api/v1/content/?content_type=lesson&page_size=50");
+        return (await ReadAsync<PagedResponse<ContentItemDto>>(response)).Results;
+    }
+
+    /// <summary>Items of one type of the AI's catalog.</summary>
+    public async Task<IReadOnlyList<ContentItemDto>> ContentAsync(string access, string contentType)
+    {
+        using var http = Client(platform.Ai, access);
+        using var response = await http.GetAsync($"/api/v1/content/?content_type={contentType}&page_size=50");
         return (await ReadAsync<PagedResponse<ContentItemDto>>(response)).Results;
     }
 

@@ -66,17 +66,23 @@ public sealed partial class WebSession : IAsyncDisposable
         return taken;
     }
 
+    /// <summary>
+    /// How long a fresh page may take to boot: every test's context downloads and starts the WebAssembly runtime anew,
+    /// which on a busy machine takes longer than any later step.
+    /// </summary>
+    public static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(90);
+
     /// <summary>Loads an app path and waits until Blazor has booted and rendered the page's heading.</summary>
     public async Task GotoAsync(string path)
     {
         await Page.GotoAsync(path);
-        await WaitForHeadingAsync();
+        await WaitForHeadingAsync(timeout: BootTimeout);
     }
 
-    public async Task WaitForHeadingAsync(string? name = null)
+    public async Task WaitForHeadingAsync(string? name = null, TimeSpan? timeout = null)
     {
         var heading = name is null ? Page.Locator("h1") : Page.GetByRole(AriaRole.Heading, new() { Name = name, Level = 1, Exact = true });
-        await Assertions.Expect(heading.First).ToBeVisibleAsync();
+        await Assertions.Expect(heading.First).ToBeVisibleAsync(new() { Timeout = (float?)timeout?.TotalMilliseconds });
     }
 
     /// <summary>A full-page PNG under the test output, named after the page, its path in the test's log.</summary>
