@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using CyberHub.Ai.Catalog;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Observability;
@@ -45,9 +46,11 @@ public abstract class TelemetryTests<TServer>(TServer server, string backend) : 
         var first = await _recorder.SendAsync(ai, HttpMethod.Post, "/api/v1/content/search", search);
         var span = Assert.Single(_recorder.Spans(first, "vector.search"));
         Assert.Equal(backend, span.GetTagItem("vector.backend"));
-        Assert.Equal(5, span.GetTagItem("vector.limit"));
-        Assert.Equal(5, span.GetTagItem("vector.results"));
-        Assert.Equal(5, Assert.Single(_recorder.Measured(first, "cyberhub.vector_search.results")).Value);
+        // Hybrid search reads the semantic list as deep as the fusion needs (the demo catalog has more items than that).
+        var depth = HybridSearchOptions.Default.Candidates;
+        Assert.Equal(depth, span.GetTagItem("vector.limit"));
+        Assert.Equal(depth, span.GetTagItem("vector.results"));
+        Assert.Equal(depth, Assert.Single(_recorder.Measured(first, "cyberhub.vector_search.results")).Value);
         var duration = Assert.Single(_recorder.Measured(first, "cyberhub.vector_search.duration"));
         Assert.Equal(backend, duration.Tags["backend"]);
         Assert.Single(_recorder.Spans(first, "embedding.batch"));
@@ -76,7 +79,7 @@ public abstract class TelemetryTests<TServer>(TServer server, string backend) : 
         var search = Assert.Single(_recorder.Spans(first, "vector.search"));
         Assert.Equal(backend, search.GetTagItem("vector.backend"));
         var rank = Assert.Single(_recorder.Spans(first, "recommendations.rank"));
-        Assert.Equal("personal", rank.GetTagItem("recommendations.strategy"));
+        Assert.Equal("blend", rank.GetTagItem("recommendations.strategy"));
         var candidates = (int)rank.GetTagItem("recommendations.candidates")!;
         var picks = (int)rank.GetTagItem("recommendations.picks")!;
         Assert.InRange(picks, 10, candidates);

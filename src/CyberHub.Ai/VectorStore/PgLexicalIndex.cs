@@ -15,17 +15,28 @@ internal static class PgLexicalIndex
         """;
 
     /// <summary>
+    /// Counting stops here: a word in more items than this is common, and its idf is near 0 either way. With the item
+    /// count taken from the planner's estimate beyond it, a search does not count a large catalog row by row.
+    /// </summary>
+    public const int MaxDocumentFrequency = 10_000;
+
+    /// <summary>
     /// Each word becomes its own <c>plainto_tsquery</c> (which accepts any text: English stop words become empty
     /// queries and are dropped), weighted by its BM25 inverse document frequency over the catalog; an item scores
     /// the sum over the words it has of idf × <c>ts_rank</c> (title words weigh 1.0, description words 0.4; rank divided
-    /// by 1 + log of the document length). $1 words, $2 type or null, $3 limit.
+    /// by 1 + log of the document length). Document frequencies are counted up to <see cref="MaxDocumentFrequency"/>, and
+    /// the catalog size is the exact count up to that, the planner's estimate beyond. $1 words, $2 type or null, $3 limit.
     /// </summary>
     public static string Search(string recordColumns) => $"""
         WITH words AS (
             SELECT p.q FROM unnest($1::text[]) AS t(word), LATERAL plainto_tsquery('english'::regconfig, t.word) AS p(q) WHERE numnode(p.q) > 0),
         weighted AS (
-            SELECT w.q, d.df FROM words AS w, LATERAL (SELECT count(*) AS df FROM content_items WHERE search_document @@ w.q) AS d WHERE d.df > 0),
-        items AS (SELECT count(*) AS n FROM content_items),
+            SELECT w.q, d.df FROM words AS w,
+                LATERAL (SELECT count(*) AS df FROM (SELECT 1 FROM content_items WHERE search_document @@ w.q LIMIT {MaxDocumentFrequency}) AS m) AS d
+            WHERE d.df > 0),
+        items AS (SELECT CASE WHEN count(*) < {MaxDocumentFrequency} THEN count(*)::float8
+                              ELSE greatest(count(*), (SELECT reltuples FROM pg_class WHERE oid = 'content_items'::regclass))::float8 END AS n
+                  FROM (SELECT 1 FROM content_items LIMIT {MaxDocumentFrequency}) AS c),
         terms AS (SELECT w.q, ln(1.0 + (c.n - w.df + 0.5) / (w.df + 0.5))::float8 AS idf FROM weighted AS w, items AS c)
         SELECT {recordColumns}, sum(t.idf * ts_rank(i.search_document, t.q, 1)::float8) AS score,
                count(*) = (SELECT count(*) FROM words) AS all_terms
