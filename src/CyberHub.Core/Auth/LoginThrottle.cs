@@ -12,7 +12,9 @@ public sealed class LoginThrottleOptions
     public const string Section = "Auth:LoginThrottle";
 
     /// <summary>Failed attempts on one account from one client address before that address has to wait.</summary>
-    public int FreeFailures { get; set; } = 5;
+    public int FreeFailures { get; set; } = DefaultFreeFailures;
+
+    public const int DefaultFreeFailures = 5;
 
     /// <summary>The first wait; it doubles with each further failure from the address.</summary>
     public TimeSpan FirstDelay { get; set; } = TimeSpan.FromSeconds(30);

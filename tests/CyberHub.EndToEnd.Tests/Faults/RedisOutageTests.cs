@@ -100,7 +100,9 @@ public sealed class RedisOutageTests(PrivateRedisPlatform platform, ITestOutputH
         await Platform.EventuallyAsync(async () =>
         {
             var picks = await (await viaSecond.GetAsync(url)).ReadAsync<RecommendationsResponse>();
-            return picks.Recommendations.All(r => r.Reason == "Because you completed 'Introduction to Cryptography'");
+            // Personal now: every pick explained by the one completed course ("Next step after ..." or "Because you completed ...").
+            return picks.Recommendations.Count > 0
+                && picks.Recommendations.All(r => r.Reason.Contains("'Introduction to Cryptography'", StringComparison.Ordinal));
         }, "the second AI instance drops its cached picks on the first one's invalidation", seconds: 20);
         output.WriteLine($"done after {clock.Elapsed.TotalSeconds:F1} s");
     }
