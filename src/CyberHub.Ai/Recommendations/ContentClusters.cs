@@ -32,7 +32,7 @@ public sealed class ContentClusters
         ArgumentNullException.ThrowIfNull(items);
         var ordered = items.Where(i => i.Vector.Length > 0)
             .OrderBy(i => i.Key.ContentType, StringComparer.Ordinal).ThenBy(i => i.Key.ContentId, StringComparer.Ordinal)
-            .Select(i => (i.Key, Vector: Normalised(i.Vector))).ToList();
+            .Select(i => (i.Key, Vector: ContentVectors.UnitOrZero(i.Vector))).ToList();
         k = Math.Clamp(k, 1, Math.Max(1, ordered.Count));
         var assignment = new Dictionary<ContentKey, int>();
         if (ordered.Count == 0)
@@ -90,7 +90,7 @@ public sealed class ContentClusters
                 }
                 if (members > 0)
                 {
-                    centroids[c] = Normalised(sum);
+                    centroids[c] = ContentVectors.UnitOrZero(sum);
                 }
             }
         }
@@ -118,16 +118,5 @@ public sealed class ContentClusters
             }
         }
         return shares;
-    }
-
-    private static float[] Normalised(float[] vector)
-    {
-        var norm = TensorPrimitives.Norm(vector);
-        var result = new float[vector.Length];
-        if (norm > 0)
-        {
-            TensorPrimitives.Divide(vector, norm, result);
-        }
-        return result;
     }
 }

@@ -56,7 +56,7 @@ public static class Interests
         }
         var total = groups.Sum(g => g.Weight);
         return [.. groups
-            .Select(g => new Interest(Normalised(g.Sum), g.Weight / total, g.Items))
+            .Select(g => new Interest(ContentVectors.UnitOrZero(g.Sum), g.Weight / total, g.Items))
             .OrderByDescending(i => i.Weight).ThenBy(i => i.Items[0].ContentType, StringComparer.Ordinal).ThenBy(i => i.Items[0].ContentId, StringComparer.Ordinal)];
     }
 
@@ -125,17 +125,6 @@ public static class Interests
     {
         var result = new float[vector.Length];
         TensorPrimitives.Multiply(vector, (float)weight, result);
-        return result;
-    }
-
-    private static float[] Normalised(float[] vector)
-    {
-        var norm = TensorPrimitives.Norm(vector);
-        var result = new float[vector.Length];
-        if (norm > 0)
-        {
-            TensorPrimitives.Divide(vector, norm, result);
-        }
         return result;
     }
 }

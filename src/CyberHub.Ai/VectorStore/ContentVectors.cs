@@ -29,6 +29,18 @@ public static class ContentVectors
         return sum;
     }
 
+    /// <summary>A unit-length copy of <paramref name="vector"/>, of any length; all zeros when it has no direction.</summary>
+    public static float[] UnitOrZero(float[] vector)
+    {
+        var norm = TensorPrimitives.Norm(vector);
+        var result = new float[vector.Length];
+        if (norm > 0)
+        {
+            TensorPrimitives.Divide(vector, norm, result);
+        }
+        return result;
+    }
+
     /// <summary>A unit-length copy of <paramref name="query"/>.</summary>
     public static float[] UnitQuery(float[] query)
     {

@@ -145,20 +145,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         if (BuildOnStart)
         {
             _logger.LogInformation("Item graph missing for {Count} items: building it in the background", _catalog.Count);
-            Building = Task.Run(async () =>
-            {
-                try
-                {
-                    await BuildAsync(force: false, _stopping.Token);
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                {
-                }
-                catch (Exception e)
-                {
-                    _logger.LogError(e, "Building the item graph failed; it is built again at the next start");
-                }
-            });
+            Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, _stopping.Token);
         }
     }
 

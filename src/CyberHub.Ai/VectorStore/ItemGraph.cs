@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using CyberHub.Ai.Recommendations;
+using Microsoft.Extensions.Logging;
 
 namespace CyberHub.Ai.VectorStore;
 
@@ -41,6 +42,25 @@ public static class ItemGraph
 {
     /// <summary>Neighbours kept per item.</summary>
     public const int K = 10;
+
+    /// <summary>
+    /// Runs a store's start-up build of the graph off the start path: stopping cancels it quietly, a failure is logged
+    /// and the next start builds again.
+    /// </summary>
+    internal static Task BuildInBackground(Func<CancellationToken, Task> build, ILogger logger, CancellationToken stopping) => Task.Run(async () =>
+    {
+        try
+        {
+            await build(stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Building the item graph failed; it is built again at the next start");
+        }
+    });
 
     /// <summary>The graph of a store of this project.</summary>
     public static IMaintainedItemGraph Of(IVectorStore store) =>

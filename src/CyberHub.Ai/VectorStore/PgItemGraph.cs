@@ -153,20 +153,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             return;
         }
         _logger.LogInformation("Item graph not built: building it in the background");
-        Building = Task.Run(async () =>
-        {
-            try
-            {
-                await BuildAsync(force: false, _stopping.Token);
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "Building the item graph failed; it is built again at the next start");
-            }
-        });
+        Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, _stopping.Token);
     }
 
     /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state and the item's vector.</summary>
