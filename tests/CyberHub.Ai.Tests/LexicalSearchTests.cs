@@ -211,3 +211,32 @@ public sealed class EmbeddedLexicalIndexRebuildTests(EmbeddedStoreFixture fixtur
 
 public sealed class PgVectorLexicalSearchTests(PgVectorStoreFixture fixture)
     : LexicalSearchTests<PgVectorStoreFixture>(fixture), IClassFixture<PgVectorStoreFixture>;
+
+/// <summary>The fusion alone, on lists made by hand.</summary>
+public sealed class HybridFusionTests
+{
+    private static readonly HybridSearchOptions Options = new(Candidates: 50, RrfK: 60, LexicalWeight: 1.0, Floor: 0.25);
+
+    private static ContentRecord Item(string id) => Record("lesson", id, id);
+
+    [Fact]
+    public void Equal_scores_share_a_rank()
+    {
+        Assert.Equal([1, 2, 2, 4, 4, 4, 7], HybridSearch.SharedRanks([0.9, 0.5, 0.5, 0.1, 0.1, 0.1, 0.0]));
+        Assert.Empty(HybridSearch.SharedRanks([]));
+    }
+
+    [Fact]
+    public void How_a_store_orders_a_tie_does_not_decide_the_answer()
+    {
+        // Every cosine equal: the words alone must order the answer, whichever way the vector list breaks the tie.
+        string[] ids = ["a", "b", "c", "d"];
+        var similarities = ids.ToDictionary(id => new ContentKey("lesson", id), _ => 0.5);
+        var lexical = new List<LexicalHit> { new(Item("c"), 2.0, true), new(Item("b"), 1.0, false) };
+        var answers = new[] { ids, ids.Reverse().ToArray(), ["c", "a", "d", "b"] }
+            .Select(order => HybridSearch.Fuse([.. order.Select(id => new SearchHit(Item(id), 0.5))], lexical, similarities, 10, Options))
+            .Select(answer => answer.Hits.Select(h => h.Content.ContentId).ToList())
+            .ToList();
+        Assert.All(answers, answer => Assert.Equal(["c", "b", "a", "d"], answer));
+    }
+}

@@ -70,15 +70,17 @@ public sealed class HybridSearch(IVectorStore store)
             return new HybridAnswer([], false);
         }
         var candidates = new Dictionary<ContentKey, (ContentRecord Content, double Fused, bool Lexical)>();
+        var semanticRanks = SharedRanks(semantic.Select(h => h.Score).ToList());
         for (var i = 0; i < semantic.Count; i++)
         {
             var key = ContentVectors.KeyOf(semantic[i].Content);
-            candidates[key] = (semantic[i].Content, 1.0 / (options.RrfK + i + 1), false);
+            candidates[key] = (semantic[i].Content, 1.0 / (options.RrfK + semanticRanks[i]), false);
         }
+        var lexicalRanks = SharedRanks(lexical.Select(h => h.Score).ToList());
         for (var i = 0; i < lexical.Count; i++)
         {
             var key = ContentVectors.KeyOf(lexical[i].Content);
-            var part = options.LexicalWeight / (options.RrfK + i + 1);
+            var part = options.LexicalWeight / (options.RrfK + lexicalRanks[i]);
             candidates[key] = candidates.TryGetValue(key, out var c) ? (c.Content, c.Fused + part, true) : (lexical[i].Content, part, true);
         }
         var top = (1.0 + options.LexicalWeight) / (options.RrfK + 1);
@@ -93,4 +95,21 @@ public sealed class HybridSearch(IVectorStore store)
             .ToList();
         return new HybridAnswer(hits, hits.Count > 0);
     }
+
+    /// <summary>
+    /// The 1-based rank of each score in a list ordered best first, equal scores sharing the best rank among them
+    /// ("1, 2, 2, 4"): how a store happens to order a tie must not decide the fusion.
+    /// </summary>
+    public static int[] SharedRanks(IReadOnlyList<double> scores)
+    {
+        var ranks = new int[scores.Count];
+        for (var i = 0; i < scores.Count; i++)
+        {
+            ranks[i] = i > 0 && Math.Abs(scores[i] - scores[i - 1]) <= TieTolerance ? ranks[i - 1] : i + 1;
+        }
+        return ranks;
+    }
+
+    /// <summary>Scores closer than this are a tie (cosines and ranks computed in single precision differ by less).</summary>
+    private const double TieTolerance = 1e-6;
 }
