@@ -44,6 +44,11 @@ dotnet test "$solution" -c Release \
     --results-directory "$results" \
     "$@" || dotnet_rc=$?
 
+# The published contract: both OpenAPI documents pass the linter (tests/CyberHub.Contract.Tests checks that they are
+# what the services serve, and runs the README's journey through clients generated from them).
+lint_rc=0
+scripts/openapi-lint.sh || lint_rc=$?
+
 # Value of attribute $1 in the <Counters .../> element $2, 0 when absent.
 counter() {
     local v
@@ -73,6 +78,10 @@ done < <(find "$results" -name '*.trx' -print0)
 rc=0
 if ((dotnet_rc != 0)); then
     echo "[test] dotnet test exited with code $dotnet_rc" >&2
+    rc=1
+fi
+if ((lint_rc != 0)); then
+    echo "[test] the OpenAPI documents failed the lint (scripts/openapi-lint.sh)" >&2
     rc=1
 fi
 if ((failed > 0)); then

@@ -53,6 +53,7 @@ public static class AiApp
         services.AddSingleton(TimeProvider.System);
         services.AddPublicBaseUrl(configuration, "CYBERHUB_AI_PUBLIC_URL", "CYBERHUB_AI_URL", DefaultUrl);
         services.AddCoreJwks(CoreApiUrl(configuration));
+        services.AddAiOpenApiDescription();
         services.AddHttpContextAccessor();
         services.AddSingleton(EmbeddingLimits.From(configuration));
         services.AddSingleton<FairModelScheduler>();

@@ -81,6 +81,7 @@ public static class CoreApp
             CachingExtensions.CachePrefix(builder.Configuration), sp.GetService<RedisConnection>()));
         services.Configure<PasswordHasherOptions>(builder.Configuration.GetSection("Auth:PasswordHasher"));
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+        services.AddCoreOpenApiDescription();
         services.AddScoped<TokenService>();
         services.AddScoped<AuthService>();
         services.AddScoped<UsersService>();

@@ -5,6 +5,7 @@ using CyberHub.ServiceDefaults.Errors;
 using CyberHub.ServiceDefaults.Health;
 using CyberHub.ServiceDefaults.Limits;
 using CyberHub.ServiceDefaults.Observability;
+using CyberHub.ServiceDefaults.OpenApi;
 using CyberHub.ServiceDefaults.RateLimiting;
 using CyberHub.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Builder;
@@ -12,7 +13,6 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Scalar.AspNetCore;
 
 namespace CyberHub.ServiceDefaults;
 
@@ -40,7 +40,7 @@ public static class ServiceDefaultsExtensions
         services.AddCyberHubCache(builder.Configuration);
         services.AddCyberHubRateLimiting(builder.Configuration, builder.Environment.ApplicationName);
         builder.AddCyberHubSecurity();
-        services.AddOpenApi();
+        services.AddCyberHubOpenApi(builder.Configuration);
         return builder;
     }
 
@@ -68,8 +68,7 @@ public static class ServiceDefaultsExtensions
 
         app.MapCyberHubHealth();
         app.MapCyberHubMetrics();
-        app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapScalarApiReference("/docs");
+        app.MapCyberHubOpenApi();
         return app;
     }
 }

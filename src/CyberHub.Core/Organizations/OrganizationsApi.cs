@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using CyberHub.ServiceDefaults.OpenApi;
 
 namespace CyberHub.Core.Organizations;
 
@@ -19,14 +20,15 @@ public static class OrganizationsApi
         group.MapPost("/", Create).WithSummary("Create an organization; the caller becomes its owner");
         group.MapGet("/{id:long}/", Get).WithSummary("One organization (members only)");
         group.MapGet("/{id:long}/members/", Members).WithSummary("Its members (members only)");
-        group.MapPatch("/{id:long}/members/{userId:long}/", ChangeRole).WithSummary("Change a member's role (owners); the last owner cannot be demoted");
-        group.MapDelete("/{id:long}/members/{userId:long}/", RemoveMember).WithSummary("Remove a member (owners), or leave; the last owner cannot");
+        group.MapPatch("/{id:long}/members/{userId:long}/", ChangeRole).WithSummary("Change a member's role (owners); the last owner cannot be demoted").ProducesError(409, "The last owner cannot be demoted.");
+        group.MapDelete("/{id:long}/members/{userId:long}/", RemoveMember).WithSummary("Remove a member (owners), or leave; the last owner cannot").ProducesError(409, "The last owner cannot leave or be removed.");
         group.MapPost("/{id:long}/invitations/", Invite)
-            .WithSummary("Invite an email to join (owners any role, instructors members); the same answer whether or not it has an account");
+            .WithSummary("Invite an email to join (owners any role, instructors members); the same answer whether or not it has an account")
+            .ProducesError(409, "The email already has a pending invitation with another role.");
         group.MapGet("/{id:long}/invitations/", Invitations).WithSummary("The organization's pending invitations (owners and instructors)");
         group.MapDelete("/{id:long}/invitations/{invitationId:long}/", Revoke).WithSummary("Revoke a pending invitation (owners and instructors)");
         group.MapGet("/invitations/", Inbox).WithSummary("The caller's pending invitations, with what accepting means");
-        group.MapPost("/invitations/{invitationId:long}/accept/", Accept).WithSummary("Accept an invitation to the caller's email and join");
+        group.MapPost("/invitations/{invitationId:long}/accept/", Accept).WithSummary("Accept an invitation to the caller's email and join").ProducesError(409, "The caller is already a member.");
         group.MapPost("/invitations/{invitationId:long}/decline/", Decline).WithSummary("Decline an invitation to the caller's email");
         return app;
     }

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using CyberHub.ServiceDefaults.OpenApi;
 
 namespace CyberHub.Core.Progress;
 
@@ -18,10 +19,10 @@ public static class ProgressApi
     public static IEndpointRouteBuilder MapProgressApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/progress").WithTags("Progress").RequireAuthorization();
-        group.MapPost("/", Create).WithSummary("Record progress on a content item (one record per item); Idempotency-Key honoured");
+        group.MapPost("/", Create).WithSummary("Record progress on a content item (one record per item); Idempotency-Key honoured").WithETag();
         group.MapGet("/", List).WithSummary("Progress records, filtered and paged; learners see only their own");
-        group.MapGet("/{id:long}/", Get).WithSummary("One progress record; its ETag is the record version");
-        group.MapPatch("/{id:long}/", Update).WithSummary("Update status, completion, score, time or metadata (If-Match honoured)");
+        group.MapGet("/{id:long}/", Get).WithSummary("One progress record; its ETag is the record version").WithETag();
+        group.MapPatch("/{id:long}/", Update).WithSummary("Update status, completion, score, time or metadata (If-Match honoured)").WithETag(ifMatch: true);
         group.MapDelete("/{id:long}/", Delete).WithSummary("Delete a progress record");
         return app;
     }

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using System.Security.Claims;
+using CyberHub.ServiceDefaults.OpenApi;
 
 namespace CyberHub.Core.Users;
 
@@ -24,13 +25,15 @@ public static class UsersApi
         group.MapGet("/{id:long}/", Get).WithSummary("One user (the user themself, admin or service)");
         // Privilege-granting: the caller's admin role is checked in the database, not only in the token.
         group.MapPut("/{id:long}/roles/", SetRoles).RequireAuthorization(Policies.Admin).RequireCurrentAdmin()
-            .WithSummary("Replace a user's roles (admin); ends the user's sessions");
+            .WithSummary("Replace a user's roles (admin); ends the user's sessions").ProducesError(409, LastAdmin);
         group.MapPatch("/{id:long}/", Update).RequireAuthorization(Policies.Admin).RequireCurrentAdmin()
-            .WithSummary("Deactivate or reactivate a user with is_active (admin); deactivation refuses the user's tokens at once");
+            .WithSummary("Deactivate or reactivate a user with is_active (admin); deactivation refuses the user's tokens at once").ProducesError(409, LastAdmin);
         group.MapDelete("/{id:long}/", Delete).RequireAuthorization(Policies.Admin).RequireCurrentAdmin()
-            .WithSummary("Delete a user (admin): progress, memberships and sessions go, the account is anonymised");
+            .WithSummary("Delete a user (admin): progress, memberships and sessions go, the account is anonymised").ProducesError(409, LastAdmin);
         return app;
     }
+
+    private const string LastAdmin = "The change would leave no active admin.";
 
     private static async Task<Created<RegisterResponse>> Register(RegisterRequest request, UsersService users, CancellationToken ct)
     {

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Constraints;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using CyberHub.ServiceDefaults.OpenApi;
 
 namespace CyberHub.Core.Web;
 
@@ -27,7 +28,7 @@ public static class WebAppApi
     {
         var aiUrl = ServiceUrls.Resolve(app.ServiceProvider.GetRequiredService<IConfiguration>(), "CYBERHUB_AI_PUBLIC_URL", "CYBERHUB_AI_URL", "http://localhost:8001");
         var config = new WebConfig(aiUrl.GetLeftPart(UriPartial.Authority));
-        app.MapGet("/api/v1/web/config", () => TypedResults.Ok(config)).AllowAnonymous().WithTags("Web")
+        app.MapGet("/api/v1/web/config", () => TypedResults.Ok(config)).AllowAnonymous().WithTags("Web").WithoutDependencies()
             .WithSummary("What the web app needs before it starts: where browsers reach the AI service");
         return app;
     }

@@ -1,7 +1,11 @@
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Errors;
+using CyberHub.ServiceDefaults.OpenApi;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace CyberHub.ServiceDefaults.Idempotency;
 
@@ -39,8 +43,11 @@ public sealed record IdempotentAnswer(int StatusCode, string Body, IReadOnlyDict
 }
 
 /// <summary>Writes an <see cref="IdempotentAnswer"/>: the same bytes for the first answer and for every replay.</summary>
-public sealed class IdempotentResult(IdempotentAnswer answer) : IResult, IStatusCodeHttpResult
+public sealed class IdempotentResult(IdempotentAnswer answer) : IResult, IStatusCodeHttpResult, IEndpointMetadataProvider
 {
+    /// <summary>An endpoint that can answer with a stored answer honours <c>Idempotency-Key</c>: its document says so.</summary>
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) => builder.Metadata.Add(IdempotencyKeyMetadata.Instance);
+
     public int? StatusCode => answer.StatusCode;
 
     public async Task ExecuteAsync(HttpContext httpContext)
