@@ -50,12 +50,14 @@ public sealed class LearnerFeaturesTests(WebAppFixture app, ITestOutputHelper ou
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("topic=web-security"));
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("max=480"));
         await Assertions.Expect(cards.First.GetByTestId("card-topic")).ToHaveTextAsync("Web security");
+        await Assertions.Expect(page.GetByLabel("Topic", new() { Exact = true })).ToHaveValueAsync("web-security");
         Assert.All(await page.GetByTestId("card-topic").AllTextContentsAsync(), topic => Assert.Equal("Web security", topic));
 
         // The address is the state: a reload shows the same filtered list.
         await page.ReloadAsync();
         await web.WaitForHeadingAsync("Catalog");
         await Assertions.Expect(page.GetByLabel("Level", new() { Exact = true })).ToHaveValueAsync("advanced");
+        await Assertions.Expect(page.GetByLabel("Topic", new() { Exact = true })).ToHaveValueAsync("web-security");
         await Assertions.Expect(cards.First.GetByTestId("card-topic")).ToHaveTextAsync("Web security");
 
         await page.GetByLabel("Order", new() { Exact = true }).SelectOptionAsync("duration");
@@ -146,6 +148,7 @@ public sealed class LearnerFeaturesTests(WebAppFixture app, ITestOutputHelper ou
         await web.ShotAsync("account-dark-375");
         await page.GoBackAsync();
         await web.WaitForHeadingAsync("Dashboard");
+        await Assertions.Expect(page.GetByTestId("current-track")).ToBeVisibleAsync();
         await web.ShotAsync("dashboard-dark-375");
         await page.GoForwardAsync();
         await web.WaitForHeadingAsync("Your account");
