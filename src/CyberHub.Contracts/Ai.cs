@@ -41,3 +41,12 @@ public sealed record ContentSearchHit(
 
 /// <summary><paramref name="Matched"/> is false, and the results empty, when nothing in the catalog is relevant to the query.</summary>
 public sealed record ContentSearchResponse(string Query, IReadOnlyList<ContentSearchHit> Results, int Total, bool Matched = true);
+
+/// <summary>One value of a catalog facet (a level, a topic) and how many items carry it.</summary>
+public sealed record FacetCount(string Value, int Count);
+
+/// <summary>
+/// <c>GET /content/facets</c>: the levels (beginner first) and topics (by name) the catalog's items carry, each with its
+/// count, and how many items there are (of one type, when asked).
+/// </summary>
+public sealed record ContentFacets(IReadOnlyList<FacetCount> Levels, IReadOnlyList<FacetCount> Topics, int Total);

@@ -45,3 +45,26 @@ public sealed record ProgressDto(
     DateTime CreatedAt,
     DateTime UpdatedAt,
     int Version);
+
+/// <summary>
+/// The learner's weekly goal: <c>items_per_week</c> items to complete each week (1–100; null: no goal) and the IANA
+/// <c>time_zone</c> their days and weeks are counted in (null: UTC).
+/// </summary>
+public sealed record LearningGoalRequest(int? ItemsPerWeek, string? TimeZone);
+
+/// <summary>
+/// The weekly goal with what progress says about it: weeks start on Monday and days at midnight in
+/// <c>time_zone</c> (the learner's, or "UTC" when they gave none, then <c>time_zone_set</c> is false).
+/// <c>completed_this_week</c> counts the items completed since <c>week_start</c>; <c>streak_days</c> the consecutive
+/// days with activity (an item started, worked on or completed) up to today, or up to yesterday while today has none yet.
+/// </summary>
+public sealed record LearningGoalDto(
+    int? ItemsPerWeek,
+    string TimeZone,
+    bool TimeZoneSet,
+    DateOnly Today,
+    DateOnly WeekStart,
+    int CompletedThisWeek,
+    int StreakDays,
+    bool ActiveToday,
+    DateOnly? LastActiveDay);

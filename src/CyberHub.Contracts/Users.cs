@@ -35,3 +35,10 @@ public sealed record SetRolesRequest(IReadOnlyList<string>? Roles);
 public sealed record UpdateUserRequest(bool? IsActive);
 
 public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+/// <summary>
+/// One signed-in session of the caller (a login and the refresh tokens it was renewed with): when it began, when it was
+/// last renewed (access tokens are renewed every few minutes while the app is open) and when it ends unless renewed.
+/// <c>current</c> marks the session the request's access token belongs to.
+/// </summary>
+public sealed record SessionDto(string Id, DateTime CreatedAt, DateTime LastUsedAt, DateTime ExpiresAt, bool Current);

@@ -51,6 +51,7 @@ public static class CoreApp
         app.MapUsersApi();
         app.MapOrganizationsApi();
         app.MapProgressApi();
+        app.MapGoalApi();
         app.MapWebConfigApi();
         app.MapWebApp();
         return app;
@@ -87,6 +88,7 @@ public static class CoreApp
         services.AddScoped<UsersService>();
         services.AddScoped<OrganizationsService>();
         services.AddScoped<ProgressService>();
+        services.AddScoped<GoalService>();
         services.AddScoped<ServiceClientsService>();
         services.AddHostedService<CoreStartup>();
         // After CoreStartup: hosted services start in order, so the dispatcher finds the schema migrated.

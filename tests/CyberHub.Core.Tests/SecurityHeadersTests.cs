@@ -15,7 +15,7 @@ namespace CyberHub.Core.Tests;
 public sealed class SecurityHeadersTests(SqliteCoreServer server) : IClassFixture<SqliteCoreServer>
 {
     private const string AppPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-        + "img-src 'self' data:; connect-src 'self' http://localhost:8001; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+        + "img-src 'self' data: https:; connect-src 'self' http://localhost:8001; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
     private readonly HttpClient _anonymous = server.CreateClient();
 

@@ -95,7 +95,7 @@ public sealed class LearningPathTests(WebAppFixture app, ITestOutputHelper outpu
         await Assertions.Expect(items).ToHaveCountAsync(2);
         await Assertions.Expect(items.Nth(0).GetByTestId("prerequisite-status")).ToHaveTextAsync("Completed");
         await Assertions.Expect(items.Nth(1).GetByTestId("prerequisite-status")).ToHaveTextAsync("Not started");
-        await Assertions.Expect(page.GetByText("advanced", new() { Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("item-facets").GetByText("Advanced", new() { Exact = true })).ToBeVisibleAsync();
         await web.ShotAsync("before-this");
 
         await items.Nth(0).GetByRole(AriaRole.Link, new() { Name = SqlLesson }).ClickAsync();

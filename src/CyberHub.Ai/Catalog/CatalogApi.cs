@@ -19,7 +19,8 @@ public static class CatalogApi
             .WithSummary("Embed a content item's texts and store it in the catalog (replaces an earlier version); Idempotency-Key honoured");
 
         var content = app.MapGroup("/api/v1/content").WithTags("Catalog").RequireAuthorization();
-        content.MapGet("/", List).WithSummary("The catalog, paged, optionally of one content_type");
+        content.MapGet("/", List).WithSummary("The catalog, paged; filters content_type, level, topic, max_duration (minutes), requires (a prerequisite reference); sort level, duration or title");
+        content.MapGet("/facets", Facets).WithSummary("The levels and topics the catalog's items carry, with counts");
         content.MapPost("/search", Search).WithSummary("Search the catalog by meaning and by words; matched=false and no results when nothing is relevant");
         content.MapGet("/{contentType}/{contentId}", Get).WithSummary("One catalog item");
         content.MapDelete("/{contentType}/{contentId}", Delete).RequireAuthorization(Policies.Admin).WithSummary("Remove an item (admin)");
@@ -40,9 +41,19 @@ public static class CatalogApi
     private static async Task<Ok<PagedResponse<ContentItemDto>>> List(
         CatalogService catalog, HttpRequest http, CancellationToken ct,
         [FromQuery(Name = "content_type")] string? contentType = null,
+        [FromQuery] string? level = null,
+        [FromQuery] string? topic = null,
+        [FromQuery(Name = "max_duration")] string? maxDuration = null,
+        [FromQuery] string? requires = null,
+        [FromQuery] string? sort = null,
         [FromQuery] int? page = null,
         [FromQuery(Name = "page_size")] int? pageSize = null) =>
-        TypedResults.Ok(await catalog.ListAsync(contentType, PageRequest.From(page, pageSize), http, ct));
+        TypedResults.Ok(await catalog.ListAsync(new CatalogService.ContentListParameters(contentType, level, topic, maxDuration, requires, sort),
+            PageRequest.From(page, pageSize), http, ct));
+
+    private static async Task<Ok<ContentFacets>> Facets(CatalogService catalog, CancellationToken ct,
+        [FromQuery(Name = "content_type")] string? contentType = null) =>
+        TypedResults.Ok(await catalog.FacetsAsync(contentType, ct));
 
     private static async Task<Ok<ContentSearchResponse>> Search(ContentSearchRequest request, CatalogService catalog, CancellationToken ct) =>
         TypedResults.Ok(await catalog.SearchAsync(request, ct));

@@ -134,11 +134,72 @@ public sealed class CatalogService(
         }
     }
 
-    public async Task<PagedResponse<ContentItemDto>> ListAsync(string? contentType, PageRequest page, HttpRequest http, CancellationToken cancellationToken)
+    public const int MaxTopicLength = 100;
+    public const int MaxDurationFilter = 100_000;
+
+    /// <summary>
+    /// The catalog, filtered by the query parameters given (each checked: a bad one is a 400 naming it) and in the order
+    /// <c>sort</c> asks for; see <see cref="ContentListQuery"/>.
+    /// </summary>
+    public async Task<PagedResponse<ContentItemDto>> ListAsync(ContentListParameters parameters, PageRequest page, HttpRequest http, CancellationToken cancellationToken)
     {
-        var type = contentType is null ? null : ContentRules.ContentType(contentType);
-        var (count, items) = await store.ListAsync(type, page.Skip, page.PageSize, cancellationToken);
+        var query = Parse(parameters);
+        var (count, items) = await store.QueryAsync(query, page.Skip, page.PageSize, cancellationToken);
         return page.ToResponse(http, count, [.. items.Select(ToDto)]);
+    }
+
+    public async Task<ContentFacets> FacetsAsync(string? contentType, CancellationToken cancellationToken) =>
+        await store.FacetsAsync(contentType is null ? null : ContentRules.ContentType(contentType), cancellationToken);
+
+    public static ContentListQuery Parse(ContentListParameters p)
+    {
+        var type = p.ContentType is null ? null : ContentRules.ContentType(p.ContentType);
+        string? level = null;
+        if (p.Level is not null)
+        {
+            level = p.Level.Trim().ToLowerInvariant();
+            if (!ContentPaths.Levels.Contains(level))
+            {
+                throw ApiException.BadRequest($"level: one of {string.Join(", ", ContentPaths.Levels)}.");
+            }
+        }
+        string? topic = null;
+        if (p.Topic is not null)
+        {
+            topic = p.Topic.Trim();
+            if (topic.Length is 0 or > MaxTopicLength || ContentRules.HasControlCharacters(topic))
+            {
+                throw ApiException.BadRequest($"topic: 1 to {MaxTopicLength} characters, without control characters.");
+            }
+        }
+        double? maxDuration = null;
+        if (p.MaxDuration is not null)
+        {
+            if (!int.TryParse(p.MaxDuration.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var minutes)
+                || minutes is < 1 or > MaxDurationFilter)
+            {
+                throw ApiException.BadRequest($"max_duration: a whole number of minutes from 1 to {MaxDurationFilter:N0}.");
+            }
+            maxDuration = minutes;
+        }
+        ContentKey? requires = null;
+        if (p.Requires is not null)
+        {
+            if (ContentPaths.ReferenceProblem(p.Requires.Trim()) is { } problem)
+            {
+                throw ApiException.BadRequest($"requires: {problem}");
+            }
+            requires = ContentFacts.Reference(p.Requires.Trim());
+        }
+        var sort = p.Sort?.Trim().ToLowerInvariant() switch
+        {
+            null => ContentSort.Key,
+            "level" => ContentSort.Level,
+            "duration" => ContentSort.Duration,
+            "title" => ContentSort.Title,
+            _ => throw ApiException.BadRequest("sort: one of level, duration, title."),
+        };
+        return new ContentListQuery(type, level, topic, maxDuration, requires, sort);
     }
 
     public async Task<ContentItemDto> GetAsync(string contentType, string contentId, CancellationToken cancellationToken) =>
@@ -176,6 +237,9 @@ public sealed class CatalogService(
             Math.Round(h.Score, 4), Math.Round(h.Similarity, 4), h.LexicalMatch)).ToList();
         return new ContentSearchResponse(query, results, results.Count, answer.Matched);
     }
+
+    /// <summary>The list's query parameters as given.</summary>
+    public sealed record ContentListParameters(string? ContentType, string? Level = null, string? Topic = null, string? MaxDuration = null, string? Requires = null, string? Sort = null);
 
     public static ContentItemDto ToDto(ContentRecord r) => new(
         r.ContentType, r.ContentId, r.Title, r.Description, JsonNode.Parse(r.Metadata)?.AsObject() ?? [], r.ChunkCount, r.CreatedAt, r.UpdatedAt);

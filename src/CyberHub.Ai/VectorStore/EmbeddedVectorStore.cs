@@ -1,3 +1,4 @@
+using CyberHub.Contracts;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
@@ -251,6 +252,20 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(take);
         EnsureReady();
         return Task.FromResult(_catalog.List(contentType, skip, take));
+    }
+
+    public Task<(int Count, IReadOnlyList<ContentRecord> Items)> QueryAsync(ContentListQuery query, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(skip);
+        ArgumentOutOfRangeException.ThrowIfNegative(take);
+        EnsureReady();
+        return Task.FromResult(query.IsPlain ? _catalog.List(query.ContentType, skip, take) : query.Apply(_catalog.Records(), skip, take));
+    }
+
+    public Task<ContentFacets> FacetsAsync(string? contentType, CancellationToken cancellationToken = default)
+    {
+        EnsureReady();
+        return Task.FromResult(ContentFacetCounts.Of(_catalog.Records(), contentType));
     }
 
     public async Task<bool> DeleteAsync(ContentKey key, CancellationToken cancellationToken = default)

@@ -1,3 +1,4 @@
+using CyberHub.Contracts;
 using CyberHub.ServiceDefaults.Idempotency;
 
 namespace CyberHub.Ai.VectorStore;
@@ -99,6 +100,12 @@ public interface IVectorStore : ILexicalIndex
 
     /// <summary>Items ordered by (content_type, content_id), optionally of one type.</summary>
     Task<(int Count, IReadOnlyList<ContentRecord> Items)> ListAsync(string? contentType, int skip, int take, CancellationToken cancellationToken = default);
+
+    /// <summary>Items matching <paramref name="query"/>'s filters in its order (<see cref="ContentListQuery"/>), with how many match.</summary>
+    Task<(int Count, IReadOnlyList<ContentRecord> Items)> QueryAsync(ContentListQuery query, int skip, int take, CancellationToken cancellationToken = default);
+
+    /// <summary>The levels and topics the items (of one type, when given) carry, each with its count.</summary>
+    Task<ContentFacets> FacetsAsync(string? contentType, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(ContentKey key, CancellationToken cancellationToken = default);
 

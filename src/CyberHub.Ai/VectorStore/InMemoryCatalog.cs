@@ -132,6 +132,14 @@ internal sealed class InMemoryCatalog : IDisposable
         return found;
     }
 
+    /// <summary>Every record, as of now.</summary>
+    public IReadOnlyList<ContentRecord> Records()
+    {
+        _lock.EnterReadLock();
+        try { return [.. _rows.Values.Select(row => _records[row])]; }
+        finally { _lock.ExitReadLock(); }
+    }
+
     public (int Count, IReadOnlyList<ContentRecord> Items) List(string? contentType, int skip, int take)
     {
         _lock.EnterReadLock();

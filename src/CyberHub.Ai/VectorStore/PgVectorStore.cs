@@ -1,3 +1,4 @@
+using CyberHub.Contracts;
 using System.Diagnostics;
 using CyberHub.ServiceDefaults.Data;
 using CyberHub.ServiceDefaults.Idempotency;
@@ -279,6 +280,102 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         return (count, (IReadOnlyList<ContentRecord>)items);
         }, cancellationToken);
     }
+
+    // The facts ContentFacts reads, in SQL: a string level (lower-case) or topic, trimmed; a duration given as a positive
+    // number or as the text of one (a CSV import leaves text); anything else is no fact.
+    private const string LevelSql = "(CASE WHEN jsonb_typeof(metadata->'level') = 'string' THEN NULLIF(lower(btrim(metadata->>'level')), '') END)";
+    private const string TopicSql = "(CASE WHEN jsonb_typeof(metadata->'topic') = 'string' THEN NULLIF(btrim(metadata->>'topic'), '') END)";
+    private const string DurationSql = """
+        NULLIF(GREATEST(CASE jsonb_typeof(metadata->'duration_minutes')
+            WHEN 'number' THEN (metadata->>'duration_minutes')::numeric
+            WHEN 'string' THEN CASE WHEN btrim(metadata->>'duration_minutes') ~ '^[+]?[0-9]{1,15}(\.[0-9]{0,15})?$'
+                THEN btrim(metadata->>'duration_minutes')::numeric END
+            END, 0), 0)::float8
+        """;
+
+    public async Task<(int Count, IReadOnlyList<ContentRecord> Items)> QueryAsync(ContentListQuery query, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        if (query.IsPlain)
+        {
+            return await ListAsync(query.ContentType, skip, take, cancellationToken);
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(skip);
+        ArgumentOutOfRangeException.ThrowIfNegative(take);
+        var filter = $"""
+            WHERE ($1::text IS NULL OR content_type = $1)
+              AND ($2::text IS NULL OR {LevelSql} = $2)
+              AND ($3::text IS NULL OR lower({TopicSql}) = lower($3))
+              AND ($4::float8 IS NULL OR {DurationSql} <= $4)
+              AND ($5::text IS NULL OR (jsonb_typeof(metadata->'prerequisites') = 'array' AND metadata->'prerequisites' ? $5))
+            """;
+        const string title = "lower(title) COLLATE \"C\"";
+        var order = query.Sort switch
+        {
+            ContentSort.Level => $"CASE {LevelSql} WHEN 'beginner' THEN 0 WHEN 'intermediate' THEN 1 WHEN 'advanced' THEN 2 ELSE 3 END, {title}, ",
+            ContentSort.Duration => $"{DurationSql} IS NULL, {DurationSql}, {title}, ",
+            ContentSort.Title => $"{title}, ",
+            _ => "",
+        } + "content_type COLLATE \"C\", content_id COLLATE \"C\"";
+        NpgsqlParameter[] Parameters() =>
+        [
+            new() { Value = (object?)query.ContentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            new() { Value = (object?)query.Level ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            new() { Value = (object?)query.Topic ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            new() { Value = (object?)query.MaxDurationMinutes ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double },
+            new() { Value = query.Requires is { } requires ? Catalog.ContentFacts.Reference(requires) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+        ];
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            batch.BatchCommands.Add(Command($"SELECT count(*)::int FROM content_items {filter}", Parameters()));
+            batch.BatchCommands.Add(Command($"SELECT {RecordColumns} FROM content_items {filter} ORDER BY {order} OFFSET $6 LIMIT $7",
+                [.. Parameters(), (long)skip, (long)take]));
+            var items = new List<ContentRecord>();
+            int count;
+            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                count = reader.GetInt32(0);
+                await reader.NextResultAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    items.Add(ReadRecord(reader));
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
+            return (count, (IReadOnlyList<ContentRecord>)items);
+        }, cancellationToken);
+    }
+
+    public async Task<ContentFacets> FacetsAsync(string? contentType, CancellationToken cancellationToken = default) =>
+        await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT 'level', {LevelSql}, count(*)::int FROM content_items WHERE ($1::text IS NULL OR content_type = $1) AND {LevelSql} IS NOT NULL GROUP BY 2
+                UNION ALL
+                SELECT 'topic', {TopicSql}, count(*)::int FROM content_items WHERE ($1::text IS NULL OR content_type = $1) AND {TopicSql} IS NOT NULL GROUP BY 2
+                UNION ALL
+                SELECT 'total', '', count(*)::int FROM content_items WHERE ($1::text IS NULL OR content_type = $1)
+                """, connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            var levels = new List<FacetCount>();
+            var topics = new List<FacetCount>();
+            var total = 0;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var facet = new FacetCount(reader.GetString(1), reader.GetInt32(2));
+                switch (reader.GetString(0))
+                {
+                    case "level": levels.Add(facet); break;
+                    case "topic": topics.Add(facet); break;
+                    default: total = facet.Count; break;
+                }
+            }
+            return new ContentFacets(
+                [.. levels.OrderBy(f => ContentFacetCounts.LevelOrder(f.Value))], [.. topics.OrderBy(f => f.Value, StringComparer.Ordinal)], total);
+        }, cancellationToken);
 
     public async Task<bool> DeleteAsync(ContentKey key, CancellationToken cancellationToken = default)
     {

@@ -125,6 +125,40 @@ public sealed class AuthService(
         }
     }
 
+    /// <summary>
+    /// The user's live sessions, most recently used first: refresh-token families with a token that can still be
+    /// exchanged (not rotated, not revoked, not expired) and none revoked. <paramref name="current"/> is the family of
+    /// the caller's access token, when it names one.
+    /// </summary>
+    public async Task<IReadOnlyList<SessionDto>> ListSessionsAsync(long userId, string? current, CancellationToken cancellationToken)
+    {
+        var now = clock.UtcNow();
+        var tokens = await db.RefreshTokens.AsNoTracking()
+            .Where(t => t.UserId == userId)
+            .Select(t => new { t.FamilyId, t.CreatedAt, t.ExpiresAt, t.RotatedAt, t.RevokedAt })
+            .ToListAsync(cancellationToken);
+        return [.. tokens.GroupBy(t => t.FamilyId)
+            .Where(f => f.All(t => t.RevokedAt == null) && f.Any(t => t.RotatedAt == null && t.ExpiresAt > now))
+            .Select(f => new SessionDto(
+                f.Key.ToString("N"),
+                f.Min(t => t.CreatedAt),
+                f.Max(t => t.CreatedAt),
+                f.Where(t => t.RotatedAt == null).Max(t => t.ExpiresAt),
+                string.Equals(current, f.Key.ToString("N"), StringComparison.Ordinal)))
+            .OrderByDescending(s => s.LastUsedAt)];
+    }
+
+    /// <summary>Signs one session of the user out (its refresh tokens stop working); 404 when the user has no such session.</summary>
+    public async Task RevokeSessionAsync(long userId, string id, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParseExact(id, "N", out var family)
+            || await db.RefreshTokens.Where(t => t.FamilyId == family && t.UserId == userId && t.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, clock.UtcNow()), cancellationToken) == 0
+            && !await db.RefreshTokens.AnyAsync(t => t.FamilyId == family && t.UserId == userId, cancellationToken))
+        {
+            throw ApiException.NotFound("Session not found.");
+        }
+    }
+
     public Task RevokeAllForUserAsync(long userId, CancellationToken cancellationToken)
     {
         var now = clock.UtcNow();

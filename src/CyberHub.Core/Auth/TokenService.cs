@@ -13,13 +13,24 @@ public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSetti
 {
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    public string CreateAccessToken(User user) => Create(new Dictionary<string, object>
+    /// <summary>The claim naming the session (refresh-token family) an access token was issued in.</summary>
+    public const string SessionClaim = "sid";
+
+    public string CreateAccessToken(User user, Guid? session = null)
     {
-        [CyberHubClaims.Subject] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        [CyberHubClaims.Email] = user.Email,
-        [CyberHubClaims.Roles] = user.RoleList.ToArray(),
-        [CyberHubClaims.SecurityStamp] = user.SecurityStamp,
-    });
+        var claims = new Dictionary<string, object>
+        {
+            [CyberHubClaims.Subject] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [CyberHubClaims.Email] = user.Email,
+            [CyberHubClaims.Roles] = user.RoleList.ToArray(),
+            [CyberHubClaims.SecurityStamp] = user.SecurityStamp,
+        };
+        if (session is { } sid)
+        {
+            claims[SessionClaim] = sid.ToString("N");
+        }
+        return Create(claims);
+    }
 
     /// <summary>
     /// An access token for a machine caller: subject <c>service:{clientId}</c> (never a user id), the
@@ -54,16 +65,17 @@ public sealed class TokenService(CoreDbContext db, SigningKeyRing keys, JwtSetti
     {
         var refresh = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var now = clock.UtcNow();
+        var session = family ?? Guid.NewGuid();
         db.RefreshTokens.Add(new RefreshToken
         {
             UserId = user.Id,
-            FamilyId = family ?? Guid.NewGuid(),
+            FamilyId = session,
             TokenHash = Hash(refresh),
             CreatedAt = now,
             ExpiresAt = now + settings.RefreshTokenLifetime,
         });
         await db.SaveChangesAsync(cancellationToken);
-        return new TokenPair(CreateAccessToken(user), refresh);
+        return new TokenPair(CreateAccessToken(user, session), refresh);
     }
 
     public static byte[] Hash(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));

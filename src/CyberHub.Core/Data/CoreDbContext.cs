@@ -22,6 +22,7 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
     public DbSet<OrganizationMember> OrganizationMembers => Set<OrganizationMember>();
     public DbSet<OrganizationInvitation> OrganizationInvitations => Set<OrganizationInvitation>();
     public DbSet<ProgressRecord> Progress => Set<ProgressRecord>();
+    public DbSet<LearningGoal> LearningGoals => Set<LearningGoal>();
     public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
     public DbSet<ServiceClient> ServiceClients => Set<ServiceClient>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
@@ -116,6 +117,15 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
             progress.Property(p => p.Metadata).HasColumnType(JsonColumnType);
             progress.Property(p => p.Version).IsConcurrencyToken();
             progress.HasOne<User>().WithMany().HasForeignKey(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<LearningGoal>(goal =>
+        {
+            goal.ToTable("learning_goals");
+            goal.HasKey(g => g.UserId);
+            goal.Property(g => g.UserId).ValueGeneratedNever();
+            goal.Property(g => g.TimeZone).HasMaxLength(LearningGoal.MaxTimeZoneLength);
+            goal.HasOne<User>().WithMany().HasForeignKey(g => g.UserId).OnDelete(DeleteBehavior.Cascade);
         });
 
         model.Entity<OutboxEvent>(outbox =>

@@ -91,9 +91,9 @@ public static partial class UserRules
         {
             return null;
         }
-        if (value.Length > 2048 || ContentRules.HasControlCharacters(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        if (value.Length > 2048 || ContentRules.HasControlCharacters(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.UserInfo.Length > 0)
         {
-            throw ApiException.BadRequest("avatar_url: enter a valid http or https URL.");
+            throw ApiException.BadRequest("avatar_url: enter an https:// address of an image (at most 2,048 characters, without a user name or password).");
         }
         return value;
     }

@@ -21,6 +21,9 @@ public static class UsersApi
         group.MapGet("/me/", Me).WithSummary("The caller's profile");
         group.MapPatch("/me/", UpdateMe).WithSummary("Change names, bio or avatar_url");
         group.MapPost("/me/password/", ChangePassword).RequireAuthRateLimit().WithSummary("Change the password; ends every session");
+        group.MapGet("/me/sessions/", Sessions).WithSummary("The caller's signed-in sessions, most recently used first");
+        group.MapDelete("/me/sessions/", SignOutEverywhere).WithSummary("Sign out everywhere: every session ends and every access token is refused");
+        group.MapDelete("/me/sessions/{sessionId}/", EndSession).WithSummary("Sign one session out (its refresh token stops working)");
         group.MapGet("/", List).RequireAuthorization(Policies.Admin).WithSummary("All users, paged (admin)");
         group.MapGet("/{id:long}/", Get).WithSummary("One user (the user themself, admin or service)");
         // Privilege-granting: the caller's admin role is checked in the database, not only in the token.
@@ -50,6 +53,21 @@ public static class UsersApi
     private static async Task<NoContent> ChangePassword(ChangePasswordRequest request, ClaimsPrincipal caller, UsersService users, HttpContext http, CancellationToken ct)
     {
         await users.ChangePasswordAsync(caller.AccountId(), request, RateLimitingExtensions.ClientAddress(http), ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<IReadOnlyList<SessionDto>>> Sessions(ClaimsPrincipal caller, AuthService auth, CancellationToken ct) =>
+        TypedResults.Ok(await auth.ListSessionsAsync(caller.AccountId(), caller.FindFirstValue(TokenService.SessionClaim), ct));
+
+    private static async Task<NoContent> SignOutEverywhere(ClaimsPrincipal caller, UsersService users, CancellationToken ct)
+    {
+        await users.SignOutEverywhereAsync(caller.AccountId(), ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<NoContent> EndSession(string sessionId, ClaimsPrincipal caller, AuthService auth, CancellationToken ct)
+    {
+        await auth.RevokeSessionAsync(caller.AccountId(), sessionId, ct);
         return TypedResults.NoContent();
     }
 

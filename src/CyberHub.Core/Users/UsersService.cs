@@ -108,6 +108,24 @@ public sealed class UsersService(
         await accounts.ChangedAsync(id, cancellationToken);
     }
 
+    /// <summary>
+    /// Signs the user out everywhere: every refresh token is revoked and the new security stamp makes every access
+    /// token already issued stale at once (committed together, as for a password change).
+    /// </summary>
+    public async Task SignOutEverywhereAsync(long id, CancellationToken cancellationToken)
+    {
+        await using (var transaction = await db.BeginAccountChangeTransactionAsync(id, cancellationToken))
+        {
+            var user = await GetAsync(id, cancellationToken);
+            user.SecurityStamp = User.NewSecurityStamp();
+            user.UpdatedAt = clock.UtcNow();
+            await db.SaveChangesAsync(cancellationToken);
+            await auth.RevokeAllForUserAsync(id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        await accounts.ChangedAsync(id, cancellationToken);
+    }
+
     public async Task<PagedResponse<UserDto>> ListAsync(HttpRequest http, PageRequest page, CancellationToken cancellationToken)
     {
         var live = db.Users.AsNoTracking().Where(u => u.DeletedAt == null);
@@ -191,6 +209,7 @@ public sealed class UsersService(
             var now = clock.UtcNow();
             var caller = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await db.Progress.Where(p => p.UserId == id).ExecuteDeleteAsync(cancellationToken);
+            await db.LearningGoals.Where(g => g.UserId == id).ExecuteDeleteAsync(cancellationToken);
             await db.OrganizationMembers.Where(m => m.UserId == id).ExecuteDeleteAsync(cancellationToken);
             // Invitations wait for an email, not an account: those to the deleted address would reach whoever registers
             // it next, and those the user sent speak for someone who is gone. Both end with the account.

@@ -20,7 +20,8 @@ public sealed class SecurityHeaders
             "default-src 'self'",
             "script-src 'self' 'wasm-unsafe-eval'",
             "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data:",
+            // https: for the avatars learners link on their profile (Core accepts https avatar URLs only).
+            "img-src 'self' data: https:",
             $"connect-src 'self' {AiOrigin}",
             "frame-ancestors 'none'",
             "base-uri 'self'",

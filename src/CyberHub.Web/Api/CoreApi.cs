@@ -14,6 +14,28 @@ public sealed class CoreApi(HttpClient http) : ApiClient(http, "Core")
     public Task<UserDto> MeAsync(CancellationToken ct = default) =>
         SendAsync<UserDto>(HttpMethod.Get, "api/v1/users/me/", cancellationToken: ct);
 
+    public Task<UserDto> UpdateProfileAsync(UpdateProfileRequest request, CancellationToken ct = default) =>
+        SendAsync<UserDto>(HttpMethod.Patch, "api/v1/users/me/", request, cancellationToken: ct);
+
+    public Task ChangePasswordAsync(ChangePasswordRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/v1/users/me/password/", request, cancellationToken: ct);
+
+    public Task<List<SessionDto>> SessionsAsync(CancellationToken ct = default) =>
+        SendAsync<List<SessionDto>>(HttpMethod.Get, "api/v1/users/me/sessions/", cancellationToken: ct);
+
+    public Task EndSessionAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"api/v1/users/me/sessions/{Uri.EscapeDataString(id)}/", cancellationToken: ct);
+
+    /// <summary>Ends every session of the caller, this one included: the app's tokens stop working at once.</summary>
+    public Task SignOutEverywhereAsync(CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, "api/v1/users/me/sessions/", cancellationToken: ct);
+
+    public Task<LearningGoalDto> GoalAsync(CancellationToken ct = default) =>
+        SendAsync<LearningGoalDto>(HttpMethod.Get, "api/v1/progress/goal/", cancellationToken: ct);
+
+    public Task<LearningGoalDto> SetGoalAsync(LearningGoalRequest request, CancellationToken ct = default) =>
+        SendAsync<LearningGoalDto>(HttpMethod.Put, "api/v1/progress/goal/", request, cancellationToken: ct);
+
     public Task<PagedResponse<UserDto>> UsersAsync(int page, int pageSize, CancellationToken ct = default) =>
         SendAsync<PagedResponse<UserDto>>(HttpMethod.Get, Query("api/v1/users/", ("page", page), ("page_size", pageSize)), cancellationToken: ct);
 

@@ -46,9 +46,17 @@ public static class ContentText
     /// <summary>A metadata value as text: strings as they are, lists joined, minutes as a duration, anything else as JSON.</summary>
     public static string FieldValue(string key, JsonNode? value)
     {
-        if (key == "duration_minutes" && value is JsonValue v && MinutesOf(v) is { } minutes)
+        if (key == "duration_minutes" && value is JsonValue v && MinutesOf(v) is { } minutes and > 0 and < 1e7)
         {
-            return Duration((long)(minutes * 60));
+            return Minutes(minutes);
+        }
+        if (key == "topic" && value is JsonValue t && t.GetValueKind() == JsonValueKind.String && TopicName(t.GetValue<string>()) is { } topic)
+        {
+            return topic;
+        }
+        if (key == "level" && value is JsonValue l && l.GetValueKind() == JsonValueKind.String && LevelName(l.GetValue<string>()) is { } level)
+        {
+            return level;
         }
         return value switch
         {
@@ -57,6 +65,29 @@ public static class ContentText
             JsonArray list when list.All(i => i is JsonValue) => string.Join(", ", list.Select(i => FieldValue("", i))),
             _ => value.ToJsonString(),
         };
+    }
+
+    /// <summary>A level as a label: "Beginner"; null for none.</summary>
+    public static string? LevelName(string? level) => string.IsNullOrWhiteSpace(level) ? null : TypeName(level.Trim().ToLowerInvariant());
+
+    /// <summary>A topic as a label: <c>web-security</c> reads "Web security".</summary>
+    public static string? TopicName(string? topic) =>
+        string.IsNullOrWhiteSpace(topic) ? null : TypeName(topic.Trim().Replace('-', ' ').Replace('_', ' '));
+
+    /// <summary>A length in minutes as a label: "45 min", "8 h", "1 h 30 min".</summary>
+    public static string Minutes(double minutes)
+    {
+        var whole = (long)Math.Round(minutes);
+        return whole < 60 ? $"{Math.Max(1, whole)} min" : whole % 60 == 0 ? $"{whole / 60} h" : $"{whole / 60} h {whole % 60} min";
+    }
+
+    /// <summary>What an item's metadata says of its level, topic and length (each null when it says nothing usable).</summary>
+    public static (string? Level, string? Topic, double? Minutes) Facets(JsonObject? metadata)
+    {
+        static string? Text(JsonObject? m, string key) =>
+            m?[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Trim() is { Length: > 0 } s ? s : null;
+        var minutes = metadata?["duration_minutes"] is JsonValue d ? MinutesOf(d) : null;
+        return (Text(metadata, "level")?.ToLowerInvariant(), Text(metadata, "topic"), minutes is > 0 and < 1e7 ? minutes : null);
     }
 
     private static double? MinutesOf(JsonValue value) => value.GetValueKind() switch

@@ -339,6 +339,26 @@ namespace CyberHub.Core.Data.Migrations.Postgres
                     b.ToTable("outbox_events", (string)null);
                 });
 
+            modelBuilder.Entity("CyberHub.Core.Progress.LearningGoal", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int?>("ItemsPerWeek")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("TimeZone")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("learning_goals", (string)null);
+                });
+
             modelBuilder.Entity("CyberHub.Core.Progress.ProgressRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -547,6 +567,15 @@ namespace CyberHub.Core.Data.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("CyberHub.Core.Progress.LearningGoal", b =>
+                {
+                    b.HasOne("CyberHub.Core.Users.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("CyberHub.Core.Progress.ProgressRecord", b =>

@@ -322,6 +322,26 @@ namespace CyberHub.Core.Data.Migrations.Sqlite
                     b.ToTable("outbox_events", (string)null);
                 });
 
+            modelBuilder.Entity("CyberHub.Core.Progress.LearningGoal", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("ItemsPerWeek")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("TimeZone")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("learning_goals", (string)null);
+                });
+
             modelBuilder.Entity("CyberHub.Core.Progress.ProgressRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -526,6 +546,15 @@ namespace CyberHub.Core.Data.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("CyberHub.Core.Progress.LearningGoal", b =>
+                {
+                    b.HasOne("CyberHub.Core.Users.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("CyberHub.Core.Progress.ProgressRecord", b =>
