@@ -6,8 +6,11 @@ namespace CyberHub.ServiceDefaults.Auth;
 
 /// <summary>
 /// Core's public signing keys, fetched from its JWKS document and cached. A token whose <c>kid</c> is not
-/// cached triggers a refetch (at most one per <see cref="MinRefreshInterval"/>), so a key rotation in Core
-/// is picked up on first use; the cache also refreshes itself once it is <see cref="MaxAge"/> old.
+/// cached triggers a refetch, so a key rotation in Core is picked up on first use; the cache also refreshes itself
+/// once it is <see cref="MaxAge"/> old. Fetches are at most one per <see cref="MinRefreshInterval"/>: a token with
+/// an unknown key that arrives sooner waits for the next allowed fetch (shared by every request waiting for one)
+/// instead of being refused, so the first token of a new key is never turned away because another fetch came just
+/// before it, and tokens naming made-up keys cost Core one fetch per interval at most.
 /// </summary>
 public sealed class JwksKeyCache(IHttpClientFactory httpClients, ILogger<JwksKeyCache> logger, TimeProvider clock)
 {
@@ -16,9 +19,11 @@ public sealed class JwksKeyCache(IHttpClientFactory httpClients, ILogger<JwksKey
     public static readonly TimeSpan MinRefreshInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaxAge = TimeSpan.FromHours(1);
 
-    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private readonly Lock _gate = new();
     private volatile IReadOnlyDictionary<string, SecurityKey> _keys = new Dictionary<string, SecurityKey>();
     private DateTimeOffset _fetchedAt = DateTimeOffset.MinValue;
+    /// <summary>The fetch under way or scheduled, and when it reads Core's document (it sees keys made before then).</summary>
+    private (Task Task, DateTimeOffset ReadsAt) _next = (Task.CompletedTask, DateTimeOffset.MinValue);
 
     public IEnumerable<SecurityKey> Resolve(string? kid) =>
         kid is not null && _keys.TryGetValue(kid, out var key) ? [key] : [];
@@ -39,21 +44,45 @@ public sealed class JwksKeyCache(IHttpClientFactory httpClients, ILogger<JwksKey
         {
             return;
         }
-
-        await _refresh.WaitAsync(cancellationToken);
-        try
+        // A fetch that reads the document after this token was made sees its key, if Core published one.
+        var arrived = clock.GetUtcNow();
+        while (!(_keys.ContainsKey(kid) && !IsStale()))
         {
-            var recentlyFetched = clock.GetUtcNow() - _fetchedAt < MinRefreshInterval;
-            if ((_keys.ContainsKey(kid) && !IsStale()) || recentlyFetched)
+            var (fetch, readsAt) = NextFetch();
+            await fetch.WaitAsync(cancellationToken);
+            if (readsAt >= arrived)
             {
                 return;
             }
-            await FetchAsync(cancellationToken);
         }
-        finally
+    }
+
+    /// <summary>Joins the pending fetch, or schedules one at the earliest moment the interval allows.</summary>
+    private (Task Task, DateTimeOffset ReadsAt) NextFetch()
+    {
+        lock (_gate)
         {
-            _refresh.Release();
+            if (!_next.Task.IsCompleted)
+            {
+                return _next;
+            }
+            var now = clock.GetUtcNow();
+            var wait = _fetchedAt + MinRefreshInterval - now;
+            var readsAt = wait > TimeSpan.Zero ? now + wait : now;
+            _next = (FetchAfterAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero), readsAt);
+            return _next;
         }
+    }
+
+    private async Task FetchAfterAsync(TimeSpan wait)
+    {
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, clock);
+        }
+        // Not the caller's token: a request that gives up must not cancel the fetch others wait for.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), clock);
+        await FetchAsync(timeout.Token);
     }
 
     /// <summary>Each key is pinned to ES256: a P-256 key for signatures that says so, so no key can serve another algorithm.</summary>
