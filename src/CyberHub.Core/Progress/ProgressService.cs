@@ -45,6 +45,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
             request.Status, request.CompletionPercentage, request.Score, request.TimeSpentSeconds, request.Metadata), record.CreatedAt);
 
         IdempotentAnswer? answer = null;
+        WithoutSavepoints();
         await using (var transaction = await db.BeginOutboxTransactionAsync(userId, cancellationToken))
         {
             if (idempotency is not null && await db.FindAnswerAsync(idempotency, record.CreatedAt, cancellationToken) is { } stored)
@@ -112,6 +113,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     public async Task<ProgressRecord> UpdateAsync(
         long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
+        WithoutSavepoints();
         for (var attempt = 1; ; attempt++)
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -152,6 +154,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
 
     public async Task DeleteAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
+        WithoutSavepoints();
         for (var attempt = 1; ; attempt++)
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -194,15 +197,26 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
             query = query.Where(p => p.Status == status);
         }
 
-        var count = await query.CountAsync(cancellationToken);
+        // The page and the total in one statement (the count is an uncorrelated subquery: PostgreSQL and SQLite
+        // compute it once). Only an empty page, which carries no total, needs a second look.
+        var rows = await query.OrderBy(p => p.Id).Skip(page.Skip).Take(page.PageSize)
+            .Select(p => new { Record = p, Total = query.Count() })
+            .ToListAsync(cancellationToken);
+        var count = rows.Count > 0 ? rows[0].Total : await query.CountAsync(cancellationToken);
         // An empty answer must not pass for "no progress" when the user does not exist (the AI service tells the two apart).
         if (count == 0 && user is { } asked && !await db.Users.AnyAsync(u => u.Id == asked && u.DeletedAt == null, cancellationToken))
         {
             throw ApiException.NotFound("User not found.");
         }
-        var records = await query.OrderBy(p => p.Id).Skip(page.Skip).Take(page.PageSize).ToListAsync(cancellationToken);
-        return page.ToResponse(http, count, records.ConvertAll(ToDto));
+        return page.ToResponse(http, count, rows.ConvertAll(row => ToDto(row.Record)));
     }
+
+    /// <summary>
+    /// A write here runs in its own transaction and rolls all of it back on any failure, so the savepoint EF Core would
+    /// otherwise wrap around each SaveChanges (two more round trips on PostgreSQL: SAVEPOINT, RELEASE) protects nothing.
+    /// A pooled context turns them back on when it is returned.
+    /// </summary>
+    private void WithoutSavepoints() => db.Database.AutoSavepointsEnabled = false;
 
     public static ProgressDto ToDto(ProgressRecord p) => new(
         p.Id, p.UserId, p.ContentId, p.ContentType, p.Status, p.CompletionPercentage, p.Score, p.TimeSpentSeconds,
