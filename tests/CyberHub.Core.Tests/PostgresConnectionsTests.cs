@@ -47,4 +47,39 @@ public sealed class PostgresConnectionsTests
         await using var count = new NpgsqlCommand("SELECT count(*)::int FROM pg_prepared_statements WHERE statement LIKE '%next_value%'", connection);
         Assert.Equal(expected, await count.ExecuteScalarAsync());
     }
+
+    [Theory]
+    [InlineData("Host=db;Database=cyberhub", true)]
+    [InlineData("Host=db;No Reset On Close=false", false)]
+    [InlineData("Host=db;noresetonclose=false", false)]
+    public void Core_draws_pooled_connections_without_a_session_reset_unless_told_otherwise(string connectionString, bool expected)
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(PostgresConnections.TunedStateless(connectionString));
+
+        Assert.Equal(expected, tuned.NoResetOnClose);
+        Assert.Equal(PostgresConnections.MaxAutoPrepare, tuned.MaxAutoPrepare);
+    }
+
+    /// <summary>
+    /// The reset is a real round of statements: with it, a connection drawn again has lost the session's settings; without
+    /// it (Core's way), they are still there, which is why Core must leave none behind (transaction-scoped locks only).
+    /// </summary>
+    [Theory]
+    [InlineData(false, "0")]
+    [InlineData(true, "1s")]
+    public async Task Without_the_reset_a_connection_drawn_again_skips_the_reset_statements(bool stateless, string expected)
+    {
+        var connectionString = TestPostgres.AdminConnectionString + $";Application Name=reset-{Guid.NewGuid():N}";
+        await using var dataSource = NpgsqlDataSource.Create(
+            stateless ? PostgresConnections.TunedStateless(connectionString) : PostgresConnections.Tuned(connectionString));
+        await using (var first = await dataSource.OpenConnectionAsync())
+        {
+            await using var set = new NpgsqlCommand("SET statement_timeout = '1s'", first);
+            await set.ExecuteNonQueryAsync();
+        }
+        await using var again = await dataSource.OpenConnectionAsync();
+        await using var show = new NpgsqlCommand("SHOW statement_timeout", again);
+        // RESET ALL (part of the reset) puts the setting back to its default, 0.
+        Assert.Equal(expected, await show.ExecuteScalarAsync());
+    }
 }

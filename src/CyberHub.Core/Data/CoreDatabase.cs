@@ -20,7 +20,9 @@ public static class CoreDatabase
         var postgres = configuration.GetConnectionString("core");
         if (!string.IsNullOrWhiteSpace(postgres))
         {
-            services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(PostgresConnections.Tuned(postgres))
+            // Core keeps no session state on its connections (transaction-scoped locks only), so a connection drawn
+            // again from the pool needs no reset.
+            services.AddDbContextPool<CoreDbContext, PostgresCoreDbContext>(o => o.UseNpgsql(PostgresConnections.TunedStateless(postgres))
                 .AddInterceptors(QueryDurationInterceptor.PostgreSql, FailedStatementReset.Instance));
         }
         else

@@ -8,6 +8,8 @@ using CyberHub.ServiceDefaults.Auth;
 using CyberHub.ServiceDefaults.Errors;
 using CyberHub.ServiceDefaults.Idempotency;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace CyberHub.Core.Progress;
 
@@ -45,6 +47,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
             request.Status, request.CompletionPercentage, request.Score, request.TimeSpentSeconds, request.Metadata), record.CreatedAt);
 
         IdempotentAnswer? answer = null;
+        WithoutSavepoints();
         await using (var transaction = await db.BeginOutboxTransactionAsync(userId, cancellationToken))
         {
             if (idempotency is not null && await db.FindAnswerAsync(idempotency, record.CreatedAt, cancellationToken) is { } stored)
@@ -112,6 +115,11 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     public async Task<ProgressRecord> UpdateAsync(
         long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
+        if (db.Database.IsNpgsql() && await TryUpdateInOneStatementAsync(id, change, expectedVersion, caller, cancellationToken) is { } updated)
+        {
+            return updated;
+        }
+        WithoutSavepoints();
         for (var attempt = 1; ; attempt++)
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -150,8 +158,57 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         }
     }
 
+    /// <summary>
+    /// The usual PATCH on PostgreSQL in two round trips and no transaction held open while Core works: the record is
+    /// read as it is (no lock), the change applied to it, and then one statement takes the owner's lock, writes the new
+    /// version on condition that the record still has the version read, and inserts the event, all in the one implicit
+    /// transaction of that statement. The owner's lock is taken before the event's id is drawn, as in every outbox
+    /// transaction (see <see cref="OutboxWriter"/>). Null when the record changed (or went) between the read and the
+    /// write, or when If-Match names a version newer than the one read: the caller then goes the locked way, which
+    /// decides those cases exactly as before.
+    /// </summary>
+    private async Task<ProgressRecord?> TryUpdateInOneStatementAsync(
+        long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
+    {
+        var record = await db.Progress.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+            ?? throw ApiException.NotFound("Progress record not found.");
+        caller.EnsureCanActFor(record.UserId);
+        if (expectedVersion is { } expected && expected != record.Version)
+        {
+            return expected > record.Version
+                ? null
+                : throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
+        }
+        var read = record.Version;
+        ProgressRules.Apply(record, change, clock.UtcNow());
+        record.Version++;
+        var e = OutboxEvent.For(ProgressEventTypes.Updated, ToDto(record), record.UpdatedAt);
+        // Typed, so that a null and a value make one prepared statement, not two.
+        var score = new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Double, Value = (object?)record.Score ?? DBNull.Value };
+        var startedAt = new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)record.StartedAt ?? DBNull.Value };
+        var completedAt = new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)record.CompletedAt ?? DBNull.Value };
+        var written = await db.Database.ExecuteSqlAsync($"""
+            WITH owner_lock AS (SELECT pg_advisory_xact_lock({record.UserId})),
+            changed AS (
+                UPDATE progress SET "Status" = {record.Status.ToString()}, "CompletionPercentage" = {record.CompletionPercentage},
+                    "Score" = {score}, "TimeSpentSeconds" = {record.TimeSpentSeconds}, "Metadata" = {record.Metadata}::jsonb,
+                    "StartedAt" = {startedAt}, "CompletedAt" = {completedAt}, "UpdatedAt" = {record.UpdatedAt}, "Version" = {record.Version}
+                WHERE "Id" = {record.Id} AND "Version" = {read} AND EXISTS (SELECT 1 FROM owner_lock)
+                RETURNING "UserId")
+            INSERT INTO outbox_events ("EventId", "UserId", "Type", "Payload", "CreatedAt", "Attempts", "NextAttemptAt")
+            SELECT {e.EventId}, "UserId", {e.Type}, {e.Payload}::jsonb, {e.CreatedAt}, 0, {e.NextAttemptAt} FROM changed
+            """, cancellationToken);
+        if (written != 1)
+        {
+            return null;
+        }
+        outbox.Notify();
+        return record;
+    }
+
     public async Task DeleteAsync(long id, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
+        WithoutSavepoints();
         for (var attempt = 1; ; attempt++)
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -194,15 +251,26 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
             query = query.Where(p => p.Status == status);
         }
 
-        var count = await query.CountAsync(cancellationToken);
+        // The page and the total in one statement (the count is an uncorrelated subquery: PostgreSQL and SQLite
+        // compute it once). Only an empty page, which carries no total, needs a second look.
+        var rows = await query.OrderBy(p => p.Id).Skip(page.Skip).Take(page.PageSize)
+            .Select(p => new { Record = p, Total = query.Count() })
+            .ToListAsync(cancellationToken);
+        var count = rows.Count > 0 ? rows[0].Total : await query.CountAsync(cancellationToken);
         // An empty answer must not pass for "no progress" when the user does not exist (the AI service tells the two apart).
         if (count == 0 && user is { } asked && !await db.Users.AnyAsync(u => u.Id == asked && u.DeletedAt == null, cancellationToken))
         {
             throw ApiException.NotFound("User not found.");
         }
-        var records = await query.OrderBy(p => p.Id).Skip(page.Skip).Take(page.PageSize).ToListAsync(cancellationToken);
-        return page.ToResponse(http, count, records.ConvertAll(ToDto));
+        return page.ToResponse(http, count, rows.ConvertAll(row => ToDto(row.Record)));
     }
+
+    /// <summary>
+    /// A write here runs in its own transaction and rolls all of it back on any failure, so the savepoint EF Core would
+    /// otherwise wrap around each SaveChanges (two more round trips on PostgreSQL: SAVEPOINT, RELEASE) protects nothing.
+    /// A pooled context turns them back on when it is returned.
+    /// </summary>
+    private void WithoutSavepoints() => db.Database.AutoSavepointsEnabled = false;
 
     public static ProgressDto ToDto(ProgressRecord p) => new(
         p.Id, p.UserId, p.ContentId, p.ContentType, p.Status, p.CompletionPercentage, p.Score, p.TimeSpentSeconds,
