@@ -127,6 +127,58 @@ public static class BlendTuning
     }
 
     /// <summary>Mean wall time per call of the blend over the reporting learners (inputs already built).</summary>
+    /// <summary>
+    /// The served ranking's choices on the tuning split of the simulated population only: scoring (weighted sums, the
+    /// learned blend fitted on tuning), diversification (relevance λ) and ready-first or not; per choice, NDCG@10 with its
+    /// interval on the time split, and the multi-interest slice's picks from the learner's other topic. The reporting
+    /// split is never read.
+    /// </summary>
+    public static async Task TuneServedAsync(EvaluationContext context, IReadOnlyList<Learner> population, int hidden, Action<string> say, CancellationToken cancellationToken)
+    {
+        var inputs = await BlendInputs.ForAsync(context);
+        var model = inputs.Model ?? BlendModel.Default;
+        var scorings = new List<(BlendWeights Weights, BlendModel? Model)>
+        {
+            (BlendWeights.Default, null),
+            (new BlendWeights(0, 1, 0, 0), null),
+            (new BlendWeights(0.25, 2, 0.25, 0), null),
+            (new BlendWeights(0.5, 4, 0.5, 0), null),
+            (new BlendWeights(0.5, 2, 0, 0), null),
+            (new BlendWeights(0, 2, 0.5, 0), null),
+            (new BlendWeights(1, 2, 1, 0), null),
+            (BlendWeights.Default, model),
+        };
+        var choices = new List<ServedBlend>();
+        foreach (var (weights, m) in scorings)
+        {
+            foreach (var relevance in new[] { 1.0, 0.9, 0.75 })
+            {
+                choices.Add(new ServedBlend(weights, m, relevance));
+            }
+        }
+        choices.Add(new ServedBlend(BlendWeights.Default, model, 1.0, ReadyFirst: false));
+        choices.Add(new ServedBlend(BlendWeights.Default, model, 0.9, ReadyFirst: false));
+        say($"- the learned blend used here (fitted on tuning): {Describe(model)}");
+        say("");
+        say("| served choice (tuning split) | NDCG@10 | P@10 | coverage | ILD | multi-interest: picks in latest topic | in other topic | learners with 2+ of other |");
+        say("|---|---:|---:|---:|---:|---:|---:|---:|");
+        var meanEmbedding = new MeanEmbeddingRecommender(context);
+        var baseTable = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [meanEmbedding], cancellationToken);
+        var baseSlice = await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [meanEmbedding], cancellationToken);
+        var b = baseTable.Rows[0];
+        say($"| mean-embedding | {b.Ndcg} | {b.Precision} | {b.Coverage:F3} | {b.Diversity} | {baseSlice.Rows[0].InLatest} | {baseSlice.Rows[0].InOther} | {baseSlice.Rows[0].TwoOrMoreOther} |");
+        foreach (var choice in choices)
+        {
+            var strategy = new ServedRecommender(context, choice.Describe(), choice);
+            var table = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [strategy], cancellationToken);
+            var slice = await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [strategy], cancellationToken);
+            var r = table.Rows[0];
+            var m = slice.Rows[0];
+            say($"| {choice.Describe()} | {r.Ndcg} | {r.Precision} | {r.Coverage:F3} | {r.Diversity} | {m.InLatest} | {m.InOther} | {m.TwoOrMoreOther} |");
+        }
+        say($"(multi-interest slice: {baseSlice.Learners} tuning learners)");
+    }
+
     public static async Task<string> CostAsync(EvaluationContext context, IReadOnlyList<Learner> learners, int hidden, CancellationToken cancellationToken)
     {
         var strategy = new BlendRecommender(context, "blend", BlendRecommender.Mode.Blend);

@@ -46,6 +46,7 @@ try
     Say($"- catalogs: demo {demo.Items.Count} items, content-only {content.Items.Count} items in {content.Items.Select(i => i.Track).Distinct().Count()} groups; embedded with {embeddings.ModelName} in {embedded.TotalSeconds:F1} s");
 
     var tables = new List<ResultTable>();
+    var multiInterest = new List<MultiInterestTable>();
 
     // (a) The simulated population over the demo catalog.
     var population = new LearnerSimulator(demo.Items, new SimulationSettings { Seed = options.Seed, Learners = options.Learners }).Run();
@@ -67,6 +68,12 @@ try
         await BlendTuning.RunAsync(demoContext, population, options.Hidden, cancellationToken);
         return;
     }
+    if (options.TuneServed)
+    {
+        (await BlendInputs.ForAsync(demoContext)).Model = await BlendTuning.FitAsync(demoContext, population, options.Hidden);
+        await BlendTuning.TuneServedAsync(demoContext, population, options.Hidden, Say, cancellationToken);
+        return;
+    }
     if (!options.TuneContent)
     {
         // The learned blend: fitted on the tuning split here, then every table uses it.
@@ -77,6 +84,10 @@ try
         foreach (var split in options.Splits)
         {
             tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
+        }
+        foreach (var split in options.Splits)
+        {
+            multiInterest.Add(await Evaluation.MultiInterestAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
         }
         // The harder slice: learners whose next completions include a topic their history does not have.
         foreach (var split in options.Splits)
@@ -129,6 +140,10 @@ try
     {
         Say(Report.Markdown(table));
     }
+    foreach (var table in multiInterest)
+    {
+        Say(Report.Markdown(table));
+    }
     Say(Report.Markdown(searchResults, queries.Count(q => !q.Nonsense), queries.Count(q => q.Nonsense)));
     Say(await SearchBench.RunAsync(embeddings, demo, [.. CatalogImporterTexts(demo)], queries, work, cancellationToken));
 
@@ -142,6 +157,7 @@ try
         options.ProbesPerGroup,
         options.Hidden,
         Tables = tables,
+        MultiInterest = multiInterest,
         Search = searchResults.Select(r => new
         {
             r.Strategy, r.ScoreKind, r.Ndcg, r.Mrr, r.Queries, r.MedianTopScore, r.LowestTopScore,
@@ -168,7 +184,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false)
 {
     public static Options Parse(string[] args)
     {
@@ -188,9 +204,10 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--split" => options with { Splits = [Next()] },
                 "--tune-blend" => options with { TuneBlend = true },
                 "--tune-content" => options with { TuneContent = true },
+                "--tune-served" => options with { TuneServed = true },
                 "--only" => options with { Only = Next() is "search" ? "search" : throw new ArgumentException("--only takes: search") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --only search"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --only search"),
             };
         }
         return options;
