@@ -11,14 +11,15 @@ public sealed record RankingItem(ContentKey Key, float[]? Vector, PathItem Path)
 /// blend (<see cref="Model"/>, when set), ready items first, then maximal marginal relevance over the ready picks with
 /// <see cref="Relevance"/> (1: the blend's order alone).
 /// </summary>
-public sealed record ServedBlend(BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, bool ReadyFirst = true)
+public sealed record ServedBlend(BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, bool ReadyFirst = true, int PerInterest = 0)
 {
     /// <summary>What the service serves: chosen with the evaluation harness (docs/recommendations.md, "The served ranking").</summary>
-    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Ranking.Relevance);
+    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Ranking.Relevance, PerInterest: 2);
 
     public string Describe() => (Model is null
         ? $"weighted sum (content {Weights.Content}, co-completion {Weights.CoCompletion}, path {Weights.Path}, popular {Weights.Popular}), relevance {Relevance}"
-        : $"learned blend, relevance {Relevance}") + (ReadyFirst ? "" : ", readiness a feature only");
+        : $"learned blend, relevance {Relevance}") + (ReadyFirst ? "" : ", readiness a feature only")
+        + (PerInterest > 0 ? $", {PerInterest} per interest in the first {ServedRanking.FirstPage}" : "");
 }
 
 /// <summary>
@@ -51,6 +52,9 @@ public static class ServedRanking
     /// round trips and nothing else. The path still sees the whole history (a prerequisite done long ago is done).
     /// </summary>
     public const int RecentSeeds = 30;
+
+    /// <summary>The first page a request shows by default: where <see cref="ServedBlend.PerInterest"/> applies.</summary>
+    public const int FirstPage = 10;
 
     /// <summary>The items whose graph neighbourhood and co-completion counts are read: the latest <see cref="RecentSeeds"/>.</summary>
     public static IReadOnlyList<ContentKey> Seeds(IReadOnlyList<HistoryItem> history) =>
@@ -138,7 +142,74 @@ public static class ServedRanking
                 Driver = items[p.Key].Vector is { } v ? ClosestDriver(v, history, weights) : history[^1].Key,
             }) with { Score = Scaled(p.Score) })
             .ToList();
-        return Diversify(picks, items, blend.Relevance, blend.ReadyFirst);
+        picks = Diversify(picks, items, blend.Relevance, blend.ReadyFirst);
+        return blend.PerInterest > 0 ? KeepInterests(picks, items, history, blend.PerInterest, blend.ReadyFirst) : picks;
+    }
+
+    /// <summary>
+    /// A learner's several interests kept on the first page: an interest is a topic with at least two of the learner's
+    /// completions (an item without a topic belongs to the topic of the completed item closest to it); each gets at least
+    /// <paramref name="perInterest"/> of the first <see cref="FirstPage"/> ready picks when it has candidates, its best ones
+    /// (in list order) moved up in place of the last picks of the interest holding the most. Nothing else moves.
+    /// </summary>
+    public static List<BlendedPick> KeepInterests(List<BlendedPick> picks, IReadOnlyDictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history, int perInterest, bool readyFirst = true)
+    {
+        var interests = history.Select(h => TopicOf(h.Key, items, history)).OfType<string>()
+            .GroupBy(t => t, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() >= 2).Select(g => g.Key).ToList();
+        var page = Math.Min(FirstPage, picks.Count(p => p.Ready || !readyFirst));
+        if (interests.Count < 2 || page < FirstPage)
+        {
+            return picks;
+        }
+        var topics = picks.Select(p => TopicOf(p.Key, items, history)).ToList();
+        var list = picks.Select((p, i) => (Pick: p, Topic: topics[i])).ToList();
+        foreach (var interest in interests)
+        {
+            bool Of((BlendedPick Pick, string? Topic) x) => string.Equals(x.Topic, interest, StringComparison.OrdinalIgnoreCase);
+            while (list.Take(page).Count(Of) < perInterest)
+            {
+                var from = list.FindIndex(page, x => (x.Pick.Ready || !readyFirst) && Of(x));
+                if (from < 0)
+                {
+                    break;
+                }
+                // The most held interest on the page gives up its last pick (never one of another kept interest's minimum).
+                var counts = list.Take(page).GroupBy(x => x.Topic ?? "", StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Count(), StringComparer.OrdinalIgnoreCase);
+                var richest = counts.Where(c => !string.Equals(c.Key, interest, StringComparison.OrdinalIgnoreCase)
+                    && (!interests.Contains(c.Key, StringComparer.OrdinalIgnoreCase) || c.Value > perInterest)).OrderByDescending(c => c.Value).Select(c => c.Key).FirstOrDefault();
+                if (richest is null)
+                {
+                    break;
+                }
+                var to = list.FindLastIndex(page - 1, page, x => string.Equals(x.Topic ?? "", richest, StringComparison.OrdinalIgnoreCase));
+                var moved = list[from];
+                list.RemoveAt(from);
+                var given = list[to];
+                list.RemoveAt(to);
+                list.Insert(to, moved);
+                list.Insert(page, given);
+            }
+        }
+        return [.. list.Select(x => x.Pick)];
+    }
+
+    private static string? TopicOf(ContentKey key, IReadOnlyDictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history)
+    {
+        if (!items.TryGetValue(key, out var item))
+        {
+            return null;
+        }
+        if (item.Path.Topic is { } topic)
+        {
+            return topic;
+        }
+        if (item.Vector is not { } vector)
+        {
+            return null;
+        }
+        var closest = history.Where(h => h.Vector is { } v && v.Length == vector.Length && h.Key != key)
+            .MaxBy(h => TensorPrimitives.Dot(h.Vector!, vector));
+        return closest?.Path.Topic;
     }
 
     /// <summary>
