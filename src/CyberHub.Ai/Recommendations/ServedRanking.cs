@@ -14,7 +14,7 @@ public sealed record RankingItem(ContentKey Key, float[]? Vector, PathItem Path)
 public sealed record ServedBlend(BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, bool ReadyFirst = true, int PerInterest = 0)
 {
     /// <summary>What the service serves: chosen with the evaluation harness (docs/recommendations.md, "The served ranking").</summary>
-    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Ranking.Relevance, PerInterest: 2);
+    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Ranking.Relevance, ReadyFirst: true, PerInterest: 2);
 
     public string Describe() => (Model is null
         ? $"weighted sum (content {Weights.Content}, co-completion {Weights.CoCompletion}, path {Weights.Path}, popular {Weights.Popular}), relevance {Relevance}"
