@@ -146,6 +146,9 @@ public static class BlendTuning
             new(BlendWeights.Default, model, 0.75, PerInterest: 2),
             new(BlendWeights.Default, model, 1.0, ReadyFirst: false, PerInterest: 0),
             new(BlendWeights.Default, model, 1.0, ReadyFirst: false, PerInterest: 2),
+            new(BlendWeights.Default, null, 0.75, PerInterest: 3),
+            new(BlendWeights.Default, null, 1.0, PerInterest: 3),
+            new(new BlendWeights(0.5, 4, 0.5, 0), null, 0.75, PerInterest: 3),
         };
         say($"- the learned blend used here (fitted on tuning): {Describe(model)}");
         say("");

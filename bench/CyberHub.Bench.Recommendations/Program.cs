@@ -37,7 +37,7 @@ try
         Console.WriteLine($"Written: {Path.GetFullPath(Path.Combine(options.Out, "search.md"))}");
         return;
     }
-    using var content = options.Only == "served" ? null : await Datasets.ContentOnlyAsync(embeddings, work, cancellationToken);
+    using var content = options.Only == "served" || options.TuneServed ? null : await Datasets.ContentOnlyAsync(embeddings, work, cancellationToken);
     var starterQuery = (await embeddings.EmbedAsync([RecommendationCore.StarterQuery], cancellationToken))[0];
     var embedded = clock.Elapsed;
 
