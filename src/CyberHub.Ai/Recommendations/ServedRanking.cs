@@ -84,7 +84,7 @@ public static class ServedRanking
         IReadOnlyList<HistoryItem> history, NeighbourGraph graph, CoCompletionModel coCompletion, BlendSettings? settings = null)
     {
         var ranker = new BlendRanker(graph, coCompletion, _ => null, _ => null, _ => [], settings);
-        return [.. ranker.Content(history).Keys.Concat(ranker.CoCompletion(history).Keys).Distinct()];
+        return [.. ranker.ContentKeys(history).Concat(ranker.CoCompletion(history).Keys).Distinct()];
     }
 
     /// <summary>
