@@ -18,16 +18,29 @@ public sealed class BlendInputs
     public const int Neighbours = 10;
     private static readonly ConditionalWeakTable<EvaluationContext, Task<BlendInputs>> Built = [];
 
-    private BlendInputs(EvaluationContext context, BlendRanker ranker, IReadOnlyDictionary<ContentKey, PathItem> paths)
+    private BlendInputs(EvaluationContext context, BlendRanker ranker, IReadOnlyDictionary<ContentKey, PathItem> paths,
+        IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>> lists, CoCompletionModel coCompletion)
     {
         Context = context;
         Ranker = ranker;
         Paths = paths;
+        Lists = lists;
+        CoCompletion = coCompletion;
     }
 
     public EvaluationContext Context { get; }
     public BlendRanker Ranker { get; }
     public IReadOnlyDictionary<ContentKey, PathItem> Paths { get; }
+
+    /// <summary>Each item's stored neighbour list, as the stores' <see cref="IItemGraph"/> keeps it.</summary>
+    public IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>> Lists { get; }
+
+    /// <summary>The co-completion model fed every training completion in time order.</summary>
+    public CoCompletionModel CoCompletion { get; }
+
+    /// <summary>The neighbour lists of <paramref name="items"/>, as <see cref="IItemGraph.NeighboursAsync"/> answers.</summary>
+    public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(items.Distinct().Where(Lists.ContainsKey).ToDictionary(k => k, k => Lists[k]));
 
     /// <summary>The learned blend's model for this data set (null: <see cref="BlendModel.Default"/>).</summary>
     public BlendModel? Model { get; set; }
@@ -78,7 +91,7 @@ public sealed class BlendInputs
         var unlocks = paths.Values.SelectMany(p => p.Prerequisites.Select(q => (q, p.Key))).GroupBy(x => x.q).ToDictionary(g => g.Key, g => (IReadOnlyList<ContentKey>)[.. g.Select(x => x.Key)]);
         var ranker = new BlendRanker(graph, co, k => paths.GetValueOrDefault(k), k => context.ByKey.TryGetValue(k, out var i) ? i.Vector : null,
             k => unlocks.GetValueOrDefault(k) ?? [], Settings);
-        return new BlendInputs(context, ranker, paths);
+        return new BlendInputs(context, ranker, paths, lists.ToDictionary(l => l.Item1, l => l.Item2), co);
     }
 
     public IReadOnlyList<HistoryItem> History(IReadOnlyList<Completion> history) =>
@@ -211,5 +224,40 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
             }
         }
         return list;
+    }
+}
+
+/// <summary>
+/// What the service serves, by the service's own code: the same reads in the same shape (the profile's 150 nearest
+/// items through <see cref="RecommendationCore.CandidatesAsync"/>, the item graph two hops around the latest completions
+/// through <see cref="ServedRanking.NeighbourhoodAsync"/>, the components' candidates) and <see cref="ServedRanking.Rank"/>
+/// over them, the 50-item list cut to 10 as a request for 10 is. The co-completion counts are the harness's model fed
+/// every training completion (the service's store answers the same counts for the pairs leaving the history).
+/// </summary>
+public sealed class ServedRecommender(EvaluationContext context, string name, ServedBlend? blend = null) : IRecommender
+{
+    public string Name => name;
+
+    public async Task<IReadOnlyList<ContentKey>> RecommendAsync(RecommendationRequest request, CancellationToken cancellationToken) =>
+        [.. (await PicksAsync(request, cancellationToken)).Take(request.Count).Select(p => p.Key)];
+
+    public async Task<IReadOnlyList<BlendedPick>> PicksAsync(RecommendationRequest request, CancellationToken cancellationToken)
+    {
+        var inputs = await BlendInputs.ForAsync(context);
+        var history = inputs.History(request);
+        if (history.Count == 0)
+        {
+            return [.. (await TodayRecommender.StarterAsync(context, request.Count, cancellationToken))
+                .Select(k => new BlendedPick(k, 0, new ComponentScores(0, 0, 0, 0), RecommendationSource.Popular, null, true, []))];
+        }
+        var (vector, _, started) = await context.ProfileAsync(request, cancellationToken);
+        var nearest = vector is null ? [] : await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, cancellationToken);
+        var graph = await ServedRanking.NeighbourhoodAsync(ServedRanking.Seeds(history), inputs.NeighboursAsync, cancellationToken);
+        var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
+            .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, BlendInputs.Settings)).Distinct();
+        var items = keys.Where(context.ByKey.ContainsKey)
+            .ToDictionary(k => k, k => new RankingItem(k, context.ByKey[k].Vector, inputs.Paths[k]));
+        return ServedRanking.Rank(new ServedRankingInput(history, graph, inputs.CoCompletion, items, [.. nearest.Select(n => n.Key)], started),
+            blend ?? ServedBlend.Default, BlendInputs.Settings);
     }
 }

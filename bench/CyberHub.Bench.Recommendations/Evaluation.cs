@@ -26,6 +26,12 @@ public sealed record StrategyResult(
     public Estimate? PrecisionDelta { get; init; }
 }
 
+/// <summary>One strategy on the multi-interest slice: picks in the latest topic, in the other, learners offered ≥ 2 of the other, NDCG@10.</summary>
+public sealed record MultiInterestRow(string Strategy, Estimate InLatest, Estimate InOther, Estimate TwoOrMoreOther, Estimate Ndcg);
+
+/// <summary>The multi-interest slice of one split (<see cref="Evaluation.MultiInterestAsync"/>).</summary>
+public sealed record MultiInterestTable(string Dataset, string Split, int Learners, IReadOnlyList<MultiInterestRow> Rows);
+
 /// <summary>Per-learner values kept for paired comparisons.</summary>
 internal sealed record Scored(StrategyResult Result, double[] Ndcg, double[] Precision);
 
@@ -109,10 +115,51 @@ public static class Evaluation
         };
     }
 
-    /// <summary>The blend minus each other strategy, learner by learner.</summary>
+    /// <summary>
+    /// The multi-interest slice: learners whose visible history has exactly two topics with at least two completions each.
+    /// Per strategy, how many of the 10 picks are in the topic of the learner's latest completion, how many in their other
+    /// topic, and the share of learners offered at least two of the other topic; NDCG@10 on the hidden completions beside.
+    /// </summary>
+    public static async Task<MultiInterestTable> MultiInterestAsync(
+        EvaluationContext context, IReadOnlyList<Learner> learners, string split, int hidden, IReadOnlyList<IRecommender> strategies, CancellationToken cancellationToken)
+    {
+        var evaluated = new List<(Learner Learner, string Latest, string Other)>();
+        foreach (var learner in learners.Where(l => l.Split == split && l.Log.Count > hidden))
+        {
+            var (history, _) = learner.SplitAt(hidden);
+            var topics = history.GroupBy(c => context.ByKey[c.Item].Track).Where(g => g.Count() >= 2).Select(g => g.Key).ToList();
+            var latest = context.ByKey[history[^1].Item].Track;
+            if (topics.Count == 2 && topics.Contains(latest))
+            {
+                evaluated.Add((learner, latest, topics.Single(t => t != latest)));
+            }
+        }
+        var rows = new List<MultiInterestRow>();
+        foreach (var strategy in strategies)
+        {
+            var inLatest = new double[evaluated.Count];
+            var inOther = new double[evaluated.Count];
+            var twoOther = new double[evaluated.Count];
+            var ndcg = new double[evaluated.Count];
+            for (var i = 0; i < evaluated.Count; i++)
+            {
+                var (learner, latest, other) = evaluated[i];
+                var (history, next) = learner.SplitAt(hidden);
+                var list = (await strategy.RecommendAsync(new RecommendationRequest(learner.Id, history, Cutoff), cancellationToken)).Take(Cutoff).ToList();
+                inLatest[i] = list.Count(k => context.ByKey[k].Track == latest);
+                inOther[i] = list.Count(k => context.ByKey[k].Track == other);
+                twoOther[i] = inOther[i] >= 2 ? 1 : 0;
+                ndcg[i] = Metrics.NdcgAt(list, next.ToDictionary(c => c.Item, _ => 1), Cutoff);
+            }
+            rows.Add(new MultiInterestRow(strategy.Name, Confidence.Normal(inLatest), Confidence.Normal(inOther), Confidence.Normal(twoOther), Confidence.Normal(ndcg)));
+        }
+        return new MultiInterestTable(context.Name, split, evaluated.Count, rows);
+    }
+
+    /// <summary>The served ranking minus each other strategy, learner by learner.</summary>
     private static IReadOnlyList<PairedComparison> Versus(IReadOnlyList<Scored> rows)
     {
-        var blend = rows.FirstOrDefault(r => r.Result.Strategy == Strategies.Blend);
+        var blend = rows.FirstOrDefault(r => r.Result.Strategy == Strategies.Served);
         return blend is null ? [] : [.. rows.Where(r => r != blend).Select(r => new PairedComparison(r.Result.Strategy,
             Confidence.Normal([.. blend.Ndcg.Zip(r.Ndcg, (a, b) => a - b)]),
             Confidence.Normal([.. blend.Precision.Zip(r.Precision, (a, b) => a - b)])))];

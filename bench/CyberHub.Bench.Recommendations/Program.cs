@@ -37,15 +37,16 @@ try
         Console.WriteLine($"Written: {Path.GetFullPath(Path.Combine(options.Out, "search.md"))}");
         return;
     }
-    using var content = await Datasets.ContentOnlyAsync(embeddings, work, cancellationToken);
+    using var content = options.Only == "served" || options.TuneServed ? null : await Datasets.ContentOnlyAsync(embeddings, work, cancellationToken);
     var starterQuery = (await embeddings.EmbedAsync([RecommendationCore.StarterQuery], cancellationToken))[0];
     var embedded = clock.Elapsed;
 
     Say($"- machine: {Environment.ProcessorCount} logical cores (`nproc`), {CpuModel()}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
     Say($"- command: `dotnet run -c Release --project bench/CyberHub.Bench.Recommendations{(args.Length > 0 ? " -- " + string.Join(' ', args) : "")}`");
-    Say($"- catalogs: demo {demo.Items.Count} items, content-only {content.Items.Count} items in {content.Items.Select(i => i.Track).Distinct().Count()} groups; embedded with {embeddings.ModelName} in {embedded.TotalSeconds:F1} s");
+    Say($"- catalogs: demo {demo.Items.Count} items{(content is null ? "" : $", content-only {content.Items.Count} items in {content.Items.Select(i => i.Track).Distinct().Count()} groups")}; embedded with {embeddings.ModelName} in {embedded.TotalSeconds:F1} s");
 
     var tables = new List<ResultTable>();
+    var multiInterest = new List<MultiInterestTable>();
 
     // (a) The simulated population over the demo catalog.
     var population = new LearnerSimulator(demo.Items, new SimulationSettings { Seed = options.Seed, Learners = options.Learners }).Run();
@@ -67,6 +68,27 @@ try
         await BlendTuning.RunAsync(demoContext, population, options.Hidden, cancellationToken);
         return;
     }
+    if (options.TuneServed)
+    {
+        (await BlendInputs.ForAsync(demoContext)).Model = await BlendTuning.FitAsync(demoContext, population, options.Hidden);
+        await BlendTuning.TuneServedAsync(demoContext, population, options.Hidden, Say, cancellationToken);
+        return;
+    }
+    if (options.Only == "served")
+    {
+        // The served ranking beside the baselines and every component, on the simulated population only (no learned blend fit).
+        var names = new HashSet<string> { Strategies.MeanEmbedding, Strategies.Today, Strategies.Diffusion, Strategies.MultiInterest, Strategies.CoCompletion, Strategies.Path, Strategies.Served };
+        var servedStrategies = Strategies.All.Where(s => names.Contains(s.Name)).Select(s => s.Create(demoContext)).ToList();
+        foreach (var split in options.Splits)
+        {
+            Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedStrategies, cancellationToken)));
+            Say(Report.Markdown(await Evaluation.MultiInterestAsync(demoContext, population, split, options.Hidden, servedStrategies, cancellationToken)));
+        }
+        Say($"- took {clock.Elapsed.TotalSeconds:F0} s");
+        Directory.CreateDirectory(options.Out);
+        await File.WriteAllTextAsync(Path.Combine(options.Out, "served.md"), report.ToString(), cancellationToken);
+        return;
+    }
     if (!options.TuneContent)
     {
         // The learned blend: fitted on the tuning split here, then every table uses it.
@@ -78,6 +100,10 @@ try
         {
             tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
         }
+        foreach (var split in options.Splits)
+        {
+            multiInterest.Add(await Evaluation.MultiInterestAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
+        }
         // The harder slice: learners whose next completions include a topic their history does not have.
         foreach (var split in options.Splits)
         {
@@ -86,6 +112,7 @@ try
     }
 
     // (b) The content-only set: learners who stay in one rule group, and the topic-precision protocol.
+    ArgumentNullException.ThrowIfNull(content);
     var contentLearners = ContentLearners.TimeSplit(content.Items, options.ContentLearners, options.Seed + 1);
     var contentContext = new EvaluationContext("content-only (SCAP rules)", content.Store, content.Items,
         [.. contentLearners.Select(l => l.Log.Count > options.Hidden ? l.SplitAt(options.Hidden).History : l.Log)], starterQuery);
@@ -129,6 +156,10 @@ try
     {
         Say(Report.Markdown(table));
     }
+    foreach (var table in multiInterest)
+    {
+        Say(Report.Markdown(table));
+    }
     Say(Report.Markdown(searchResults, queries.Count(q => !q.Nonsense), queries.Count(q => q.Nonsense)));
     Say(await SearchBench.RunAsync(embeddings, demo, [.. CatalogImporterTexts(demo)], queries, work, cancellationToken));
 
@@ -142,6 +173,7 @@ try
         options.ProbesPerGroup,
         options.Hidden,
         Tables = tables,
+        MultiInterest = multiInterest,
         Search = searchResults.Select(r => new
         {
             r.Strategy, r.ScoreKind, r.Ndcg, r.Mrr, r.Queries, r.MedianTopScore, r.LowestTopScore,
@@ -168,7 +200,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false)
 {
     public static Options Parse(string[] args)
     {
@@ -188,9 +220,10 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--split" => options with { Splits = [Next()] },
                 "--tune-blend" => options with { TuneBlend = true },
                 "--tune-content" => options with { TuneContent = true },
-                "--only" => options with { Only = Next() is "search" ? "search" : throw new ArgumentException("--only takes: search") },
+                "--tune-served" => options with { TuneServed = true },
+                "--only" => options with { Only = Next() is var only && only is "search" or "served" ? only : throw new ArgumentException("--only takes: search, served") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --only search"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --only search|served"),
             };
         }
         return options;

@@ -25,7 +25,7 @@ public static class Report
             var components = table.Rows.Where(r => Strategies.Components.Contains(r.Strategy)).ToList();
             var best = components.Count == 0 ? null : components.MaxBy(r => r.Ndcg.Mean)!.Strategy;
             text.AppendLine()
-                .AppendLine("| Blend minus … (paired, same learners) | Δ NDCG@10 | Δ P@10 | blend better (NDCG interval above 0) |")
+                .AppendLine("| Served ranking minus … (paired, same learners) | Δ NDCG@10 | Δ P@10 | served better (NDCG interval above 0) |")
                 .AppendLine("|---|---:|---:|---|");
             foreach (var v in table.BlendVersus)
             {
@@ -33,6 +33,20 @@ public static class Report
                 text.AppendLine(CultureInfo.InvariantCulture,
                     $"| {label} | {Signed(v.Ndcg.Mean)} ± {v.Ndcg.HalfWidth:F3} | {Signed(v.Precision.Mean)} ± {v.Precision.HalfWidth:F3} | {(v.Ndcg.Mean - v.Ndcg.HalfWidth > 0 ? "yes" : "no")} |");
             }
+        }
+        return text.ToString();
+    }
+
+    public static string Markdown(MultiInterestTable table)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"#### {table.Dataset}: multi-interest slice, learners of two topics ({table.Split} split, {table.Learners} learners: exactly two topics with 2+ visible completions each)")
+            .AppendLine()
+            .AppendLine("| Strategy | picks in the latest topic (of 10) | picks in the other topic | learners offered 2+ of the other | NDCG@10 |")
+            .AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var r in table.Rows)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Strategy} | {r.InLatest} | {r.InOther} | {r.TwoOrMoreOther} | {r.Ndcg} |");
         }
         return text.ToString();
     }

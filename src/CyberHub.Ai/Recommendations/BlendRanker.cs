@@ -53,7 +53,12 @@ public sealed class BlendRanker(
     }
 
     /// <summary>Content: personalised PageRank from the weighted history; the driver is the most similar weighted history item.</summary>
-    public IReadOnlyDictionary<ContentKey, ComponentSignal> Content(IReadOnlyList<HistoryItem> history)
+    public IReadOnlyDictionary<ContentKey, ComponentSignal> Content(IReadOnlyList<HistoryItem> history) => Content(history, drivers: true);
+
+    /// <summary>The diffusion's candidates alone (no drivers named): what a caller fetches before ranking.</summary>
+    public IReadOnlyCollection<ContentKey> ContentKeys(IReadOnlyList<HistoryItem> history) => Content(history, drivers: false).Keys.ToList();
+
+    private IReadOnlyDictionary<ContentKey, ComponentSignal> Content(IReadOnlyList<HistoryItem> history, bool drivers)
     {
         var weights = Weights(history);
         var done = history.Select(h => h.Key).ToHashSet();
@@ -61,7 +66,7 @@ public sealed class BlendRanker(
         return rank.Where(r => !done.Contains(r.Key))
             .OrderByDescending(r => r.Value).ThenBy(r => r.Key.ContentType, StringComparer.Ordinal).ThenBy(r => r.Key.ContentId, StringComparer.Ordinal)
             .Take(_settings.CandidateLimit)
-            .ToDictionary(r => r.Key, r => new ComponentSignal(r.Value, ContentDriver(r.Key, history, weights)));
+            .ToDictionary(r => r.Key, r => new ComponentSignal(r.Value, drivers ? ContentDriver(r.Key, history, weights) : null));
     }
 
     /// <summary>Co-completion: what learners took after the learner's weighted items, above the support floor.</summary>
@@ -91,7 +96,7 @@ public sealed class BlendRanker(
         BlendModel? model = null)
     {
         ArgumentNullException.ThrowIfNull(history);
-        var candidates = Features(history, extraCandidates);
+        var candidates = Features(history, extraCandidates, learned: weights is null && history.Count > 0);
         if (history.Count == 0 || weights is not null)
         {
             return Blend.Rank([.. candidates.Select(c => c.Candidate)], history.Count == 0 ? new BlendWeights(0, 0, 0, 1) : weights!, count);
@@ -108,7 +113,14 @@ public sealed class BlendRanker(
     /// Every candidate with each component's signal and the learned blend's <see cref="BlendFeature"/>s (what
     /// <see cref="Recommend"/> ranks, and what the harness fits <see cref="BlendModel"/> on). Items of the history are never candidates.
     /// </summary>
-    public IReadOnlyList<BlendFeatures> Features(IReadOnlyList<HistoryItem> history, IEnumerable<ContentKey>? extraCandidates = null)
+    public IReadOnlyList<BlendFeatures> Features(IReadOnlyList<HistoryItem> history, IEnumerable<ContentKey>? extraCandidates = null) =>
+        Features(history, extraCandidates, learned: true);
+
+    /// <summary>
+    /// The candidates with their components' signals; with <paramref name="learned"/> false the learned blend's features
+    /// are left empty (the weighted sum reads none of them, and the interests, affinities and two-step checks cost a miss CPU).
+    /// </summary>
+    private List<BlendFeatures> Features(IReadOnlyList<HistoryItem> history, IEnumerable<ContentKey>? extraCandidates, bool learned)
     {
         ArgumentNullException.ThrowIfNull(history);
         var weights = Weights(history);
@@ -132,6 +144,19 @@ public sealed class BlendRanker(
         }
         foreach (var k in extraCandidates ?? []) Add(k);
         var path = Path(history, keys);
+        if (!learned)
+        {
+            var inTopics = history.Select(h => h.Path.Topic).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+            return [.. keys.Select(k =>
+            {
+                var p = path.GetValueOrDefault(k);
+                var facts = pathOf(k);
+                var inTopic = inTopics.Count == 0 || (facts?.Topic is { } t && inTopics.Contains(t));
+                var popular = inTopic ? coCompletion.ItemCount(k) * (facts?.Level is null or 0 ? 1.0 : 0.5) : 0;
+                return new BlendFeatures(new BlendCandidate(k, content.GetValueOrDefault(k), co.GetValueOrDefault(k),
+                    new ComponentSignal(p?.Score ?? 0, p?.After), new ComponentSignal(popular, null), p?.Ready ?? true, p?.Missing), []);
+            })];
+        }
         var topics = history.Select(h => h.Path.Topic).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
         var interests = Interests.Cluster([.. history.Select((h, i) => (h.Key, h.Vector ?? [], weights[i]))]);
         var latest = history.Count == 0 ? null : history[^1];

@@ -45,7 +45,7 @@ public sealed class RecommendationService(
     /// weight falls by <see cref="BlendSettings.StepDecay"/> per later one (0.7^30 ≈ 2e-5), so older ones would add
     /// round trips and nothing else. The path still sees the whole history (a prerequisite done long ago is done).
     /// </summary>
-    public const int RecentSeeds = 30;
+    public const int RecentSeeds = ServedRanking.RecentSeeds;
 
     public async Task<RecommendationsResponse> RecommendAsync(
         long? userId, string? contentType, int? limit, bool explain, ClaimsPrincipal caller, HttpRequest request, CancellationToken cancellationToken)
@@ -106,13 +106,13 @@ public sealed class RecommendationService(
             return await NewLearnerPicksAsync(type, learner.Started, cancellationToken);
         }
         var profile = ProfileBuilder.Vector(ProfileBuilder.Weigh(ProfileBuilder.Entries(records), [.. known.Values]));
-        var recent = history.Skip(Math.Max(0, history.Count - RecentSeeds)).Select(h => h.Key).ToList();
+        var recent = ServedRanking.Seeds(history);
         var startedSet = learner.Started.ToHashSet();
 
         // Three independent reads: the graph around the history (two hops), the co-completion counts leaving it, and
         // the items nearest the profile (new items have no co-completion support yet; content still finds them).
-        var neighbourhood = NeighbourhoodAsync(recent, cancellationToken);
-        var counts = coCompletion.ReadAsync(recent, BlendWeights.Default.Popular > 0 ? MaxLimit : 0, cancellationToken);
+        var neighbourhood = ServedRanking.NeighbourhoodAsync(recent, graph.NeighboursAsync, cancellationToken);
+        var counts = coCompletion.ReadAsync(recent, Served.Weights.Popular > 0 || Served.Model is not null ? MaxLimit : 0, cancellationToken);
         var nearest = profile is null
             ? Task.FromResult<IReadOnlyList<ContentVector>>([])
             : RecommendationCore.CandidatesAsync(catalog, profile, type, startedSet, cancellationToken);
@@ -121,134 +121,21 @@ public sealed class RecommendationService(
         {
             known.TryAdd(item.Key, item);
         }
-
-        var unlocks = new Dictionary<ContentKey, List<ContentKey>>();
-        var paths = new Dictionary<ContentKey, PathItem>();
-        var ranker = new BlendRanker(neighbourhood.Result, CoCompletionModel.From(counts.Result, coCompletionSettings),
-            k => PathOf(k, known, paths),
-            k => known.TryGetValue(k, out var item) ? item.Vector : null,
-            k => unlocks.TryGetValue(k, out var list) ? list : []);
+        var model = CoCompletionModel.From(counts.Result, coCompletionSettings);
         // The components' own candidates, fetched once for their vectors, titles and path facts.
-        var missing = ranker.Content(history).Keys.Concat(ranker.CoCompletion(history).Keys).Where(k => !known.ContainsKey(k)).Distinct().ToList();
-        if (missing.Count > 0)
-        {
-            foreach (var item in await catalog.GetManyAsync(missing, cancellationToken))
-            {
-                known.TryAdd(item.Key, item);
-            }
-        }
-        // No reverse index of prerequisites: what the history unlocks is found among the candidates' own prerequisites.
-        foreach (var item in known.Values)
-        {
-            foreach (var before in PathOf(item.Key, known, paths)!.Prerequisites)
-            {
-                if (!unlocks.TryGetValue(before, out var list))
-                {
-                    unlocks[before] = list = [];
-                }
-                list.Add(item.Key);
-            }
-        }
+        await FetchAsync(known, ServedRanking.ComponentCandidates(history, neighbourhood.Result, model), cancellationToken);
 
-        var ranked = Rank("blend", known.Count, (ranker, history, nearest: nearest.Result), static s =>
-            s.ranker.Recommend(s.history, int.MaxValue, BlendWeights.Default, s.nearest.Select(n => n.Key)));
-        // Items only the vector search found (no component reaches them: another topic, a new item) follow the scored ones
-        // in the search's order; a pick whose strongest part names no item (those, or one scored only by its topic's level)
-        // is explained by the completed item it is closest to.
-        var nearRank = nearest.Result.Select((n, i) => (n.Key, i)).ToDictionary(x => x.Key, x => x.i);
-        var weights = ranker.Weights(history);
-        var picks = ranked
-            .Where(p => !startedSet.Contains(p.Key) && known.ContainsKey(p.Key) && (type is null || p.Key.ContentType == type))
-            .OrderByDescending(p => p.Ready).ThenByDescending(p => p.Score).ThenBy(p => nearRank.GetValueOrDefault(p.Key, int.MaxValue))
-            .Take(MaxLimit)
-            .Select(p => p.Driver is not null || p.Source == RecommendationSource.Popular ? p : p with { Source = RecommendationSource.Content, Driver = ClosestDriver(known[p.Key].Vector, history, weights) })
-            .ToList();
-        picks = Diversify(picks, known);
+        var input = new ServedRankingInput(history, neighbourhood.Result, model,
+            known.ToDictionary(p => p.Key, p => new RankingItem(p.Key, p.Value.Vector, PathOf(p.Value))),
+            [.. nearest.Result.Select(n => n.Key)], startedSet, type);
+        var picks = Rank("blend", known.Count, input, static input => ServedRanking.Rank(input, Served));
         await FetchAsync(known, picks.SelectMany(p => p.Missing.Take(1)), cancellationToken);
         var working = learner.Completed.Count == 0;
-        return Picks(picks, known, BlendWeights.Default, working);
+        return Picks(picks, known, Served.Weights, working);
     }
 
-    /// <summary>
-    /// Maximal marginal relevance over the ready picks (Carbonell and Goldstein, 1998): each next pick maximises its blend
-    /// score (scaled by the best) times <see cref="Ranking.Relevance"/> minus its similarity to the closest pick so far, so a
-    /// learner of two topics is offered both rather than ten items of the latest one. The first pick is the blend's best;
-    /// held-back picks stay after the ready ones, in blend order.
-    /// </summary>
-    private static List<BlendedPick> Diversify(List<BlendedPick> picks, Dictionary<ContentKey, ContentVector> known)
-    {
-        var ready = picks.Where(p => p.Ready).ToList();
-        if (ready.Count < 2)
-        {
-            return picks;
-        }
-        var best = Math.Max(ready.Max(p => p.Score), 1e-9);
-        var closest = new double[ready.Count];
-        Array.Fill(closest, double.NegativeInfinity);
-        var taken = new bool[ready.Count];
-        var ordered = new List<BlendedPick>(picks.Count);
-        while (ordered.Count < ready.Count)
-        {
-            var next = -1;
-            var nextValue = double.NegativeInfinity;
-            for (var i = 0; i < ready.Count; i++)
-            {
-                if (taken[i])
-                {
-                    continue;
-                }
-                var value = Ranking.Relevance * ready[i].Score / best - (1 - Ranking.Relevance) * (ordered.Count == 0 ? 0 : closest[i]);
-                if (value > nextValue)
-                {
-                    (next, nextValue) = (i, value);
-                }
-            }
-            taken[next] = true;
-            ordered.Add(ready[next]);
-            var vector = known[ready[next].Key].Vector;
-            for (var i = 0; i < ready.Count; i++)
-            {
-                if (!taken[i] && known[ready[i].Key].Vector is { } v && v.Length == vector.Length)
-                {
-                    closest[i] = Math.Max(closest[i], TensorPrimitives.Dot(v, vector));
-                }
-            }
-        }
-        ordered.AddRange(picks.Where(p => !p.Ready));
-        return ordered;
-    }
-
-    /// <summary>The history item with the highest weighted similarity to <paramref name="vector"/> (as the content component names its driver).</summary>
-    private static ContentKey? ClosestDriver(float[] vector, IReadOnlyList<HistoryItem> history, IReadOnlyList<double> weights)
-    {
-        ContentKey? best = null;
-        var bestValue = double.NegativeInfinity;
-        for (var i = 0; i < history.Count; i++)
-        {
-            if (history[i].Vector is { } v && v.Length == vector.Length)
-            {
-                var value = weights[i] * TensorPrimitives.Dot(v, vector);
-                if (value > bestValue)
-                {
-                    (best, bestValue) = (history[i].Key, value);
-                }
-            }
-        }
-        return best;
-    }
-
-    /// <summary>
-    /// The item graph around the learner's items: their stored neighbour lists, then their neighbours' lists (two
-    /// round trips), so the diffusion reaches items two hops away.
-    /// </summary>
-    private async Task<NeighbourGraph> NeighbourhoodAsync(IReadOnlyList<ContentKey> seeds, CancellationToken cancellationToken)
-    {
-        var first = await graph.NeighboursAsync(seeds, cancellationToken);
-        var seen = seeds.ToHashSet();
-        var next = first.Values.SelectMany(l => l).Select(n => n.Item).Where(seen.Add).ToList();
-        var second = next.Count == 0 ? new Dictionary<ContentKey, IReadOnlyList<Neighbour>>() : await graph.NeighboursAsync(next, cancellationToken);
-        return new NeighbourGraph(first.Concat(second).Select(p => (p.Key, p.Value)));
-    }
+    /// <summary>What is served (<see cref="ServedBlend.Default"/>).</summary>
+    private static ServedBlend Served => ServedBlend.Default;
 
     /// <summary>
     /// A learner with nothing done: what learners most often complete, introductory items first (never one whose
@@ -313,7 +200,6 @@ public sealed class RecommendationService(
     {
         string TitleOf(ContentKey key) => known.TryGetValue(key, out var item) ? item.Content.Title : key.ContentId;
         RecommendationItem ItemOf(ContentKey key) => new(key.ContentType, key.ContentId, TitleOf(key));
-        var total = weights.Content + weights.CoCompletion + weights.Path + weights.Popular;
         var items = new List<RecommendationDto>(picks.Count);
         var explanations = new List<RecommendationExplanation>(picks.Count);
         foreach (var pick in picks)
@@ -326,7 +212,7 @@ public sealed class RecommendationService(
                 reason = reason.Replace("Because you completed", "Because you are working on", StringComparison.Ordinal);
             }
             items.Add(new RecommendationDto(content.ContentId, content.ContentType, content.Title, content.Description,
-                Math.Round(total > 0 ? pick.Score / total : 0, 4), reason));
+                Math.Round(pick.Score, 4), reason));
             var c = pick.Components;
             explanations.Add(new RecommendationExplanation(
                 SourceName(pick.Source),
@@ -346,20 +232,6 @@ public sealed class RecommendationService(
         RecommendationSource.Popular => RecommendationSources.Popular,
         _ => RecommendationSources.Content,
     };
-
-    /// <summary>An item's place in a learning path (null for an item not fetched), read from its metadata once per computation.</summary>
-    private static PathItem? PathOf(ContentKey key, Dictionary<ContentKey, ContentVector> known, Dictionary<ContentKey, PathItem> paths)
-    {
-        if (paths.TryGetValue(key, out var path))
-        {
-            return path;
-        }
-        if (!known.TryGetValue(key, out var item))
-        {
-            return null;
-        }
-        return paths[key] = PathOf(item);
-    }
 
     /// <summary>An item's place in a learning path, from its metadata.</summary>
     private static PathItem PathOf(ContentVector item)

@@ -1,0 +1,285 @@
+using System.Numerics.Tensors;
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Ai.Recommendations;
+
+/// <summary>An item as the served ranking knows it: its vector (null when unknown) and its place in a learning path.</summary>
+public sealed record RankingItem(ContentKey Key, float[]? Vector, PathItem Path);
+
+/// <summary>
+/// How the served ranking scores and orders: the weighted sum of the components (<see cref="Weights"/>) or the learned
+/// blend (<see cref="Model"/>, when set), ready items first, then maximal marginal relevance over the ready picks with
+/// <see cref="Relevance"/> (1: the blend's order alone).
+/// </summary>
+public sealed record ServedBlend(BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, bool ReadyFirst = true, int PerInterest = 0)
+{
+    /// <summary>What the service serves: chosen with the evaluation harness (docs/recommendations.md, "The served ranking").</summary>
+    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Ranking.Relevance, ReadyFirst: true, PerInterest: 2);
+
+    public string Describe() => (Model is null
+        ? $"weighted sum (content {Weights.Content}, co-completion {Weights.CoCompletion}, path {Weights.Path}, popular {Weights.Popular}), relevance {Relevance}"
+        : $"learned blend, relevance {Relevance}") + (ReadyFirst ? "" : ", readiness a feature only")
+        + (PerInterest > 0 ? $", {PerInterest} per interest in the first {ServedRanking.FirstPage}" : "");
+}
+
+/// <summary>
+/// Everything the served ranking reads, fetched by its caller: the learner's completed items (oldest first, each in the
+/// catalog), the item graph around them, the co-completion counts leaving them, every item fetched (the history, the
+/// vector search's nearest items, the components' own candidates: <see cref="ServedRanking.ComponentCandidates"/>), the
+/// vector search's order, and what the learner has started (never recommended).
+/// </summary>
+public sealed record ServedRankingInput(
+    IReadOnlyList<HistoryItem> History,
+    NeighbourGraph Graph,
+    CoCompletionModel CoCompletion,
+    IReadOnlyDictionary<ContentKey, RankingItem> Items,
+    IReadOnlyList<ContentKey> Nearest,
+    IReadOnlySet<ContentKey> Started,
+    string? ContentType = null);
+
+/// <summary>
+/// The ranking <see cref="RecommendationService"/> serves to a learner with a history, as a pure function: plain inputs
+/// in (<see cref="ServedRankingInput"/>), the ranked picks out, each with its strongest source and the learner's item
+/// behind it (<see cref="Blend.Reason"/> makes the reason). The evaluation harness calls the same code with its own
+/// reads, so its "served ranking" row is what the service serves. No I/O: the reads are the caller's
+/// (<see cref="Seeds"/>, <see cref="NeighbourhoodAsync"/>, <see cref="ComponentCandidates"/> say which).
+/// </summary>
+public static class ServedRanking
+{
+    /// <summary>
+    /// How many of the learner's latest completions seed the item graph and the co-completion counts: a completion's
+    /// weight falls by <see cref="BlendSettings.StepDecay"/> per later one (0.7^30 ≈ 2e-5), so older ones would add
+    /// round trips and nothing else. The path still sees the whole history (a prerequisite done long ago is done).
+    /// </summary>
+    public const int RecentSeeds = 30;
+
+    /// <summary>The first page a request shows by default: where <see cref="ServedBlend.PerInterest"/> applies.</summary>
+    public const int FirstPage = 10;
+
+    /// <summary>The items whose graph neighbourhood and co-completion counts are read: the latest <see cref="RecentSeeds"/>.</summary>
+    public static IReadOnlyList<ContentKey> Seeds(IReadOnlyList<HistoryItem> history) =>
+        [.. history.Skip(Math.Max(0, history.Count - RecentSeeds)).Select(h => h.Key)];
+
+    /// <summary>
+    /// The item graph around <paramref name="seeds"/>: their neighbour lists, then their neighbours' lists (two reads), so
+    /// the diffusion reaches items two hops away. <paramref name="read"/> is the store's <see cref="IItemGraph.NeighboursAsync"/>.
+    /// </summary>
+    public static async Task<NeighbourGraph> NeighbourhoodAsync(
+        IReadOnlyList<ContentKey> seeds,
+        Func<IReadOnlyCollection<ContentKey>, CancellationToken, Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>> read,
+        CancellationToken cancellationToken)
+    {
+        var first = await read(seeds, cancellationToken);
+        var seen = seeds.ToHashSet();
+        var next = first.Values.SelectMany(l => l).Select(n => n.Item).Where(seen.Add).ToList();
+        var second = next.Count == 0 ? new Dictionary<ContentKey, IReadOnlyList<Neighbour>>() : await read(next, cancellationToken);
+        return new NeighbourGraph(first.Concat(second).Select(p => (p.Key, p.Value)));
+    }
+
+    /// <summary>
+    /// The components' own candidates (what the diffusion reaches, capped; the co-completion successors): the items the
+    /// caller fetches, besides the history and the vector search's nearest, before <see cref="Rank"/>.
+    /// </summary>
+    public static IReadOnlyList<ContentKey> ComponentCandidates(
+        IReadOnlyList<HistoryItem> history, NeighbourGraph graph, CoCompletionModel coCompletion, BlendSettings? settings = null)
+    {
+        var ranker = new BlendRanker(graph, coCompletion, _ => null, _ => null, _ => [], settings);
+        return [.. ranker.ContentKeys(history).Concat(ranker.CoCompletion(history).Keys).Distinct()];
+    }
+
+    /// <summary>
+    /// The served list, at most <paramref name="limit"/> picks: the blend over the union of candidates (<see cref="BlendRanker"/>),
+    /// never a started item nor one not in <see cref="ServedRankingInput.Items"/>, of the requested type; ready items first,
+    /// held-back ones after them (with their missing prerequisites); items no component reaches (only the vector search
+    /// found them) after the scored ones in the search's order. A pick whose strongest part names no item is explained by
+    /// the completed item closest to it. The ready picks are then ordered by maximal marginal relevance, so a learner of two
+    /// topics is offered both. <see cref="BlendedPick.Score"/> is 0..1: the weighted sum over the sum of the weights, or the
+    /// learned blend's probability.
+    /// </summary>
+    public static IReadOnlyList<BlendedPick> Rank(ServedRankingInput input, ServedBlend? blend = null, BlendSettings? settings = null, int limit = RecommendationCore.MaxPicks)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        blend ??= ServedBlend.Default;
+        var items = input.Items;
+        var history = input.History;
+        // No reverse index of prerequisites: what the history unlocks is found among the fetched items' own prerequisites.
+        var unlocks = new Dictionary<ContentKey, List<ContentKey>>();
+        foreach (var item in items.Values)
+        {
+            foreach (var before in item.Path.Prerequisites)
+            {
+                if (!unlocks.TryGetValue(before, out var list))
+                {
+                    unlocks[before] = list = [];
+                }
+                list.Add(item.Key);
+            }
+        }
+        var ranker = new BlendRanker(input.Graph, input.CoCompletion,
+            k => items.TryGetValue(k, out var item) ? item.Path : null,
+            k => items.TryGetValue(k, out var item) ? item.Vector : null,
+            k => unlocks.TryGetValue(k, out var list) ? list : [],
+            settings);
+        var ranked = blend.Model is null
+            ? ranker.Recommend(history, int.MaxValue, blend.Weights, input.Nearest)
+            : ranker.Recommend(history, int.MaxValue, extraCandidates: input.Nearest, model: blend.Model);
+        var total = blend.Weights.Content + blend.Weights.CoCompletion + blend.Weights.Path + blend.Weights.Popular;
+        double Scaled(double score) => blend.Model is null ? (total > 0 ? score / total : 0) : 1 / (1 + Math.Exp(-score));
+
+        var nearRank = new Dictionary<ContentKey, int>();
+        for (var i = 0; i < input.Nearest.Count; i++)
+        {
+            nearRank.TryAdd(input.Nearest[i], i);
+        }
+        var weights = ranker.Weights(history);
+        var picks = ranked
+            .Where(p => !input.Started.Contains(p.Key) && items.ContainsKey(p.Key) && (input.ContentType is null || p.Key.ContentType == input.ContentType))
+            .OrderByDescending(p => blend.ReadyFirst && p.Ready).ThenByDescending(p => p.Score).ThenBy(p => nearRank.GetValueOrDefault(p.Key, int.MaxValue))
+            .Take(Math.Max(0, limit))
+            .Select(p => (p.Driver is not null || p.Source == RecommendationSource.Popular ? p : p with
+            {
+                Source = RecommendationSource.Content,
+                Driver = items[p.Key].Vector is { } v ? ClosestDriver(v, history, weights) : history[^1].Key,
+            }) with { Score = Scaled(p.Score) })
+            .ToList();
+        picks = Diversify(picks, items, blend.Relevance, blend.ReadyFirst);
+        return blend.PerInterest > 0 ? KeepInterests(picks, items, history, blend.PerInterest, blend.ReadyFirst) : picks;
+    }
+
+    /// <summary>
+    /// A learner's several interests kept on the first page: an interest is a topic with at least two of the learner's
+    /// completions (an item without a topic belongs to the topic of the completed item closest to it); each gets at least
+    /// <paramref name="perInterest"/> of the first <see cref="FirstPage"/> ready picks when it has candidates, its best ones
+    /// (in list order) moved up in place of the last picks of the interest holding the most. Nothing else moves.
+    /// </summary>
+    public static List<BlendedPick> KeepInterests(List<BlendedPick> picks, IReadOnlyDictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history, int perInterest, bool readyFirst = true)
+    {
+        var interests = history.Select(h => TopicOf(h.Key, items, history)).OfType<string>()
+            .GroupBy(t => t, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() >= 2).Select(g => g.Key).ToList();
+        var page = Math.Min(FirstPage, picks.Count(p => p.Ready || !readyFirst));
+        if (interests.Count < 2 || page < FirstPage)
+        {
+            return picks;
+        }
+        var topics = picks.Select(p => TopicOf(p.Key, items, history)).ToList();
+        var list = picks.Select((p, i) => (Pick: p, Topic: topics[i])).ToList();
+        foreach (var interest in interests)
+        {
+            bool Of((BlendedPick Pick, string? Topic) x) => string.Equals(x.Topic, interest, StringComparison.OrdinalIgnoreCase);
+            while (list.Take(page).Count(Of) < perInterest)
+            {
+                var from = list.FindIndex(page, x => (x.Pick.Ready || !readyFirst) && Of(x));
+                if (from < 0)
+                {
+                    break;
+                }
+                // The most held interest on the page gives up its last pick (never one of another kept interest's minimum).
+                var counts = list.Take(page).GroupBy(x => x.Topic ?? "", StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Count(), StringComparer.OrdinalIgnoreCase);
+                var richest = counts.Where(c => !string.Equals(c.Key, interest, StringComparison.OrdinalIgnoreCase)
+                    && (!interests.Contains(c.Key, StringComparer.OrdinalIgnoreCase) || c.Value > perInterest)).OrderByDescending(c => c.Value).Select(c => c.Key).FirstOrDefault();
+                if (richest is null)
+                {
+                    break;
+                }
+                var to = list.FindLastIndex(page - 1, page, x => string.Equals(x.Topic ?? "", richest, StringComparison.OrdinalIgnoreCase));
+                var moved = list[from];
+                list.RemoveAt(from);
+                var given = list[to];
+                list.RemoveAt(to);
+                list.Insert(to, moved);
+                list.Insert(page, given);
+            }
+        }
+        return [.. list.Select(x => x.Pick)];
+    }
+
+    private static string? TopicOf(ContentKey key, IReadOnlyDictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history)
+    {
+        if (!items.TryGetValue(key, out var item))
+        {
+            return null;
+        }
+        if (item.Path.Topic is { } topic)
+        {
+            return topic;
+        }
+        if (item.Vector is not { } vector)
+        {
+            return null;
+        }
+        var closest = history.Where(h => h.Vector is { } v && v.Length == vector.Length && h.Key != key)
+            .MaxBy(h => TensorPrimitives.Dot(h.Vector!, vector));
+        return closest?.Path.Topic;
+    }
+
+    /// <summary>
+    /// Maximal marginal relevance over the ready picks (Carbonell and Goldstein, 1998): each next pick maximises its blend
+    /// score (scaled by the best) times <paramref name="relevance"/> minus (1 − relevance) × its similarity to the closest
+    /// pick so far. The first pick is the blend's best; held-back picks stay after the ready ones, in blend order.
+    /// </summary>
+    public static List<BlendedPick> Diversify(List<BlendedPick> picks, IReadOnlyDictionary<ContentKey, RankingItem> items, double relevance, bool readyFirst = true)
+    {
+        var ready = picks.Where(p => p.Ready || !readyFirst).ToList();
+        if (ready.Count < 2 || relevance >= 1)
+        {
+            return picks;
+        }
+        var vectors = ready.Select(p => items.TryGetValue(p.Key, out var item) ? item.Vector : null).ToArray();
+        var best = Math.Max(ready.Max(p => p.Score), 1e-9);
+        var closest = new double[ready.Count];
+        Array.Fill(closest, double.NegativeInfinity);
+        var taken = new bool[ready.Count];
+        var ordered = new List<BlendedPick>(picks.Count);
+        while (ordered.Count < ready.Count)
+        {
+            var next = -1;
+            var nextValue = double.NegativeInfinity;
+            for (var i = 0; i < ready.Count; i++)
+            {
+                if (taken[i])
+                {
+                    continue;
+                }
+                var value = relevance * ready[i].Score / best - (1 - relevance) * (double.IsFinite(closest[i]) ? closest[i] : 0);
+                if (value > nextValue)
+                {
+                    (next, nextValue) = (i, value);
+                }
+            }
+            taken[next] = true;
+            ordered.Add(ready[next]);
+            if (vectors[next] is not { } vector)
+            {
+                continue;
+            }
+            for (var i = 0; i < ready.Count; i++)
+            {
+                if (!taken[i] && vectors[i] is { } v && v.Length == vector.Length)
+                {
+                    closest[i] = Math.Max(closest[i], TensorPrimitives.Dot(v, vector));
+                }
+            }
+        }
+        ordered.AddRange(picks.Where(p => readyFirst && !p.Ready));
+        return ordered;
+    }
+
+    /// <summary>The history item with the highest weighted similarity to <paramref name="vector"/> (as the content component names its driver).</summary>
+    public static ContentKey? ClosestDriver(float[] vector, IReadOnlyList<HistoryItem> history, IReadOnlyList<double> weights)
+    {
+        ContentKey? best = null;
+        var bestValue = double.NegativeInfinity;
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (history[i].Vector is { } v && v.Length == vector.Length)
+            {
+                var value = weights[i] * TensorPrimitives.Dot(v, vector);
+                if (value > bestValue)
+                {
+                    (best, bestValue) = (history[i].Key, value);
+                }
+            }
+        }
+        return best;
+    }
+}

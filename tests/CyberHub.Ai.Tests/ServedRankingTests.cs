@@ -1,0 +1,166 @@
+using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Ai.Tests;
+
+/// <summary>
+/// The served ranking (<see cref="ServedRanking.Rank"/>) on small hand-made catalogs: what the service serves and the
+/// evaluation harness measures, from plain inputs. Readiness, "Next step after X", held-back items "(after Y)",
+/// started items never offered, and a learner of two topics offered both.
+/// </summary>
+public sealed class ServedRankingTests
+{
+    private static readonly DateTime T0 = new(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    private static ContentKey K(string id) => new("lesson", id);
+
+    private static float[] V(params float[] values)
+    {
+        var norm = MathF.Sqrt(values.Sum(v => v * v));
+        return [.. values.Select(v => v / norm)];
+    }
+
+    private sealed record Item(string Id, string Topic, int Level, float[] Vector, params string[] Before);
+
+    private static Dictionary<ContentKey, RankingItem> Items(IEnumerable<Item> items) =>
+        items.ToDictionary(i => K(i.Id), i => new RankingItem(K(i.Id), i.Vector, new PathItem(K(i.Id), i.Topic, i.Level, [.. i.Before.Select(K)])));
+
+    /// <summary>Each item's k nearest others by cosine (the stores' item graph, exactly).</summary>
+    private static NeighbourGraph GraphOf(IReadOnlyDictionary<ContentKey, RankingItem> items, int k = 3) =>
+        new(items.Values.Select(i => (i.Key, (IReadOnlyList<Neighbour>)[.. items.Values.Where(o => o.Key != i.Key)
+            .Select(o => new Neighbour(o.Key, Dot(i.Vector!, o.Vector!))).Where(n => n.Similarity > 0)
+            .OrderByDescending(n => n.Similarity).Take(k)])));
+
+    private static double Dot(float[] a, float[] b) => a.Zip(b, (x, y) => (double)x * y).Sum();
+
+    private static IReadOnlyList<HistoryItem> History(IReadOnlyDictionary<ContentKey, RankingItem> items, params string[] done) =>
+        [.. done.Select((id, i) => new HistoryItem(K(id), T0.AddDays(i), items[K(id)].Vector, items[K(id)].Path))];
+
+    private static IReadOnlyList<ContentKey> Nearest(IReadOnlyDictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history)
+    {
+        var profile = new float[history[0].Vector!.Length];
+        foreach (var h in history)
+        {
+            for (var d = 0; d < profile.Length; d++)
+            {
+                profile[d] += h.Vector![d];
+            }
+        }
+        var done = history.Select(h => h.Key).ToHashSet();
+        return [.. items.Values.Where(i => !done.Contains(i.Key)).OrderByDescending(i => Dot(profile, i.Vector!)).Select(i => i.Key)];
+    }
+
+    private static IReadOnlyList<BlendedPick> Rank(Dictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history,
+        CoCompletionModel? coCompletion = null, ServedBlend? blend = null, params string[] started)
+    {
+        var startedSet = history.Select(h => h.Key).Concat(started.Select(K)).ToHashSet();
+        return ServedRanking.Rank(new ServedRankingInput(history, GraphOf(items), coCompletion ?? new CoCompletionModel(), items,
+            Nearest(items, history), startedSet), blend);
+    }
+
+    private static string Title(ContentKey key) => key.ContentId.ToUpperInvariant();
+
+    [Fact]
+    public void A_ready_next_step_is_named_after_its_prerequisite_and_an_item_not_ready_is_held_back_after_every_ready_one()
+    {
+        // a done. b needs a (ready: the next step after a); c needs a and x (x not done: held back, though closest to a);
+        // d needs nothing; x is another topic's introduction.
+        var items = Items([
+            new("a", "net", 0, V(1, 0, 0, 0)),
+            new("b", "net", 1, V(0.7f, 0.7f, 0, 0), "a"),
+            new("c", "net", 1, V(0.95f, 0.3f, 0, 0), "a", "x"),
+            new("d", "net", 0, V(0.8f, 0, 0.6f, 0)),
+            new("x", "crypto", 0, V(0.2f, 0, 0, 1)),
+        ]);
+        var history = History(items, "a");
+
+        var picks = Rank(items, history);
+
+        Assert.Equal(4, picks.Count);
+        Assert.DoesNotContain(picks, p => p.Key == K("a"));
+        var held = Assert.Single(picks, p => !p.Ready);
+        Assert.Equal(K("c"), held.Key);
+        Assert.Equal(K("c"), picks[^1].Key);
+        Assert.Equal([K("x")], held.Missing);
+        Assert.EndsWith("(after 'X')", Blend.Reason(held, Title));
+
+        var b = Assert.Single(picks, p => p.Key == K("b"));
+        Assert.True(b.Ready);
+        Assert.Equal("Next step after 'A'", Blend.Reason(b, Title));
+        Assert.All(picks, p => Assert.InRange(p.Score, 0, 1));
+    }
+
+    [Fact]
+    public void A_started_item_is_never_offered_and_learners_who_completed_an_item_name_it()
+    {
+        var items = Items([
+            new("a", "net", 0, V(1, 0, 0, 0)),
+            new("b", "net", 0, V(0.9f, 0.4f, 0, 0)),
+            new("c", "net", 0, V(0.3f, 0.9f, 0.2f, 0)),
+            new("s", "net", 0, V(0.95f, 0.1f, 0, 0)),
+        ]);
+        var history = History(items, "a");
+        // Four learners took c right after a: above the support floor of three.
+        var coCompletion = new CoCompletionModel();
+        for (var learner = 0; learner < 4; learner++)
+        {
+            coCompletion.Add([K("a")], K("c"), T0.AddHours(learner));
+        }
+
+        var picks = Rank(items, history, coCompletion, started: "s");
+
+        Assert.DoesNotContain(picks, p => p.Key == K("s"));
+        Assert.Equal(K("c"), picks[0].Key);
+        Assert.Equal("Learners who completed 'A' often take this next", Blend.Reason(picks[0], Title));
+        Assert.Equal("Because you completed 'A'", Blend.Reason(Assert.Single(picks, p => p.Key == K("b")), Title));
+    }
+
+    [Fact]
+    public void A_learner_of_two_topics_is_offered_both_and_the_reasons_name_items_of_each()
+    {
+        // Topic "web" around axis 1, topic "forensics" around axis 3; the latest completion is forensics. Web items are
+        // as many and as close to the learner's web items as the forensics ones are to theirs.
+        var items = Items([.. Enumerable.Range(1, 12).SelectMany(i => new Item[]
+        {
+            new($"w{i}", "web", 0, V(1, 0.02f * i, 0.03f * (i % 4), 0)),
+            new($"f{i}", "forensics", 0, V(0, 0.02f * i, 0.03f * (i % 4), 1)),
+        })]);
+        var history = History(items, "w1", "w2", "f1", "f2");
+
+        var picks = Rank(items, history).Take(10).ToList();
+
+        var topics = picks.Select(p => items[p.Key].Path.Topic).ToList();
+        Assert.True(topics.Count(t => t == "web") >= 2, string.Join(", ", picks.Select(p => p.Key.ContentId)));
+        Assert.True(topics.Count(t => t == "forensics") >= 2, string.Join(", ", picks.Select(p => p.Key.ContentId)));
+        var reasons = picks.Select(p => Blend.Reason(p, Title)).ToList();
+        Assert.Contains(reasons, r => r is "Because you completed 'W1'" or "Because you completed 'W2'");
+        Assert.Contains(reasons, r => r is "Because you completed 'F1'" or "Because you completed 'F2'");
+    }
+
+    [Fact]
+    public async Task The_harness_and_the_service_read_the_same_neighbourhood_two_hops_from_the_latest_completions()
+    {
+        var lists = new Dictionary<ContentKey, IReadOnlyList<Neighbour>>
+        {
+            [K("a")] = [new Neighbour(K("b"), 0.9)],
+            [K("b")] = [new Neighbour(K("c"), 0.9)],
+            [K("c")] = [new Neighbour(K("d"), 0.9)],
+        };
+        var reads = new List<IReadOnlyCollection<ContentKey>>();
+        Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> Read(IReadOnlyCollection<ContentKey> keys, CancellationToken _)
+        {
+            reads.Add(keys);
+            return Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(keys.Where(lists.ContainsKey).ToDictionary(k => k, k => lists[k]));
+        }
+        var graph = await ServedRanking.NeighbourhoodAsync([K("a")], Read, CancellationToken.None);
+
+        Assert.Equal(2, reads.Count);
+        Assert.Equal([K("b")], reads[1]);
+        var rank = Diffusion.PersonalisedPageRank(graph, [(K("a"), 1.0)]);
+        Assert.True(rank.GetValueOrDefault(K("c")) > 0, "two hops reached");
+        Assert.False(rank.ContainsKey(K("d")), "three hops are not read");
+
+        var many = Enumerable.Range(0, 40).Select(i => new HistoryItem(K($"h{i}"), T0.AddDays(i), null, new PathItem(K($"h{i}"), null, null, []))).ToList();
+        Assert.Equal(many.Skip(10).Select(h => h.Key), ServedRanking.Seeds(many));
+    }
+}
