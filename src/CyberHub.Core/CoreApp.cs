@@ -50,6 +50,7 @@ public static class CoreApp
         app.MapServiceClientsApi();
         app.MapUsersApi();
         app.MapOrganizationsApi();
+        app.MapOrganizationInsightsApi();
         app.MapProgressApi();
         app.MapWebConfigApi();
         app.MapWebApp();
@@ -85,6 +86,7 @@ public static class CoreApp
         services.AddScoped<AuthService>();
         services.AddScoped<UsersService>();
         services.AddScoped<OrganizationsService>();
+        services.AddScoped<OrganizationInsightsService>();
         services.AddScoped<ProgressService>();
         services.AddScoped<ServiceClientsService>();
         services.AddHostedService<CoreStartup>();
