@@ -37,12 +37,16 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
     private const string Completed = nameof(ProgressStatus.Completed);
     private const string NotStarted = nameof(ProgressStatus.NotStarted);
 
-    /// <summary>The organization's learners: members with the member role whose account still exists. {0} is the organization.</summary>
-    private const string LearnersCte = $"""
-        learners AS (
-            SELECT m."UserId" AS "UserId", u."Username" AS "Username", u."NormalizedUsername" AS "SortName"
-            FROM organization_members m JOIN users u ON u."Id" = m."UserId"
-            WHERE m."OrganizationId" = {"{0}"} AND m."Role" = '{OrganizationRoles.Member}' AND u."DeletedAt" IS NULL)
+    /// <summary>
+    /// The organization's learners, as a subquery in each statement rather than a common table expression: referenced
+    /// twice, a CTE is materialized, and both SQLite (an automatic index) and PostgreSQL (a hash join) then read every
+    /// progress record of every organization; inline, each statement walks the organization's members by their primary
+    /// key and each member's records by the (UserId, ...) index. {0} is the organization.
+    /// </summary>
+    private const string Learners = $"""
+        (SELECT m."UserId" AS "UserId", u."Username" AS "Username", u."NormalizedUsername" AS "SortName"
+         FROM organization_members m JOIN users u ON u."Id" = m."UserId"
+         WHERE m."OrganizationId" = {"{0}"} AND m."Role" = '{OrganizationRoles.Member}' AND u."DeletedAt" IS NULL)
         """;
 
     /// <summary>1 when the record (alias p) is stuck: in progress and untouched since {1}, or started and scored below the passing score.</summary>
@@ -87,11 +91,10 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         var idleBefore = now.AddDays(-idleDays);
         var weekAgo = now.AddDays(-7);
         var totals = (await Query<SummaryRow>($"""
-            WITH {LearnersCte},
-            rec AS (
+            WITH rec AS (
                 SELECT p."UserId" AS "UserId", p."Status" AS "Status", p."Score" AS "Score", p."UpdatedAt" AS "UpdatedAt", {StuckCase} AS stuck
-                FROM progress p JOIN learners l ON l."UserId" = p."UserId")
-            SELECT (SELECT COUNT(*) FROM learners) AS "Members",
+                FROM {Learners} l JOIN progress p ON p."UserId" = l."UserId")
+            SELECT (SELECT COUNT(*) FROM {Learners} l) AS "Members",
                    (SELECT COUNT(DISTINCT "UserId") FROM rec WHERE "UpdatedAt" >= {"{2}"}) AS "Active",
                    (SELECT COUNT(*) FROM rec WHERE "Status" = '{Completed}') AS "Completed",
                    (SELECT AVG("Score") FROM rec WHERE "Status" <> '{NotStarted}') AS "AverageScore",
@@ -109,9 +112,8 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         var cases = string.Join(" ", Enumerable.Range(1, InsightRules.Weeks - 1).Reverse()
             .Select(i => string.Create(CultureInfo.InvariantCulture, $"WHEN p.\"CompletedAt\" >= {{{i + 1}}} THEN {i}")));
         var weeks = await Query<WeekRow>($"""
-            WITH {LearnersCte}
             SELECT CASE {cases} ELSE 0 END AS "Week", COUNT(*) AS "Completed"
-            FROM progress p JOIN learners l ON l."UserId" = p."UserId"
+            FROM {Learners} l JOIN progress p ON p."UserId" = l."UserId"
             WHERE p."Status" = '{Completed}' AND p."CompletedAt" >= {"{1}"}
             GROUP BY CASE {cases} ELSE 0 END
             """, [.. parameters]).ToListAsync(cancellationToken);
@@ -140,8 +142,7 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
             _ => throw new InvalidOperationException(sort.Key),
         };
         var rows = await Query<LearnerRow>($"""
-            WITH {LearnersCte},
-            agg AS (
+            WITH agg AS (
                 SELECT p."UserId" AS "UserId",
                        SUM(CASE WHEN p."Status" = '{Completed}' THEN 1 ELSE 0 END) AS completed,
                        SUM(CASE WHEN p."Status" = '{InProgress}' THEN 1 ELSE 0 END) AS in_progress,
@@ -149,7 +150,7 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
                        AVG(CASE WHEN p."Status" <> '{NotStarted}' THEN p."Score" END) AS average_score,
                        MAX(p."UpdatedAt") AS last_active,
                        SUM({StuckCase}) AS stuck
-                FROM progress p JOIN learners l ON l."UserId" = p."UserId"
+                FROM {Learners} l JOIN progress p ON p."UserId" = l."UserId"
                 GROUP BY p."UserId")
             SELECT l."UserId" AS "UserId", l."Username" AS "Username",
                    CAST(COALESCE(a.completed, 0) AS BIGINT) AS "Completed",
@@ -157,7 +158,7 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
                    CAST(COALESCE(a.time_spent, 0) AS BIGINT) AS "TimeSpentSeconds",
                    a.average_score AS "AverageScore", a.last_active AS "LastActive",
                    COUNT(*) OVER () AS "Total"
-            FROM learners l LEFT JOIN agg a ON a."UserId" = l."UserId"
+            FROM {Learners} l LEFT JOIN agg a ON a."UserId" = l."UserId"
             ORDER BY {OrderBy(column, nullable, sort.Descending)}, l."SortName", l."UserId"
             LIMIT {"{2}"} OFFSET {"{3}"}
             """, [id, idleBefore, page.PageSize, page.Skip]).ToListAsync(cancellationToken);
@@ -200,13 +201,12 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         // Started means in progress or completed. The median time spent is the mean of the middle one or two of the
         // item's records in time order (ROW_NUMBER over the item), which both databases compute the same way.
         var rows = await Query<ItemRow>($"""
-            WITH {LearnersCte},
-            rec AS (
+            WITH rec AS (
                 SELECT p."ContentType" AS "ContentType", p."ContentId" AS "ContentId", p."Status" AS status, p."Score" AS score,
                        p."TimeSpentSeconds" AS spent, {StuckCase} AS stuck,
                        ROW_NUMBER() OVER (PARTITION BY p."ContentType", p."ContentId" ORDER BY p."TimeSpentSeconds", p."Id") AS rn,
                        COUNT(*) OVER (PARTITION BY p."ContentType", p."ContentId") AS n
-                FROM progress p JOIN learners l ON l."UserId" = p."UserId"
+                FROM {Learners} l JOIN progress p ON p."UserId" = l."UserId"
                 WHERE p."Status" <> '{NotStarted}'),
             items AS (
                 SELECT "ContentType", "ContentId", COUNT(*) AS started,
