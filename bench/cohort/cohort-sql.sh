@@ -28,9 +28,12 @@ local learners="(SELECT m.\"UserId\" AS \"UserId\", u.\"Username\" AS \"Username
 local stuck="CASE WHEN (p.\"Status\" = 'InProgress' AND p.\"UpdatedAt\" <= $idle) OR (p.\"Status\" <> 'NotStarted' AND p.\"Score\" < 50) THEN 1 ELSE 0 END"
 cat <<SQL
 -- summary
-WITH rec AS (SELECT p."UserId" AS "UserId", p."Status" AS "Status", p."Score" AS "Score", p."UpdatedAt" AS "UpdatedAt", $stuck AS stuck FROM $learners l JOIN progress p ON p."UserId" = l."UserId")
-SELECT (SELECT COUNT(*) FROM $learners l), (SELECT COUNT(DISTINCT "UserId") FROM rec WHERE "UpdatedAt" >= $week), (SELECT COUNT(*) FROM rec WHERE "Status" = 'Completed'),
-       (SELECT AVG("Score") FROM rec WHERE "Status" <> 'NotStarted'), (SELECT COUNT(DISTINCT "UserId") FROM rec WHERE stuck = 1), (SELECT COUNT(*) FROM rec WHERE stuck = 1);
+SELECT COUNT(*), CAST(COALESCE(SUM(active), 0) AS BIGINT), CAST(COALESCE(SUM(completed), 0) AS BIGINT),
+  CAST(SUM(score_sum) AS DOUBLE PRECISION) / CAST(NULLIF(SUM(scored), 0) AS DOUBLE PRECISION),
+  CAST(COALESCE(SUM(CASE WHEN stuck > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(stuck), 0) AS BIGINT)
+FROM (SELECT l."UserId", MAX(CASE WHEN p."UpdatedAt" >= $week THEN 1 ELSE 0 END) AS active, SUM(CASE WHEN p."Status" = 'Completed' THEN 1 ELSE 0 END) AS completed,
+  SUM(CASE WHEN p."Status" <> 'NotStarted' THEN p."Score" END) AS score_sum, COUNT(CASE WHEN p."Status" <> 'NotStarted' THEN p."Score" END) AS scored, SUM($stuck) AS stuck
+  FROM $learners l LEFT JOIN progress p ON p."UserId" = l."UserId" GROUP BY l."UserId") per_learner;
 -- weeks
 SELECT CASE WHEN p."CompletedAt" >= $week THEN 11 ELSE 0 END AS "Week", COUNT(*) FROM $learners l JOIN progress p ON p."UserId" = l."UserId"
 WHERE p."Status" = 'Completed' AND p."CompletedAt" >= $w0 GROUP BY CASE WHEN p."CompletedAt" >= $week THEN 11 ELSE 0 END;

@@ -90,16 +90,24 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         var now = clock.UtcNow();
         var idleBefore = now.AddDays(-idleDays);
         var weekAgo = now.AddDays(-7);
+        // One pass: each learner's records (by the index, in the order of the members' key) folded into a row per
+        // learner, then those rows summed.
         var totals = (await Query<SummaryRow>($"""
-            WITH rec AS (
-                SELECT p."UserId" AS "UserId", p."Status" AS "Status", p."Score" AS "Score", p."UpdatedAt" AS "UpdatedAt", {StuckCase} AS stuck
-                FROM {Learners} l JOIN progress p ON p."UserId" = l."UserId")
-            SELECT (SELECT COUNT(*) FROM {Learners} l) AS "Members",
-                   (SELECT COUNT(DISTINCT "UserId") FROM rec WHERE "UpdatedAt" >= {"{2}"}) AS "Active",
-                   (SELECT COUNT(*) FROM rec WHERE "Status" = '{Completed}') AS "Completed",
-                   (SELECT AVG("Score") FROM rec WHERE "Status" <> '{NotStarted}') AS "AverageScore",
-                   (SELECT COUNT(DISTINCT "UserId") FROM rec WHERE stuck = 1) AS "StuckLearners",
-                   (SELECT COUNT(*) FROM rec WHERE stuck = 1) AS "StuckItems"
+            SELECT COUNT(*) AS "Members",
+                   CAST(COALESCE(SUM(active), 0) AS BIGINT) AS "Active",
+                   CAST(COALESCE(SUM(completed), 0) AS BIGINT) AS "Completed",
+                   CAST(SUM(score_sum) AS DOUBLE PRECISION) / CAST(NULLIF(SUM(scored), 0) AS DOUBLE PRECISION) AS "AverageScore",
+                   CAST(COALESCE(SUM(CASE WHEN stuck > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS "StuckLearners",
+                   CAST(COALESCE(SUM(stuck), 0) AS BIGINT) AS "StuckItems"
+            FROM (
+                SELECT l."UserId",
+                       MAX(CASE WHEN p."UpdatedAt" >= {"{2}"} THEN 1 ELSE 0 END) AS active,
+                       SUM(CASE WHEN p."Status" = '{Completed}' THEN 1 ELSE 0 END) AS completed,
+                       SUM(CASE WHEN p."Status" <> '{NotStarted}' THEN p."Score" END) AS score_sum,
+                       COUNT(CASE WHEN p."Status" <> '{NotStarted}' THEN p."Score" END) AS scored,
+                       SUM({StuckCase}) AS stuck
+                FROM {Learners} l LEFT JOIN progress p ON p."UserId" = l."UserId"
+                GROUP BY l."UserId") per_learner
             """, [id, idleBefore, weekAgo]).ToListAsync(cancellationToken)).Single();
 
         // Weeks start on Monday (UTC); the last is the current one. Each completion falls in the latest week that
