@@ -50,6 +50,7 @@ public static class CoreApp
         app.MapServiceClientsApi();
         app.MapUsersApi();
         app.MapOrganizationsApi();
+        app.MapOrganizationInsightsApi();
         app.MapProgressApi();
         app.MapGoalApi();
         app.MapWebConfigApi();
@@ -87,6 +88,7 @@ public static class CoreApp
         services.AddScoped<AuthService>();
         services.AddScoped<UsersService>();
         services.AddScoped<OrganizationsService>();
+        services.AddScoped<OrganizationInsightsService>();
         services.AddScoped<ProgressService>();
         services.AddScoped<GoalService>();
         services.AddScoped<ServiceClientsService>();

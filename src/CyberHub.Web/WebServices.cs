@@ -21,6 +21,7 @@ public static class WebServices
         services.AddSingleton<Toasts>();
         services.AddSingleton<CoreApi>(sp => new CoreApi(Authenticated(sp, core)));
         services.AddSingleton<AiApi>(sp => new AiApi(Authenticated(sp, ai)));
+        services.AddSingleton<OrganizationsClient>(sp => new OrganizationsClient(Authenticated(sp, core)));
         services.AddSingleton<SessionAuthenticationStateProvider>();
         services.AddSingleton<AuthenticationStateProvider>(sp => sp.GetRequiredService<SessionAuthenticationStateProvider>());
         services.AddAuthorizationCore();

@@ -73,6 +73,15 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
         ["core DELETE /api/v1/organizations/{id}/invitations/{invitationId}"] = async s =>
             await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/invitations/{s.Invitation.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
         // Another's invitation is as absent as one that does not exist.
+        // A cohort's insights: an outsider gets the 404 of an organization that does not exist.
+        ["core GET /api/v1/organizations/{id}/insights"] = async s =>
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/")).DetailAsync(HttpStatusCode.NotFound),
+        ["core GET /api/v1/organizations/{id}/insights/learners"] = async s =>
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/learners/")).DetailAsync(HttpStatusCode.NotFound),
+        ["core GET /api/v1/organizations/{id}/insights/items"] = async s =>
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/items/")).DetailAsync(HttpStatusCode.NotFound),
+        ["core GET /api/v1/organizations/{id}/insights/export.csv"] = async s =>
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/export.csv")).DetailAsync(HttpStatusCode.NotFound),
         ["core POST /api/v1/organizations/invitations/{invitationId}/accept"] = async s =>
             await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/invitations/{s.Invitation.Id}/accept/")).DetailAsync(HttpStatusCode.NotFound),
         ["core POST /api/v1/organizations/invitations/{invitationId}/decline"] = async s =>

@@ -14,6 +14,13 @@ public abstract class ApiClient(HttpClient http, string serviceName)
             ?? throw new ApiException((int)response.StatusCode, $"The {serviceName} service sent an empty answer.");
     }
 
+    /// <summary>A non-JSON answer (a CSV file, say) as text.</summary>
+    protected async Task<string> SendForTextAsync(HttpMethod method, string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendCoreAsync(method, path, null, null, cancellationToken);
+        return await response.Content.ReadAsStringAsync(cancellationToken);
+    }
+
     protected async Task SendAsync(HttpMethod method, string path, object? body = null, CancellationToken cancellationToken = default)
     {
         using var _ = await SendCoreAsync(method, path, body, null, cancellationToken);
