@@ -67,6 +67,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     private EmbeddedVectorIndex? _index;
     private Task _indexBuild = Task.CompletedTask;
     private long _lastSeq;
+    private int _disposed;
     private volatile bool _ready;
 
     public EmbeddedVectorStore(string path, ILogger logger)
@@ -429,6 +430,10 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         _stopping.Cancel();
         try
         {
