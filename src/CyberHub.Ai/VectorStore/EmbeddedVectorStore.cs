@@ -94,13 +94,23 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     public string Backend => "embedded";
 
     /// <summary>A catalog this large or larger is searched through the approximate index; a smaller one is scanned exactly.</summary>
-    public int ExactScanBelow { get; init; } = DefaultExactScanBelow;
+    public int ExactScanBelow { get; init => field = CheckedExactScanBelow(value); } = DefaultExactScanBelow;
+
+    /// <summary>The value, if valid for <see cref="ExactScanBelow"/>; else an error naming the setting.</summary>
+    public static int CheckedExactScanBelow(int value) => value >= 0
+        ? value
+        : throw new ArgumentOutOfRangeException(nameof(ExactScanBelow), value, "VectorSearch:ExactScanBelow must be 0 or more.");
+
+    /// <summary>The value, if valid for <see cref="Candidates"/>; else an error naming the setting.</summary>
+    public static int CheckedCandidates(int value) => value is >= 10 and <= 10_000
+        ? value
+        : throw new ArgumentOutOfRangeException(nameof(Candidates), value, "VectorSearch:Candidates must be between 10 and 10000.");
 
     /// <summary>
     /// The least number of candidates the index proposes for exact rescoring (more when the limit and exclusions call for
     /// it, and in proportion for a type filter). More raises recall at more cost per search.
     /// </summary>
-    public int Candidates { get; init; } = DefaultCandidates;
+    public int Candidates { get; init => field = CheckedCandidates(value); } = DefaultCandidates;
 
     /// <summary>True once the approximate index holds the whole catalog (it is built in the background when missing).</summary>
     public bool IndexComplete => _index?.Complete == true;
