@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
 using Cloud.Unum.USearch;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +30,17 @@ internal sealed class EmbeddedVectorIndex : IDisposable
     public const int ExpansionSearch = 64;
 
     private const string Suffix = ".usearch";
+
+    // USearch's .NET binding grows the native index to exactly one more slot when an add finds it full, so every add
+    // past the capacity reallocates the whole index (an index built one add at a time costs quadratic time: 180 adds/s
+    // at 20,000 items). The index is grown here instead, by doubling, through the native library's own reserve call on
+    // the binding's handle. Should a later binding rename its handle, adds still work, only slower.
+    private static readonly FieldInfo? HandleField = typeof(USearchIndex).GetField("_index", BindingFlags.NonPublic | BindingFlags.Instance);
+
+#pragma warning disable SYSLIB1054 // LibraryImport would need unsafe code enabled for the whole project.
+    [DllImport("libusearch_c", EntryPoint = "usearch_reserve")]
+    private static extern void NativeReserve(IntPtr index, UIntPtr capacity, out IntPtr error);
+#pragma warning restore SYSLIB1054
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly string _stem;
@@ -105,6 +118,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
             {
                 _index.Remove(key);
             }
+            EnsureCapacity(1);
             _index.Add(key, copy);
         }
         finally { _lock.ExitWriteLock(); }
@@ -141,6 +155,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
             }
             if (catalog.TryCopyVector(label, buffer))
             {
+                EnsureCapacity(1);
                 _index.Add(key, buffer);
             }
         }
@@ -166,6 +181,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
                 {
                     return;
                 }
+                EnsureCapacity(Batch);
                 for (var i = start; i < Math.Min(labels.Length, start + Batch); i++)
                 {
                     var key = (ulong)labels[i];
@@ -243,6 +259,22 @@ internal sealed class EmbeddedVectorIndex : IDisposable
             _index.Dispose();
         }
         finally { _lock.ExitWriteLock(); }
+    }
+
+    /// <summary>Makes room for <paramref name="more"/> items, doubling the capacity when it has to grow. Under the write lock.</summary>
+    private void EnsureCapacity(int more)
+    {
+        var needed = _index.Size() + (ulong)more;
+        var capacity = _index.Capacity();
+        if (capacity >= needed || HandleField?.GetValue(_index) is not IntPtr handle || handle == IntPtr.Zero)
+        {
+            return;
+        }
+        NativeReserve(handle, (UIntPtr)Math.Max(needed, Math.Max(1024, 2 * capacity)), out var error);
+        if (error != IntPtr.Zero)
+        {
+            throw new USearchException("Vector index: " + Marshal.PtrToStringAnsi(error));
+        }
     }
 
     private static USearchIndex New() =>

@@ -121,6 +121,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     /// <summary>How the index was brought up at start: "loaded", "rebuilt" or null before start.</summary>
     public string? IndexStart { get; private set; }
 
+    /// <summary>How long the start took to load the saved index and replay the log (or to find it unusable).</summary>
+    public TimeSpan IndexOpenTime { get; private set; }
+
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
         await _writes.WaitAsync(cancellationToken);
@@ -143,7 +146,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
                 await transaction.CommitAsync(cancellationToken);
             }
             await LoadAsync(connection, cancellationToken);
+            var indexStarted = Stopwatch.GetTimestamp();
             await OpenIndexAsync(connection, cancellationToken);
+            IndexOpenTime = Stopwatch.GetElapsedTime(indexStarted);
             await Graph.LoadAsync(connection, cancellationToken);
             _ready = true;
             _logger.LogInformation("Embedded vector store {Path}: {Count} items loaded in {Elapsed:F0} ms",
@@ -417,8 +422,16 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         {
             return [];
         }
-        // Enough candidates that, after the type filter and the exclusions, the limit is likely filled at once.
-        var candidates = (long)Math.Max(Candidates, 2L * (limit + (exclude?.Count ?? 0))) * total / matching;
+        if (matching < ExactScanBelow)
+        {
+            // A type this small: its scan reads only its own vectors, less than the index walk its share would take.
+            activity?.SetTag("vector.exact_scan", true);
+            return _catalog.Search(unit, limit, contentType, exclude);
+        }
+        // Enough candidates that, after the type filter and the exclusions, the limit is likely filled at once: the
+        // floor, twice the limit and exclusions, and when filtered three times them over the type's share of the catalog.
+        var wanted = limit + (long)(exclude?.Count ?? 0);
+        var candidates = Math.Max(Candidates, Math.Max(2 * wanted, contentType is null ? 0 : 3 * wanted * total / matching));
         while (true)
         {
             if (candidates > total / 8)
