@@ -226,6 +226,8 @@ internal sealed class EmbeddedVectorIndex : IDisposable
             _index.Save(temporary);
         }
         finally { _lock.ExitReadLock(); }
+        // The data directory's files are its user's alone, as the SQLite files are.
+        CyberHub.ServiceDefaults.DataDirectory.NarrowFile(temporary);
         File.Move(temporary, file, overwrite: true);
         SavedSeq = seq;
         foreach (var (older, path) in Saved(_stem[..^".index-".Length]))
