@@ -9,6 +9,10 @@ if (args.FirstOrDefault() == "graph")
 {
     return await GraphBench.RunAsync(args[1..]);
 }
+if (args.FirstOrDefault() == "index")
+{
+    return await IndexBench.RunAsync(args[1..]);
+}
 
 BenchOptions options;
 try

@@ -93,7 +93,15 @@ public static class AiApp
         {
             var directory = DataDirectory.EnsurePrivate(DataDirectory.From(configuration));
             var path = Path.Combine(directory, "vectors.db");
-            services.AddSingleton<IVectorStore>(sp => new EmbeddedVectorStore(path, sp.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddedVectorStore>()));
+            // Checked here, so a bad setting stops the start.
+            var exactScanBelow = EmbeddedVectorStore.CheckedExactScanBelow(
+                configuration.GetValue("VectorSearch:ExactScanBelow", EmbeddedVectorStore.DefaultExactScanBelow));
+            var candidates = EmbeddedVectorStore.CheckedCandidates(configuration.GetValue("VectorSearch:Candidates", EmbeddedVectorStore.DefaultCandidates));
+            services.AddSingleton<IVectorStore>(sp => new EmbeddedVectorStore(path, sp.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddedVectorStore>())
+            {
+                ExactScanBelow = exactScanBelow,
+                Candidates = candidates,
+            });
             // The learners' completions and the co-completion counts share one file, so an event writes both in one transaction.
             services.AddSingleton<ILearnerProfileStore>(_ => new SqliteLearnerProfileStore(Path.Combine(directory, "learners.db"), coCompletion));
             services.AddSingleton<ICoCompletionStore>(_ => new SqliteCoCompletionStore(Path.Combine(directory, "learners.db"), coCompletion));

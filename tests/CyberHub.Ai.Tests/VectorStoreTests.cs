@@ -109,6 +109,60 @@ public abstract class VectorStoreTests<TFixture>(TFixture fixture) where TFixtur
     }
 
     [Fact]
+    public async Task Search_with_vectors_returns_the_search_hits_in_order_with_their_vectors()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var topics = new Topics(13);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 400).Select(i => new ContentKey(i % 4 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
+
+        for (var q = 0; q < 5; q++)
+        {
+            var query = topics.Next();
+            var exclude = new HashSet<ContentKey> { ExactTop(vectors, query, 1)[0] };
+            foreach (var type in new[] { null, "lab" })
+            {
+                var hits = await store.SearchAsync(query, 30, type, exclude);
+                var found = await store.SearchVectorsAsync(query, 30, type, exclude);
+
+                Assert.Equal(hits.Select(h => KeyOf(h.Content)), found.Select(f => f.Key));
+                Assert.Equal(ExactTop(vectors, query, 30, k => (type is null || k.ContentType == type) && !exclude.Contains(k)), found.Select(f => f.Key));
+                foreach (var item in found)
+                {
+                    AssertVector(vectors[item.Key], item.Vector);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Deletes_and_upserts_show_in_the_next_search()
+    {
+        var store = await fixture.CreateStoreAsync();
+        var topics = new Topics(14);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 500).Select(i => new ContentKey("course", $"item-{i:D3}")), topics);
+        var query = topics.Next();
+        var top = ExactTop(vectors, query, 10);
+
+        Assert.True(await store.DeleteAsync(top[0]));
+        Assert.Equal(top.Skip(1).Concat(ExactTop(vectors, query, 11).Skip(10)), (await store.SearchAsync(query, 10)).Select(h => KeyOf(h.Content)));
+
+        // An item moved onto the query comes first; one moved away leaves the top.
+        var moved = ExactTop(vectors, query, 500)[^1];
+        await store.UpsertAsync(Record(moved.ContentType, moved.ContentId), [query]);
+        var away = top[1];
+        var opposite = query.Select(v => -v).ToArray();
+        await store.UpsertAsync(Record(away.ContentType, away.ContentId), [opposite]);
+        var hits = await store.SearchAsync(query, 10);
+        Assert.Equal(moved, KeyOf(hits[0].Content));
+        Assert.Equal(1.0, hits[0].Score, 1e-4);
+        Assert.DoesNotContain(away, hits.Select(h => KeyOf(h.Content)));
+
+        // A deleted key stored again is found again.
+        await store.UpsertAsync(Record(top[0].ContentType, top[0].ContentId), [vectors[top[0]]]);
+        Assert.Contains(top[0], (await store.SearchAsync(query, 10)).Select(h => KeyOf(h.Content)));
+    }
+
+    [Fact]
     public async Task Filters_and_exclusions_still_fill_the_limit()
     {
         var store = await fixture.CreateStoreAsync();
@@ -258,6 +312,10 @@ public abstract class VectorStoreTests<TFixture>(TFixture fixture) where TFixtur
 
 public sealed class EmbeddedVectorStoreTests(EmbeddedStoreFixture fixture)
     : VectorStoreTests<EmbeddedStoreFixture>(fixture), IClassFixture<EmbeddedStoreFixture>;
+
+/// <summary>The shared suite on an embedded store whose every search goes through the approximate index.</summary>
+public sealed class EmbeddedIndexedVectorStoreTests(EmbeddedIndexedStoreFixture fixture)
+    : VectorStoreTests<EmbeddedIndexedStoreFixture>(fixture), IClassFixture<EmbeddedIndexedStoreFixture>;
 
 public sealed class PgVectorStoreTests(PgVectorStoreFixture fixture)
     : VectorStoreTests<PgVectorStoreFixture>(fixture), IClassFixture<PgVectorStoreFixture>;

@@ -37,8 +37,7 @@ public static class RecommendationCore
     {
         // One profile vector measured best on the held-out quality catalog (recall@10 0.91): searching per
         // interest cluster, tried for learners of several topics, pulled in neighbours of single items instead.
-        var hits = await catalog.SearchAsync(profile, CandidatePool, type, started, cancellationToken);
-        return await catalog.GetManyAsync([.. hits.Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId))], cancellationToken);
+        return await catalog.SearchVectorsAsync(profile, CandidatePool, type, started, cancellationToken);
     }
 
     /// <summary>The personal list: the candidates diversified (<see cref="Ranking.Diversify"/>), each with its reason.</summary>

@@ -11,9 +11,11 @@ using Microsoft.Extensions.Logging;
 namespace CyberHub.Ai.VectorStore;
 
 /// <summary>
-/// The default store: an SQLite file (WAL) holds items and chunk vectors, and the item vectors live in memory
-/// for an exact scan. Writes go to SQLite first, then to memory, one at a time. One instance per file: a second
-/// process writing the same file would not be seen by this one's memory.
+/// The default store: an SQLite file (WAL) holds items and chunk vectors, and the item vectors live in memory.
+/// A catalog of <see cref="ExactScanBelow"/> items or more is searched through an approximate index
+/// (<see cref="EmbeddedVectorIndex"/>, HNSW over int8 vectors) whose candidates are rescored exactly; a smaller one is
+/// scanned exactly. Writes go to SQLite first, then to memory and the index, one at a time. One instance per file: a
+/// second process writing the same file would not be seen by this one's memory.
 /// </summary>
 public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
 {
@@ -33,6 +35,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             updated_at TEXT NOT NULL,
             embedding BLOB NOT NULL,
             created_by TEXT,
+            label INTEGER,
             PRIMARY KEY (content_type, content_id)
         );
         CREATE TABLE IF NOT EXISTS content_chunks (
@@ -44,13 +47,28 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             FOREIGN KEY (content_type, content_id) REFERENCES content_items (content_type, content_id) ON DELETE CASCADE
         );
         CREATE INDEX IF NOT EXISTS ix_content_chunks_item ON content_chunks (content_type, content_id);
+        CREATE TABLE IF NOT EXISTS content_vector_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            label INTEGER NOT NULL
+        );
         """ + IdempotencyKeyTable.Sqlite.Schema;
+
+    /// <summary>The least number of items searched through the approximate index (<c>VectorSearch__ExactScanBelow</c>).</summary>
+    public const int DefaultExactScanBelow = 5_000;
+
+    /// <summary>The least number of candidates the index proposes for rescoring (<c>VectorSearch__Candidates</c>).</summary>
+    public const int DefaultCandidates = 100;
 
     private readonly string _connectionString;
     private readonly ILogger _logger;
     private readonly InMemoryCatalog _catalog = new();
     private readonly SemaphoreSlim _writes = new(1, 1);
     private readonly KeyPurgeSchedule _keyPurge = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private EmbeddedVectorIndex? _index;
+    private Task _indexBuild = Task.CompletedTask;
+    private long _lastSeq;
+    private int _disposed;
     private volatile bool _ready;
 
     public EmbeddedVectorStore(string path, ILogger logger)
@@ -76,6 +94,37 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
 
     public string Backend => "embedded";
 
+    /// <summary>A catalog this large or larger is searched through the approximate index; a smaller one is scanned exactly.</summary>
+    public int ExactScanBelow { get; init => field = CheckedExactScanBelow(value); } = DefaultExactScanBelow;
+
+    /// <summary>The value, if valid for <see cref="ExactScanBelow"/>; else an error naming the setting.</summary>
+    public static int CheckedExactScanBelow(int value) => value >= 0
+        ? value
+        : throw new ArgumentOutOfRangeException(nameof(ExactScanBelow), value, "VectorSearch:ExactScanBelow must be 0 or more.");
+
+    /// <summary>The value, if valid for <see cref="Candidates"/>; else an error naming the setting.</summary>
+    public static int CheckedCandidates(int value) => value is >= 10 and <= 10_000
+        ? value
+        : throw new ArgumentOutOfRangeException(nameof(Candidates), value, "VectorSearch:Candidates must be between 10 and 10000.");
+
+    /// <summary>
+    /// The least number of candidates the index proposes for exact rescoring (more when the limit and exclusions call for
+    /// it, and in proportion for a type filter). More raises recall at more cost per search.
+    /// </summary>
+    public int Candidates { get; init => field = CheckedCandidates(value); } = DefaultCandidates;
+
+    /// <summary>True once the approximate index holds the whole catalog (it is built in the background when missing).</summary>
+    public bool IndexComplete => _index?.Complete == true;
+
+    /// <summary>Waits for the background build of the approximate index, if one runs (tests and benchmarks).</summary>
+    public Task IndexBuilt => _indexBuild;
+
+    /// <summary>How the index was brought up at start: "loaded", "rebuilt" or null before start.</summary>
+    public string? IndexStart { get; private set; }
+
+    /// <summary>How long the start took to load the saved index and replay the log (or to find it unusable).</summary>
+    public TimeSpan IndexOpenTime { get; private set; }
+
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
         await _writes.WaitAsync(cancellationToken);
@@ -98,6 +147,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
                 await transaction.CommitAsync(cancellationToken);
             }
             await LoadAsync(connection, cancellationToken);
+            var indexStarted = Stopwatch.GetTimestamp();
+            await OpenIndexAsync(connection, cancellationToken);
+            IndexOpenTime = Stopwatch.GetElapsedTime(indexStarted);
             await Graph.LoadAsync(connection, cancellationToken);
             _ready = true;
             _logger.LogInformation("Embedded vector store {Path}: {Count} items loaded in {Elapsed:F0} ms",
@@ -158,15 +210,17 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             await using var connection = await OpenAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction();
             string? owner;
+            long label;
             // The owner is checked by the upsert itself: a row the writer may not replace is left as it is, and
             // returns nothing. The owner of an existing row is never changed.
             await using (var item = Command(connection, transaction, $"""
-                INSERT INTO content_items ({ItemColumns}) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $embedding, $writer)
+                INSERT INTO content_items ({ItemColumns}, label) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $embedding, $writer,
+                    coalesce((SELECT max(label) FROM content_items), 0) + 1)
                 ON CONFLICT (content_type, content_id) DO UPDATE SET title = excluded.title, description = excluded.description,
                     metadata = excluded.metadata, chunk_count = excluded.chunk_count, created_at = excluded.created_at,
                     updated_at = excluded.updated_at, embedding = excluded.embedding
                     WHERE $any OR content_items.created_by = $writer
-                RETURNING created_by;
+                RETURNING created_by, label;
                 """))
             {
                 item.Parameters.AddWithValue("$type", record.ContentType);
@@ -186,7 +240,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
                     throw new ContentOwnedByAnotherException(key);
                 }
                 owner = returned.IsDBNull(0) ? null : returned.GetString(0);
+                label = returned.GetInt64(1);
             }
+            var seq = await LogAsync(connection, transaction, label, cancellationToken);
             await using (var clear = Command(connection, transaction, "DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id"))
             {
                 clear.Parameters.AddWithValue("$type", record.ContentType);
@@ -218,8 +274,11 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             }
             var graph = await Graph.WritingAsync(connection, transaction, key, vector, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            _catalog.Upsert(record with { CreatedBy = owner }, vector);
+            _catalog.Upsert(record with { CreatedBy = owner }, vector, label);
+            _index?.Upsert(label, vector);
+            _lastSeq = seq;
             graph();
+            await SaveIndexIfDueAsync(cancellationToken);
             return ids;
         }
         finally
@@ -276,17 +335,35 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction();
-            await using var delete = Command(connection, transaction, """
-                DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id;
-                DELETE FROM content_items WHERE content_type = $type AND content_id = $id;
-                """);
-            delete.Parameters.AddWithValue("$type", key.ContentType);
-            delete.Parameters.AddWithValue("$id", key.ContentId);
-            var deleted = await delete.ExecuteNonQueryAsync(cancellationToken) > 0;
+            await using (var chunks = Command(connection, transaction, "DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id"))
+            {
+                chunks.Parameters.AddWithValue("$type", key.ContentType);
+                chunks.Parameters.AddWithValue("$id", key.ContentId);
+                await chunks.ExecuteNonQueryAsync(cancellationToken);
+            }
+            long? label = null;
+            await using (var delete = Command(connection, transaction, "DELETE FROM content_items WHERE content_type = $type AND content_id = $id RETURNING label"))
+            {
+                delete.Parameters.AddWithValue("$type", key.ContentType);
+                delete.Parameters.AddWithValue("$id", key.ContentId);
+                await using var returned = await delete.ExecuteReaderAsync(cancellationToken);
+                if (await returned.ReadAsync(cancellationToken))
+                {
+                    label = returned.GetInt64(0);
+                }
+            }
+            var deleted = label is not null;
+            var seq = label is { } logged ? await LogAsync(connection, transaction, logged, cancellationToken) : _lastSeq;
             var graph = await Graph.WritingAsync(connection, transaction, key, null, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             var removed = _catalog.Remove(key) || deleted;
+            if (label is { } gone)
+            {
+                _index?.Remove(gone);
+            }
+            _lastSeq = seq;
             graph();
+            await SaveIndexIfDueAsync(cancellationToken);
             return removed;
         }
         finally
@@ -304,7 +381,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         {
             var unit = ContentVectors.UnitQuery(query);
             EnsureReady();
-            hits = _catalog.Search(unit, limit, contentType, exclude);
+            hits = Search(unit, limit, contentType, exclude, search.Activity);
         }
         catch (Exception e)
         {
@@ -321,13 +398,238 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         return Task.FromResult(_catalog.Count);
     }
 
+    public Task<IReadOnlyList<ContentVector>> SearchVectorsAsync(
+        float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default)
+    {
+        using var search = VectorSearchTelemetry.Start(Backend, limit, contentType, exclude?.Count ?? 0);
+        IReadOnlyList<ContentVector> found;
+        try
+        {
+            var unit = ContentVectors.UnitQuery(query);
+            EnsureReady();
+            var hits = Search(unit, limit, contentType, exclude, search.Activity);
+            found = _catalog.GetMany([.. hits.Select(h => ContentVectors.KeyOf(h.Content))]);
+        }
+        catch (Exception e)
+        {
+            search.Failed(e);
+            throw;
+        }
+        search.Completed(found.Count);
+        return Task.FromResult(found);
+    }
+
+    /// <summary>
+    /// The exact top <paramref name="limit"/> among the index's candidates (the exact scan for a small catalog, while
+    /// the index is built, or when a filter leaves too few candidates to fill the limit).
+    /// </summary>
+    private IReadOnlyList<SearchHit> Search(float[] unit, int limit, string? contentType, IReadOnlySet<ContentKey>? exclude, Activity? activity)
+    {
+        var index = _index;
+        var total = _catalog.Count;
+        if (limit <= 0 || index is not { Complete: true } || total < ExactScanBelow)
+        {
+            activity?.SetTag("vector.exact_scan", true);
+            return _catalog.Search(unit, limit, contentType, exclude);
+        }
+        var matching = contentType is null ? total : _catalog.CountOf(contentType);
+        if (matching == 0)
+        {
+            return [];
+        }
+        if (matching < ExactScanBelow)
+        {
+            // A type this small: its scan reads only its own vectors, less than the index walk its share would take.
+            activity?.SetTag("vector.exact_scan", true);
+            return _catalog.Search(unit, limit, contentType, exclude);
+        }
+        // Enough candidates that, after the type filter and the exclusions, the limit is likely filled at once: the
+        // floor, twice the limit and exclusions, and when filtered three times them over the type's share of the catalog.
+        var wanted = limit + (long)(exclude?.Count ?? 0);
+        var candidates = Math.Max(Candidates, Math.Max(2 * wanted, contentType is null ? 0 : 3 * wanted * total / matching));
+        while (true)
+        {
+            if (candidates > total / 8)
+            {
+                // As costly as a scan: scan, and be complete.
+                activity?.SetTag("vector.exact_scan", true);
+                return _catalog.Search(unit, limit, contentType, exclude);
+            }
+            var labels = index.Search(unit, (int)candidates);
+            var hits = _catalog.Rescore(labels, unit, limit, contentType, exclude);
+            if (hits.Count >= limit)
+            {
+                activity?.SetTag("vector.candidates", candidates);
+                return hits;
+            }
+            candidates *= 4;
+        }
+    }
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+        _stopping.Cancel();
+        try
+        {
+            _indexBuild.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // Cancelled or failed: logged by the build itself.
+        }
+        if (_ready && _writes.Wait(TimeSpan.FromSeconds(30)))
+        {
+            try
+            {
+                // A clean stop leaves the index as it is, so the next start has nothing to replay.
+                if (_index is { Complete: true } index && index.SavedSeq < _lastSeq)
+                {
+                    index.Save(_lastSeq);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Cloud.Unum.USearch.USearchException)
+            {
+                _logger.LogWarning(e, "Vector index of {Path} not saved: the next start replays or rebuilds it", Path);
+            }
+            finally
+            {
+                _writes.Release();
+            }
+        }
+        _index?.Dispose();
         Graph.Dispose();
         _catalog.Dispose();
         // Pooled connections keep the file open; release them so the file can be moved or deleted.
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+    }
+
+    /// <summary>Appends <paramref name="label"/> to the write log in the write's transaction; returns its position.</summary>
+    private static async Task<long> LogAsync(SqliteConnection connection, SqliteTransaction transaction, long label, CancellationToken cancellationToken)
+    {
+        await using var log = Command(connection, transaction, "INSERT INTO content_vector_log (label) VALUES ($label) RETURNING seq");
+        log.Parameters.AddWithValue("$label", label);
+        return Convert.ToInt64(await log.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Loads the saved index and replays the writes logged since it was saved; when there is none, or it cannot be read,
+    /// or the log no longer reaches back to it, or it disagrees with the catalog, builds a new one in the background.
+    /// </summary>
+    private async Task OpenIndexAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var last = Command(connection, null, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'content_vector_log'), 0)"))
+        {
+            _lastSeq = Convert.ToInt64(await last.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+        var index = EmbeddedVectorIndex.Load(Path, _logger);
+        if (index is not null)
+        {
+            var labels = new List<long>();
+            await using (var log = Command(connection, null, "SELECT label FROM content_vector_log WHERE seq > $seq ORDER BY seq"))
+            {
+                log.Parameters.AddWithValue("$seq", index.SavedSeq);
+                await using var reader = await log.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    labels.Add(reader.GetInt64(0));
+                }
+            }
+            // The log is gapless: the writes since the file was saved are all there, or it was pruned past it.
+            var intact = index.SavedSeq <= _lastSeq && labels.Count == _lastSeq - index.SavedSeq;
+            if (intact)
+            {
+                var buffer = new float[ContentVectors.Dimensions];
+                foreach (var label in labels.Distinct())
+                {
+                    index.Refresh(label, _catalog, buffer);
+                }
+            }
+            if (intact && index.Size == _catalog.Count)
+            {
+                _index = index;
+                IndexStart = "loaded";
+                _logger.LogInformation("Vector index of {Path} loaded: {Count} items, {Replayed} writes replayed", Path, index.Size, labels.Count);
+                await PruneLogAsync(connection, index.SavedSeq, cancellationToken);
+                return;
+            }
+            _logger.LogWarning("Vector index of {Path} is stale ({Size} items, catalog {Count}): rebuilding it", Path, index.Size, _catalog.Count);
+            index.Dispose();
+            EmbeddedVectorIndex.DeleteSaved(Path);
+        }
+        _index = EmbeddedVectorIndex.Empty(Path, _logger);
+        IndexStart = "rebuilt";
+        if (_catalog.Count == 0)
+        {
+            _index.Build(_catalog, cancellationToken);
+            return;
+        }
+        var building = _index;
+        var stopping = _stopping.Token;
+        _indexBuild = Task.Run(async () =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                building.Build(_catalog, stopping);
+                await _writes.WaitAsync(stopping);
+                try
+                {
+                    building.Save(_lastSeq);
+                    await using var connection = await OpenAsync(stopping);
+                    await PruneLogAsync(connection, building.SavedSeq, stopping);
+                }
+                finally
+                {
+                    _writes.Release();
+                }
+                _logger.LogInformation("Vector index of {Path} built: {Count} items in {Elapsed:F0} ms",
+                    Path, building.Size, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                // Searches keep scanning exactly; the next start tries again.
+                _logger.LogError(e, "Vector index of {Path} could not be built", Path);
+            }
+        }, CancellationToken.None);
+        _logger.LogInformation("Vector index of {Path} missing for {Count} items: building it in the background", Path, _catalog.Count);
+    }
+
+    /// <summary>
+    /// Saves the index once the writes since its last save reach a tenth of the catalog (at least 1,000): a crash then
+    /// replays at most that many at the next start. The caller holds the write lock.
+    /// </summary>
+    private async Task SaveIndexIfDueAsync(CancellationToken cancellationToken)
+    {
+        if (_index is not { Complete: true } index || _lastSeq - index.SavedSeq < Math.Max(1_000, _catalog.Count / 10))
+        {
+            return;
+        }
+        try
+        {
+            index.Save(_lastSeq);
+            await using var connection = await OpenAsync(cancellationToken);
+            await PruneLogAsync(connection, index.SavedSeq, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Cloud.Unum.USearch.USearchException)
+        {
+            // The write is stored; the log keeps what the index file lacks.
+            _logger.LogWarning(e, "Vector index of {Path} not saved", Path);
+        }
+    }
+
+    private static async Task PruneLogAsync(SqliteConnection connection, long savedSeq, CancellationToken cancellationToken)
+    {
+        await using var prune = Command(connection, null, "DELETE FROM content_vector_log WHERE seq <= $seq");
+        prune.Parameters.AddWithValue("$seq", savedSeq);
+        await prune.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task LoadAsync(SqliteConnection connection, CancellationToken cancellationToken)
@@ -336,7 +638,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         {
             _catalog.Reserve(Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
         }
-        await using var select = Command(connection, null, $"SELECT {ItemColumns} FROM content_items");
+        await using var select = Command(connection, null, $"SELECT {ItemColumns}, label FROM content_items");
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
         var vector = new float[ContentVectors.Dimensions];
@@ -351,21 +653,35 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             }
             reader.GetBytes(8, 0, blob, 0, VectorBytes);
             FromBlob(blob, vector);
-            _catalog.Upsert(record, vector);
+            _catalog.Upsert(record, vector, reader.GetInt64(10));
         }
     }
 
     /// <summary>
     /// Brings a file made by an earlier version up to the current schema: <c>created_by</c> was added when items got
-    /// owners; the rows that predate it have none, so they belong to the platform.
+    /// owners; the rows that predate it have none, so they belong to the platform. <c>label</c> (the approximate
+    /// index's key, stable across a VACUUM unlike the rowid) was added with the index; the rows that predate it are
+    /// numbered in rowid order.
     /// </summary>
     private static async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
     {
-        await using var columns = Command(connection, transaction, "SELECT count(*) FROM pragma_table_info('content_items') WHERE name = 'created_by'");
-        if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+        if (!await HasColumnAsync(connection, transaction, "created_by", cancellationToken))
         {
             await ExecuteAsync(connection, transaction, "ALTER TABLE content_items ADD COLUMN created_by TEXT", cancellationToken);
         }
+        if (!await HasColumnAsync(connection, transaction, "label", cancellationToken))
+        {
+            await ExecuteAsync(connection, transaction, "ALTER TABLE content_items ADD COLUMN label INTEGER", cancellationToken);
+            await ExecuteAsync(connection, transaction, "UPDATE content_items SET label = rowid", cancellationToken);
+        }
+        await ExecuteAsync(connection, transaction, "CREATE UNIQUE INDEX IF NOT EXISTS ix_content_items_label ON content_items (label)", cancellationToken);
+    }
+
+    private static async Task<bool> HasColumnAsync(SqliteConnection connection, SqliteTransaction transaction, string column, CancellationToken cancellationToken)
+    {
+        await using var columns = Command(connection, transaction, "SELECT count(*) FROM pragma_table_info('content_items') WHERE name = $column");
+        columns.Parameters.AddWithValue("$column", column);
+        return Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

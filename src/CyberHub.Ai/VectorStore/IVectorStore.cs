@@ -53,7 +53,8 @@ public sealed record ContentVector(ContentRecord Content, float[] Vector)
 
 /// <summary>
 /// Where content and its embeddings live. Two backends pass the same tests: PostgreSQL + pgvector
-/// (HNSW index) and the embedded store (SQLite file, exact in-memory scan).
+/// (HNSW index) and the embedded store (SQLite file, in-memory vectors: an HNSW index of int8 vectors rescored exactly,
+/// or an exact scan of a small catalog).
 /// Search ranks items by the cosine similarity of the query to the item's vector: the normalised
 /// mean of its chunk vectors.
 /// </summary>
@@ -115,6 +116,13 @@ public interface IVectorStore : ILexicalIndex
     /// items whenever that many match the filter.
     /// </summary>
     Task<IReadOnlyList<SearchHit>> SearchAsync(
+        float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="SearchAsync"/>, with each item's vector: the same items in the same order, read once (rather than a
+    /// search followed by <see cref="GetManyAsync"/>).
+    /// </summary>
+    Task<IReadOnlyList<ContentVector>> SearchVectorsAsync(
         float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default);
 
     Task<int> CountAsync(CancellationToken cancellationToken = default);

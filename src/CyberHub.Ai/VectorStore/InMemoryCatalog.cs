@@ -21,8 +21,10 @@ internal sealed class InMemoryCatalog : IDisposable
     private readonly Dictionary<string, int> _typeIds = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SortedSet<string>> _idsByType = new(CodePointComparer.Instance);
     private readonly List<float[]> _blocks = [];
+    private readonly Dictionary<long, int> _rowsByLabel = [];
     private ContentRecord[] _records = [];
     private int[] _rowTypes = [];
+    private long[] _labels = [];
     private int _count;
 
     public int Count
@@ -42,7 +44,11 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitWriteLock(); }
     }
 
-    public void Upsert(ContentRecord record, ReadOnlySpan<float> vector)
+    /// <summary>
+    /// Adds or replaces the item. <paramref name="label"/> is its stable number in the store (the approximate index's
+    /// key), 0 when it has none.
+    /// </summary>
+    public void Upsert(ContentRecord record, ReadOnlySpan<float> vector, long label = 0)
     {
         var key = ContentVectors.KeyOf(record);
         _lock.EnterWriteLock();
@@ -62,6 +68,18 @@ internal sealed class InMemoryCatalog : IDisposable
             }
             _records[row] = record;
             vector.CopyTo(Vector(row));
+            if (_labels[row] != label)
+            {
+                if (_labels[row] != 0)
+                {
+                    _rowsByLabel.Remove(_labels[row]);
+                }
+                _labels[row] = label;
+                if (label != 0)
+                {
+                    _rowsByLabel[label] = row;
+                }
+            }
         }
         finally { _lock.ExitWriteLock(); }
     }
@@ -81,15 +99,25 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 _idsByType.Remove(key.ContentType);
             }
+            if (_labels[row] != 0)
+            {
+                _rowsByLabel.Remove(_labels[row]);
+            }
             var last = --_count;
             if (row != last)
             {
                 Vector(last).CopyTo(Vector(row));
                 _records[row] = _records[last];
                 _rowTypes[row] = _rowTypes[last];
+                _labels[row] = _labels[last];
                 _rows[ContentVectors.KeyOf(_records[row])] = row;
+                if (_labels[row] != 0)
+                {
+                    _rowsByLabel[_labels[row]] = row;
+                }
             }
             _records[last] = null!;
+            _labels[last] = 0;
             // Keep one spare block at most.
             while (_blocks.Count > 1 && (_blocks.Count - 2) * BlockRows >= _count)
             {
@@ -245,6 +273,109 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
+    /// <summary>
+    /// The exact top <paramref name="limit"/> among the items labelled <paramref name="labels"/> (the approximate
+    /// index's candidates), rescored with their stored vectors, of <paramref name="contentType"/> when given, never any
+    /// in <paramref name="exclude"/>; best first. Labels no longer in the catalog are skipped.
+    /// </summary>
+    public IReadOnlyList<SearchHit> Rescore(ReadOnlySpan<ulong> labels, float[] unitQuery, int limit, string? contentType, IReadOnlySet<ContentKey>? exclude)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var typeFilter = -1;
+            if ((contentType is not null && !_typeIds.TryGetValue(contentType, out typeFilter)) || limit <= 0)
+            {
+                return [];
+            }
+            var heap = new PriorityQueue<int, float>(limit);
+            var floor = float.NegativeInfinity;
+            foreach (var label in labels)
+            {
+                if (!_rowsByLabel.TryGetValue((long)label, out var row) || (typeFilter >= 0 && _rowTypes[row] != typeFilter))
+                {
+                    continue;
+                }
+                var score = TensorPrimitives.Dot(Vector(row), unitQuery);
+                if ((heap.Count == limit && score <= floor) || (exclude is not null && exclude.Contains(ContentVectors.KeyOf(_records[row]))))
+                {
+                    continue;
+                }
+                if (heap.Count == limit)
+                {
+                    heap.DequeueEnqueue(row, score);
+                }
+                else
+                {
+                    heap.Enqueue(row, score);
+                }
+                if (heap.Count == limit)
+                {
+                    heap.TryPeek(out _, out floor);
+                }
+            }
+            var hits = new SearchHit[heap.Count];
+            for (var i = hits.Length - 1; i >= 0; i--)
+            {
+                heap.TryDequeue(out var row, out var score);
+                hits[i] = new SearchHit(_records[row], score);
+            }
+            return hits;
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>Copies the vector of the item labelled <paramref name="label"/> into <paramref name="into"/>; false when there is none.</summary>
+    public bool TryCopyVector(long label, Span<float> into)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            if (!_rowsByLabel.TryGetValue(label, out var row))
+            {
+                return false;
+            }
+            Vector(row).CopyTo(into);
+            return true;
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>The labels of every labelled item, in row order.</summary>
+    public long[] Labels()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var labels = new List<long>(_count);
+            for (var row = 0; row < _count; row++)
+            {
+                if (_labels[row] != 0)
+                {
+                    labels.Add(_labels[row]);
+                }
+            }
+            return [.. labels];
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>Whether an item is labelled <paramref name="label"/>.</summary>
+    public bool HasLabel(long label)
+    {
+        _lock.EnterReadLock();
+        try { return _rowsByLabel.ContainsKey(label); }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>The number of items of <paramref name="contentType"/>.</summary>
+    public int CountOf(string contentType)
+    {
+        _lock.EnterReadLock();
+        try { return _idsByType.TryGetValue(contentType, out var ids) ? ids.Count : 0; }
+        finally { _lock.ExitReadLock(); }
+    }
+
     /// <summary>Every item and its dot product with <paramref name="unitQuery"/>, in row order (the item graph's scan).</summary>
     public (ContentKey[] Keys, float[] Scores) ScoreAll(ReadOnlySpan<float> unitQuery)
     {
@@ -325,6 +456,7 @@ internal sealed class InMemoryCatalog : IDisposable
             var capacity = Math.Max(needed, Math.Max(64, _records.Length * 2));
             Array.Resize(ref _records, capacity);
             Array.Resize(ref _rowTypes, capacity);
+            Array.Resize(ref _labels, capacity);
         }
     }
 }

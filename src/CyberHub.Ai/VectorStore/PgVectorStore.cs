@@ -399,7 +399,8 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         IReadOnlyList<SearchHit> hits;
         try
         {
-            hits = await SearchCoreAsync(query, limit, contentType, exclude, search.Activity, cancellationToken);
+            hits = (await SearchCoreAsync(query, limit, contentType, exclude, withVectors: false, search.Activity, cancellationToken))
+                .Select(h => h.Hit).ToList();
         }
         catch (Exception e)
         {
@@ -410,8 +411,28 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         return hits;
     }
 
-    private async Task<IReadOnlyList<SearchHit>> SearchCoreAsync(
-        float[] query, int limit, string? contentType, IReadOnlySet<ContentKey>? exclude, Activity? activity, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ContentVector>> SearchVectorsAsync(
+        float[] query, int limit, string? contentType = null, IReadOnlySet<ContentKey>? exclude = null, CancellationToken cancellationToken = default)
+    {
+        using var search = VectorSearchTelemetry.Start(Backend, limit, contentType, exclude?.Count ?? 0);
+        IReadOnlyList<ContentVector> found;
+        try
+        {
+            // The records and vectors come with the search itself: one read of the candidates' rows.
+            found = (await SearchCoreAsync(query, limit, contentType, exclude, withVectors: true, search.Activity, cancellationToken))
+                .Select(h => new ContentVector(h.Hit.Content, h.Vector!)).ToList();
+        }
+        catch (Exception e)
+        {
+            search.Failed(e);
+            throw;
+        }
+        search.Completed(found.Count);
+        return found;
+    }
+
+    private async Task<IReadOnlyList<(SearchHit Hit, float[]? Vector)>> SearchCoreAsync(
+        float[] query, int limit, string? contentType, IReadOnlySet<ContentKey>? exclude, bool withVectors, Activity? activity, CancellationToken cancellationToken)
     {
         var unit = ContentVectors.UnitQuery(query);
         if (limit <= 0)
@@ -455,7 +476,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         // relaxed_order may return rows slightly out of order: the outer query re-sorts by exact distance.
         batch.BatchCommands.Add(Command($"""
             WITH nearest AS MATERIALIZED (
-                SELECT {RecordColumns}, embedding <=> $1 AS distance FROM content_items AS i
+                SELECT {RecordColumns}, embedding <=> $1 AS distance{(withVectors ? ", embedding" : "")} FROM content_items AS i
                 {where}
                 ORDER BY embedding <=> $1 LIMIT $2)
             SELECT * FROM nearest ORDER BY distance LIMIT $6
@@ -464,7 +485,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             new NpgsqlParameter { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
             excluded.Select(k => k.ContentType).ToArray(), excluded.Select(k => k.ContentId).ToArray(), (long)limit));
 
-        var hits = new List<SearchHit>(Math.Min(limit, 1024));
+        var hits = new List<(SearchHit, float[]?)>(Math.Min(limit, 1024));
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             await reader.NextResultAsync(cancellationToken);
@@ -474,11 +495,11 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             }
             while (await reader.ReadAsync(cancellationToken))
             {
-                hits.Add(new SearchHit(ReadRecord(reader), 1 - reader.GetDouble(9)));
+                hits.Add((new SearchHit(ReadRecord(reader), 1 - reader.GetDouble(9)), withVectors ? reader.GetFieldValue<Vector>(10).ToArray() : null));
             }
         }
         await transaction.CommitAsync(cancellationToken);
-        return (IReadOnlyList<SearchHit>)hits;
+        return (IReadOnlyList<(SearchHit, float[]?)>)hits;
         }, cancellationToken);
     }
 

@@ -62,8 +62,27 @@ public abstract class VectorStoreFixture : IAsyncLifetime
     }
 }
 
-public sealed class EmbeddedStoreFixture : VectorStoreFixture
+/// <summary>
+/// Embedded stores that search every catalog, however small, through the approximate index (the service only from
+/// <see cref="EmbeddedVectorStore.DefaultExactScanBelow"/> items): the shared suite then checks the index's answers.
+/// </summary>
+public sealed class EmbeddedIndexedStoreFixture : EmbeddedStoreFixture
 {
+    public EmbeddedIndexedStoreFixture() : base(exactScanBelow: 0)
+    {
+    }
+}
+
+public class EmbeddedStoreFixture : VectorStoreFixture
+{
+    private readonly int _exactScanBelow;
+
+    public EmbeddedStoreFixture() : this(EmbeddedVectorStore.DefaultExactScanBelow)
+    {
+    }
+
+    protected EmbeddedStoreFixture(int exactScanBelow) => _exactScanBelow = exactScanBelow;
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "cyberhub-tests", "vectors-" + Guid.NewGuid().ToString("N"));
 
     public override Task<IVectorStore> CreateStoreAsync() =>
@@ -100,7 +119,8 @@ public sealed class EmbeddedStoreFixture : VectorStoreFixture
         }
     }
 
-    private async Task<IVectorStore> Open(string path) => await Track(new EmbeddedVectorStore(path, NullLogger.Instance));
+    private async Task<IVectorStore> Open(string path) =>
+        await Track(new EmbeddedVectorStore(path, NullLogger.Instance) { ExactScanBelow = _exactScanBelow });
 }
 
 /// <summary>

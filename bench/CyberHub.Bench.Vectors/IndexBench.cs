@@ -1,0 +1,318 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text;
+using System.Text.Json;
+using CyberHub.Ai.Catalog;
+using CyberHub.Ai.Embeddings;
+using CyberHub.Ai.VectorStore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CyberHub.Bench.Vectors;
+
+/// <summary>
+/// The embedded store's approximate index against its exact scan, on sentence embeddings of real catalog text:
+/// recall@10 against the exact top 10, latency (index and exact scan interleaved query by query), memory, restart
+/// time with the saved index and the time to rebuild it. Markdown on stdout, progress on stderr.
+/// <para>
+/// The text: the demo catalog's items, the SCAP rules of bench/CyberHub.Bench.Recommendations (title + description,
+/// and each description sentence on its own), embedded with the service's MiniLM. Beyond those few thousand real
+/// embeddings, items are mixes of two of them plus a little noise (normalise(a + w·b + 0.1·noise), w in 0.2..1),
+/// so the catalog keeps the real embeddings' shape. Queries: the judged search queries' texts, then fresh mixes.
+/// </para>
+/// </summary>
+public static class IndexBench
+{
+    public const string Usage = """
+        Usage: dotnet run -c Release --project bench/CyberHub.Bench.Vectors -- index [options]
+          --size 100000          catalog size
+          --queries 1000         measured searches per case (after 100 unmeasured ones)
+          --candidates 50,100    VectorSearch:Candidates values to measure
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var size = 100_000;
+        var queryCount = 1000;
+        int[] candidateValues = [50, 100, 200];
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--size": size = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--queries": queryCount = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--candidates": candidateValues = [.. args[i + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))]; break;
+                default: Console.Error.WriteLine(Usage); return 2;
+            }
+        }
+        const int Warmup = 100;
+        var clock = Stopwatch.StartNew();
+        var (bases, queryTexts) = await RealEmbeddingsAsync(clock);
+        Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {bases.Length:N0} real embeddings, {queryTexts.Length} query texts");
+
+        var random = new Random(17);
+        var vectors = new float[size][];
+        for (var i = 0; i < size; i++)
+        {
+            vectors[i] = i < bases.Length ? bases[i] : Mix(bases, random);
+        }
+        var queries = new float[Warmup + queryCount][];
+        for (var i = 0; i < queries.Length; i++)
+        {
+            queries[i] = i - Warmup is var q && q >= 0 && q < queryTexts.Length ? queryTexts[q] : Mix(bases, random);
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), $"cyberhub-bench-index-{Guid.NewGuid():N}");
+        var path = Path.Combine(directory, "vectors.db");
+        var report = new StringBuilder();
+        try
+        {
+            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] loading {size:N0} items");
+            var loadStarted = Stopwatch.GetTimestamp();
+            using (var store = Open(path, 0, 100))
+            {
+                await store.InitializeAsync();
+                await store.Graph.DeferAsync();
+                for (var i = 0; i < size; i++)
+                {
+                    await store.UpsertAsync(Measure.Item(Dataset.KeyOf(i)), [vectors[i]]);
+                }
+            }
+            var loadSeconds = Stopwatch.GetElapsedTime(loadStarted).TotalSeconds;
+
+            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] exact top 10 by brute force");
+            var truth = new Dictionary<string, ContentKey[][]>
+            {
+                ["none"] = BruteForce(vectors, queries, Warmup, null),
+                ["lab"] = BruteForce(vectors, queries, Warmup, "lab"),
+            };
+
+            var rssBefore = Rss();
+            var heapBefore = Heap();
+            var restart = Stopwatch.GetTimestamp();
+            var indexed = Open(path, 0, candidateValues[0]);
+            await indexed.InitializeAsync();
+            var restartMs = Stopwatch.GetElapsedTime(restart).TotalMilliseconds;
+            var rss = Rss() - rssBefore;
+            var heap = Heap() - heapBefore;
+            var indexStart = indexed.IndexStart;
+            var indexFile = Directory.EnumerateFiles(directory, "*.usearch").Sum(f => new FileInfo(f).Length);
+            using var exact = Open(path, int.MaxValue, 100);
+            await exact.InitializeAsync();
+
+            report.AppendLine(CultureInfo.InvariantCulture, $"Embedded store, approximate index vs exact scan: {size:N0} items ({bases.Length:N0} real MiniLM embeddings, the rest mixes of two), " +
+                $"{queryCount} top-10 queries ({Math.Min(queryTexts.Length, queryCount)} real query texts, the rest mixes), {Environment.ProcessorCount} cores, load average {LoadAverage()}.");
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"- load: {size / loadSeconds:N0} upserts/s (one at a time, index kept on every write)");
+            report.AppendLine(CultureInfo.InvariantCulture, $"- restart with the saved index ({indexStart}): {restartMs:N0} ms, of which the index {indexed.IndexOpenTime.TotalMilliseconds:N0} ms (the rest: the SQLite rows into memory); index file {indexFile / 1048576.0:N1} MB");
+            report.AppendLine(CultureInfo.InvariantCulture, $"- memory of the opened store: {rss / 1048576.0:N0} MB resident ({heap / 1048576.0:N0} MB managed)");
+            report.AppendLine();
+            report.AppendLine("| candidates | filter | recall@10 | index p50 ms | index p99 ms | exact scan p50 ms | exact scan p99 ms |");
+            report.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
+            foreach (var candidates in candidateValues)
+            {
+                if (candidates != candidateValues[0])
+                {
+                    indexed.Dispose();
+                    indexed = Open(path, 0, candidates);
+                    await indexed.InitializeAsync();
+                }
+                foreach (var filter in new[] { null, "lab" })
+                {
+                    Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] candidates {candidates}, filter {filter ?? "none"}");
+                    var (indexMs, exactMs, hits) = await InterleavedAsync(indexed, exact, queries, Warmup, filter);
+                    var recall = Measure.Recall(truth[filter ?? "none"], hits);
+                    report.AppendLine(CultureInfo.InvariantCulture,
+                        $"| {candidates} | {filter ?? "none"} | {recall:F3} | {Measure.Percentile(indexMs, 50):F3} | {Measure.Percentile(indexMs, 99):F3} | {Measure.Percentile(exactMs, 50):F3} | {Measure.Percentile(exactMs, 99):F3} |");
+                }
+            }
+            indexed.Dispose();
+
+            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] rebuild from scratch");
+            foreach (var file in Directory.EnumerateFiles(directory, "*.usearch"))
+            {
+                File.Delete(file);
+            }
+            var rebuild = Stopwatch.GetTimestamp();
+            using (var rebuilt = Open(path, 0, 100))
+            {
+                await rebuilt.InitializeAsync();
+                report.AppendLine();
+                report.AppendLine(CultureInfo.InvariantCulture, $"- index missing at start: store ready in {Stopwatch.GetElapsedTime(rebuild).TotalMilliseconds:N0} ms (searching exactly meanwhile)");
+                await rebuilt.IndexBuilt;
+                report.AppendLine(CultureInfo.InvariantCulture, $"- and the index rebuilt in the background {Stopwatch.GetElapsedTime(rebuild).TotalSeconds:N1} s after the start (one thread)");
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        report.AppendLine(CultureInfo.InvariantCulture, $"- run: {clock.Elapsed.TotalMinutes:N1} min, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.Out.Write(report.ToString());
+        return 0;
+    }
+
+    private static EmbeddedVectorStore Open(string path, int exactScanBelow, int candidates)
+    {
+        var store = new EmbeddedVectorStore(path, NullLogger.Instance) { ExactScanBelow = exactScanBelow, Candidates = candidates };
+        store.Graph.BuildOnStart = false;
+        return store;
+    }
+
+    private static async Task<(double[] Index, double[] Exact, ContentKey[][] Hits)> InterleavedAsync(
+        EmbeddedVectorStore indexed, EmbeddedVectorStore exact, float[][] queries, int warmup, string? filter)
+    {
+        var indexMs = new double[queries.Length - warmup];
+        var exactMs = new double[queries.Length - warmup];
+        var hits = new ContentKey[queries.Length - warmup][];
+        for (var i = 0; i < queries.Length; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var found = await indexed.SearchAsync(queries[i], 10, filter);
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            started = Stopwatch.GetTimestamp();
+            await exact.SearchAsync(queries[i], 10, filter);
+            var exactElapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (i >= warmup)
+            {
+                indexMs[i - warmup] = elapsed;
+                exactMs[i - warmup] = exactElapsed;
+                hits[i - warmup] = [.. found.Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId))];
+            }
+        }
+        return (indexMs, exactMs, hits);
+    }
+
+    private static ContentKey[][] BruteForce(float[][] vectors, float[][] queries, int warmup, string? filter)
+    {
+        var truth = new ContentKey[queries.Length - warmup][];
+        Parallel.For(warmup, queries.Length, q =>
+        {
+            var heap = new PriorityQueue<int, float>();
+            for (var i = 0; i < vectors.Length; i++)
+            {
+                if (filter is not null && Dataset.KeyOf(i).ContentType != filter)
+                {
+                    continue;
+                }
+                var score = TensorPrimitives.Dot(vectors[i], queries[q]);
+                if (heap.Count < 10)
+                {
+                    heap.Enqueue(i, score);
+                }
+                else if (heap.TryPeek(out _, out var floor) && score > floor)
+                {
+                    heap.DequeueEnqueue(i, score);
+                }
+            }
+            truth[q - warmup] = [.. heap.UnorderedItems.Select(e => Dataset.KeyOf(e.Element))];
+        });
+        return truth;
+    }
+
+    private static float[] Mix(float[][] bases, Random random)
+    {
+        var a = bases[random.Next(bases.Length)];
+        var b = bases[random.Next(bases.Length)];
+        var w = 0.2f + 0.8f * (float)random.NextDouble();
+        var vector = new float[ContentVectors.Dimensions];
+        for (var i = 0; i < vector.Length; i++)
+        {
+            var noise = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+            vector[i] = a[i] + w * b[i] + 0.1f * noise / MathF.Sqrt(ContentVectors.Dimensions) * 4;
+        }
+        TensorPrimitives.Divide(vector, MathF.Sqrt(TensorPrimitives.SumOfSquares<float>(vector)), vector);
+        return vector;
+    }
+
+    /// <summary>The real embeddings, cached in the temp directory (embedding them takes minutes on this machine).</summary>
+    private static async Task<(float[][] Bases, float[][] Queries)> RealEmbeddingsAsync(Stopwatch clock)
+    {
+        var texts = new List<string>();
+        foreach (var entry in CatalogImporter.DemoCatalog())
+        {
+            texts.Add(entry.Title + ". " + entry.Description);
+        }
+        var data = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "CyberHub.Bench.Recommendations", "Data");
+        using (var scap = JsonDocument.Parse(File.ReadAllText(Path.Combine(data, "scap-rules.json"))))
+        {
+            foreach (var item in scap.RootElement.GetProperty("items").EnumerateArray())
+            {
+                var title = item.GetProperty("title").GetString()!;
+                var description = item.GetProperty("description").GetString()!;
+                texts.Add(title + ". " + description);
+                texts.Add(title);
+                texts.AddRange(description.Split(". ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(s => s.Length >= 40));
+            }
+        }
+        texts = [.. texts.Distinct()];
+        var queryTexts = new List<string>();
+        using (var judged = JsonDocument.Parse(File.ReadAllText(Path.Combine(data, "search-queries.json"))))
+        {
+            queryTexts.AddRange(judged.RootElement.GetProperty("queries").EnumerateArray().Select(q => q.GetProperty("query").GetString()!));
+        }
+        var cache = Path.Combine(Path.GetTempPath(), $"cyberhub-bench-index-embeddings-{texts.Count}-{queryTexts.Count}.bin");
+        if (File.Exists(cache))
+        {
+            var all = ReadVectors(cache);
+            return (all[..texts.Count], all[texts.Count..]);
+        }
+        Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] embedding {texts.Count + queryTexts.Count:N0} texts with MiniLM");
+        using var generator = new MiniLmEmbeddingGenerator();
+        var vectors = new List<float[]>();
+        foreach (var batch in texts.Concat(queryTexts).Chunk(MiniLmEmbeddingGenerator.MaxBatchSize))
+        {
+            vectors.AddRange(await generator.EmbedAsync(batch));
+        }
+        WriteVectors(cache, vectors);
+        return ([.. vectors.Take(texts.Count)], [.. vectors.Skip(texts.Count)]);
+    }
+
+    private static void WriteVectors(string path, List<float[]> vectors)
+    {
+        using var writer = new BinaryWriter(File.Create(path));
+        writer.Write(vectors.Count);
+        foreach (var vector in vectors)
+        {
+            foreach (var value in vector)
+            {
+                writer.Write(value);
+            }
+        }
+    }
+
+    private static float[][] ReadVectors(string path)
+    {
+        using var reader = new BinaryReader(File.OpenRead(path));
+        var vectors = new float[reader.ReadInt32()][];
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            vectors[i] = new float[ContentVectors.Dimensions];
+            for (var j = 0; j < ContentVectors.Dimensions; j++)
+            {
+                vectors[i][j] = reader.ReadSingle();
+            }
+        }
+        return vectors;
+    }
+
+    private static long Rss()
+    {
+        Heap();
+        using var process = Process.GetCurrentProcess();
+        return process.WorkingSet64;
+    }
+
+    private static long Heap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+}

@@ -1,0 +1,211 @@
+using CyberHub.Ai.Tests.Infrastructure;
+using CyberHub.Ai.VectorStore;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
+
+namespace CyberHub.Ai.Tests;
+
+/// <summary>
+/// The embedded store's approximate index across restarts: saved beside the SQLite file, loaded (with the writes logged
+/// since replayed) rather than rebuilt; a missing, corrupt or stale file is rebuilt, never a failure; a file from the
+/// version before the index upgrades in place.
+/// </summary>
+public sealed class EmbeddedVectorIndexTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "cyberhub-tests", "index-" + Guid.NewGuid().ToString("N"));
+    private readonly List<EmbeddedVectorStore> _stores = [];
+
+    private string DatabasePath => Path.Combine(_directory, "vectors.db");
+
+    public void Dispose()
+    {
+        foreach (var store in _stores)
+        {
+            store.Dispose();
+        }
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_restart_loads_the_saved_index_and_answers_as_before()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        var queries = Enumerable.Range(0, 5).Select(_ => topics.Next()).ToArray();
+        var before = await TopKeysAsync(store, queries);
+        store.Dispose();
+        Assert.Single(IndexFiles());
+
+        var reopened = await OpenAsync();
+
+        Assert.Equal("loaded", reopened.IndexStart);
+        Assert.True(reopened.IndexComplete);
+        Assert.Equal(before, await TopKeysAsync(reopened, queries));
+        Assert.Equal(ExactTop(vectors, queries[0], 10), (await reopened.SearchAsync(queries[0], 10)).Select(h => Key(h.Content)));
+    }
+
+    [Fact]
+    public async Task Writes_after_the_last_save_are_replayed_from_the_log()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        store.Dispose();
+        var writer = await OpenAsync();
+        var query = topics.Next();
+        var top = ExactTop(vectors, query, 10);
+        Assert.True(await writer.DeleteAsync(top[0]));
+        vectors.Remove(top[0]);
+        var added = new ContentKey("lab", "added-after-save");
+        await writer.UpsertAsync(Record(added.ContentType, added.ContentId), [query]);
+        vectors[added] = query;
+
+        // A second instance sees the writes in SQLite but only the index file saved before them: it must replay them
+        // (as after a crash, when the writer never saved).
+        var reopened = await OpenAsync();
+
+        Assert.Equal("loaded", reopened.IndexStart);
+        var hits = (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)).ToList();
+        Assert.Equal(ExactTop(vectors, query, 10), hits);
+        Assert.Equal(added, hits[0]);
+        Assert.DoesNotContain(top[0], hits);
+    }
+
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("corrupt")]
+    [InlineData("empty")]
+    public async Task A_missing_or_unreadable_index_is_rebuilt(string damage)
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        store.Dispose();
+        var file = Assert.Single(IndexFiles());
+        switch (damage)
+        {
+            case "missing": File.Delete(file); break;
+            case "corrupt": File.WriteAllBytes(file, [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 31))]); break;
+            case "empty": File.WriteAllBytes(file, []); break;
+        }
+
+        var reopened = await OpenAsync();
+        var query = topics.Next();
+
+        Assert.Equal("rebuilt", reopened.IndexStart);
+        // Searches are answered (exactly) while the index is built, and through it once built.
+        Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+        await reopened.IndexBuilt;
+        Assert.True(reopened.IndexComplete);
+        Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+        reopened.Dispose();
+        Assert.Equal("loaded", (await OpenAsync()).IndexStart);
+    }
+
+    [Fact]
+    public async Task An_index_file_older_than_the_log_reaches_is_rebuilt_not_trusted()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        store.Dispose();
+        var old = Path.Combine(_directory, "old-index");
+        File.Copy(Assert.Single(IndexFiles()), old);
+        var writer = await OpenAsync();
+        var query = topics.Next();
+        var top = ExactTop(vectors, query, 3);
+        foreach (var key in top)
+        {
+            Assert.True(await writer.DeleteAsync(key));
+            vectors.Remove(key);
+        }
+        writer.Dispose();
+        // A clean start after the writer's save prunes the log up to it.
+        (await OpenAsync()).Dispose();
+        // The saved file and the log are both past the old file now: put the old file back under its old name.
+        var current = Assert.Single(IndexFiles());
+        File.Delete(current);
+        File.Move(old, Path.Combine(_directory, "vectors.db.index-0000000000000000600.usearch"));
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var prune = connection.CreateCommand();
+            prune.CommandText = "SELECT count(*) FROM content_vector_log";
+            Assert.Equal(0L, (long)(await prune.ExecuteScalarAsync())!);
+        }
+
+        var reopened = await OpenAsync();
+
+        Assert.Equal("rebuilt", reopened.IndexStart);
+        await reopened.IndexBuilt;
+        var hits = (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)).ToList();
+        Assert.Equal(ExactTop(vectors, query, 10), hits);
+        Assert.Empty(hits.Intersect(top));
+    }
+
+    [Fact]
+    public async Task A_store_from_before_the_index_upgrades_in_place()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        store.Dispose();
+        foreach (var file in IndexFiles())
+        {
+            File.Delete(file);
+        }
+        // The shape the previous version left: no label column, no write log, no index file.
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var downgrade = connection.CreateCommand();
+            downgrade.CommandText = """
+                DROP INDEX ix_content_items_label;
+                ALTER TABLE content_items DROP COLUMN label;
+                DROP TABLE content_vector_log;
+                """;
+            await downgrade.ExecuteNonQueryAsync();
+        }
+
+        var upgraded = await OpenAsync();
+        await upgraded.IndexBuilt;
+        var query = topics.Next();
+
+        Assert.Equal("rebuilt", upgraded.IndexStart);
+        Assert.Equal(600, await upgraded.CountAsync());
+        Assert.Equal(ExactTop(vectors, query, 10), (await upgraded.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+        var added = new ContentKey("lab", "after-upgrade");
+        await upgraded.UpsertAsync(Record(added.ContentType, added.ContentId), [query]);
+        Assert.Equal(added, Key((await upgraded.SearchAsync(query, 1))[0].Content));
+        upgraded.Dispose();
+        var again = await OpenAsync();
+        Assert.Equal("loaded", again.IndexStart);
+        Assert.Equal(added, Key((await again.SearchAsync(query, 1))[0].Content));
+    }
+
+    private async Task<(EmbeddedVectorStore Store, Dictionary<ContentKey, float[]> Vectors, Topics Topics)> SeededAsync(int count)
+    {
+        var store = await OpenAsync();
+        var topics = new Topics(21);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, count).Select(i => new ContentKey(i % 5 == 0 ? "lab" : "course", $"item-{i:D4}")), topics);
+        return (store, vectors, topics);
+    }
+
+    private async Task<EmbeddedVectorStore> OpenAsync()
+    {
+        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = 0 };
+        store.Graph.BuildOnStart = false;
+        _stores.Add(store);
+        await store.InitializeAsync();
+        return store;
+    }
+
+    private string[] IndexFiles() => Directory.GetFiles(_directory, "vectors.db.index-*");
+
+    private static async Task<List<List<ContentKey>>> TopKeysAsync(IVectorStore store, float[][] queries)
+    {
+        var tops = new List<List<ContentKey>>();
+        foreach (var query in queries)
+        {
+            tops.Add([.. (await store.SearchAsync(query, 10)).Select(h => Key(h.Content))]);
+        }
+        return tops;
+    }
+
+    private static ContentKey Key(ContentRecord record) => new(record.ContentType, record.ContentId);
+}
