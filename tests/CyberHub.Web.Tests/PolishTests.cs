@@ -19,7 +19,7 @@ public sealed class PolishTests(WebAppFixture app, ITestOutputHelper output)
         var lesson = (await app.Api.LessonsAsync(registered.Access))[0];
         await web.GotoAsync("/login");
         await web.LogInAsync(learner.Email, learner.Password);
-        await Assertions.Expect(web.LogOutButton()).ToBeAttachedAsync();
+        await web.ExpectAtAsync("/dashboard", "Dashboard");
 
         var held = new List<string>();
         foreach (var type in ContentTypes.All)
