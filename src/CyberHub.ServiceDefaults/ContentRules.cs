@@ -12,7 +12,7 @@ namespace CyberHub.ServiceDefaults;
 /// </summary>
 public static class ContentRules
 {
-    public const int MaxContentIdLength = 128;
+    public const int MaxContentIdLength = FieldRules.MaxContentIdLength;
     public const int MaxMetadataBytes = 16 * 1024;
     /// <summary>The metadata object itself is level 1. Deeper objects would not fit inside the responses and events that carry them.</summary>
     public const int MaxMetadataDepth = 10;
@@ -21,16 +21,12 @@ public static class ContentRules
 
     public static string ContentId(string? value)
     {
-        var id = value?.Trim();
-        if (string.IsNullOrEmpty(id))
+        // The shape every form checks too (FieldRules in Contracts); the rarer refusals follow.
+        if (FieldRules.ContentId(value) is { } problem)
         {
-            throw ApiException.BadRequest("content_id is required.");
+            throw ApiException.BadRequest(problem.Detail);
         }
-        // No slash either: the id is a segment of the item's own URL (/content/{type}/{id}), where %2F stays undecoded.
-        if (id.Length > MaxContentIdLength || id.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c == '/'))
-        {
-            throw ApiException.BadRequest($"content_id: 1 to {MaxContentIdLength} characters, no spaces, slashes or control characters.");
-        }
+        var id = value!.Trim();
         if (HasBidiControls(id))
         {
             throw ApiException.BadRequest($"content_id: {BidiMessage}");
@@ -66,16 +62,8 @@ public static class ContentRules
     public static bool HasBidiControls(string text) =>
         text.Any(c => c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
 
-    public static string ContentType(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            throw ApiException.BadRequest("content_type is required.");
-        }
-        return ContentTypes.IsKnown(value)
-            ? value
-            : throw ApiException.BadRequest($"content_type: '{value}' is not one of {string.Join(", ", ContentTypes.All)}.");
-    }
+    public static string ContentType(string? value) =>
+        FieldRules.ContentType(value) is { } problem ? throw ApiException.BadRequest(problem.Detail) : value!;
 
     /// <summary>
     /// Free text: trimmed, at most <paramref name="maxLength"/> characters, no control characters (line breaks and tabs

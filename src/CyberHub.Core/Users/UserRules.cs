@@ -1,47 +1,27 @@
-using System.Net.Mail;
-using System.Text.RegularExpressions;
+using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Errors;
 
 namespace CyberHub.Core.Users;
 
 /// <summary>What a valid account looks like: field formats and the password policy.</summary>
-public static partial class UserRules
+public static class UserRules
 {
-    public const int MinPasswordLength = 8;
-    // PBKDF2 cost grows with input length; a cap keeps one request from buying minutes of CPU.
-    public const int MaxPasswordLength = 256;
+    public const int MinPasswordLength = FieldRules.MinPasswordLength;
+    public const int MaxPasswordLength = FieldRules.MaxPasswordLength;
 
-    public static string Email(string? value)
-    {
-        var email = value?.Trim();
-        if (string.IsNullOrEmpty(email))
-        {
-            throw ApiException.BadRequest("email is required.");
-        }
-        if (email.Length > 254 || !MailAddress.TryCreate(email, out var parsed) || parsed.Address != email || !email.Contains('.', StringComparison.Ordinal))
-        {
-            throw ApiException.BadRequest("email: enter a valid email address.");
-        }
-        return email;
-    }
+    // The formats are the web app's too: FieldRules (Contracts) holds them, and the forms check them before sending.
+    public static string Email(string? value) =>
+        FieldRules.Email(value) is { } problem ? throw ApiException.BadRequest(problem.Detail) : value!.Trim();
 
     public static string Username(string? value)
     {
         var username = value?.Trim();
-        if (string.IsNullOrEmpty(username))
-        {
-            throw ApiException.BadRequest("username is required.");
-        }
-        if (ContentRules.HasBidiControls(username))
+        if (!string.IsNullOrEmpty(username) && ContentRules.HasBidiControls(username))
         {
             throw ApiException.BadRequest($"username: {ContentRules.BidiMessage}");
         }
-        if (username.Length is < 3 or > 150 || !UsernamePattern().IsMatch(username))
-        {
-            throw ApiException.BadRequest("username: 3 to 150 characters: letters, digits and @ . + - _ only.");
-        }
-        return username;
+        return FieldRules.Username(value) is { } problem ? throw ApiException.BadRequest(problem.Detail) : username!;
     }
 
     /// <summary>The <see cref="UsernameSkeleton"/> of a valid username, refused when nothing visible is left of it or it grows past the column.</summary>
@@ -57,27 +37,9 @@ public static partial class UserRules
 
     public static void Password(string? password, string email, string username)
     {
-        if (string.IsNullOrEmpty(password))
+        if (FieldRules.Password(password, email, username) is { } problem)
         {
-            throw ApiException.BadRequest("password is required.");
-        }
-        if (password.Length < MinPasswordLength)
-        {
-            throw ApiException.BadRequest($"password: this password is too short; it must contain at least {MinPasswordLength} characters.");
-        }
-        if (password.Length > MaxPasswordLength)
-        {
-            throw ApiException.BadRequest($"password: at most {MaxPasswordLength} characters.");
-        }
-        if (password.All(char.IsAsciiDigit))
-        {
-            throw ApiException.BadRequest("password: this password is entirely numeric.");
-        }
-        if (string.Equals(password, email, StringComparison.OrdinalIgnoreCase)
-            || string.Equals(password, username, StringComparison.OrdinalIgnoreCase)
-            || string.Equals(password, email.Split('@')[0], StringComparison.OrdinalIgnoreCase))
-        {
-            throw ApiException.BadRequest("password: the password is too similar to the email or username.");
+            throw ApiException.BadRequest(problem.Detail);
         }
     }
 
@@ -97,7 +59,4 @@ public static partial class UserRules
         }
         return value;
     }
-
-    [GeneratedRegex(@"^[\w.@+-]+$")]
-    private static partial Regex UsernamePattern();
 }

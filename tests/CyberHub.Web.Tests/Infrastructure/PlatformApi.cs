@@ -86,6 +86,14 @@ public sealed class PlatformApi(PlatformProcess platform)
         return (await ReadAsync<PagedResponse<ContentItemDto>>(response)).Results;
     }
 
+    /// <summary>How many items of one type the AI's catalog holds.</summary>
+    public async Task<int> ContentCountAsync(string access, string contentType)
+    {
+        using var http = Client(platform.Ai, access);
+        using var response = await http.GetAsync($"/api/v1/content/?content_type={contentType}&page_size=1");
+        return (await ReadAsync<PagedResponse<ContentItemDto>>(response)).Count;
+    }
+
     public async Task<IReadOnlyList<ProgressDto>> ProgressAsync(string access)
     {
         using var http = Client(platform.Core, access);
