@@ -230,8 +230,7 @@ internal sealed class InMemoryCatalog : IDisposable
                 }
             }
 
-            var heap = new PriorityQueue<int, float>(k);
-            var floor = float.NegativeInfinity;
+            var top = new TopRows(k);
             for (var start = 0; start < _count; start += BlockRows)
             {
                 var block = _blocks[start >> BlockShift].AsSpan(0, Math.Min(BlockRows, _count - start) * D);
@@ -243,32 +242,13 @@ internal sealed class InMemoryCatalog : IDisposable
                         continue;
                     }
                     var score = TensorPrimitives.Dot(block.Slice(offset, D), unitQuery);
-                    if ((heap.Count == k && score <= floor) || (excluded is not null && excluded.Contains(row)))
+                    if (top.Admits(score) && (excluded is null || !excluded.Contains(row)))
                     {
-                        continue;
-                    }
-                    if (heap.Count == k)
-                    {
-                        heap.DequeueEnqueue(row, score);
-                    }
-                    else
-                    {
-                        heap.Enqueue(row, score);
-                    }
-                    if (heap.Count == k)
-                    {
-                        heap.TryPeek(out _, out floor);
+                        top.Add(row, score);
                     }
                 }
             }
-
-            var hits = new SearchHit[heap.Count];
-            for (var i = hits.Length - 1; i >= 0; i--)
-            {
-                heap.TryDequeue(out var row, out var score);
-                hits[i] = new SearchHit(_records[row], score);
-            }
-            return hits;
+            return top.Hits(_records);
         }
         finally { _lock.ExitReadLock(); }
     }
@@ -288,8 +268,7 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 return [];
             }
-            var heap = new PriorityQueue<int, float>(limit);
-            var floor = float.NegativeInfinity;
+            var top = new TopRows(limit);
             foreach (var label in labels)
             {
                 if (!_rowsByLabel.TryGetValue((long)label, out var row) || (typeFilter >= 0 && _rowTypes[row] != typeFilter))
@@ -297,30 +276,12 @@ internal sealed class InMemoryCatalog : IDisposable
                     continue;
                 }
                 var score = TensorPrimitives.Dot(Vector(row), unitQuery);
-                if ((heap.Count == limit && score <= floor) || (exclude is not null && exclude.Contains(ContentVectors.KeyOf(_records[row]))))
+                if (top.Admits(score) && (exclude is null || !exclude.Contains(ContentVectors.KeyOf(_records[row]))))
                 {
-                    continue;
-                }
-                if (heap.Count == limit)
-                {
-                    heap.DequeueEnqueue(row, score);
-                }
-                else
-                {
-                    heap.Enqueue(row, score);
-                }
-                if (heap.Count == limit)
-                {
-                    heap.TryPeek(out _, out floor);
+                    top.Add(row, score);
                 }
             }
-            var hits = new SearchHit[heap.Count];
-            for (var i = hits.Length - 1; i >= 0; i--)
-            {
-                heap.TryDequeue(out var row, out var score);
-                hits[i] = new SearchHit(_records[row], score);
-            }
-            return hits;
+            return top.Hits(_records);
         }
         finally { _lock.ExitReadLock(); }
     }
@@ -457,6 +418,43 @@ internal sealed class InMemoryCatalog : IDisposable
             Array.Resize(ref _records, capacity);
             Array.Resize(ref _rowTypes, capacity);
             Array.Resize(ref _labels, capacity);
+        }
+    }
+
+    /// <summary>The best <c>k</c> rows seen so far: a min-heap whose root is the score a newcomer must beat once it is full.</summary>
+    private sealed class TopRows(int k)
+    {
+        private readonly PriorityQueue<int, float> _heap = new(k);
+        private float _floor = float.NegativeInfinity;
+
+        public bool Admits(float score) => _heap.Count < k || score > _floor;
+
+        public void Add(int row, float score)
+        {
+            if (_heap.Count == k)
+            {
+                _heap.DequeueEnqueue(row, score);
+            }
+            else
+            {
+                _heap.Enqueue(row, score);
+            }
+            if (_heap.Count == k)
+            {
+                _heap.TryPeek(out _, out _floor);
+            }
+        }
+
+        /// <summary>Empties the heap into hits, best first.</summary>
+        public SearchHit[] Hits(IReadOnlyList<ContentRecord> records)
+        {
+            var hits = new SearchHit[_heap.Count];
+            for (var i = hits.Length - 1; i >= 0; i--)
+            {
+                _heap.TryDequeue(out var row, out var score);
+                hits[i] = new SearchHit(records[row], score);
+            }
+            return hits;
         }
     }
 }

@@ -254,32 +254,39 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
         ArgumentOutOfRangeException.ThrowIfNegative(take);
         const string filter = "WHERE ($1::text IS NULL OR content_type = $1)";
-        return await PostgresConnections.RunAsync(_dataSource, async connection =>
-        {
-        // One snapshot for the count and the page.
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        var type = new NpgsqlParameter { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
-        batch.BatchCommands.Add(Command($"SELECT count(*)::int FROM content_items {filter}", type));
-        batch.BatchCommands.Add(Command(
+        return await CountAndPageAsync(
+            $"SELECT count(*)::int FROM content_items {filter}",
             $"SELECT {RecordColumns} FROM content_items {filter} ORDER BY content_type, content_id OFFSET $2 LIMIT $3",
-            type.Clone(), (long)skip, (long)take));
-        var items = new List<ContentRecord>();
-        int count;
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
-        {
-            await reader.ReadAsync(cancellationToken);
-            count = reader.GetInt32(0);
-            await reader.NextResultAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                items.Add(ReadRecord(reader));
-            }
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return (count, (IReadOnlyList<ContentRecord>)items);
-        }, cancellationToken);
+            () => [new() { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text }], skip, take, cancellationToken);
     }
+
+    /// <summary>
+    /// A count and a page of records in one round trip and one snapshot: both statements take the filter's
+    /// parameters, the page's also its offset and limit after them.
+    /// </summary>
+    private async Task<(int Count, IReadOnlyList<ContentRecord> Items)> CountAndPageAsync(
+        string countSql, string pageSql, Func<NpgsqlParameter[]> parameters, int skip, int take, CancellationToken cancellationToken) =>
+        await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            batch.BatchCommands.Add(Command(countSql, parameters()));
+            batch.BatchCommands.Add(Command(pageSql, [.. parameters(), (long)skip, (long)take]));
+            var items = new List<ContentRecord>();
+            int count;
+            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                count = reader.GetInt32(0);
+                await reader.NextResultAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    items.Add(ReadRecord(reader));
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
+            return (count, (IReadOnlyList<ContentRecord>)items);
+        }, cancellationToken);
 
     // The facts ContentFacts reads, in SQL: a string level (lower-case) or topic, trimmed; a duration given as a positive
     // number or as the text of one (a CSV import leaves text); anything else is no fact.
@@ -324,28 +331,10 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             new() { Value = (object?)query.MaxDurationMinutes ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double },
             new() { Value = query.Requires is { } requires ? Catalog.ContentFacts.Reference(requires) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
         ];
-        return await PostgresConnections.RunAsync(_dataSource, async connection =>
-        {
-            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-            await using var batch = new NpgsqlBatch(connection, transaction);
-            batch.BatchCommands.Add(Command($"SELECT count(*)::int FROM content_items {filter}", Parameters()));
-            batch.BatchCommands.Add(Command($"SELECT {RecordColumns} FROM content_items {filter} ORDER BY {order} OFFSET $6 LIMIT $7",
-                [.. Parameters(), (long)skip, (long)take]));
-            var items = new List<ContentRecord>();
-            int count;
-            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
-            {
-                await reader.ReadAsync(cancellationToken);
-                count = reader.GetInt32(0);
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    items.Add(ReadRecord(reader));
-                }
-            }
-            await transaction.CommitAsync(cancellationToken);
-            return (count, (IReadOnlyList<ContentRecord>)items);
-        }, cancellationToken);
+        return await CountAndPageAsync(
+            $"SELECT count(*)::int FROM content_items {filter}",
+            $"SELECT {RecordColumns} FROM content_items {filter} ORDER BY {order} OFFSET $6 LIMIT $7",
+            Parameters, skip, take, cancellationToken);
     }
 
     public async Task<ContentFacets> FacetsAsync(string? contentType, CancellationToken cancellationToken = default) =>
