@@ -37,6 +37,13 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
     {
         ["core GET /api/v1/users/{id}"] = async s =>
             await (await Core(s, HttpMethod.Get, $"/api/v1/users/{s.Victim.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
+        // Another learner's session: the same 404 as a session that does not exist, and it stays signed in.
+        ["core DELETE /api/v1/users/me/sessions/{sessionId}"] = async s =>
+        {
+            var session = (await (await s.Victim.Client.GetAsync("/api/v1/users/me/sessions/")).ReadAsync<List<SessionDto>>())[0];
+            await (await Core(s, HttpMethod.Delete, $"/api/v1/users/me/sessions/{session.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+            Assert.Contains((await (await s.Victim.Client.GetAsync("/api/v1/users/me/sessions/")).ReadAsync<List<SessionDto>>()), v => v.Id == session.Id);
+        },
         ["core PUT /api/v1/users/{id}/roles"] = async s =>
         {
             await (await Core(s, HttpMethod.Put, $"/api/v1/users/{s.Victim.User.Id}/roles/", """{"roles":["learner"]}""")).DetailAsync(HttpStatusCode.Forbidden);
