@@ -12,6 +12,13 @@ public sealed class WebAppFixture : IAsyncLifetime
     public static readonly string[] ChromiumArgs =
         ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
+    /// <summary>
+    /// How long an action or an expectation waits. On a loaded two-core machine a page's rendering has been seen to
+    /// stall for more than 20 s (no animation frame, so Playwright cannot tell that a button is stable); a longer wait
+    /// costs nothing when the page is well and only delays a failure that would come anyway.
+    /// </summary>
+    public const int WaitMilliseconds = 45_000;
+
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
@@ -36,7 +43,7 @@ public sealed class WebAppFixture : IAsyncLifetime
         {
             throw new InvalidOperationException($"CYBERHUB_TEST_CHROMIUM={chromium} does not exist.");
         }
-        Assertions.SetDefaultExpectTimeout(20_000);
+        Assertions.SetDefaultExpectTimeout(WaitMilliseconds);
         // The driver (node and playwright-core) comes with the NuGet package, copied under .playwright/ beside this assembly.
         _playwright = await Playwright.CreateAsync();
         var platform = Platform.StartAsync();
@@ -59,7 +66,7 @@ public sealed class WebAppFixture : IAsyncLifetime
             ViewportSize = viewport ?? new ViewportSize { Width = 1280, Height = 800 },
             ServiceWorkers = ServiceWorkerPolicy.Block,
         });
-        context.SetDefaultTimeout(20_000);
+        context.SetDefaultTimeout(WaitMilliseconds);
         return await WebSession.StartAsync(context, output, test, Platform);
     }
 
