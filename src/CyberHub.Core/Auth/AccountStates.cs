@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -16,6 +17,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CyberHub.Core.Auth;
 
 /// <summary>Whether a user's tokens still speak for them: the account is usable, and the stamp tokens must carry.</summary>
+/// <remarks>
+/// Immutable, and marked so: HybridCache then hands out the cached instance itself instead of deserializing a fresh copy
+/// from bytes on every hit (one per authenticated request).
+/// </remarks>
+[ImmutableObject(true)]
 public sealed record AccountState(bool Usable, string SecurityStamp);
 
 /// <summary>

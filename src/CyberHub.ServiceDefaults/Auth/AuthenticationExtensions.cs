@@ -44,6 +44,9 @@ public static class AuthenticationExtensions
             .AddJwtBearer(options =>
             {
                 options.MapInboundClaims = false;
+                // The same checks, remembered per token that passed them (see CachingJsonWebTokenHandler); one per host.
+                options.TokenHandlers.Clear();
+                options.TokenHandlers.Add(new CachingJsonWebTokenHandler { MapInboundClaims = false });
                 options.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = settings.Issuer,
