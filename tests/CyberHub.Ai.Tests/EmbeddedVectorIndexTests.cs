@@ -275,6 +275,34 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
     }
 
+    [Fact]
+    public async Task A_catalog_below_the_threshold_keeps_no_index_until_a_write_reaches_it()
+    {
+        var store = await OpenAsync(exactScanBelow: 50);
+        var topics = new Topics(23);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 49).Select(i => new ContentKey("course", $"small-{i:D2}")), topics);
+        Assert.Equal("not needed", store.IndexStart);
+        Assert.False(store.IndexComplete);
+        store.Dispose();
+        Assert.Empty(IndexFiles());
+
+        var reopened = await OpenAsync(exactScanBelow: 50);
+        Assert.Equal("not needed", reopened.IndexStart);
+        Assert.False(reopened.IndexComplete);
+        var query = topics.Next();
+        Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+
+        var fiftieth = new ContentKey("lab", "small-49");
+        await reopened.UpsertAsync(Record(fiftieth.ContentType, fiftieth.ContentId), [query]);
+        vectors[fiftieth] = query;
+        await reopened.IndexBuilt;
+
+        Assert.True(reopened.IndexComplete);
+        Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+        reopened.Dispose();
+        Assert.Equal("loaded", (await OpenAsync(exactScanBelow: 50)).IndexStart);
+    }
+
     private string VectorFilePath => DatabasePath + ".vectors";
 
     private async Task<long> LabelOfAsync(ContentKey key)
@@ -309,9 +337,9 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         return (store, vectors, topics);
     }
 
-    private async Task<EmbeddedVectorStore> OpenAsync()
+    private async Task<EmbeddedVectorStore> OpenAsync(int exactScanBelow = 0)
     {
-        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = 0 };
+        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = exactScanBelow };
         store.Graph.BuildOnStart = false;
         _stores.Add(store);
         await store.InitializeAsync();

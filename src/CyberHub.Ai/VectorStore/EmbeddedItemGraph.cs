@@ -78,7 +78,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     public Task Building { get; private set; } = Task.CompletedTask;
 
     /// <summary>How the last build from scratch computed the lists: "index" or "exact" (null before one).</summary>
-    internal string? LastBuild { get; private set; }
+    public string? LastBuild { get; private set; }
 
     public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
         IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)

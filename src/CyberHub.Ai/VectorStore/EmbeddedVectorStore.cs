@@ -122,7 +122,11 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// <summary>Waits for the background build of the approximate index, if one runs (tests and benchmarks).</summary>
     public Task IndexBuilt => _indexBuild;
 
-    /// <summary>How the index was brought up at start: "loaded", "rebuilt" or null before start.</summary>
+    /// <summary>
+    /// How the index was brought up at start: "loaded", "rebuilt", "not needed" (a catalog below
+    /// <see cref="ExactScanBelow"/> without a saved index: it is built once a write brings the catalog to the
+    /// threshold), or null before start.
+    /// </summary>
     public string? IndexStart { get; private set; }
 
     /// <summary>
@@ -283,6 +287,10 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             _catalog.Upsert(record with { CreatedBy = owner }, vector, label);
             _index?.Upsert(label, vector);
             _lastSeq = seq;
+            if (_index is null && _catalog.Count >= ExactScanBelow && !_stopping.IsCancellationRequested)
+            {
+                StartIndexBuild();
+            }
             graph();
             await SaveIndexIfDueAsync(cancellationToken);
             return ids;
@@ -624,14 +632,26 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             EmbeddedVectorIndex.DeleteSaved(Path);
         }
         IndexOpenTime += Stopwatch.GetElapsedTime(indexStarted);
-        _index = EmbeddedVectorIndex.Empty(Path, _logger);
+        if (_catalog.Count < ExactScanBelow)
+        {
+            // Searched by exact scan: no index to keep on every write until the catalog reaches the threshold.
+            IndexStart = "not needed";
+            return;
+        }
         IndexStart = "rebuilt";
         if (_catalog.Count == 0)
         {
+            _index = EmbeddedVectorIndex.Empty(Path, _logger);
             _index.Build(_catalog, cancellationToken);
             return;
         }
-        var building = _index;
+        StartIndexBuild();
+    }
+
+    /// <summary>Builds a new index in the background (searches scan exactly meanwhile), then saves it. Under the write lock.</summary>
+    private void StartIndexBuild()
+    {
+        var building = _index = EmbeddedVectorIndex.Empty(Path, _logger);
         var stopping = _stopping.Token;
         _indexBuild = Task.Run(async () =>
         {
