@@ -31,6 +31,8 @@ public static class IndexBench
           --bulk                 write the items straight into the SQLite file (as a version before the vector file
                                  left it: no index, no vector file) instead of upserting them one at a time; the first
                                  start then writes the vector file and builds the index (timed)
+          --load-exact-below 0   VectorSearch:ExactScanBelow of the store the items are upserted into (0: the index is
+                                 kept from the first write; the service's default 5000 keeps none below 5,000 items)
           --graph 200            after the searches, build the item graph from scratch (through the index), time 20
                                  upserts that keep it, and check this many random lists against brute force (0: skip)
         """;
@@ -42,6 +44,7 @@ public static class IndexBench
         int[] candidateValues = [50, 100, 200];
         var bulk = false;
         var graphSamples = 0;
+        var loadExactBelow = 0;
         for (var i = 0; i < args.Length; i += 2)
         {
             if (args[i] == "--bulk")
@@ -57,6 +60,7 @@ public static class IndexBench
             }
             switch (args[i])
             {
+                case "--load-exact-below": loadExactBelow = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--graph": graphSamples = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--size": size = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--queries": queryCount = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
@@ -88,7 +92,7 @@ public static class IndexBench
         {
             Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] loading {size:N0} items{(bulk ? " (bulk)" : "")}");
             var loadStarted = Stopwatch.GetTimestamp();
-            using (var store = Open(path, 0, 100))
+            using (var store = Open(path, loadExactBelow, 100))
             {
                 await store.InitializeAsync();
                 await store.Graph.DeferAsync();

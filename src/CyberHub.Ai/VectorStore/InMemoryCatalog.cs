@@ -438,24 +438,6 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
-    /// <summary>A copy of every key and vector (row-major), for building the item graph from scratch.</summary>
-    public (ContentKey[] Keys, float[] Vectors) Snapshot()
-    {
-        _lock.EnterReadLock();
-        try
-        {
-            var keys = new ContentKey[_count];
-            var vectors = new float[(long)_count * D];
-            for (var row = 0; row < _count; row++)
-            {
-                keys[row] = ContentVectors.KeyOf(_records[row]);
-                Vector(row).CopyTo(vectors.AsSpan(row * D, D));
-            }
-            return (keys, vectors);
-        }
-        finally { _lock.ExitReadLock(); }
-    }
-
     /// <summary>The key as the catalog holds it (its strings shared rather than copied), or null when unknown.</summary>
     public ContentKey? Canonical(ContentKey key)
     {
