@@ -319,11 +319,26 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             if (_catalog.TryCopyVector(labels[row], vector))
             {
                 var list = new TopList(K);
-                foreach (var (other, similarity) in _index.Nearest(vector, K + 1) ?? throw new InvalidOperationException("The vector index went away."))
+                if (_index.Nearest(vector, K + 1) is { } nearest)
                 {
-                    if (other != keys[row])
+                    foreach (var (other, similarity) in nearest)
                     {
-                        list.Offer(new Neighbour(other, similarity));
+                        if (other != keys[row])
+                        {
+                            list.Offer(new Neighbour(other, similarity));
+                        }
+                    }
+                }
+                else
+                {
+                    // Deletes took the catalog below the threshold meanwhile: this list by an exact scan.
+                    var (all, scores) = _catalog.ScoreAll(vector);
+                    for (var i = 0; i < all.Length; i++)
+                    {
+                        if (all[i] != keys[row])
+                        {
+                            list.Offer(new Neighbour(all[i], scores[i]));
+                        }
                     }
                 }
                 built[row] = list.ToArray();
