@@ -41,7 +41,7 @@ internal static class StoreMemory
         for (var i = 0; i < items; i++)
         {
             Fill(random, vector);
-            catalog.Upsert(Record(i), vector);
+            catalog.Upsert(Record(i), vector, label: i + 1);
         }
         var after = Collected();
         GC.KeepAlive(catalog);

@@ -28,6 +28,13 @@ public static class IndexBench
           --size 100000          catalog size
           --queries 1000         measured searches per case (after 100 unmeasured ones)
           --candidates 50,100    VectorSearch:Candidates values to measure
+          --bulk                 write the items straight into the SQLite file (as a version before the vector file
+                                 left it: no index, no vector file) instead of upserting them one at a time; the first
+                                 start then writes the vector file and builds the index (timed)
+          --load-exact-below 0   VectorSearch:ExactScanBelow of the store the items are upserted into (0: the index is
+                                 kept from the first write; the service's default 5000 keeps none below 5,000 items)
+          --graph 200            after the searches, build the item graph from scratch (through the index), time 20
+                                 upserts that keep it, and check this many random lists against brute force (0: skip)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -35,10 +42,26 @@ public static class IndexBench
         var size = 100_000;
         var queryCount = 1000;
         int[] candidateValues = [50, 100, 200];
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        var bulk = false;
+        var graphSamples = 0;
+        var loadExactBelow = 0;
+        for (var i = 0; i < args.Length; i += 2)
         {
+            if (args[i] == "--bulk")
+            {
+                bulk = true;
+                i--;
+                continue;
+            }
+            if (i + 1 >= args.Length)
+            {
+                Console.Error.WriteLine(Usage);
+                return 2;
+            }
             switch (args[i])
             {
+                case "--load-exact-below": loadExactBelow = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--graph": graphSamples = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--size": size = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--queries": queryCount = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--candidates": candidateValues = [.. args[i + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))]; break;
@@ -67,18 +90,36 @@ public static class IndexBench
         var report = new StringBuilder();
         try
         {
-            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] loading {size:N0} items");
+            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] loading {size:N0} items{(bulk ? " (bulk)" : "")}");
             var loadStarted = Stopwatch.GetTimestamp();
-            using (var store = Open(path, 0, 100))
+            using (var store = Open(path, loadExactBelow, 100))
             {
                 await store.InitializeAsync();
                 await store.Graph.DeferAsync();
-                for (var i = 0; i < size; i++)
+                for (var i = 0; i < (bulk ? 0 : size); i++)
                 {
                     await store.UpsertAsync(Measure.Item(Dataset.KeyOf(i)), [vectors[i]]);
                 }
             }
             var loadSeconds = Stopwatch.GetElapsedTime(loadStarted).TotalSeconds;
+            string? firstStart = null;
+            if (bulk)
+            {
+                await BulkWriteAsync(path, vectors);
+                loadSeconds = Stopwatch.GetElapsedTime(loadStarted).TotalSeconds;
+                foreach (var file in Directory.EnumerateFiles(directory, "vectors.db.*").Where(f => f.EndsWith(".usearch", StringComparison.Ordinal) || f.EndsWith(".vectors", StringComparison.Ordinal)))
+                {
+                    File.Delete(file);
+                }
+                Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] first start: vector file and index");
+                var started = Stopwatch.GetTimestamp();
+                using var first = Open(path, 0, 100);
+                await first.InitializeAsync();
+                var ready = Stopwatch.GetElapsedTime(started);
+                await first.IndexBuilt;
+                firstStart = $"- first start on the bulk-written file: ready in {ready.TotalSeconds:N1} s (vector file {first.VectorsStart} from SQLite), " +
+                    $"index built in the background {Stopwatch.GetElapsedTime(started).TotalSeconds:N1} s after the start ({Environment.ProcessorCount} threads)";
+            }
 
             Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] exact top 10 by brute force");
             var truth = new Dictionary<string, ContentKey[][]>
@@ -88,6 +129,7 @@ public static class IndexBench
             };
 
             var rssBefore = Rss();
+            var memoryBefore = ProcessMemory();
             var heapBefore = Heap();
             var restart = Stopwatch.GetTimestamp();
             var indexed = Open(path, 0, candidateValues[0]);
@@ -95,6 +137,7 @@ public static class IndexBench
             var restartMs = Stopwatch.GetElapsedTime(restart).TotalMilliseconds;
             var rss = Rss() - rssBefore;
             var heap = Heap() - heapBefore;
+            var memoryOpened = ProcessMemory();
             var indexStart = indexed.IndexStart;
             var indexFile = Directory.EnumerateFiles(directory, "*.usearch").Sum(f => new FileInfo(f).Length);
             using var exact = Open(path, int.MaxValue, 100);
@@ -103,9 +146,15 @@ public static class IndexBench
             report.AppendLine(CultureInfo.InvariantCulture, $"Embedded store, approximate index vs exact scan: {size:N0} items ({bases.Length:N0} real MiniLM embeddings, the rest mixes of two), " +
                 $"{queryCount} top-10 queries ({Math.Min(queryTexts.Length, queryCount)} real query texts, the rest mixes), {Environment.ProcessorCount} cores, load average {LoadAverage()}.");
             report.AppendLine();
-            report.AppendLine(CultureInfo.InvariantCulture, $"- load: {size / loadSeconds:N0} upserts/s (one at a time, index kept on every write)");
-            report.AppendLine(CultureInfo.InvariantCulture, $"- restart with the saved index ({indexStart}): {restartMs:N0} ms, of which the index {indexed.IndexOpenTime.TotalMilliseconds:N0} ms (the rest: the SQLite rows into memory); index file {indexFile / 1048576.0:N1} MB");
-            report.AppendLine(CultureInfo.InvariantCulture, $"- memory of the opened store: {rss / 1048576.0:N0} MB resident ({heap / 1048576.0:N0} MB managed)");
+            report.AppendLine(bulk
+                ? string.Create(CultureInfo.InvariantCulture, $"- load: {size / loadSeconds:N0} rows/s written straight into SQLite")
+                : string.Create(CultureInfo.InvariantCulture, $"- load: {size / loadSeconds:N0} upserts/s (one at a time, index kept on every write)"));
+            if (firstStart is not null)
+            {
+                report.AppendLine(firstStart);
+            }
+            report.AppendLine(CultureInfo.InvariantCulture, $"- restart with the saved index ({indexStart}, vector file {indexed.VectorsStart}): {restartMs:N0} ms, of which the index {indexed.IndexOpenTime.TotalMilliseconds:N0} ms (the rest: the SQLite rows into memory); index file {indexFile / 1048576.0:N1} MB");
+            report.AppendLine(CultureInfo.InvariantCulture, $"- memory of the opened store: {rss / 1048576.0:N0} MB resident ({heap / 1048576.0:N0} MB managed); {Delta(memoryBefore, memoryOpened)}");
             report.AppendLine();
             report.AppendLine("| candidates | filter | recall@10 | index p50 ms | index p99 ms | exact scan p50 ms | exact scan p99 ms |");
             report.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
@@ -126,7 +175,20 @@ public static class IndexBench
                         $"| {candidates} | {filter ?? "none"} | {recall:F3} | {Measure.Percentile(indexMs, 50):F3} | {Measure.Percentile(indexMs, 99):F3} | {Measure.Percentile(exactMs, 50):F3} | {Measure.Percentile(exactMs, 99):F3} |");
                 }
             }
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"- memory after the searches: {Delta(memoryBefore, ProcessMemory())}");
+            if (graphSamples > 0)
+            {
+                await GraphAsync(indexed, vectors, graphSamples, report, clock);
+                report.AppendLine(CultureInfo.InvariantCulture, $"- memory with the graph built: {Delta(memoryBefore, ProcessMemory())}");
+            }
             indexed.Dispose();
+            if (bulk)
+            {
+                report.AppendLine(CultureInfo.InvariantCulture, $"- run: {clock.Elapsed.TotalMinutes:N1} min, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+                Console.Out.Write(report.ToString());
+                return 0;
+            }
 
             Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] rebuild from scratch");
             foreach (var file in Directory.EnumerateFiles(directory, "*.usearch"))
@@ -154,6 +216,119 @@ public static class IndexBench
         Console.Out.Write(report.ToString());
         return 0;
     }
+
+    /// <summary>The items written straight into the store's SQLite file, 10,000 rows a transaction (no chunk rows: no search reads them).</summary>
+    private static async Task BulkWriteAsync(string path, float[][] vectors)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        var blob = new byte[ContentVectors.Dimensions * sizeof(float)];
+        for (var start = 0; start < vectors.Length; start += 10_000)
+        {
+            await using var transaction = connection.BeginTransaction();
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding, created_by, label)
+                VALUES ($type, $id, $title, $description, $metadata, 1, $at, $at, $embedding, NULL, $label)
+                """;
+            var type = insert.Parameters.Add("$type", Microsoft.Data.Sqlite.SqliteType.Text);
+            var id = insert.Parameters.Add("$id", Microsoft.Data.Sqlite.SqliteType.Text);
+            var title = insert.Parameters.Add("$title", Microsoft.Data.Sqlite.SqliteType.Text);
+            var description = insert.Parameters.Add("$description", Microsoft.Data.Sqlite.SqliteType.Text);
+            var metadata = insert.Parameters.Add("$metadata", Microsoft.Data.Sqlite.SqliteType.Text);
+            insert.Parameters.AddWithValue("$at", Measure.Now.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
+            var embedding = insert.Parameters.Add("$embedding", Microsoft.Data.Sqlite.SqliteType.Blob);
+            var label = insert.Parameters.Add("$label", Microsoft.Data.Sqlite.SqliteType.Integer);
+            insert.Prepare();
+            for (var i = start; i < Math.Min(vectors.Length, start + 10_000); i++)
+            {
+                var record = Measure.Item(Dataset.KeyOf(i));
+                type.Value = record.ContentType;
+                id.Value = record.ContentId;
+                title.Value = record.Title;
+                description.Value = record.Description;
+                metadata.Value = record.Metadata;
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(vectors[i].AsSpan()).CopyTo(blob);
+                embedding.Value = blob;
+                label.Value = i + 1;
+                await insert.ExecuteNonQueryAsync();
+            }
+            await transaction.CommitAsync();
+        }
+    }
+
+    /// <summary>
+    /// The item graph built from scratch (through the index), 20 upserts of new items that keep it, and the share of the
+    /// exact top 10 that <paramref name="samples"/> random lists hold (brute force over every vector).
+    /// </summary>
+    private static async Task GraphAsync(EmbeddedVectorStore store, float[][] vectors, int samples, StringBuilder report, Stopwatch clock)
+    {
+        Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] item graph from scratch");
+        var started = Stopwatch.GetTimestamp();
+        await store.Graph.RebuildAsync();
+        var build = Stopwatch.GetElapsedTime(started);
+        var random = new Random(29);
+        var writes = new List<double>();
+        for (var i = 0; i < 20; i++)
+        {
+            var vector = vectors[random.Next(vectors.Length)].ToArray();
+            vector[random.Next(vector.Length)] += 0.05f;
+            var write = Stopwatch.GetTimestamp();
+            await store.UpsertAsync(Measure.Item(new ContentKey("course", $"graph-write-{i:D2}")), [vector]);
+            writes.Add(Stopwatch.GetElapsedTime(write).TotalMilliseconds);
+        }
+        Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] item graph against brute force");
+        var picked = Enumerable.Range(0, samples).Select(_ => random.Next(vectors.Length)).Distinct().ToArray();
+        var lists = await store.Graph.NeighboursAsync([.. picked.Select(Dataset.KeyOf)]);
+        var found = 0;
+        var expected = 0;
+        foreach (var row in picked)
+        {
+            var heap = new PriorityQueue<int, float>();
+            for (var j = 0; j < vectors.Length; j++)
+            {
+                if (j == row)
+                {
+                    continue;
+                }
+                var score = TensorPrimitives.Dot(vectors[j], vectors[row]);
+                if (heap.Count < 10)
+                {
+                    heap.Enqueue(j, score);
+                }
+                else if (heap.TryPeek(out _, out var floor) && score > floor)
+                {
+                    heap.DequeueEnqueue(j, score);
+                }
+            }
+            var truth = heap.UnorderedItems.Select(e => Dataset.KeyOf(e.Element)).ToHashSet();
+            expected += truth.Count;
+            if (lists.TryGetValue(Dataset.KeyOf(row), out var list))
+            {
+                found += list.Count(n => truth.Contains(n.Item));
+            }
+        }
+        writes.Sort();
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"- item graph: built through the index ({store.Graph.LastBuild}) in {build.TotalSeconds:N1} s; {picked.Length} lists hold {(double)found / expected:F3} of the exact top 10 " +
+            $"(the 20 upserts' graph writes aside); an upsert that keeps the graph: p50 {Measure.Percentile([.. writes], 50):F1} ms, max {writes[^1]:F1} ms");
+    }
+
+    /// <summary>VmRSS, RssAnon (heap and native allocations) and RssFile (mapped files' resident pages), in bytes.</summary>
+    private static (long Rss, long Anon, long File) ProcessMemory()
+    {
+        Heap();
+        long Field(string[] lines, string name) =>
+            lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) is { } line
+                ? long.Parse(line[name.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024 : 0;
+        var status = File.Exists("/proc/self/status") ? File.ReadAllLines("/proc/self/status") : [];
+        return (Field(status, "VmRSS:"), Field(status, "RssAnon:"), Field(status, "RssFile:"));
+    }
+
+    private static string Delta((long Rss, long Anon, long File) before, (long Rss, long Anon, long File) after) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"process RSS +{(after.Rss - before.Rss) / 1048576.0:N0} MB (anonymous +{(after.Anon - before.Anon) / 1048576.0:N0} MB, mapped files +{(after.File - before.File) / 1048576.0:N0} MB)");
 
     private static EmbeddedVectorStore Open(string path, int exactScanBelow, int candidates)
     {

@@ -27,7 +27,7 @@ public sealed record SizeResult(
 
 public static class Measure
 {
-    private static readonly DateTime Now = DateTime.UtcNow;
+    public static readonly DateTime Now = DateTime.UtcNow;
 
     /// <summary>Upserts single-chunk items; returns upserts per second.</summary>
     public static async Task<double> LoadAsync(IVectorStore store, (ContentKey Key, float[] Vector)[] items, int parallelism)

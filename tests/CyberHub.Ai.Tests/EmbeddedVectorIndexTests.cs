@@ -7,9 +7,9 @@ using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
 namespace CyberHub.Ai.Tests;
 
 /// <summary>
-/// The embedded store's approximate index across restarts: saved beside the SQLite file, loaded (with the writes logged
-/// since replayed) rather than rebuilt; a missing, corrupt or stale file is rebuilt, never a failure; a file from the
-/// version before the index upgrades in place.
+/// The embedded store's approximate index and vector file across restarts: saved beside the SQLite file, opened (with
+/// the writes logged since replayed) rather than rebuilt; a missing, corrupt or stale file is rebuilt, never a failure;
+/// a file from the version before the index, or before the vector file, upgrades in place.
 /// </summary>
 public sealed class EmbeddedVectorIndexTests : IDisposable
 {
@@ -178,6 +178,157 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         Assert.Equal(added, Key((await again.SearchAsync(query, 1))[0].Content));
     }
 
+    [Fact]
+    public async Task A_store_from_before_the_vector_file_upgrades_in_place()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        var queries = Enumerable.Range(0, 5).Select(_ => topics.Next()).ToArray();
+        var before = await TopKeysAsync(store, queries);
+        var stored = new Dictionary<ContentKey, float[]>();
+        foreach (var key in vectors.Keys.Take(50))
+        {
+            stored[key] = (await store.GetVectorAsync(key))!;
+        }
+        store.Dispose();
+        // What the version before left: the index file and the write log, no vector file.
+        File.Delete(VectorFilePath);
+
+        var upgraded = await OpenAsync();
+
+        Assert.Equal("rewritten", upgraded.VectorsStart);
+        Assert.Equal("loaded", upgraded.IndexStart);
+        Assert.Equal(before, await TopKeysAsync(upgraded, queries));
+        foreach (var (key, vector) in stored)
+        {
+            Assert.Equal(vector, await upgraded.GetVectorAsync(key));
+        }
+        upgraded.Dispose();
+        var again = await OpenAsync();
+        Assert.Equal("mapped", again.VectorsStart);
+        Assert.Equal(before, await TopKeysAsync(again, queries));
+    }
+
+    [Fact]
+    public async Task Vector_rows_lost_since_the_last_flush_are_replayed_from_sqlite()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        store.Dispose();
+        var writer = await OpenAsync();
+        var query = topics.Next();
+        var changed = ExactTop(vectors, query, 10)[5];
+        var added = new ContentKey("lab", "added-after-flush");
+        await writer.UpsertAsync(Record(added.ContentType, added.ContentId), [query]);
+        vectors[added] = query;
+        var moved = topics.Next();
+        await writer.UpsertAsync(Record(changed.ContentType, changed.ContentId), [moved]);
+        vectors[changed] = moved;
+        // As after a crash of the machine: the rows written since the last flush never reached the disk.
+        foreach (var key in new[] { added, changed })
+        {
+            await OverwriteRowAsync(await LabelOfAsync(key), 0.5f);
+        }
+
+        var reopened = await OpenAsync();
+
+        Assert.Equal("mapped", reopened.VectorsStart);
+        Assert.Equal(query, await reopened.GetVectorAsync(added));
+        Assert.Equal(moved, await reopened.GetVectorAsync(changed));
+        var hits = await reopened.SearchAsync(query, 10);
+        Assert.Equal(ExactTop(vectors, query, 10), hits.Select(h => Key(h.Content)));
+        Assert.True(Math.Abs(hits[0].Score - 1) < 1e-5);
+    }
+
+    [Theory]
+    [InlineData("behind")]
+    [InlineData("corrupt")]
+    public async Task A_vector_file_behind_the_index_or_damaged_is_rewritten(string damage)
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        store.Dispose();
+        var old = Path.Combine(_directory, "old-vectors");
+        File.Copy(VectorFilePath, old);
+        var writer = await OpenAsync();
+        var query = topics.Next();
+        var added = new ContentKey("lab", "added-later");
+        await writer.UpsertAsync(Record(added.ContentType, added.ContentId), [query]);
+        vectors[added] = query;
+        var gone = ExactTop(vectors, query, 3)[1];
+        Assert.True(await writer.DeleteAsync(gone));
+        vectors.Remove(gone);
+        writer.Dispose();
+        if (damage == "behind")
+        {
+            // Flushed before the index's last save: its rows miss writes the log no longer holds.
+            File.Copy(old, VectorFilePath, overwrite: true);
+        }
+        else
+        {
+            await using var file = new FileStream(VectorFilePath, FileMode.Open, FileAccess.Write);
+            file.Write([.. Enumerable.Range(0, 64).Select(i => (byte)(i * 7 + 3))]);
+        }
+
+        var reopened = await OpenAsync();
+
+        Assert.Equal("rewritten", reopened.VectorsStart);
+        Assert.Equal("loaded", reopened.IndexStart);
+        Assert.Equal(query, await reopened.GetVectorAsync(added));
+        Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+    }
+
+    [Fact]
+    public async Task A_catalog_below_the_threshold_keeps_no_index_until_a_write_reaches_it()
+    {
+        var store = await OpenAsync(exactScanBelow: 50);
+        var topics = new Topics(23);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 49).Select(i => new ContentKey("course", $"small-{i:D2}")), topics);
+        Assert.Equal("not needed", store.IndexStart);
+        Assert.False(store.IndexComplete);
+        store.Dispose();
+        Assert.Empty(IndexFiles());
+
+        var reopened = await OpenAsync(exactScanBelow: 50);
+        Assert.Equal("not needed", reopened.IndexStart);
+        Assert.False(reopened.IndexComplete);
+        var query = topics.Next();
+        Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+
+        var fiftieth = new ContentKey("lab", "small-49");
+        await reopened.UpsertAsync(Record(fiftieth.ContentType, fiftieth.ContentId), [query]);
+        vectors[fiftieth] = query;
+        await reopened.IndexBuilt;
+
+        Assert.True(reopened.IndexComplete);
+        Assert.Equal(ExactTop(vectors, query, 10), (await reopened.SearchAsync(query, 10)).Select(h => Key(h.Content)));
+        reopened.Dispose();
+        Assert.Equal("loaded", (await OpenAsync(exactScanBelow: 50)).IndexStart);
+    }
+
+    private string VectorFilePath => DatabasePath + ".vectors";
+
+    private async Task<long> LabelOfAsync(ContentKey key)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var select = connection.CreateCommand();
+        select.CommandText = "SELECT label FROM content_items WHERE content_type = $type AND content_id = $id";
+        select.Parameters.AddWithValue("$type", key.ContentType);
+        select.Parameters.AddWithValue("$id", key.ContentId);
+        return (long)(await select.ExecuteScalarAsync())!;
+    }
+
+    private async Task OverwriteRowAsync(long label, float value)
+    {
+        const int RowBytes = 384 * sizeof(float);
+        await using var file = new FileStream(VectorFilePath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        file.Position = label * RowBytes;
+        var row = new byte[RowBytes];
+        for (var i = 0; i < RowBytes; i += sizeof(float))
+        {
+            BitConverter.TryWriteBytes(row.AsSpan(i), value);
+        }
+        await file.WriteAsync(row);
+    }
+
     private async Task<(EmbeddedVectorStore Store, Dictionary<ContentKey, float[]> Vectors, Topics Topics)> SeededAsync(int count)
     {
         var store = await OpenAsync();
@@ -186,9 +337,9 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         return (store, vectors, topics);
     }
 
-    private async Task<EmbeddedVectorStore> OpenAsync()
+    private async Task<EmbeddedVectorStore> OpenAsync(int exactScanBelow = 0)
     {
-        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = 0 };
+        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = exactScanBelow };
         store.Graph.BuildOnStart = false;
         _stores.Add(store);
         await store.InitializeAsync();

@@ -3,9 +3,9 @@ using CyberHub.Ai.VectorStore;
 namespace CyberHub.Ai.Tests;
 
 /// <summary>
-/// The embedded store's scan over vectors kept in blocks of 1,024 rows: across block boundaries, after removals that
-/// move the last row into a hole and drop emptied blocks, it finds exactly what a brute-force scan of the same items
-/// finds, and each item keeps its own vector.
+/// The embedded store's scan over vectors kept by label outside the managed heap: after vector changes and removals
+/// that move the last row into a hole, it finds exactly what a brute-force scan of the same items finds, and each item
+/// keeps its own vector.
 /// </summary>
 public sealed class InMemoryCatalogTests
 {
@@ -21,7 +21,7 @@ public sealed class InMemoryCatalogTests
         {
             var record = Record(i);
             var vector = Unit(random);
-            catalog.Upsert(record, vector);
+            catalog.Upsert(record, vector, label: i + 1);
             items[ContentVectors.KeyOf(record)] = (record, vector);
         }
         // Replace some vectors in place, then remove items from the first block, a middle block and the end.
@@ -29,7 +29,7 @@ public sealed class InMemoryCatalogTests
         {
             var record = Record(i);
             var vector = Unit(random);
-            catalog.Upsert(record, vector);
+            catalog.Upsert(record, vector, label: i + 1);
             items[ContentVectors.KeyOf(record)] = (record, vector);
         }
         foreach (var i in Enumerable.Range(0, 2_600).Where(i => i % 3 == 0 || i >= 1_100))
@@ -61,7 +61,7 @@ public sealed class InMemoryCatalogTests
         // Grows again into the blocks it gave back.
         for (var i = 3_000; i < 4_200; i++)
         {
-            catalog.Upsert(Record(i), Unit(random));
+            catalog.Upsert(Record(i), Unit(random), label: i + 1);
         }
         Assert.Equal(items.Count + 1_200, catalog.Count);
         Assert.Equal(10, catalog.Search(Unit(random), 10, null, null).Count);

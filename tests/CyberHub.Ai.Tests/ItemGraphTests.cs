@@ -247,6 +247,29 @@ public sealed class EmbeddedItemGraphTests(EmbeddedStoreFixture fixture)
     }
 }
 
+/// <summary>
+/// The shared suite with every catalog, however small, kept through the approximate index (the service only from
+/// <see cref="EmbeddedVectorStore.DefaultExactScanBelow"/> items): each write asks the index for the items near it, and a
+/// build searches it once per item, instead of scanning every vector.
+/// </summary>
+public sealed class EmbeddedIndexedItemGraphTests(EmbeddedIndexedStoreFixture fixture)
+    : ItemGraphTests<EmbeddedIndexedStoreFixture>(fixture), IClassFixture<EmbeddedIndexedStoreFixture>
+{
+    [Fact]
+    public async Task A_build_from_scratch_goes_through_the_index()
+    {
+        var store = (EmbeddedVectorStore)await Fixture.CreateStoreAsync();
+        var topics = new Topics(171, count: 10);
+        await SeedAsync(store, Enumerable.Range(0, 400).Select(i => new ContentKey("course", $"b{i:D3}")), topics);
+        await store.Graph.DeferAsync();
+
+        Assert.True(await store.Graph.RebuildAsync());
+
+        Assert.Equal("index", store.Graph.LastBuild);
+        await AssertExactAsync(store);
+    }
+}
+
 public sealed class PgItemGraphTests(PgVectorStoreFixture fixture)
     : ItemGraphTests<PgVectorStoreFixture>(fixture), IClassFixture<PgVectorStoreFixture>
 {

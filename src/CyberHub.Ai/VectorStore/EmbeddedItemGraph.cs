@@ -13,13 +13,19 @@ namespace CyberHub.Ai.VectorStore;
 /// of the item write and applied to memory once it commits. Writes are serialised by the store, so each plans its
 /// changes against a graph no one else changes:
 /// <list type="bullet">
-/// <item>an upsert with a new vector scans the catalog once with it: the item's own list is the top k, and the item
-/// enters every list whose k-th neighbour it beats (or that has room);</item>
-/// <item>a delete, or the old place of a changed vector, refills every list that held the item by an exact scan.</item>
+/// <item>an upsert with a new vector looks at the items nearest it: the item's own list is the top k, and the item
+/// enters every list among them whose k-th neighbour it beats (or that has room);</item>
+/// <item>a delete, or the old place of a changed vector, refills every list that held the item from the items nearest
+/// the holder.</item>
 /// </list>
-/// Lists are exact after every write. A file without a built graph (from an earlier version, or after
-/// <see cref="DeferAsync"/>) is built from scratch in the background at start; writes meanwhile are noted and brought
-/// up to date when the build is stored.
+/// "The items nearest" are the whole catalog, scanned exactly, while the store searches by exact scan (a catalog below
+/// <c>VectorSearch:ExactScanBelow</c>, or while its index is built): lists are then exact after every write. Above
+/// it they are the approximate index's candidates (<c>VectorSearch:Candidates</c> of them at least) rescored exactly:
+/// every similarity is exact, the set is as good as the index's recall, and a write costs a few index searches instead
+/// of one scan of every vector per list it touches. A build from scratch likewise searches the index once per item
+/// (all processors) instead of comparing all pairs. A file without a built graph (from an earlier version, or after
+/// <see cref="DeferAsync"/>) is built in the background at start, once the index is ready; writes meanwhile are noted
+/// and brought up to date when the build is stored.
 /// </summary>
 public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 {
@@ -43,6 +49,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     private enum State { Stale, Building, Built }
 
     private readonly InMemoryCatalog _catalog;
+    private readonly INeighbourIndex _index;
     private readonly SemaphoreSlim _writes;
     private readonly Func<CancellationToken, Task<SqliteConnection>> _open;
     private readonly ILogger _logger;
@@ -56,9 +63,11 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     private volatile State _state = State.Stale;
     private int _generation;
 
-    internal EmbeddedItemGraph(InMemoryCatalog catalog, SemaphoreSlim writes, Func<CancellationToken, Task<SqliteConnection>> open, ILogger logger)
+    internal EmbeddedItemGraph(
+        InMemoryCatalog catalog, INeighbourIndex index, SemaphoreSlim writes, Func<CancellationToken, Task<SqliteConnection>> open, ILogger logger)
     {
         _catalog = catalog;
+        _index = index;
         _writes = writes;
         _open = open;
         _logger = logger;
@@ -67,6 +76,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     public bool BuildOnStart { get; set; } = true;
 
     public Task Building { get; private set; } = Task.CompletedTask;
+
+    /// <summary>How the last build from scratch computed the lists: "index" or "exact" (null before one).</summary>
+    public string? LastBuild { get; private set; }
 
     public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
         IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
@@ -188,9 +200,12 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 
     private async Task<bool> BuildAsync(bool force, CancellationToken cancellationToken)
     {
+        // A start builds the index in the background too: the graph is built through it once it is there.
+        await _index.Ready.WaitAsync(cancellationToken);
         int generation;
         ContentKey[] keys;
-        float[] vectors;
+        long[] labels;
+        bool throughIndex;
         await _writes.WaitAsync(cancellationToken);
         try
         {
@@ -201,7 +216,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             _state = State.Building;
             _pending.Clear();
             generation = ++_generation;
-            (keys, vectors) = _catalog.Snapshot();
+            (keys, labels) = _catalog.KeysAndLabels();
+            throughIndex = _index.Usable;
         }
         finally
         {
@@ -209,20 +225,10 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
-        var (rows, similarities) = await Task.Run(() => ExactNeighbours.Build(vectors, keys.Length, K, cancellationToken), cancellationToken);
-        vectors = [];
+        var lists = throughIndex
+            ? await Task.Run(() => BuildThroughIndex(keys, labels, cancellationToken), cancellationToken)
+            : await Task.Run(() => BuildExact(keys, labels, cancellationToken), cancellationToken);
         var computed = Stopwatch.GetElapsedTime(started);
-        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
-        for (var row = 0; row < keys.Length; row++)
-        {
-            var list = new Neighbour[rows[row].Length];
-            for (var i = 0; i < list.Length; i++)
-            {
-                list[i] = new Neighbour(keys[rows[row][i]], similarities[row][i]);
-            }
-            Array.Sort(list, ItemGraph.Order);
-            lists[keys[row]] = list;
-        }
 
         await _writes.WaitAsync(cancellationToken);
         try
@@ -262,8 +268,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             await transaction.CommitAsync(cancellationToken);
             _state = State.Built;
             _pending.Clear();
-            _logger.LogInformation("Item graph built for {Count} items: {Computed:F1} s computing, {Total:F1} s in all",
-                keys.Length, computed.TotalSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            LastBuild = throughIndex ? "index" : "exact";
+            _logger.LogInformation("Item graph built for {Count} items ({How}): {Computed:F1} s computing, {Total:F1} s in all",
+                keys.Length, throughIndex ? "through the index" : "exact", computed.TotalSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds);
             return true;
         }
         catch
@@ -276,6 +283,74 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         {
             _writes.Release();
         }
+    }
+
+    /// <summary>Every list, exact: all pairs compared (<see cref="ExactNeighbours"/>).</summary>
+    private Dictionary<ContentKey, Neighbour[]> BuildExact(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
+    {
+        var vectors = new float[(long)keys.Length * ContentVectors.Dimensions];
+        for (var row = 0; row < keys.Length; row++)
+        {
+            // An item deleted since the key list was taken keeps zeros: the pending writes take it out again.
+            _catalog.TryCopyVector(labels[row], vectors.AsSpan(row * ContentVectors.Dimensions, ContentVectors.Dimensions));
+        }
+        var (rows, similarities) = ExactNeighbours.Build(vectors, keys.Length, K, cancellationToken);
+        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
+        for (var row = 0; row < keys.Length; row++)
+        {
+            var list = new Neighbour[rows[row].Length];
+            for (var i = 0; i < list.Length; i++)
+            {
+                list[i] = new Neighbour(keys[rows[row][i]], similarities[row][i]);
+            }
+            Array.Sort(list, ItemGraph.Order);
+            lists[keys[row]] = list;
+        }
+        return lists;
+    }
+
+    /// <summary>Every list from one index search per item, on all processors.</summary>
+    private Dictionary<ContentKey, Neighbour[]> BuildThroughIndex(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
+    {
+        var built = new Neighbour[keys.Length][];
+        var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
+        Parallel.For(0, keys.Length, options, () => new float[ContentVectors.Dimensions], (row, _, vector) =>
+        {
+            if (_catalog.TryCopyVector(labels[row], vector))
+            {
+                var list = new TopList(K);
+                if (_index.Nearest(vector, K + 1) is { } nearest)
+                {
+                    foreach (var (other, similarity) in nearest)
+                    {
+                        if (other != keys[row])
+                        {
+                            list.Offer(new Neighbour(other, similarity));
+                        }
+                    }
+                }
+                else
+                {
+                    // Deletes took the catalog below the threshold meanwhile: this list by an exact scan.
+                    var (all, scores) = _catalog.ScoreAll(vector);
+                    for (var i = 0; i < all.Length; i++)
+                    {
+                        if (all[i] != keys[row])
+                        {
+                            list.Offer(new Neighbour(all[i], scores[i]));
+                        }
+                    }
+                }
+                built[row] = list.ToArray();
+            }
+            return vector;
+        }, static _ => { });
+        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
+        for (var row = 0; row < keys.Length; row++)
+        {
+            lists[keys[row]] = built[row] ?? [];
+        }
+        return lists;
     }
 
     /// <summary>
@@ -303,48 +378,80 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             return changes;
         }
 
-        var (keys, scores) = _catalog.ScoreAll(vector);
         var own = new TopList(K);
         var bound = _floorBound;
-        for (var row = 0; row < keys.Length; row++)
+        void Offer(ContentKey other, double similarity)
         {
-            var other = keys[row];
             if (other == key)
             {
-                continue;
+                return;
             }
-            var similarity = (double)scores[row];
             own.Offer(new Neighbour(other, similarity));
             if (similarity <= bound)
             {
-                continue;
+                return;
             }
             var list = changes.TryGetValue(other, out var changed) ? changed ?? [] : _lists.GetValueOrDefault(other) ?? [];
             if (list.Length == K && similarity <= list[K - 1].Similarity)
             {
-                continue;
+                return;
             }
             if (Array.FindIndex(list, n => n.Item == key) >= 0)
             {
-                continue;
+                return;
             }
             changes[other] = Insert(list, new Neighbour(key, similarity));
+        }
+        if (_index.Nearest(vector, K + 1) is { } nearest)
+        {
+            foreach (var (other, similarity) in nearest)
+            {
+                Offer(other, similarity);
+            }
+        }
+        else
+        {
+            var (keys, scores) = _catalog.ScoreAll(vector);
+            for (var row = 0; row < keys.Length; row++)
+            {
+                Offer(keys[row], scores[row]);
+            }
         }
         changes[key] = own.ToArray();
         return changes;
     }
 
-    /// <summary>The exact list of <paramref name="holder"/> with <paramref name="moved"/> at <paramref name="vector"/> (null: gone).</summary>
-    private Neighbour[] Refill(ContentKey holder, ContentKey moved, float[]? vector)
+    /// <summary>
+    /// The list of <paramref name="holder"/> with <paramref name="moved"/> at <paramref name="vector"/> (null: gone); null
+    /// when the holder itself is no longer in the catalog.
+    /// </summary>
+    private Neighbour[]? Refill(ContentKey holder, ContentKey moved, float[]? vector)
     {
-        var own = _catalog.GetVector(holder) ?? throw new InvalidOperationException($"{holder} holds a list but is not in the catalog.");
-        var (keys, scores) = _catalog.ScoreAll(own);
-        var list = new TopList(K);
-        for (var row = 0; row < keys.Length; row++)
+        if (_catalog.GetVector(holder) is not { } own)
         {
-            if (keys[row] != holder && keys[row] != moved)
+            // Deleted while a build ran (its own pending write takes it out of the other lists): its list goes.
+            return null;
+        }
+        var list = new TopList(K);
+        if (_index.Nearest(own, K + 2) is { } nearest)
+        {
+            foreach (var (other, similarity) in nearest)
             {
-                list.Offer(new Neighbour(keys[row], scores[row]));
+                if (other != holder && other != moved)
+                {
+                    list.Offer(new Neighbour(other, similarity));
+                }
+            }
+        }
+        else
+        {
+            var (keys, scores) = _catalog.ScoreAll(own);
+            for (var row = 0; row < keys.Length; row++)
+            {
+                if (keys[row] != holder && keys[row] != moved)
+                {
+                    list.Offer(new Neighbour(keys[row], scores[row]));
+                }
             }
         }
         if (vector is not null)
@@ -532,4 +639,20 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         command.Parameters.AddWithValue("$built", built ? 1 : 0);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+}
+
+/// <summary>What the item graph asks of the store's approximate index.</summary>
+internal interface INeighbourIndex
+{
+    /// <summary>True when <see cref="Nearest"/> answers through the index (false: the graph scans exactly).</summary>
+    bool Usable { get; }
+
+    /// <summary>Completes when the index the store opens or builds at start is ready (at once when there is none to build).</summary>
+    Task Ready { get; }
+
+    /// <summary>
+    /// The items the index proposes as nearest <paramref name="unitVector"/> (at least <paramref name="count"/> asked
+    /// for), with their exact similarities, most similar first; null when the store searches by exact scan.
+    /// </summary>
+    List<(ContentKey Key, float Similarity)>? Nearest(float[] unitVector, int count);
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Reflection;
-using System.Runtime.InteropServices;
 using Cloud.Unum.USearch;
 using Microsoft.Extensions.Logging;
 
@@ -12,8 +10,10 @@ namespace CyberHub.Ai.VectorStore;
 /// rescores them exactly with the stored float vectors, so scores stay exact and only the candidate set is approximate.
 /// <para>
 /// Persisted next to the SQLite file as <c>{file}.index-{seq}.usearch</c>, where <c>seq</c> is the last write of the
-/// store's write log (<c>content_vector_log</c>) it contains: a restart loads it and replays the writes logged since
-/// (a missing, unreadable or stale file is rebuilt in the background, during which searches scan exactly).
+/// store's write log (<c>content_vector_log</c>) it contains: a restart maps the file read-only (USearch's view: nothing
+/// is read until searched, and its pages are the file's), and the first change after that reads it into memory; the
+/// writes logged since the save are replayed (a missing, unreadable or stale file is rebuilt in the background, during
+/// which searches scan exactly).
 /// </para>
 /// Searches hold a read lock and changes a write lock (the native index grows its capacity on add, which a concurrent
 /// search must not see half done).
@@ -31,25 +31,15 @@ internal sealed class EmbeddedVectorIndex : IDisposable
 
     private const string Suffix = ".usearch";
 
-    // USearch's .NET binding grows the native index to exactly one more slot when an add finds it full, so every add
-    // past the capacity reallocates the whole index (an index built one add at a time costs quadratic time: 180 adds/s
-    // at 20,000 items). The index is grown here instead, by doubling, through the native library's own reserve call on
-    // the binding's handle. Should a later binding rename its handle, adds still work, only slower.
-    private static readonly FieldInfo? HandleField = typeof(USearchIndex).GetField("_index", BindingFlags.NonPublic | BindingFlags.Instance);
-
-#pragma warning disable SYSLIB1054 // LibraryImport would need unsafe code enabled for the whole project.
-    [DllImport("libusearch_c", EntryPoint = "usearch_reserve")]
-    private static extern void NativeReserve(IntPtr index, UIntPtr capacity, out IntPtr error);
-#pragma warning restore SYSLIB1054
-
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly string _stem;
     private readonly ILogger _logger;
-    private USearchIndex _index;
+    private NativeHnsw _index;
+    private string? _viewed;
     private volatile bool _complete;
     private bool _disposed;
 
-    private EmbeddedVectorIndex(string databasePath, USearchIndex index, bool complete, ILogger logger)
+    private EmbeddedVectorIndex(string databasePath, NativeHnsw index, bool complete, ILogger logger)
     {
         _stem = databasePath + ".index-";
         _index = index;
@@ -68,7 +58,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
         get
         {
             _lock.EnterReadLock();
-            try { return (long)_index.Size(); }
+            try { return (long)_index.Size; }
             finally { _lock.ExitReadLock(); }
         }
     }
@@ -77,9 +67,12 @@ internal sealed class EmbeddedVectorIndex : IDisposable
     public static EmbeddedVectorIndex Empty(string databasePath, ILogger logger) =>
         new(databasePath, New(), complete: false, logger);
 
+    /// <summary>True while the index is the saved file mapped read-only (no change since the start).</summary>
+    public bool Viewed => _viewed is not null;
+
     /// <summary>
-    /// The newest saved index beside <paramref name="databasePath"/>, or null when there is none or it cannot be read
-    /// (logged; the caller rebuilds). Older files are deleted.
+    /// The newest saved index beside <paramref name="databasePath"/>, mapped read-only, or null when there is none or it
+    /// cannot be read (logged; the caller rebuilds). Older files are deleted.
     /// </summary>
     public static EmbeddedVectorIndex? Load(string databasePath, ILogger logger)
     {
@@ -88,14 +81,14 @@ internal sealed class EmbeddedVectorIndex : IDisposable
         {
             try
             {
-                var index = new USearchIndex(file, false);
-                var dimensions = index.Dimensions();
+                var index = NativeHnsw.View(file);
+                var dimensions = index.Dimensions;
                 if (dimensions != ContentVectors.Dimensions)
                 {
                     index.Dispose();
                     throw new InvalidDataException($"the index holds {dimensions} dimensions, not {ContentVectors.Dimensions}");
                 }
-                return new EmbeddedVectorIndex(databasePath, index, complete: true, logger) { SavedSeq = seq };
+                return new EmbeddedVectorIndex(databasePath, index, complete: true, logger) { SavedSeq = seq, _viewed = file };
             }
             catch (Exception e)
             {
@@ -109,17 +102,17 @@ internal sealed class EmbeddedVectorIndex : IDisposable
     /// <summary>Adds or replaces the item labelled <paramref name="label"/>.</summary>
     public void Upsert(long label, ReadOnlySpan<float> vector)
     {
-        var copy = vector.ToArray();
         _lock.EnterWriteLock();
         try
         {
+            Writable();
             var key = (ulong)label;
             if (_index.Contains(key))
             {
                 _index.Remove(key);
             }
             EnsureCapacity(1);
-            _index.Add(key, copy);
+            _index.Add(key, vector);
         }
         finally { _lock.ExitWriteLock(); }
     }
@@ -129,6 +122,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
         _lock.EnterWriteLock();
         try
         {
+            Writable();
             var key = (ulong)label;
             if (_index.Contains(key))
             {
@@ -148,6 +142,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
         _lock.EnterWriteLock();
         try
         {
+            Writable();
             var key = (ulong)label;
             if (_index.Contains(key))
             {
@@ -164,13 +159,15 @@ internal sealed class EmbeddedVectorIndex : IDisposable
 
     /// <summary>
     /// Adds every catalog item the index lacks, a batch under the lock at a time (searches and writes go on between
-    /// batches), then marks the index complete.
+    /// batches), the batch's inserts spread over the processors (USearch inserts concurrently into reserved capacity),
+    /// then marks the index complete.
     /// </summary>
     public void Build(InMemoryCatalog catalog, CancellationToken cancellationToken)
     {
         var labels = catalog.Labels();
-        var buffer = new float[ContentVectors.Dimensions];
-        const int Batch = 256;
+        const int Batch = 1024;
+        var workers = Math.Max(1, Environment.ProcessorCount);
+        var buffers = new ThreadLocal<float[]>(() => new float[ContentVectors.Dimensions]);
         for (var start = 0; start < labels.Length; start += Batch)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -181,32 +178,37 @@ internal sealed class EmbeddedVectorIndex : IDisposable
                 {
                     return;
                 }
-                EnsureCapacity(Batch);
-                for (var i = start; i < Math.Min(labels.Length, start + Batch); i++)
+                Writable();
+                var end = Math.Min(labels.Length, start + Batch);
+                EnsureCapacity(end - start);
+                Parallel.For(start, end, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
                 {
                     var key = (ulong)labels[i];
+                    var buffer = buffers.Value!;
                     if (!_index.Contains(key) && catalog.TryCopyVector(labels[i], buffer))
                     {
                         _index.Add(key, buffer);
                     }
-                }
+                });
             }
             finally { _lock.ExitWriteLock(); }
         }
+        buffers.Dispose();
         _complete = true;
     }
 
     /// <summary>The labels of up to <paramref name="count"/> items nearest <paramref name="unitQuery"/>, nearest first.</summary>
-    public ulong[] Search(float[] unitQuery, int count)
+    public ulong[] Search(ReadOnlySpan<float> unitQuery, int count)
     {
         _lock.EnterReadLock();
         try
         {
-            if (_index.Size() == 0 || count <= 0)
+            if (count <= 0 || _index.Size == 0)
             {
                 return [];
             }
-            var found = _index.Search(unitQuery, count, out ulong[] keys, out float[] _);
+            var keys = new ulong[count];
+            var found = _index.Search(unitQuery, keys, new float[count]);
             return found == keys.Length ? keys : keys[..found];
         }
         finally { _lock.ExitReadLock(); }
@@ -259,6 +261,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
             }
             _disposed = true;
             _index.Dispose();
+            _viewed = null;
         }
         finally { _lock.ExitWriteLock(); }
     }
@@ -266,21 +269,33 @@ internal sealed class EmbeddedVectorIndex : IDisposable
     /// <summary>Makes room for <paramref name="more"/> items, doubling the capacity when it has to grow. Under the write lock.</summary>
     private void EnsureCapacity(int more)
     {
-        var needed = _index.Size() + (ulong)more;
-        var capacity = _index.Capacity();
-        if (capacity >= needed || HandleField?.GetValue(_index) is not IntPtr handle || handle == IntPtr.Zero)
+        var needed = _index.Size + (ulong)more;
+        var capacity = _index.Capacity;
+        if (capacity < needed)
         {
-            return;
-        }
-        NativeReserve(handle, (UIntPtr)Math.Max(needed, Math.Max(1024, 2 * capacity)), out var error);
-        if (error != IntPtr.Zero)
-        {
-            throw new USearchException("Vector index: " + Marshal.PtrToStringAnsi(error));
+            _index.Reserve(Math.Max(needed, Math.Max(1024, 2 * capacity)));
         }
     }
 
-    private static USearchIndex New() =>
-        new(MetricKind.Cos, ScalarKind.Int8, ContentVectors.Dimensions, Connectivity, ExpansionAdd, ExpansionSearch, false);
+    /// <summary>
+    /// Reads a viewed index into memory before its first change (a view is read-only). Under the write lock. The file
+    /// stays: it is what the next start finds until the next save.
+    /// </summary>
+    private void Writable()
+    {
+        if (_viewed is not { } file)
+        {
+            return;
+        }
+        var loaded = NativeHnsw.Load(file);
+        _index.Dispose();
+        _index = loaded;
+        _viewed = null;
+        _logger.LogInformation("Vector index {File} read into memory for its first change", file);
+    }
+
+    private static NativeHnsw New() =>
+        NativeHnsw.Create(ContentVectors.Dimensions, ScalarKind.Int8, Connectivity, ExpansionAdd, ExpansionSearch);
 
     /// <summary>The saved files, newest first.</summary>
     private static List<(long Seq, string Path)> Saved(string databasePath)

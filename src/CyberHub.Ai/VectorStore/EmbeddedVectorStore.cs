@@ -11,17 +11,20 @@ using Microsoft.Extensions.Logging;
 namespace CyberHub.Ai.VectorStore;
 
 /// <summary>
-/// The default store: an SQLite file (WAL) holds items and chunk vectors, and the item vectors live in memory.
-/// A catalog of <see cref="ExactScanBelow"/> items or more is searched through an approximate index
-/// (<see cref="EmbeddedVectorIndex"/>, HNSW over int8 vectors) whose candidates are rescored exactly; a smaller one is
-/// scanned exactly. Writes go to SQLite first, then to memory and the index, one at a time. One instance per file: a
-/// second process writing the same file would not be seen by this one's memory.
+/// The default store: an SQLite file (WAL) holds items and chunk vectors; the records live in memory and the float item
+/// vectors in a memory-mapped file beside it (<see cref="VectorFile"/>, <c>{file}.vectors</c>, a copy of the
+/// <c>embedding</c> column kept in step through the write log, like the index). A catalog of
+/// <see cref="ExactScanBelow"/> items or more is searched through an approximate index (<see cref="EmbeddedVectorIndex"/>,
+/// HNSW over int8 vectors) whose candidates are rescored exactly; a smaller one is scanned exactly. Writes go to SQLite
+/// first, then to memory, the vector file and the index, one at a time. One instance per file: a second process writing
+/// the same file would not be seen by this one's memory.
 /// </summary>
-public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
+public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INeighbourIndex
 {
     private const int VectorBytes = ContentVectors.Dimensions * sizeof(float);
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
     private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding, created_by";
+    private const string RecordColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, NULL, created_by";
 
     private static readonly string Schema = """
         CREATE TABLE IF NOT EXISTS content_items (
@@ -84,7 +87,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             ForeignKeys = true,
             DefaultTimeout = 30,
         }.ToString();
-        Graph = new EmbeddedItemGraph(_catalog, _writes, OpenAsync, logger);
+        Graph = new EmbeddedItemGraph(_catalog, this, _writes, OpenAsync, logger);
     }
 
     /// <summary>The catalog's k-nearest-neighbour lists, kept with every write (see <see cref="EmbeddedItemGraph"/>).</summary>
@@ -119,10 +122,20 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     /// <summary>Waits for the background build of the approximate index, if one runs (tests and benchmarks).</summary>
     public Task IndexBuilt => _indexBuild;
 
-    /// <summary>How the index was brought up at start: "loaded", "rebuilt" or null before start.</summary>
+    /// <summary>
+    /// How the index was brought up at start: "loaded", "rebuilt", "not needed" (a catalog below
+    /// <see cref="ExactScanBelow"/> without a saved index: it is built once a write brings the catalog to the
+    /// threshold), or null before start.
+    /// </summary>
     public string? IndexStart { get; private set; }
 
-    /// <summary>How long the start took to load the saved index and replay the log (or to find it unusable).</summary>
+    /// <summary>
+    /// How the vector file was brought up at start: "mapped" (trusted, the logged writes replayed into it), "rewritten"
+    /// (from SQLite's <c>embedding</c> column: a file from before it, lost, damaged or behind the index), or null before start.
+    /// </summary>
+    public string? VectorsStart { get; private set; }
+
+    /// <summary>How long the start took to open the saved index and replay the log (or to find it unusable).</summary>
     public TimeSpan IndexOpenTime { get; private set; }
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
@@ -146,10 +159,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
                 await EnsureLexicalIndexAsync(connection, transaction, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
-            await LoadAsync(connection, cancellationToken);
-            var indexStarted = Stopwatch.GetTimestamp();
-            await OpenIndexAsync(connection, cancellationToken);
-            IndexOpenTime = Stopwatch.GetElapsedTime(indexStarted);
+            await OpenCatalogAsync(connection, cancellationToken);
             await Graph.LoadAsync(connection, cancellationToken);
             _ready = true;
             _logger.LogInformation("Embedded vector store {Path}: {Count} items loaded in {Elapsed:F0} ms",
@@ -277,6 +287,10 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             _catalog.Upsert(record with { CreatedBy = owner }, vector, label);
             _index?.Upsert(label, vector);
             _lastSeq = seq;
+            if (_index is null && _catalog.Count >= ExactScanBelow && !_stopping.IsCancellationRequested)
+            {
+                StartIndexBuild();
+            }
             graph();
             await SaveIndexIfDueAsync(cancellationToken);
             return ids;
@@ -466,6 +480,21 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         }
     }
 
+    bool INeighbourIndex.Usable => _index is { Complete: true } && _catalog.Count >= ExactScanBelow;
+
+    Task INeighbourIndex.Ready => _indexBuild;
+
+    List<(ContentKey Key, float Similarity)>? INeighbourIndex.Nearest(float[] unitVector, int count)
+    {
+        if (_index is not { Complete: true } index || _catalog.Count < ExactScanBelow)
+        {
+            return null;
+        }
+        var scored = _catalog.Score(index.Search(unitVector, Math.Max(count, Candidates)), unitVector);
+        scored.Sort(static (a, b) => b.Similarity.CompareTo(a.Similarity));
+        return scored;
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -485,10 +514,14 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         {
             try
             {
-                // A clean stop leaves the index as it is, so the next start has nothing to replay.
+                // A clean stop leaves the index and the vector rows as they are, so the next start has nothing to replay.
                 if (_index is { Complete: true } index && index.SavedSeq < _lastSeq)
                 {
-                    index.Save(_lastSeq);
+                    SaveIndex(index, _lastSeq);
+                }
+                else if (_catalog.VectorsFlushedSeq < _lastSeq)
+                {
+                    _catalog.FlushVectors(_lastSeq);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or Cloud.Unum.USearch.USearchException)
@@ -517,19 +550,32 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     }
 
     /// <summary>
-    /// Loads the saved index and replays the writes logged since it was saved; when there is none, or it cannot be read,
-    /// or the log no longer reaches back to it, or it disagrees with the catalog, builds a new one in the background.
+    /// Opens the saved index (mapped read-only) and the vector file, reads the records, and replays the writes logged
+    /// since the index was saved into both. The vector file is trusted when the index is and it was flushed at or after
+    /// the index's save; otherwise it is rewritten from the <c>embedding</c> column (a file from a version before it, or
+    /// a lost one). When the index is missing, cannot be read, the log no longer reaches back to it, or it disagrees with
+    /// the catalog, a new one is built in the background (searches scan exactly meanwhile).
     /// </summary>
-    private async Task OpenIndexAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    private async Task OpenCatalogAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await using (var last = Command(connection, null, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'content_vector_log'), 0)"))
         {
             _lastSeq = Convert.ToInt64(await last.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
+        long maxLabel;
+        await using (var max = Command(connection, null, "SELECT coalesce(max(label), 0) FROM content_items"))
+        {
+            maxLabel = Convert.ToInt64(await max.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+        var vectors = VectorFile.Open(Path + ".vectors");
+        _catalog.UseVectors(vectors);
+
+        var indexStarted = Stopwatch.GetTimestamp();
         var index = EmbeddedVectorIndex.Load(Path, _logger);
+        var labels = new List<long>();
+        var intact = false;
         if (index is not null)
         {
-            var labels = new List<long>();
             await using (var log = Command(connection, null, "SELECT label FROM content_vector_log WHERE seq > $seq ORDER BY seq"))
             {
                 log.Parameters.AddWithValue("$seq", index.SavedSeq);
@@ -540,7 +586,30 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
                 }
             }
             // The log is gapless: the writes since the file was saved are all there, or it was pruned past it.
-            var intact = index.SavedSeq <= _lastSeq && labels.Count == _lastSeq - index.SavedSeq;
+            intact = index.SavedSeq <= _lastSeq && labels.Count == _lastSeq - index.SavedSeq;
+        }
+        var vectorsTrusted = intact && _catalog.VectorsFlushedSeq >= index!.SavedSeq && maxLabel < _catalog.VectorRows;
+        IndexOpenTime = Stopwatch.GetElapsedTime(indexStarted);
+
+        if (!vectorsTrusted)
+        {
+            _catalog.InvalidateVectors();
+        }
+        await LoadAsync(connection, readVectors: !vectorsTrusted, cancellationToken);
+        VectorsStart = vectorsTrusted ? "mapped" : "rewritten";
+        if (!vectorsTrusted)
+        {
+            _catalog.FlushVectors(_lastSeq);
+            _logger.LogInformation("Vector file of {Path} written from SQLite: {Count} items", Path, _catalog.Count);
+        }
+        else if (labels.Count > 0)
+        {
+            await ReplayVectorsAsync(connection, index!.SavedSeq, cancellationToken);
+        }
+
+        indexStarted = Stopwatch.GetTimestamp();
+        if (index is not null)
+        {
             if (intact)
             {
                 var buffer = new float[ContentVectors.Dimensions];
@@ -553,7 +622,8 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             {
                 _index = index;
                 IndexStart = "loaded";
-                _logger.LogInformation("Vector index of {Path} loaded: {Count} items, {Replayed} writes replayed", Path, index.Size, labels.Count);
+                IndexOpenTime += Stopwatch.GetElapsedTime(indexStarted);
+                _logger.LogInformation("Vector index of {Path} opened: {Count} items, {Replayed} writes replayed", Path, index.Size, labels.Count);
                 await PruneLogAsync(connection, index.SavedSeq, cancellationToken);
                 return;
             }
@@ -561,14 +631,27 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             index.Dispose();
             EmbeddedVectorIndex.DeleteSaved(Path);
         }
-        _index = EmbeddedVectorIndex.Empty(Path, _logger);
+        IndexOpenTime += Stopwatch.GetElapsedTime(indexStarted);
+        if (_catalog.Count < ExactScanBelow)
+        {
+            // Searched by exact scan: no index to keep on every write until the catalog reaches the threshold.
+            IndexStart = "not needed";
+            return;
+        }
         IndexStart = "rebuilt";
         if (_catalog.Count == 0)
         {
+            _index = EmbeddedVectorIndex.Empty(Path, _logger);
             _index.Build(_catalog, cancellationToken);
             return;
         }
-        var building = _index;
+        StartIndexBuild();
+    }
+
+    /// <summary>Builds a new index in the background (searches scan exactly meanwhile), then saves it. Under the write lock.</summary>
+    private void StartIndexBuild()
+    {
+        var building = _index = EmbeddedVectorIndex.Empty(Path, _logger);
         var stopping = _stopping.Token;
         _indexBuild = Task.Run(async () =>
         {
@@ -579,7 +662,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
                 await _writes.WaitAsync(stopping);
                 try
                 {
-                    building.Save(_lastSeq);
+                    SaveIndex(building, _lastSeq);
                     await using var connection = await OpenAsync(stopping);
                     await PruneLogAsync(connection, building.SavedSeq, stopping);
                 }
@@ -602,6 +685,32 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         _logger.LogInformation("Vector index of {Path} missing for {Count} items: building it in the background", Path, _catalog.Count);
     }
 
+    /// <summary>Rewrites the vector rows of the items written since <paramref name="savedSeq"/> from SQLite.</summary>
+    private async Task ReplayVectorsAsync(SqliteConnection connection, long savedSeq, CancellationToken cancellationToken)
+    {
+        await using var select = Command(connection, null,
+            "SELECT label, embedding FROM content_items WHERE label IN (SELECT label FROM content_vector_log WHERE seq > $seq)");
+        select.Parameters.AddWithValue("$seq", savedSeq);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var blob = new byte[VectorBytes];
+        var vector = new float[ContentVectors.Dimensions];
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ReadVector(reader, 1, blob, vector, $"label {reader.GetInt64(0)}");
+            _catalog.WriteVector(reader.GetInt64(0), vector);
+        }
+    }
+
+    /// <summary>
+    /// Saves the index as of <paramref name="seq"/>, the vector rows first (so the file a start trusts is never behind
+    /// the index it trusts). The caller holds the write lock.
+    /// </summary>
+    private void SaveIndex(EmbeddedVectorIndex index, long seq)
+    {
+        _catalog.FlushVectors(seq);
+        index.Save(seq);
+    }
+
     /// <summary>
     /// Saves the index once the writes since its last save reach a tenth of the catalog (at least 1,000): a crash then
     /// replays at most that many at the next start. The caller holds the write lock.
@@ -614,7 +723,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         }
         try
         {
-            index.Save(_lastSeq);
+            SaveIndex(index, _lastSeq);
             await using var connection = await OpenAsync(cancellationToken);
             await PruneLogAsync(connection, index.SavedSeq, cancellationToken);
         }
@@ -632,13 +741,17 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         await prune.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task LoadAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads every record into memory, and with <paramref name="readVectors"/> their vectors into the vector file too
+    /// (otherwise the file already holds them: a start reads no vector).
+    /// </summary>
+    private async Task LoadAsync(SqliteConnection connection, bool readVectors, CancellationToken cancellationToken)
     {
         await using (var count = Command(connection, null, "SELECT count(*) FROM content_items"))
         {
             _catalog.Reserve(Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
         }
-        await using var select = Command(connection, null, $"SELECT {ItemColumns}, label FROM content_items");
+        await using var select = Command(connection, null, $"SELECT {(readVectors ? ItemColumns : RecordColumns)}, label FROM content_items");
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
         var vector = new float[ContentVectors.Dimensions];
@@ -647,14 +760,26 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
                 reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)),
                 reader.IsDBNull(9) ? null : reader.GetString(9));
-            if (reader.GetBytes(8, 0, null, 0, 0) != VectorBytes)
+            if (readVectors)
             {
-                throw new InvalidDataException($"{Path}: the vector of {record.ContentType}:{record.ContentId} is not {ContentVectors.Dimensions} floats.");
+                ReadVector(reader, 8, blob, vector, $"{record.ContentType}:{record.ContentId}");
+                _catalog.Upsert(record, vector, reader.GetInt64(10));
             }
-            reader.GetBytes(8, 0, blob, 0, VectorBytes);
-            FromBlob(blob, vector);
-            _catalog.Upsert(record, vector, reader.GetInt64(10));
+            else
+            {
+                _catalog.Attach(record, reader.GetInt64(10));
+            }
         }
+    }
+
+    private void ReadVector(SqliteDataReader reader, int ordinal, byte[] blob, float[] vector, string item)
+    {
+        if (reader.GetBytes(ordinal, 0, null, 0, 0) != VectorBytes)
+        {
+            throw new InvalidDataException($"{Path}: the vector of {item} is not {ContentVectors.Dimensions} floats.");
+        }
+        reader.GetBytes(ordinal, 0, blob, 0, VectorBytes);
+        FromBlob(blob, vector);
     }
 
     /// <summary>

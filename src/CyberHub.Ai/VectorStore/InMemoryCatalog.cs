@@ -3,29 +3,72 @@ using System.Numerics.Tensors;
 namespace CyberHub.Ai.VectorStore;
 
 /// <summary>
-/// The embedded store's in-memory copy of the catalog: item vectors row-major in blocks of 1,024 rows (1.5 MB each,
-/// contiguous within a block), records and type ids in parallel arrays, and sorted ids per type for listing.
-/// Blocks rather than one array: the catalog grows a block at a time, so it never holds more than one block of
-/// spare rows and never copies its vectors to grow (one array grown by doubling held up to twice the rows it used,
-/// and both copies while growing). Searches hold a read lock and writes a write lock, so a reader never sees half an
-/// update.
+/// The embedded store's in-memory copy of the catalog: records, type ids and labels in parallel arrays by row, sorted
+/// ids per type for listing, and the float item vectors outside the managed heap in a <see cref="VectorFile"/> by label
+/// (memory-mapped from the store's <c>.vectors</c> file: a million items' 1.5 GB of vectors are not read at start and
+/// only the rows a search rescores are paged in). Searches hold a read lock and writes a write lock, so a reader never
+/// sees half an update.
 /// </summary>
 internal sealed class InMemoryCatalog : IDisposable
 {
     private const int D = ContentVectors.Dimensions;
-    private const int BlockShift = 10;
-    private const int BlockRows = 1 << BlockShift;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<ContentKey, int> _rows = [];
     private readonly Dictionary<string, int> _typeIds = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SortedSet<string>> _idsByType = new(CodePointComparer.Instance);
-    private readonly List<float[]> _blocks = [];
+    private VectorFile _vectors;
     private readonly Dictionary<long, int> _rowsByLabel = [];
     private ContentRecord[] _records = [];
     private int[] _rowTypes = [];
     private long[] _labels = [];
     private int _count;
+
+    /// <summary>A catalog whose vectors are kept in native memory.</summary>
+    public InMemoryCatalog() : this(VectorFile.InMemory())
+    {
+    }
+
+    /// <summary>A catalog whose vectors are the rows of <paramref name="vectors"/> (it takes ownership).</summary>
+    public InMemoryCatalog(VectorFile vectors) => _vectors = vectors;
+
+    /// <summary>The write-log position the vector rows were last flushed at (-1: not to be trusted).</summary>
+    public long VectorsFlushedSeq => _vectors.FlushedSeq;
+
+    /// <summary>The highest label the vector rows can hold without growing.</summary>
+    public long VectorRows => _vectors.Rows;
+
+    /// <summary>Takes <paramref name="vectors"/> as the catalog's vector rows (at a start, before any item; takes ownership).</summary>
+    public void UseVectors(VectorFile vectors)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            if (_count != 0)
+            {
+                throw new InvalidOperationException("The catalog already holds items.");
+            }
+            _vectors.Dispose();
+            _vectors = vectors;
+        }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    /// <summary>Writes the vector rows to disk and records them good up to write-log position <paramref name="seq"/>.</summary>
+    public void FlushVectors(long seq)
+    {
+        _lock.EnterReadLock();
+        try { _vectors.Flush(seq); }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>Marks the vector rows untrusted on disk before they are rewritten.</summary>
+    public void InvalidateVectors()
+    {
+        _lock.EnterWriteLock();
+        try { _vectors.Invalidate(); }
+        finally { _lock.ExitWriteLock(); }
+    }
 
     public int Count
     {
@@ -46,42 +89,69 @@ internal sealed class InMemoryCatalog : IDisposable
 
     /// <summary>
     /// Adds or replaces the item. <paramref name="label"/> is its stable number in the store (the approximate index's
-    /// key), 0 when it has none.
+    /// key and its row in the vector file), 1 or more.
     /// </summary>
-    public void Upsert(ContentRecord record, ReadOnlySpan<float> vector, long label = 0)
+    public void Upsert(ContentRecord record, ReadOnlySpan<float> vector, long label)
     {
-        var key = ContentVectors.KeyOf(record);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(label);
         _lock.EnterWriteLock();
         try
         {
-            if (!_rows.TryGetValue(key, out var row))
-            {
-                Grow(_count + 1);
-                row = _count++;
-                _rows.Add(key, row);
-                _rowTypes[row] = TypeId(key.ContentType);
-                if (!_idsByType.TryGetValue(key.ContentType, out var ids))
-                {
-                    _idsByType.Add(key.ContentType, ids = new SortedSet<string>(CodePointComparer.Instance));
-                }
-                ids.Add(key.ContentId);
-            }
-            _records[row] = record;
-            vector.CopyTo(Vector(row));
-            if (_labels[row] != label)
-            {
-                if (_labels[row] != 0)
-                {
-                    _rowsByLabel.Remove(_labels[row]);
-                }
-                _labels[row] = label;
-                if (label != 0)
-                {
-                    _rowsByLabel[label] = row;
-                }
-            }
+            _vectors.Write(label, vector);
+            Place(record, label);
         }
         finally { _lock.ExitWriteLock(); }
+    }
+
+    /// <summary>Adds or replaces the item whose vector the vector file already holds at <paramref name="label"/> (a start).</summary>
+    public void Attach(ContentRecord record, long label)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(label);
+        _lock.EnterWriteLock();
+        try
+        {
+            if (label >= _vectors.Rows)
+            {
+                throw new InvalidDataException($"The vector file has no row for label {label}.");
+            }
+            Place(record, label);
+        }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    /// <summary>Writes the vector of <paramref name="label"/> without changing the catalog (a start's replay of the log).</summary>
+    public void WriteVector(long label, ReadOnlySpan<float> vector)
+    {
+        _lock.EnterWriteLock();
+        try { _vectors.Write(label, vector); }
+        finally { _lock.ExitWriteLock(); }
+    }
+
+    private void Place(ContentRecord record, long label)
+    {
+        var key = ContentVectors.KeyOf(record);
+        if (!_rows.TryGetValue(key, out var row))
+        {
+            Grow(_count + 1);
+            row = _count++;
+            _rows.Add(key, row);
+            _rowTypes[row] = TypeId(key.ContentType);
+            if (!_idsByType.TryGetValue(key.ContentType, out var ids))
+            {
+                _idsByType.Add(key.ContentType, ids = new SortedSet<string>(CodePointComparer.Instance));
+            }
+            ids.Add(key.ContentId);
+        }
+        _records[row] = record;
+        if (_labels[row] != label)
+        {
+            if (_labels[row] != 0)
+            {
+                _rowsByLabel.Remove(_labels[row]);
+            }
+            _labels[row] = label;
+            _rowsByLabel[label] = row;
+        }
     }
 
     public bool Remove(ContentKey key)
@@ -99,30 +169,18 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 _idsByType.Remove(key.ContentType);
             }
-            if (_labels[row] != 0)
-            {
-                _rowsByLabel.Remove(_labels[row]);
-            }
+            _rowsByLabel.Remove(_labels[row]);
             var last = --_count;
             if (row != last)
             {
-                Vector(last).CopyTo(Vector(row));
                 _records[row] = _records[last];
                 _rowTypes[row] = _rowTypes[last];
                 _labels[row] = _labels[last];
                 _rows[ContentVectors.KeyOf(_records[row])] = row;
-                if (_labels[row] != 0)
-                {
-                    _rowsByLabel[_labels[row]] = row;
-                }
+                _rowsByLabel[_labels[row]] = row;
             }
             _records[last] = null!;
             _labels[last] = 0;
-            // Keep one spare block at most.
-            while (_blocks.Count > 1 && (_blocks.Count - 2) * BlockRows >= _count)
-            {
-                _blocks.RemoveAt(_blocks.Count - 1);
-            }
             return true;
         }
         finally { _lock.ExitWriteLock(); }
@@ -231,21 +289,16 @@ internal sealed class InMemoryCatalog : IDisposable
             }
 
             var top = new TopRows(k);
-            for (var start = 0; start < _count; start += BlockRows)
+            for (var row = 0; row < _count; row++)
             {
-                var block = _blocks[start >> BlockShift].AsSpan(0, Math.Min(BlockRows, _count - start) * D);
-                for (var offset = 0; offset < block.Length; offset += D)
+                if (typeFilter >= 0 && _rowTypes[row] != typeFilter)
                 {
-                    var row = start + offset / D;
-                    if (typeFilter >= 0 && _rowTypes[row] != typeFilter)
-                    {
-                        continue;
-                    }
-                    var score = TensorPrimitives.Dot(block.Slice(offset, D), unitQuery);
-                    if (top.Admits(score) && (excluded is null || !excluded.Contains(row)))
-                    {
-                        top.Add(row, score);
-                    }
+                    continue;
+                }
+                var score = TensorPrimitives.Dot(Vector(row), unitQuery);
+                if (top.Admits(score) && (excluded is null || !excluded.Contains(row)))
+                {
+                    top.Add(row, score);
                 }
             }
             return top.Hits(_records);
@@ -302,21 +355,51 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
-    /// <summary>The labels of every labelled item, in row order.</summary>
+    /// <summary>The labels of every item, in row order.</summary>
     public long[] Labels()
     {
         _lock.EnterReadLock();
         try
         {
-            var labels = new List<long>(_count);
-            for (var row = 0; row < _count; row++)
+            return _labels.AsSpan(0, _count).ToArray();
+        }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>
+    /// The catalog's keys and exact similarities to <paramref name="unitQuery"/> of the items labelled
+    /// <paramref name="labels"/> (the index's candidates), in the order given; labels no longer in the catalog are skipped.
+    /// </summary>
+    public List<(ContentKey Key, float Similarity)> Score(ReadOnlySpan<ulong> labels, ReadOnlySpan<float> unitQuery)
+    {
+        var scored = new List<(ContentKey, float)>(labels.Length);
+        _lock.EnterReadLock();
+        try
+        {
+            foreach (var label in labels)
             {
-                if (_labels[row] != 0)
+                if (_rowsByLabel.TryGetValue((long)label, out var row))
                 {
-                    labels.Add(_labels[row]);
+                    scored.Add((ContentVectors.KeyOf(_records[row]), TensorPrimitives.Dot(Vector(row), unitQuery)));
                 }
             }
-            return [.. labels];
+        }
+        finally { _lock.ExitReadLock(); }
+        return scored;
+    }
+
+    /// <summary>Every item's key and label, in row order.</summary>
+    public (ContentKey[] Keys, long[] Labels) KeysAndLabels()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var keys = new ContentKey[_count];
+            for (var row = 0; row < _count; row++)
+            {
+                keys[row] = ContentVectors.KeyOf(_records[row]);
+            }
+            return (keys, _labels.AsSpan(0, _count).ToArray());
         }
         finally { _lock.ExitReadLock(); }
     }
@@ -355,24 +438,6 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
-    /// <summary>A copy of every key and vector (row-major), for building the item graph from scratch.</summary>
-    public (ContentKey[] Keys, float[] Vectors) Snapshot()
-    {
-        _lock.EnterReadLock();
-        try
-        {
-            var keys = new ContentKey[_count];
-            var vectors = new float[(long)_count * D];
-            for (var row = 0; row < _count; row++)
-            {
-                keys[row] = ContentVectors.KeyOf(_records[row]);
-                Vector(row).CopyTo(vectors.AsSpan(row * D, D));
-            }
-            return (keys, vectors);
-        }
-        finally { _lock.ExitReadLock(); }
-    }
-
     /// <summary>The key as the catalog holds it (its strings shared rather than copied), or null when unknown.</summary>
     public ContentKey? Canonical(ContentKey key)
     {
@@ -381,7 +446,13 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
-    public void Dispose() => _lock.Dispose();
+    public void Dispose()
+    {
+        _lock.EnterWriteLock();
+        try { _vectors.Dispose(); }
+        finally { _lock.ExitWriteLock(); }
+        _lock.Dispose();
+    }
 
     private void Collect(string type, SortedSet<string> ids, int skip, int take, List<ContentRecord> page)
     {
@@ -400,20 +471,13 @@ internal sealed class InMemoryCatalog : IDisposable
         return id;
     }
 
-    /// <summary>The vector blocks in row order, each <c>1,024 × 384</c> floats (the last partly used): what a scan reads.</summary>
-    internal IReadOnlyList<float[]> VectorBlocks => _blocks;
-
-    private Span<float> Vector(int row) => _blocks[row >> BlockShift].AsSpan((row & (BlockRows - 1)) * D, D);
+    private Span<float> Vector(int row) => _vectors.Row(_labels[row]);
 
     private void Grow(int needed)
     {
-        while (_blocks.Count * BlockRows < needed)
-        {
-            _blocks.Add(new float[BlockRows * D]);
-        }
         if (needed > _records.Length)
         {
-            // 12 bytes a row: doubling these costs little.
+            // 20 bytes a row: doubling these costs little.
             var capacity = Math.Max(needed, Math.Max(64, _records.Length * 2));
             Array.Resize(ref _records, capacity);
             Array.Resize(ref _rowTypes, capacity);
