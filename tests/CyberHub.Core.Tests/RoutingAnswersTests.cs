@@ -126,7 +126,7 @@ public sealed class RoutingAnswersTests(CoreHostProcess host, SqliteCoreServer r
         var html = await response.Content.ReadAsStringAsync();
         Assert.Contains($"data-return=\"{destination}\"", html);
         Assert.Contains("<h1>Log in</h1>", html);
-        Assert.Contains("<script src=\"js/login.js\"></script>", html);
+        Assert.Contains("<script src=\"js/login.js\" defer></script>", html);
         Assert.DoesNotContain("blazor.webassembly.js", html);
         Assert.DoesNotContain("<script>", html);
         Assert.Contains($"data-missing=\"{CyberHub.Contracts.FieldRules.Required(null, "login")!.Plain}\"", html);

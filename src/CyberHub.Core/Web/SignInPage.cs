@@ -37,7 +37,7 @@ public static class SignInPage
                 <base href="{Html.Encode(baseHref)}" />
                 <link rel="icon" type="image/svg+xml" href="favicon.svg" />
                 <link rel="stylesheet" href="css/app.css" />
-                <script src="js/login.js"></script>
+                <script src="js/login.js" defer></script>
             </head>
             <body>
                 <a class="skip-link" href="#main">Skip to content</a>
