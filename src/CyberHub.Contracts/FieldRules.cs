@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Mail;
 using System.Text.RegularExpressions;
 
@@ -29,6 +30,8 @@ public static partial class FieldRules
     public const int MaxPasswordLength = 256;
     public const int MaxEmailLength = 254;
     public const int MaxContentIdLength = 128;
+    /// <summary>The most time a progress record can hold (Core's <c>time_spent_seconds</c> limit): ten years.</summary>
+    public const long MaxTimeSpentSeconds = 10L * 365 * 24 * 3600;
 
     public static FieldProblem? Email(string? value, string field = "email")
     {
@@ -80,6 +83,10 @@ public static partial class FieldRules
             : null;
     }
 
+    /// <summary>The password typed to log in: only that there is one (the account's rules held when it was set).</summary>
+    public static FieldProblem? CurrentPassword(string? value) =>
+        string.IsNullOrEmpty(value) ? new("password", "enter your password.") : null;
+
     /// <summary>Free text that must not be empty (a title, a name).</summary>
     public static FieldProblem? Required(string? value, string field) =>
         string.IsNullOrWhiteSpace(value) ? new(field, "", Missing: true) : null;
@@ -100,6 +107,78 @@ public static partial class FieldRules
         return id.Length > MaxContentIdLength || id.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c == '/')
             ? new("content_id", $"1 to {MaxContentIdLength} characters, no spaces, slashes or control characters.")
             : null;
+    }
+
+    /// <summary>A percentage as the progress API takes it (<c>completion_percentage</c>, <c>score</c>): from 0 to 100.</summary>
+    public static FieldProblem? Percentage(double value, string field) =>
+        double.IsFinite(value) && value is >= 0 and <= 100 ? null : new(field, "enter a number from 0 to 100.");
+
+    /// <summary>
+    /// A percentage typed in a form, read as the API reads it: digits, a sign and one decimal point (no exponent,
+    /// thousands separator, NaN or Infinity), from 0 to 100, kept to two decimals in <paramref name="value"/>.
+    /// With <paramref name="required"/> false an empty field is no value and no problem.
+    /// </summary>
+    public static FieldProblem? Percentage(string? text, string field, bool required, out double? value)
+    {
+        value = null;
+        var typed = text?.Trim() ?? "";
+        if (typed.Length == 0)
+        {
+            return required ? new(field, "", Missing: true) : null;
+        }
+        // TryParse takes "NaN" and "Infinity" whatever the styles: they are no number a learner means.
+        if (!double.TryParse(typed, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
+            || !double.IsFinite(number))
+        {
+            return new(field, typed.Contains(',') && !typed.Contains('.')
+                ? "use a point for decimals, as in 62.5."
+                : $"“{Shorten(typed)}” is not a number; enter one from 0 to 100, such as 40 or 62.5.");
+        }
+        if (number < 0)
+        {
+            return new(field, "it cannot be below 0; enter a number from 0 to 100.");
+        }
+        if (number > 100)
+        {
+            return new(field, $"{Shorten(typed)} is more than 100; enter a number from 0 to 100.");
+        }
+        if (Percentage(number, field) is { } problem)
+        {
+            return problem;
+        }
+        value = Math.Round(number, 2);
+        return null;
+    }
+
+    /// <summary>Time on an item as the progress API takes it (<c>time_spent_seconds</c>).</summary>
+    public static FieldProblem? TimeSpent(long seconds) =>
+        seconds is >= 0 and <= MaxTimeSpentSeconds ? null : new("time_spent_seconds", $"enter a time from 0 to {MaxTimeSpentSeconds / 60} minutes.");
+
+    /// <summary>Time on an item typed in a form, in whole minutes; <paramref name="seconds"/> is what the API takes.</summary>
+    public static FieldProblem? TimeSpentMinutes(string? text, out long? seconds)
+    {
+        seconds = null;
+        var typed = text?.Trim() ?? "";
+        if (typed.Length == 0)
+        {
+            return new("time_spent_seconds", "", Missing: true);
+        }
+        if (!long.TryParse(typed, NumberStyles.None, CultureInfo.InvariantCulture, out var minutes))
+        {
+            if (typed.All(char.IsAsciiDigit))
+            {
+                return TimeSpent(long.MaxValue);
+            }
+            return new("time_spent_seconds", typed.StartsWith('-')
+                ? "it cannot be below 0 minutes."
+                : $"“{Shorten(typed)}” is not a whole number of minutes; enter one such as 45.");
+        }
+        if (minutes > MaxTimeSpentSeconds / 60)
+        {
+            return TimeSpent(long.MaxValue);
+        }
+        seconds = minutes * 60;
+        return TimeSpent(minutes * 60);
     }
 
     /// <summary>A registration's problems, every one of them, in the order of the form.</summary>
@@ -128,6 +207,9 @@ public static partial class FieldRules
         "description" => "a description",
         "texts" => "the item's text",
         "name" => "a name",
+        "completion_percentage" => "how far you got, as a number from 0 to 100",
+        "score" => "your score, as a number from 0 to 100",
+        "time_spent_seconds" => "the time you spent, in minutes",
         _ => field.Replace('_', ' '),
     };
 
@@ -142,6 +224,8 @@ public static partial class FieldRules
         text = char.ToUpperInvariant(text[0]) + text[1..];
         return text.EndsWith('.') ? text : text + ".";
     }
+
+    private static string Shorten(string text) => text.Length <= 12 ? text : text[..12] + "…";
 
     [GeneratedRegex(@"^[\w.@+-]+$")]
     private static partial Regex UsernamePattern();

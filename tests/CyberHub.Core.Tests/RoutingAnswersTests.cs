@@ -103,4 +103,40 @@ public sealed class RoutingAnswersTests(CoreHostProcess host, SqliteCoreServer r
         using var post = await client.PostAsync("/dashboard", new StringContent("{}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }
+
+    /// <summary>
+    /// <c>/login</c> is Core's own page, painted without the WebAssembly runtime: the form, the messages of
+    /// <see cref="CyberHub.Contracts.FieldRules"/> for its fields, and the destination decided by the app's rule
+    /// (a page of the app, never another site), HTML-encoded.
+    /// </summary>
+    [Theory]
+    [InlineData("/login", "/dashboard")]
+    [InlineData("/LOGIN/", "/dashboard")]
+    [InlineData("/login?returnUrl=%2Finsights", "/insights")]
+    [InlineData("/login?returnUrl=%2Fcatalog%3Fq%3Dxss%26type%3Dlab", "/catalog?q=xss&amp;type=lab")]
+    [InlineData("/login?returnUrl=%2F%2Fevil.example%2F", "/dashboard")]
+    [InlineData("/login?returnUrl=https%3A%2F%2Fevil.example%2F", "/dashboard")]
+    [InlineData("/login?returnUrl=%2F%22%3E%3Cscript%3E", "/%22%3E%3Cscript%3E")]
+    public async Task The_sign_in_page_is_served_without_the_app(string path, string destination)
+    {
+        using var client = host.CreateClient();
+        using var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains($"data-return=\"{destination}\"", html);
+        Assert.Contains("<h1>Log in</h1>", html);
+        Assert.Contains("<script src=\"js/login.js\" defer></script>", html);
+        Assert.DoesNotContain("blazor.webassembly.js", html);
+        Assert.DoesNotContain("<script>", html);
+        Assert.Contains($"data-missing=\"{CyberHub.Contracts.FieldRules.Required(null, "login")!.Plain}\"", html);
+        Assert.Contains($"data-missing=\"{CyberHub.Contracts.FieldRules.CurrentPassword(null)!.Plain}\"", html);
+
+        using var script = await client.GetAsync("/js/login.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        using var post = await client.PostAsync(path, new StringContent("login=x", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+    }
 }

@@ -49,6 +49,24 @@ public sealed class ProgressFormTests(WebAppFixture app, ITestOutputHelper outpu
         await Assertions.Expect(page.GetByTestId("progress-completion")).ToHaveTextAsync("50.5%");
         await Assertions.Expect(page.Locator("#completion-error")).ToHaveCountAsync(0);
         Assert.Equal(50.5, await StoredAsync(registered, lesson.ContentId));
+
+        // Time: whole minutes as typed, by the same shared rules; a bad entry changes nothing, the other fields included.
+        var time = page.GetByLabel("Time spent (minutes)");
+        foreach (var bad in new[] { "", "soon", "-5", "1.5" })
+        {
+            await completion.FillAsync("60");
+            await time.FillAsync(bad);
+            await save.ClickAsync();
+            await Assertions.Expect(page.Locator("#time-error")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#completion-error")).ToHaveCountAsync(0);
+            output.WriteLine($"time “{bad}”: {await page.Locator("#time-error").InnerTextAsync()}");
+            Assert.Equal(50.5, await StoredAsync(registered, lesson.ContentId));
+        }
+        await time.FillAsync("45");
+        await save.ClickAsync();
+        await Assertions.Expect(page.GetByTestId("progress-time")).ToHaveTextAsync("45 min 0 s");
+        var stored = (await app.Api.ProgressAsync(registered.Access)).Single(p => p.ContentId == lesson.ContentId);
+        Assert.Equal((60.0, 2700L), (stored.CompletionPercentage, stored.TimeSpentSeconds));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text;
 using CyberHub.Contracts;
 using CyberHub.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -66,8 +67,21 @@ public static class WebAppApi
             return app;
         }
         app.MapStaticAssets(endpoints);
+        // The sign-in page is rendered here, without the app (see SignInPage).
+        app.MapWhen(c => IsPage(c) && IsRead(c) && IsSignIn(c), signIn => signIn.Run(async context =>
+        {
+            var page = Encoding.UTF8.GetBytes(SignInPage.Render(context.Request));
+            context.Response.ContentType = "text/html; charset=utf-8";
+            context.Response.ContentLength = page.Length;
+            // It depends on the query alone, but is tiny: always fresh, so a new release's page is never stale.
+            context.Response.Headers.CacheControl = "no-cache";
+            if (HttpMethods.IsGet(context.Request.Method))
+            {
+                await context.Response.Body.WriteAsync(page, context.RequestAborted);
+            }
+        }));
         // Client-side routes (/dashboard, /content/lab/x) load the app.
-        app.MapWhen(c => IsPage(c) && (HttpMethods.IsGet(c.Request.Method) || HttpMethods.IsHead(c.Request.Method)), pages =>
+        app.MapWhen(c => IsPage(c) && IsRead(c), pages =>
         {
             pages.Use(async (context, next) =>
             {
@@ -98,6 +112,12 @@ public static class WebAppApi
         context.GetEndpoint() is null
         && !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
         && NonFile.Match(context, null, "path", new RouteValueDictionary { ["path"] = context.Request.Path.Value }, RouteDirection.IncomingRequest);
+
+    private static bool IsRead(HttpContext context) => HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
+
+    /// <summary><c>/login</c>, as the app's router matches it (any case, with or without a trailing slash).</summary>
+    private static bool IsSignIn(HttpContext context) =>
+        context.Request.Path.Value?.TrimEnd('/') is { } path && string.Equals(path, "/login", StringComparison.OrdinalIgnoreCase);
 
     private static readonly NonFileNameRouteConstraint NonFile = new();
 

@@ -12,6 +12,9 @@ public static class Pages
         await page.GetByLabel("Email or username").FillAsync(login);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in", Exact = true }).ClickAsync();
+        // The sign-in page is Core's, without the app: the destination loads the app, whose runtime boots now.
+        await Assertions.Expect(page).Not.ToHaveURLAsync(new Regex(@"/login/?(\?.*)?$"), new() { Timeout = (float)WebSession.BootTimeout.TotalMilliseconds });
+        await web.WaitForHeadingAsync(timeout: WebSession.BootTimeout);
     }
 
     public static async Task RegisterAsync(this WebSession web, Learner learner)
