@@ -63,10 +63,11 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
     {
         var row = await db.Organizations.AsNoTracking().Where(o => o.Id == id)
             .Select(o => new { o, Role = o.Members.Where(m => m.UserId == userId).Select(m => m.Role).FirstOrDefault(), Members = o.Members.Count })
-            .FirstOrDefaultAsync(cancellationToken) ?? throw ApiException.NotFound("Organization not found.");
-        if (row.Role is null && !privileged)
+            .FirstOrDefaultAsync(cancellationToken);
+        // A non-member gets the answer of an organization that does not exist: they cannot tell whether it does.
+        if (row is null || (row.Role is null && !privileged))
         {
-            throw ApiException.Forbidden("You are not a member of this organization.");
+            throw ApiException.NotFound(NotFound);
         }
         return ToDto(row.o, row.Role ?? "", row.Members);
     }
@@ -320,7 +321,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
     /// <summary>The caller's role if they may manage invitations (owner or instructor; admins count as owners), else 403.</summary>
     private async Task<string> EnsureManagerAsync(long id, long callerId, bool privileged, CancellationToken cancellationToken)
     {
-        var role = await RoleInAsync(id, callerId, cancellationToken);
+        var role = await RoleInAsync(id, callerId, privileged, cancellationToken);
         if (privileged)
         {
             return OrganizationRoles.Owner;
@@ -332,21 +333,30 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
 
     private async Task EnsureOwnerAsync(long id, long callerId, bool privileged, CancellationToken cancellationToken)
     {
-        var role = await RoleInAsync(id, callerId, cancellationToken);
+        var role = await RoleInAsync(id, callerId, privileged, cancellationToken);
         if (!privileged && role != OrganizationRoles.Owner)
         {
             throw ApiException.Forbidden("Only an owner of this organization can do that.");
         }
     }
 
-    /// <summary>The user's role in the organization, "" when not a member; 404 when the organization does not exist.</summary>
-    private async Task<string> RoleInAsync(long id, long userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The user's role in the organization ("" for a privileged caller who is not a member); 404 when the organization
+    /// does not exist or the caller is neither a member nor privileged, so that a non-member cannot tell the two apart.
+    /// </summary>
+    private async Task<string> RoleInAsync(long id, long userId, bool privileged, CancellationToken cancellationToken)
     {
         var row = await db.Organizations.AsNoTracking().Where(o => o.Id == id)
             .Select(o => new { Role = o.Members.Where(m => m.UserId == userId).Select(m => m.Role).FirstOrDefault() })
-            .FirstOrDefaultAsync(cancellationToken) ?? throw ApiException.NotFound("Organization not found.");
+            .FirstOrDefaultAsync(cancellationToken);
+        if (row is null || (row.Role is null && !privileged))
+        {
+            throw ApiException.NotFound(NotFound);
+        }
         return row.Role ?? "";
     }
+
+    public const string NotFound = "Organization not found.";
 
     private async Task EnsureSlugFreeAsync(string slug, CancellationToken cancellationToken)
     {
