@@ -323,6 +323,62 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         Assert.Equal([invitation.Id], (await PendingAsync(owner.Client, organization.Id)).Select(i => i.Id));
     }
 
+    // ------------------------------------------------------------------ GET /organizations/learners/{userId}/
+
+    [Fact]
+    public async Task A_learners_insights_are_readable_by_the_owners_and_instructors_of_their_organizations_only()
+    {
+        var owner = await server.RegisterAsync();
+        var instructor = await server.RegisterAsync();
+        var learner = await server.RegisterAsync();
+        var fellow = await server.RegisterAsync();
+        var outsider = await server.RegisterAsync();
+        var organization = await CreateAsync(owner, name: "Cohort 7");
+        await AddAsync(owner, organization.Id, instructor, OrganizationRoles.Instructor);
+        await AddAsync(owner, organization.Id, learner);
+        await AddAsync(owner, organization.Id, fellow);
+        // The outsider instructs another organization, which the learner is not in.
+        await CreateAsync(outsider);
+        await (await learner.Client.PostJsonAsync("/api/v1/progress/", new CreateProgressRequest("web-security-101", "course", ProgressStatus.InProgress, 40, null, 60, null)))
+            .ReadAsync<ProgressDto>(HttpStatusCode.Created);
+        var access = $"{Organizations}learners/{learner.User.Id}/";
+        var progress = $"/api/v1/progress/?user={learner.User.Id}";
+        using var admin = await server.AdminClientAsync();
+
+        foreach (var viewer in new[] { owner, instructor })
+        {
+            var seen = await (await viewer.Client.GetAsync(access)).ReadAsync<LearnerAccessDto>();
+            Assert.Equal((learner.User.Id, learner.User.Username), (seen.UserId, seen.Username));
+            Assert.Equal([new LearnerAccessOrganization(organization.Id, "Cohort 7")], seen.Organizations);
+            Assert.Equal(["web-security-101"], (await (await viewer.Client.GetAsync(progress)).ReadAsync<PagedResponse<ProgressDto>>()).Results.Select(p => p.ContentId));
+        }
+        Assert.Empty((await (await learner.Client.GetAsync(access)).ReadAsync<LearnerAccessDto>()).Organizations);
+        Assert.Empty((await (await admin.GetAsync(access)).ReadAsync<LearnerAccessDto>()).Organizations);
+
+        // A fellow member and an outsider: the same 404 as a learner that does not exist; the progress stays theirs.
+        var unknown = await (await outsider.Client.GetAsync($"{Organizations}learners/{UnknownId}/")).DetailAsync(HttpStatusCode.NotFound);
+        foreach (var viewer in new[] { fellow, outsider })
+        {
+            Assert.Equal(unknown, await (await viewer.Client.GetAsync(access)).DetailAsync(HttpStatusCode.NotFound));
+            await (await viewer.Client.GetAsync(progress)).DetailAsync(HttpStatusCode.Forbidden);
+        }
+        // Members are learners; an owner does not read an instructor's insights through the organization.
+        await (await owner.Client.GetAsync($"{Organizations}learners/{instructor.User.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+
+        // The learner leaves: from the next request on, the organization's instructors no longer see them.
+        Assert.Equal(HttpStatusCode.NoContent, (await learner.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{learner.User.Id}/")).StatusCode);
+        foreach (var viewer in new[] { owner, instructor })
+        {
+            Assert.Equal(unknown, await (await viewer.Client.GetAsync(access)).DetailAsync(HttpStatusCode.NotFound));
+            await (await viewer.Client.GetAsync(progress)).DetailAsync(HttpStatusCode.Forbidden);
+        }
+        // Removed by an owner is the same.
+        await AddAsync(owner, organization.Id, learner);
+        await (await instructor.Client.GetAsync(access)).ReadAsync<LearnerAccessDto>();
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{learner.User.Id}/")).StatusCode);
+        await (await instructor.Client.GetAsync(access)).DetailAsync(HttpStatusCode.NotFound);
+    }
+
     [Fact]
     public async Task An_unknown_organization_is_404()
     {
