@@ -21,6 +21,8 @@ public static class CohortCommand
           --concurrency 16    instructors asking at once (1..256)
           --duration 10       seconds measured per phase (1..600)
           --warmup 2          seconds of unmeasured warm-up before each phase (0..60)
+          --cache-seconds N   Core's Insights:CacheSeconds (default: Core's default, 15; 0 computes every request)
+          --pages 10          learners pages the instructors spread over (1..500)
         """;
 
     public const string Summary = "cohort summary: GET /organizations/{id}/insights/";
@@ -29,7 +31,8 @@ public static class CohortCommand
     public static async Task<int> RunAsync(string[] args)
     {
         string pg;
-        int learners, records, concurrency, duration, warmup;
+        int learners, records, concurrency, duration, warmup, pages;
+        string? cacheSeconds;
         try
         {
             var values = BenchOptions.Values(args);
@@ -41,6 +44,8 @@ public static class CohortCommand
             concurrency = BenchOptions.Bounded(Take("concurrency") ?? "16", "concurrency", 1, 256);
             duration = BenchOptions.Bounded(Take("duration") ?? "10", "duration", 1, 600);
             warmup = BenchOptions.Bounded(Take("warmup") ?? "2", "warmup", 0, 60);
+            pages = BenchOptions.Bounded(Take("pages") ?? "10", "pages", 1, 500);
+            cacheSeconds = Take("cache-seconds") is { } c ? BenchOptions.Bounded(c, "cache-seconds", 0, 300).ToString(CultureInfo.InvariantCulture) : null;
             if (values.Count > 0)
             {
                 throw new ArgumentException($"Unknown option --{values.Keys.First()}.");
@@ -53,7 +58,8 @@ public static class CohortCommand
             return 2;
         }
 
-        await using var target = await CoreTarget.StartAsync(Database.Postgres, pg);
+        await using var target = await CoreTarget.StartAsync(Database.Postgres, pg,
+            cacheSeconds is null ? null : new Dictionary<string, string?> { ["Insights:CacheSeconds"] = cacheSeconds });
         Console.Error.WriteLine($"Target: {target.Description}");
         using var http = CoreClient.CreateHttpClient(target.BaseAddress, concurrency + 16);
         var core = new CoreClient(http);
@@ -70,7 +76,7 @@ public static class CohortCommand
             new Phase(Scenarios.Baseline, concurrency, (_, _) => new HttpRequestMessage(HttpMethod.Get, "/api/v1/health/live")),
             new Phase(Summary, concurrency, (_, _) => CoreClient.Authorized(HttpMethod.Get, $"/api/v1/organizations/{organizationId}/insights/", instructor)),
             new Phase(LearnersPage, concurrency, (vu, n) => CoreClient.Authorized(HttpMethod.Get,
-                string.Create(CultureInfo.InvariantCulture, $"/api/v1/organizations/{organizationId}/insights/learners/?sort=-stuck&page_size=20&page={(vu + n) % 10 + 1}"), instructor)),
+                string.Create(CultureInfo.InvariantCulture, $"/api/v1/organizations/{organizationId}/insights/learners/?sort=-stuck&page_size=20&page={(vu + n) % pages + 1}"), instructor)),
         };
         var results = new List<PhaseResult>();
         foreach (var phase in phases)
@@ -83,7 +89,8 @@ public static class CohortCommand
             Console.Error.WriteLine($"{result.OkPerSecond:0} 2xx/s, p99 {result.PercentileMs(99):0.00} ms, {result.Errors} errors");
             results.Add(result);
         }
-        Console.Out.WriteLine($"Organization of {learners:N0} learners × {records} records ({(long)learners * records:N0} of its records, as many outside it).");
+        Console.Out.WriteLine($"Organization of {learners:N0} learners × {records} records ({(long)learners * records:N0} of its records, as many outside it); " +
+            $"Insights:CacheSeconds {cacheSeconds ?? "default (15)"}; learners pages 1..{pages} of 20.");
         Console.Out.Write(Report.Render(options, target, results));
         return results.Any(r => r.Errors > 0) ? 1 : 0;
     }
@@ -147,6 +154,7 @@ public static class CohortCommand
             ["NormalizedEmail"] = $"{name} || '@bench.example'",
             ["Username"] = name,
             ["NormalizedUsername"] = name,
+            ["UsernameSkeleton"] = name,
         });
         await ExecuteAsync($"""
             INSERT INTO organization_members ("OrganizationId", "UserId", "Role", "JoinedAt")

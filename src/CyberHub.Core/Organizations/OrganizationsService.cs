@@ -4,12 +4,13 @@ using CyberHub.Contracts;
 using CyberHub.Core.Data;
 using CyberHub.Core.Users;
 using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.EntityFrameworkCore;
 
 namespace CyberHub.Core.Organizations;
 
-public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider clock)
+public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider clock, CacheInvalidator invalidator)
 {
     public async Task<OrganizationDto> CreateAsync(long ownerId, CreateOrganizationRequest request, CancellationToken cancellationToken)
     {
@@ -217,6 +218,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
             throw;
         }
         await transaction.CommitAsync(cancellationToken);
+        await invalidator.InvalidateAsync(OrganizationInsightsService.Tag(invitation.OrganizationId), cancellationToken);
         return await GetAsync(invitation.OrganizationId, userId, privileged: false, cancellationToken);
     }
 
@@ -275,6 +277,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         member.Role = role;
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await invalidator.InvalidateAsync(OrganizationInsightsService.Tag(id), cancellationToken);
         return new OrganizationMemberDto(member.UserId, member.User!.Username, member.Role, member.JoinedAt);
     }
 
@@ -295,6 +298,8 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         }
         await db.OrganizationMembers.Where(m => m.OrganizationId == id && m.UserId == memberId).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        // The cohort's cached views drop the member now, not when they expire.
+        await invalidator.InvalidateAsync(OrganizationInsightsService.Tag(id), cancellationToken);
     }
 
     private async Task<bool> IsLastOwnerAsync(long id, CancellationToken cancellationToken) =>
