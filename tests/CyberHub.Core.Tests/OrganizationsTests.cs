@@ -323,7 +323,7 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         Assert.Equal([invitation.Id], (await PendingAsync(owner.Client, organization.Id)).Select(i => i.Id));
     }
 
-    // ------------------------------------------------------------------ GET /organizations/learners/{userId}/
+    // ------------------------------------------------------------------ GET /users/{id}/insights-access/
 
     [Fact]
     public async Task A_learners_insights_are_readable_by_the_owners_and_instructors_of_their_organizations_only()
@@ -341,7 +341,7 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         await CreateAsync(outsider);
         await (await learner.Client.PostJsonAsync("/api/v1/progress/", new CreateProgressRequest("web-security-101", "course", ProgressStatus.InProgress, 40, null, 60, null)))
             .ReadAsync<ProgressDto>(HttpStatusCode.Created);
-        var access = $"{Organizations}learners/{learner.User.Id}/";
+        var access = $"/api/v1/users/{learner.User.Id}/insights-access/";
         var progress = $"/api/v1/progress/?user={learner.User.Id}";
         using var admin = await server.AdminClientAsync();
 
@@ -356,14 +356,14 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         Assert.Empty((await (await admin.GetAsync(access)).ReadAsync<LearnerAccessDto>()).Organizations);
 
         // A fellow member and an outsider: the same 404 as a learner that does not exist; the progress stays theirs.
-        var unknown = await (await outsider.Client.GetAsync($"{Organizations}learners/{UnknownId}/")).DetailAsync(HttpStatusCode.NotFound);
+        var unknown = await (await outsider.Client.GetAsync($"/api/v1/users/{UnknownId}/insights-access/")).DetailAsync(HttpStatusCode.NotFound);
         foreach (var viewer in new[] { fellow, outsider })
         {
             Assert.Equal(unknown, await (await viewer.Client.GetAsync(access)).DetailAsync(HttpStatusCode.NotFound));
             await (await viewer.Client.GetAsync(progress)).DetailAsync(HttpStatusCode.Forbidden);
         }
         // Members are learners; an owner does not read an instructor's insights through the organization.
-        await (await owner.Client.GetAsync($"{Organizations}learners/{instructor.User.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+        await (await owner.Client.GetAsync($"/api/v1/users/{instructor.User.Id}/insights-access/")).DetailAsync(HttpStatusCode.NotFound);
 
         // The learner leaves: from the next request on, the organization's instructors no longer see them.
         Assert.Equal(HttpStatusCode.NoContent, (await learner.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{learner.User.Id}/")).StatusCode);

@@ -90,8 +90,8 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
         ["core GET /api/v1/organizations/{id}/insights/export.csv"] = async s =>
             await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/export.csv")).DetailAsync(HttpStatusCode.NotFound),
         // A learner the attacker teaches nowhere: the same 404 as a learner that does not exist.
-        ["core GET /api/v1/organizations/learners/{userId}"] = async s =>
-            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/learners/{s.Victim.User.Id}/")).DetailAsync(HttpStatusCode.NotFound),
+        ["core GET /api/v1/users/{id}/insights-access"] = async s =>
+            await (await Core(s, HttpMethod.Get, $"/api/v1/users/{s.Victim.User.Id}/insights-access/")).DetailAsync(HttpStatusCode.NotFound),
         ["core POST /api/v1/organizations/invitations/{invitationId}/accept"] = async s =>
             await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/invitations/{s.Invitation.Id}/accept/")).DetailAsync(HttpStatusCode.NotFound),
         ["core POST /api/v1/organizations/invitations/{invitationId}/decline"] = async s =>

@@ -12,7 +12,7 @@ namespace CyberHub.Ai.CoreClient;
 
 /// <summary>
 /// Whether the caller may read a learner's insights. The learner themself, admins and services are told from the
-/// token alone; anyone else is asked of Core (<c>GET /api/v1/organizations/learners/{id}/</c>, with the caller's own
+/// token alone; anyone else is asked of Core (<c>GET /api/v1/users/{id}/insights-access/</c>, with the caller's own
 /// token, so Core verifies it and applies its rule: owners and instructors of an organization the learner is a member
 /// of). A yes is kept in this process for <see cref="PersonalityLimits.OrganizationAccessSeconds"/>, a no never; when Core
 /// cannot answer the request is refused (503), never allowed.
@@ -33,7 +33,7 @@ public sealed class LearnerAccessClient(HttpClient http, IMemoryCache cache, Per
             return;
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"/api/v1/organizations/learners/{learnerId}/"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"/api/v1/users/{learnerId}/insights-access/"));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
         HttpResponseMessage response;
         try

@@ -28,11 +28,12 @@ public static class OrganizationsApi
             .ProducesError(409, "The email already has a pending invitation with another role.");
         group.MapGet("/{id:long}/invitations/", Invitations).WithSummary("The organization's pending invitations (owners and instructors)");
         group.MapDelete("/{id:long}/invitations/{invitationId:long}/", Revoke).WithSummary("Revoke a pending invitation (owners and instructors)");
-        group.MapGet("/learners/{userId:long}/", Learner)
-            .WithSummary("A learner whose insights the caller may read (themself; admins; owners and instructors of an organization they are a member of), else 404; the AI service asks it before it shows an instructor a learner's analysis");
         group.MapGet("/invitations/", Inbox).WithSummary("The caller's pending invitations, with what accepting means");
         group.MapPost("/invitations/{invitationId:long}/accept/", Accept).WithSummary("Accept an invitation to the caller's email and join").ProducesError(409, "The caller is already a member.");
         group.MapPost("/invitations/{invitationId:long}/decline/", Decline).WithSummary("Decline an invitation to the caller's email");
+        // Under /users/: a user's insights are what it is about (and /organizations/learners/{id}/ would be ambiguous with /organizations/{id}/members/).
+        app.MapGet("/api/v1/users/{id:long}/insights-access/", Learner).WithTags("Organizations").RequireAuthorization()
+            .WithSummary("Whether the caller may read a user's insights (themself; admins and services; owners and instructors of an organization the user is a member of), else 404; the AI service asks it before it shows an instructor a learner's analysis");
         return app;
     }
 
@@ -55,8 +56,8 @@ public static class OrganizationsApi
         long id, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
         TypedResults.Ok(await organizations.MembersAsync(id, caller.ActorId(), caller.IsPrivileged(), ct));
 
-    private static async Task<Ok<LearnerAccessDto>> Learner(long userId, ClaimsPrincipal caller, CoreDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await LearnerAccess.GetAsync(db, caller, userId, ct));
+    private static async Task<Ok<LearnerAccessDto>> Learner(long id, ClaimsPrincipal caller, CoreDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await LearnerAccess.GetAsync(db, caller, id, ct));
 
     private static async Task<Ok<OrganizationMemberDto>> ChangeRole(
         long id, long userId, ChangeMemberRoleRequest request, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
