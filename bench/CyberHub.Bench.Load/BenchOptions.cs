@@ -27,6 +27,8 @@ public sealed record BenchOptions(
           --login-concurrency 4    virtual users for the PBKDF2-bound login scenario
           --duration 10            seconds measured per phase (1..600)
           --warmup 2               seconds of unmeasured warm-up before each phase (0..60)
+        Or: ... -- cohort [options] an organization of 10,000 learners × 50 records: its summary and learners pages under
+                                   16 instructors, PostgreSQL (see Cohort/CohortCommand.cs)
         Or: ... -- soak [options]  the learner journey against a Core process for minutes (see Soak/SoakOptions.cs)
         Or: ... -- mix [options]   learners on the journey against Core and AI processes of the built host, per endpoint
         Or: ... -- recommend [options]  GET recommendations cached, uncached and against a popularity baseline at catalog

@@ -30,7 +30,7 @@ public sealed class CoreTarget : IAsyncDisposable
     public static Task<CoreTarget> AttachAsync(Uri url) =>
         Task.FromResult(new CoreTarget { BaseAddress = url, Description = $"already-running Core at {url}" });
 
-    public static async Task<CoreTarget> StartAsync(Database database, string? postgres)
+    public static async Task<CoreTarget> StartAsync(Database database, string? postgres, IReadOnlyDictionary<string, string?>? extraSettings = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "cyberhub-bench", Guid.NewGuid().ToString("N"));
         string? databaseName = null;
@@ -54,6 +54,10 @@ public sealed class CoreTarget : IAsyncDisposable
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",
         };
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
         WebApplication? app = null;
         try
         {

@@ -1,11 +1,18 @@
 using CyberHub.Bench.Load;
 using CyberHub.Bench.Load.Platform;
+using CyberHub.Bench.Load.Cohort;
 using CyberHub.Bench.Load.Soak;
 
 // `soak`: the learner journey against a Core process for minutes, with memory and connections sampled (Soak/).
 if (args is ["soak", .. var soakArgs])
 {
     return await SoakCommand.RunAsync(soakArgs);
+}
+
+// `cohort`: an organization of 10,000 learners and its instructors on PostgreSQL (Cohort/).
+if (args is ["cohort", .. var cohortArgs])
+{
+    return await CohortCommand.RunAsync(cohortArgs);
 }
 
 // `mix` and `recommend`: Core and AI as processes of the built host, with a generated catalog (Platform/).

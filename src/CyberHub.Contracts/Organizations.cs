@@ -57,3 +57,12 @@ public sealed record OrganizationInvitationDto(
 public sealed record ChangeMemberRoleRequest(string? Role);
 
 public sealed record OrganizationMemberDto(long UserId, string Username, string Role, DateTime JoinedAt);
+
+/// <summary>
+/// A learner whose insights (progress, personality analysis) the caller may read, and through which of the caller's
+/// organizations: those the caller owns or instructs and the learner is a member of (empty for the learner themself, an
+/// admin or a service). Core answers it only to a caller who may read them; the AI service asks it for an instructor.
+/// </summary>
+public sealed record LearnerAccessDto(long UserId, string Username, IReadOnlyList<LearnerAccessOrganization> Organizations);
+
+public sealed record LearnerAccessOrganization(long Id, string Name);

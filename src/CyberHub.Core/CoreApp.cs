@@ -89,6 +89,7 @@ public static class CoreApp
         services.AddScoped<UsersService>();
         services.AddScoped<OrganizationsService>();
         services.AddScoped<OrganizationInsightsService>();
+        services.AddSingleton(InsightsSettings.From(builder.Configuration));
         services.AddScoped<ProgressService>();
         services.AddScoped<GoalService>();
         services.AddScoped<ServiceClientsService>();

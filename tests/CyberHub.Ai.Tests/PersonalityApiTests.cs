@@ -112,6 +112,66 @@ public sealed class PersonalityApiTests(EmbeddedAiServer server) : IClassFixture
         await (await ai.GetAsync(Last(other.User.Id))).DetailAsync(HttpStatusCode.Forbidden);
     }
 
+    /// <summary>An organization in Core with <paramref name="owner"/> as its owner and each of <paramref name="members"/> joined with its role.</summary>
+    private static async Task<OrganizationDto> OrganizationAsync(Learner owner, params (Learner Who, string Role)[] members)
+    {
+        var organization = await (await owner.Client.PostJsonAsync("/api/v1/organizations/",
+            new CreateOrganizationRequest("Cohort", $"cohort-{Guid.NewGuid():N}"[..24], ""))).ReadAsync<OrganizationDto>(HttpStatusCode.Created);
+        foreach (var (who, role) in members)
+        {
+            var invitation = await (await owner.Client.PostJsonAsync($"/api/v1/organizations/{organization.Id}/invitations/", new CreateInvitationRequest(who.User.Email, role)))
+                .ReadAsync<OrganizationInvitationDto>(HttpStatusCode.Created);
+            await (await who.Client.PostAsync($"/api/v1/organizations/invitations/{invitation.Id}/accept/", null)).ReadAsync<OrganizationDto>();
+        }
+        return organization;
+    }
+
+    [Fact]
+    public async Task An_instructor_of_the_learners_organization_may_analyse_and_read_them_until_they_leave()
+    {
+        var (learner, learnerAi) = await LearnerAsync();
+        var (instructor, instructorAi) = await LearnerAsync();
+        var (fellow, fellowAi) = await LearnerAsync();
+        var (outsider, outsiderAi) = await LearnerAsync();
+        var organization = await OrganizationAsync(instructor, (learner, OrganizationRoles.Member), (fellow, OrganizationRoles.Member));
+        // The outsider owns an organization of their own; the learner is not in it.
+        await OrganizationAsync(outsider);
+        await RecordInCoreAsync(learner,
+            Progress("lab", "exploit-and-fix-sql-injection-login", ProgressStatus.Completed, 100, 80, 2_000),
+            Progress("lesson", "owasp-top-10-explained", ProgressStatus.InProgress, 50, null, 900));
+
+        // Before any analysis: the instructor is told there is none, as the learner would be.
+        await (await instructorAi.GetAsync(Last(learner.User.Id))).DetailAsync(HttpStatusCode.NotFound);
+        var analysis = await (await instructorAi.PostJsonAsync(Analyze, new PersonalityRequest(learner.User.Id, null))).ReadAsync<PersonalityAnalysis>();
+        Assert.Equal((learner.User.Id, 2), (analysis.UserId, analysis.RecordsAnalyzed));
+        Assert.Equal(Json(analysis), Json(await (await instructorAi.GetAsync(Last(learner.User.Id))).ReadAsync<PersonalityAnalysis>()));
+        // Given records would replace the learner's analysis with the instructor's: only the learner gives them.
+        await (await instructorAi.PostJsonAsync(Analyze, new PersonalityRequest(learner.User.Id, [Given("lab", "x", ProgressStatus.Completed, 100)])))
+            .DetailAsync(HttpStatusCode.Forbidden);
+
+        // A fellow member of the organization and an outsider are refused, as for any other learner.
+        foreach (var ai in new[] { fellowAi, outsiderAi })
+        {
+            await (await ai.PostJsonAsync(Analyze, new PersonalityRequest(learner.User.Id, null))).DetailAsync(HttpStatusCode.Forbidden);
+            await (await ai.GetAsync(Last(learner.User.Id))).DetailAsync(HttpStatusCode.Forbidden);
+        }
+        // Nor does a member read their instructor.
+        await (await fellowAi.GetAsync(Last(instructor.User.Id))).DetailAsync(HttpStatusCode.Forbidden);
+
+        // The learner leaves: refused once Core's last yes has expired here (Personality:OrganizationAccessSeconds, 10 s).
+        Assert.Equal(HttpStatusCode.NoContent, (await learner.Client.DeleteAsync($"/api/v1/organizations/{organization.Id}/members/{learner.User.Id}/")).StatusCode);
+        var left = Stopwatch.StartNew();
+        while ((await instructorAi.GetAsync(Last(learner.User.Id))).StatusCode == HttpStatusCode.OK)
+        {
+            Assert.True(left.Elapsed < TimeSpan.FromSeconds(30), "the instructor still reads the learner's analysis 30 s after they left");
+            await Task.Delay(250);
+        }
+        await (await instructorAi.GetAsync(Last(learner.User.Id))).DetailAsync(HttpStatusCode.Forbidden);
+        await (await instructorAi.PostJsonAsync(Analyze, new PersonalityRequest(learner.User.Id, null))).DetailAsync(HttpStatusCode.Forbidden);
+        // The learner still reads their own.
+        await (await learnerAi.GetAsync(Last(learner.User.Id))).ReadAsync<PersonalityAnalysis>();
+    }
+
     [Fact]
     public async Task An_admin_may_analyse_and_read_any_learner()
     {

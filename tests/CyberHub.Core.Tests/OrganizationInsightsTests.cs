@@ -244,6 +244,28 @@ public abstract class OrganizationInsightsTests<TServer>(TServer server) where T
     }
 
     [Fact]
+    public async Task A_membership_change_drops_the_cohorts_cached_views_at_once()
+    {
+        var cohort = await CohortAsync();
+        // Read (and so cached, Insights:CacheSeconds) before the changes.
+        Assert.Equal(3, (await SummaryAsync(cohort.Owner.Client, cohort)).Members);
+        Assert.Equal(3, (await LearnersAsync(cohort.Owner.Client, cohort)).Count);
+        Assert.Equal(2, (await ItemsAsync(cohort.Owner.Client, cohort)).Results.Single(i => i.ContentId == "sqli").Started);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await cohort.A.Client.DeleteAsync($"{Organizations}{cohort.Organization.Id}/members/{cohort.A.User.Id}/")).StatusCode);
+        Assert.Equal(2, (await SummaryAsync(cohort.Owner.Client, cohort)).Members);
+        Assert.DoesNotContain((await LearnersAsync(cohort.Owner.Client, cohort)).Results, r => r.UserId == cohort.A.User.Id);
+        Assert.Equal(1, (await ItemsAsync(cohort.Owner.Client, cohort)).Results.Single(i => i.ContentId == "sqli").Started);
+
+        await (await cohort.Owner.Client.PatchJsonAsync($"{Organizations}{cohort.Organization.Id}/members/{cohort.B.User.Id}/",
+            new ChangeMemberRoleRequest(OrganizationRoles.Instructor))).ReadAsync<OrganizationMemberDto>();
+        Assert.Equal(1, (await SummaryAsync(cohort.Owner.Client, cohort)).Members);
+
+        await JoinAsync(cohort.Owner, cohort.Organization.Id, cohort.A, OrganizationRoles.Member);
+        Assert.Equal([cohort.A.User.Id, cohort.C.User.Id], (await LearnersAsync(cohort.Owner.Client, cohort, "?sort=username")).Results.Select(r => r.UserId).Order());
+    }
+
+    [Fact]
     public async Task A_learner_made_instructor_leaves_the_cohort()
     {
         var cohort = await CohortAsync();

@@ -266,7 +266,7 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
     // ------------------------------------------------------------------ GET /organizations/{id}/
 
     [Fact]
-    public async Task Members_can_read_the_organization_and_outsiders_cannot()
+    public async Task Members_can_read_the_organization_and_outsiders_cannot_tell_it_exists()
     {
         var owner = await server.RegisterAsync();
         var member = await server.RegisterAsync();
@@ -277,8 +277,106 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         var seenByMember = await (await member.Client.GetAsync($"{Organizations}{organization.Id}/")).ReadAsync<OrganizationDto>();
         Assert.Equal((organization.Id, organization.Slug, OrganizationRoles.Member, 2), (seenByMember.Id, seenByMember.Slug, seenByMember.Role, seenByMember.MemberCount));
 
-        await (await outsider.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
-        await (await outsider.Client.GetAsync($"{Organizations}{organization.Id}/members/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await outsider.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+        await (await outsider.Client.GetAsync($"{Organizations}{organization.Id}/members/")).DetailAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task An_outsider_gets_the_answer_of_an_organization_that_does_not_exist_on_every_route()
+    {
+        var owner = await server.RegisterAsync();
+        var member = await server.RegisterAsync();
+        var outsider = await server.RegisterAsync();
+        var organization = await CreateAsync(owner);
+        await AddAsync(owner, organization.Id, member);
+        var invitation = await InviteAsync(owner, organization.Id, NewEmail());
+        // Every route under /organizations/{id}/, with what a caller would send.
+        var routes = new (HttpMethod Method, string Path, string? Body)[]
+        {
+            (HttpMethod.Get, "", null),
+            (HttpMethod.Get, "members/", null),
+            (HttpMethod.Patch, $"members/{member.User.Id}/", """{"role":"owner"}"""),
+            (HttpMethod.Delete, $"members/{member.User.Id}/", null),
+            (HttpMethod.Post, "invitations/", $$"""{"email":"{{outsider.User.Email}}","role":"owner"}"""),
+            (HttpMethod.Get, "invitations/", null),
+            (HttpMethod.Delete, $"invitations/{invitation.Id}/", null),
+            (HttpMethod.Get, "insights/", null),
+            (HttpMethod.Get, "insights/learners/", null),
+            (HttpMethod.Get, "insights/items/", null),
+            (HttpMethod.Get, "insights/export.csv", null),
+        };
+        foreach (var (method, path, body) in routes)
+        {
+            async Task<string> AnswerAsync(long id)
+            {
+                using var request = new HttpRequestMessage(method, $"{Organizations}{id}/{path}");
+                if (body is not null)
+                {
+                    request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+                }
+                return await (await outsider.Client.SendAsync(request)).DetailAsync(HttpStatusCode.NotFound);
+            }
+            Assert.Equal(await AnswerAsync(UnknownId), await AnswerAsync(organization.Id));
+        }
+        // Nothing changed.
+        Assert.Equal([owner.User.Id, member.User.Id], (await MembersAsync(owner.Client, organization.Id)).Select(m => m.UserId));
+        Assert.Equal([invitation.Id], (await PendingAsync(owner.Client, organization.Id)).Select(i => i.Id));
+    }
+
+    // ------------------------------------------------------------------ GET /users/{id}/insights-access/
+
+    [Fact]
+    public async Task A_learners_insights_are_readable_by_the_owners_and_instructors_of_their_organizations_only()
+    {
+        var owner = await server.RegisterAsync();
+        var instructor = await server.RegisterAsync();
+        var learner = await server.RegisterAsync();
+        var fellow = await server.RegisterAsync();
+        var outsider = await server.RegisterAsync();
+        var organization = await CreateAsync(owner, name: "Cohort 7");
+        await AddAsync(owner, organization.Id, instructor, OrganizationRoles.Instructor);
+        await AddAsync(owner, organization.Id, learner);
+        await AddAsync(owner, organization.Id, fellow);
+        // The outsider instructs another organization, which the learner is not in.
+        await CreateAsync(outsider);
+        await (await learner.Client.PostJsonAsync("/api/v1/progress/", new CreateProgressRequest("web-security-101", "course", ProgressStatus.InProgress, 40, null, 60, null)))
+            .ReadAsync<ProgressDto>(HttpStatusCode.Created);
+        var access = $"/api/v1/users/{learner.User.Id}/insights-access/";
+        var progress = $"/api/v1/progress/?user={learner.User.Id}";
+        using var admin = await server.AdminClientAsync();
+
+        foreach (var viewer in new[] { owner, instructor })
+        {
+            var seen = await (await viewer.Client.GetAsync(access)).ReadAsync<LearnerAccessDto>();
+            Assert.Equal((learner.User.Id, learner.User.Username), (seen.UserId, seen.Username));
+            Assert.Equal([new LearnerAccessOrganization(organization.Id, "Cohort 7")], seen.Organizations);
+            Assert.Equal(["web-security-101"], (await (await viewer.Client.GetAsync(progress)).ReadAsync<PagedResponse<ProgressDto>>()).Results.Select(p => p.ContentId));
+        }
+        Assert.Empty((await (await learner.Client.GetAsync(access)).ReadAsync<LearnerAccessDto>()).Organizations);
+        Assert.Empty((await (await admin.GetAsync(access)).ReadAsync<LearnerAccessDto>()).Organizations);
+
+        // A fellow member and an outsider: the same 404 as a learner that does not exist; the progress stays theirs.
+        var unknown = await (await outsider.Client.GetAsync($"/api/v1/users/{UnknownId}/insights-access/")).DetailAsync(HttpStatusCode.NotFound);
+        foreach (var viewer in new[] { fellow, outsider })
+        {
+            Assert.Equal(unknown, await (await viewer.Client.GetAsync(access)).DetailAsync(HttpStatusCode.NotFound));
+            await (await viewer.Client.GetAsync(progress)).DetailAsync(HttpStatusCode.Forbidden);
+        }
+        // Members are learners; an owner does not read an instructor's insights through the organization.
+        await (await owner.Client.GetAsync($"/api/v1/users/{instructor.User.Id}/insights-access/")).DetailAsync(HttpStatusCode.NotFound);
+
+        // The learner leaves: from the next request on, the organization's instructors no longer see them.
+        Assert.Equal(HttpStatusCode.NoContent, (await learner.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{learner.User.Id}/")).StatusCode);
+        foreach (var viewer in new[] { owner, instructor })
+        {
+            Assert.Equal(unknown, await (await viewer.Client.GetAsync(access)).DetailAsync(HttpStatusCode.NotFound));
+            await (await viewer.Client.GetAsync(progress)).DetailAsync(HttpStatusCode.Forbidden);
+        }
+        // Removed by an owner is the same.
+        await AddAsync(owner, organization.Id, learner);
+        await (await instructor.Client.GetAsync(access)).ReadAsync<LearnerAccessDto>();
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{learner.User.Id}/")).StatusCode);
+        await (await instructor.Client.GetAsync(access)).DetailAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -387,8 +485,8 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         Assert.Equal(sent.CreatedAt.AddDays(OrganizationInvitationRules.ExpiryDays), sent.ExpiresAt);
 
         // Invited is not joined: they cannot see the organization or its members yet.
-        await (await invitee.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
-        await (await invitee.Client.GetAsync($"{Organizations}{organization.Id}/members/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await invitee.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+        await (await invitee.Client.GetAsync($"{Organizations}{organization.Id}/members/")).DetailAsync(HttpStatusCode.NotFound);
 
         var inbox = Assert.Single(await InboxAsync(invitee));
         Assert.Equal((sent.Id, organization.Id, "Purple Team", OrganizationRoles.Instructor, owner.User.Username),
@@ -511,11 +609,12 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
             var detail = await (await instructor.Client.PostJsonAsync(url, new CreateInvitationRequest(NewEmail(), role))).DetailAsync(HttpStatusCode.Forbidden);
             Assert.StartsWith("role", detail, StringComparison.Ordinal);
         }
-        foreach (var caller in new[] { member, outsider })
+        // A member is refused; an outsider gets the answer of an organization that does not exist.
+        foreach (var (caller, refused) in new[] { (member, HttpStatusCode.Forbidden), (outsider, HttpStatusCode.NotFound) })
         {
-            await (await caller.Client.PostJsonAsync(url, new CreateInvitationRequest(NewEmail(), null))).DetailAsync(HttpStatusCode.Forbidden);
-            await (await caller.Client.PostJsonAsync(url, new CreateInvitationRequest(caller.User.Email, OrganizationRoles.Owner))).DetailAsync(HttpStatusCode.Forbidden);
-            await (await caller.Client.GetAsync(url)).DetailAsync(HttpStatusCode.Forbidden);
+            await (await caller.Client.PostJsonAsync(url, new CreateInvitationRequest(NewEmail(), null))).DetailAsync(refused);
+            await (await caller.Client.PostJsonAsync(url, new CreateInvitationRequest(caller.User.Email, OrganizationRoles.Owner))).DetailAsync(refused);
+            await (await caller.Client.GetAsync(url)).DetailAsync(refused);
         }
         // Instructors see the pending list too; the refused invitations are not in it.
         Assert.Equal(4, (await PendingAsync(instructor.Client, organization.Id)).Count);
@@ -763,7 +862,7 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         Assert.Empty(await response.Content.ReadAsStringAsync());
 
         Assert.Equal([owner.User.Id], (await MembersAsync(owner.Client, organization.Id)).Select(m => m.UserId));
-        await (await member.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await member.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.NotFound);
         Assert.Equal(0, (await (await member.Client.GetAsync(Organizations)).ReadAsync<PagedResponse<OrganizationDto>>()).Count);
         // Removing them again: they are no longer a member.
         await (await owner.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{member.User.Id}/")).DetailAsync(HttpStatusCode.NotFound);
@@ -783,7 +882,7 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
 
         Assert.Equal([owner.User.Id], (await MembersAsync(owner.Client, organization.Id)).Select(m => m.UserId));
-        await (await member.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await member.Client.GetAsync($"{Organizations}{organization.Id}/")).DetailAsync(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -798,7 +897,7 @@ public abstract class OrganizationsTests<TServer>(TServer server) where TServer 
         await AddAsync(owner, organization.Id, another);
 
         await (await member.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{another.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
-        await (await outsider.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{another.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
+        await (await outsider.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{another.User.Id}/")).DetailAsync(HttpStatusCode.NotFound);
         await (await member.Client.DeleteAsync($"{Organizations}{organization.Id}/members/{owner.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
 
         Assert.Equal(3, (await MembersAsync(owner.Client, organization.Id)).Count);

@@ -56,31 +56,31 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
         },
         ["core DELETE /api/v1/users/{id}"] = async s =>
             await (await Core(s, HttpMethod.Delete, $"/api/v1/users/{s.Victim.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
+        // An organization: an outsider gets the 404 of an organization that does not exist, on every route.
         ["core GET /api/v1/organizations/{id}"] = async s =>
-            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/")).DetailAsync(HttpStatusCode.NotFound),
         ["core GET /api/v1/organizations/{id}/members"] = async s =>
-            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/members/")).DetailAsync(HttpStatusCode.Forbidden),
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/members/")).DetailAsync(HttpStatusCode.NotFound),
         ["core PATCH /api/v1/organizations/{id}/members/{userId}"] = async s =>
         {
             await (await Core(s, HttpMethod.Patch, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Member.User.Id}/", """{"role":"member"}"""))
-                .DetailAsync(HttpStatusCode.Forbidden);
+                .DetailAsync(HttpStatusCode.NotFound);
             await (await Core(s, HttpMethod.Patch, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Attacker.User.Id}/", """{"role":"owner"}"""))
-                .DetailAsync(HttpStatusCode.Forbidden);
+                .DetailAsync(HttpStatusCode.NotFound);
         },
         ["core POST /api/v1/organizations/{id}/invitations"] = async s =>
         {
             // Inviting themself as owner would let the attacker accept their own way in.
             await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/{s.Organization.Id}/invitations/", $$"""{"email":"{{s.Attacker.User.Email}}","role":"owner"}"""))
-                .DetailAsync(HttpStatusCode.Forbidden);
+                .DetailAsync(HttpStatusCode.NotFound);
             await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/{s.Organization.Id}/invitations/", $$"""{"email":"{{s.Attacker.User.Email}}"}"""))
-                .DetailAsync(HttpStatusCode.Forbidden);
+                .DetailAsync(HttpStatusCode.NotFound);
         },
         ["core GET /api/v1/organizations/{id}/invitations"] = async s =>
-            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/invitations/")).DetailAsync(HttpStatusCode.Forbidden),
+            await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/invitations/")).DetailAsync(HttpStatusCode.NotFound),
         ["core DELETE /api/v1/organizations/{id}/invitations/{invitationId}"] = async s =>
-            await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/invitations/{s.Invitation.Id}/")).DetailAsync(HttpStatusCode.Forbidden),
+            await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/invitations/{s.Invitation.Id}/")).DetailAsync(HttpStatusCode.NotFound),
         // Another's invitation is as absent as one that does not exist.
-        // A cohort's insights: an outsider gets the 404 of an organization that does not exist.
         ["core GET /api/v1/organizations/{id}/insights"] = async s =>
             await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/")).DetailAsync(HttpStatusCode.NotFound),
         ["core GET /api/v1/organizations/{id}/insights/learners"] = async s =>
@@ -89,14 +89,17 @@ public abstract class AccessControlTests<TPlatform>(TPlatform platform) where TP
             await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/items/")).DetailAsync(HttpStatusCode.NotFound),
         ["core GET /api/v1/organizations/{id}/insights/export.csv"] = async s =>
             await (await Core(s, HttpMethod.Get, $"/api/v1/organizations/{s.Organization.Id}/insights/export.csv")).DetailAsync(HttpStatusCode.NotFound),
+        // A learner the attacker teaches nowhere: the same 404 as a learner that does not exist.
+        ["core GET /api/v1/users/{id}/insights-access"] = async s =>
+            await (await Core(s, HttpMethod.Get, $"/api/v1/users/{s.Victim.User.Id}/insights-access/")).DetailAsync(HttpStatusCode.NotFound),
         ["core POST /api/v1/organizations/invitations/{invitationId}/accept"] = async s =>
             await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/invitations/{s.Invitation.Id}/accept/")).DetailAsync(HttpStatusCode.NotFound),
         ["core POST /api/v1/organizations/invitations/{invitationId}/decline"] = async s =>
             await (await Core(s, HttpMethod.Post, $"/api/v1/organizations/invitations/{s.Invitation.Id}/decline/")).DetailAsync(HttpStatusCode.NotFound),
         ["core DELETE /api/v1/organizations/{id}/members/{userId}"] = async s =>
         {
-            await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Member.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
-            await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Victim.User.Id}/")).DetailAsync(HttpStatusCode.Forbidden);
+            await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Member.User.Id}/")).DetailAsync(HttpStatusCode.NotFound);
+            await (await Core(s, HttpMethod.Delete, $"/api/v1/organizations/{s.Organization.Id}/members/{s.Victim.User.Id}/")).DetailAsync(HttpStatusCode.NotFound);
         },
         ["core GET /api/v1/progress/{id}"] = async s =>
             await (await Core(s, HttpMethod.Get, $"/api/v1/progress/{s.Progress.Id}/")).DetailAsync(HttpStatusCode.Forbidden),

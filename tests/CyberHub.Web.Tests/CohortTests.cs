@@ -8,7 +8,7 @@ namespace CyberHub.Web.Tests;
 
 /// <summary>
 /// The instructor's flow: invite from the cohort page, the learner accepts in their inbox (having read that the
-/// instructors will see their progress), works, and the instructor sees it, stuck list first.
+/// instructors will see their progress), works, and the instructor sees it, stuck list first, and the learner's analysis.
 /// </summary>
 [Collection(WebAppCollection.Name)]
 public sealed class CohortTests(WebAppFixture app, ITestOutputHelper output)
@@ -105,6 +105,13 @@ public sealed class CohortTests(WebAppFixture app, ITestOutputHelper output)
         await web.ShotAsync($"cohort-{width}");
         var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
         Assert.True(widths[0] <= widths[1], $"the cohort page is {widths[0]} px wide in a {widths[1]} px window");
+
+        // The learner's name opens their personality analysis, which the AI service shows the instructor.
+        await row.GetByTestId("learner-analysis").ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"How {learner.Username} learns", Level = 1 })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("records-analyzed")).ToHaveTextAsync("2");
+        await Assertions.Expect(page.GetByTestId("trait")).ToHaveCountAsync(6);
+        await web.ShotAsync($"cohort-learner-{width}");
     }
 
     /// <summary>Signed in: the menu has the signed-in links (on a phone it is folded, so they are looked for in the page, not by role).</summary>

@@ -11,16 +11,18 @@ public static class CoreClientExtensions
     /// </summary>
     public static IServiceCollection AddCoreClient(this IServiceCollection services, Uri coreBaseUrl)
     {
-        services.AddHttpClient<CoreProgressClient>(c => c.BaseAddress = coreBaseUrl)
-            .AddStandardResilienceHandler(options =>
-            {
-                options.Retry.MaxRetryAttempts = 2;
-                options.Retry.Delay = TimeSpan.FromMilliseconds(200);
-                options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(4);
-                options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(10);
-                options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(10);
-                options.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(5);
-            });
+        static void Resilience(HttpStandardResilienceOptions options)
+        {
+            options.Retry.MaxRetryAttempts = 2;
+            options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+            options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(4);
+            options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(10);
+            options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(10);
+            options.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(5);
+        }
+        services.AddHttpClient<CoreProgressClient>(c => c.BaseAddress = coreBaseUrl).AddStandardResilienceHandler(Resilience);
+        services.AddHttpClient<LearnerAccessClient>(c => c.BaseAddress = coreBaseUrl).AddStandardResilienceHandler(Resilience);
+        services.AddMemoryCache();
         services.AddScoped<LearnerProgress>();
         services.AddHttpClient(CoreReachableHealthCheck.ClientName, c =>
         {

@@ -12,8 +12,8 @@ public static class PersonalityApi
     {
         var group = app.MapGroup("/api/v1/personality").WithTags("Personality").RequireAuthorization();
         group.MapPost("/analyze", Analyze)
-            .WithSummary("Analyse a learner's progress into personality traits, a summary and study advice (learners: their own only)");
-        group.MapGet("/{userId}", GetLast).WithSummary("The learner's last analysis, or 404 when there is none");
+            .WithSummary("Analyse a learner's progress into personality traits, a summary and study advice (learners: their own; owners and instructors of an organization the learner is a member of: Core's records only)");
+        group.MapGet("/{userId}", GetLast).WithSummary("The learner's last analysis, or 404 when there is none (the learner, admins, and owners and instructors of an organization the learner is a member of)");
         return app;
     }
 
@@ -21,6 +21,7 @@ public static class PersonalityApi
         PersonalityRequest request, ClaimsPrincipal caller, PersonalityService personality, HttpRequest http, CancellationToken ct) =>
         TypedResults.Ok(await personality.AnalyzeAsync(request, caller, http, ct));
 
-    private static async Task<Ok<PersonalityAnalysis>> GetLast(long userId, ClaimsPrincipal caller, PersonalityService personality, CancellationToken ct) =>
-        TypedResults.Ok(await personality.GetLastAsync(userId, caller, ct));
+    private static async Task<Ok<PersonalityAnalysis>> GetLast(
+        long userId, ClaimsPrincipal caller, PersonalityService personality, HttpRequest http, CancellationToken ct) =>
+        TypedResults.Ok(await personality.GetLastAsync(userId, caller, http, ct));
 }

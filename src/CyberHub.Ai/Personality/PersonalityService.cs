@@ -17,7 +17,7 @@ namespace CyberHub.Ai.Personality;
 /// catalog knows about it, analyse, and keep the result as the learner's last analysis.
 /// </summary>
 public sealed class PersonalityService(
-    LearnerProgress progress, PersonalityCatalog catalog, HybridCache cache, CacheLifetimes lifetimes, TimeProvider clock,
+    LearnerProgress progress, LearnerAccessClient access, PersonalityCatalog catalog, HybridCache cache, CacheLifetimes lifetimes, TimeProvider clock,
     IRateLimitStore limits, PersonalityLimits personalityLimits)
 {
     /// <summary>How long a learner's last analysis is kept, unless a change to their progress drops it sooner.</summary>
@@ -31,7 +31,16 @@ public sealed class PersonalityService(
     public async Task<PersonalityAnalysis> AnalyzeAsync(PersonalityRequest request, ClaimsPrincipal caller, HttpRequest http, CancellationToken cancellationToken)
     {
         var userId = ValidUserId(request.UserId);
-        caller.EnsureCanActFor(userId);
+        if (request.ProgressData is not null)
+        {
+            // Given records replace the learner's last analysis: only the learner (or an admin or service) may give them.
+            caller.EnsureCanActFor(userId);
+        }
+        else
+        {
+            // Core's records: whoever Core lets read them, an organization's instructors included.
+            await access.EnsureCanReadAsync(caller, userId, http.BearerToken(), cancellationToken);
+        }
         var now = clock.GetUtcNow().UtcDateTime;
         // Given records are analysed as they are, without Core, so analysis keeps working while Core is down.
         var records = request.ProgressData is { } given
@@ -44,9 +53,9 @@ public sealed class PersonalityService(
         return analysis;
     }
 
-    public async Task<PersonalityAnalysis> GetLastAsync(long userId, ClaimsPrincipal caller, CancellationToken cancellationToken)
+    public async Task<PersonalityAnalysis> GetLastAsync(long userId, ClaimsPrincipal caller, HttpRequest http, CancellationToken cancellationToken)
     {
-        caller.EnsureCanActFor(ValidUserId(userId));
+        await access.EnsureCanReadAsync(caller, ValidUserId(userId), http.BearerToken(), cancellationToken);
         // HybridCache has no plain read: a factory that finds nothing, with writes disabled, is one.
         var last = await cache.GetOrCreateAsync<PersonalityAnalysis?>(
             "personality", Key(userId), static _ => ValueTask.FromResult<PersonalityAnalysis?>(null), ReadOnly, cancellationToken: cancellationToken);
@@ -100,12 +109,22 @@ public sealed class PersonalityLimits
     /// <summary>Progress records a minute each caller may have analysed (given or read from Core); at least 10,000, one full request.</summary>
     public int RecordsPerMinute { get; set; } = 20_000;
 
+    /// <summary>
+    /// How long Core's yes to "may this instructor read this learner's analysis" is kept (0 to 300 s; 0 asks Core each
+    /// time): the longest a learner who leaves an organization stays visible to its instructors here.
+    /// </summary>
+    public int OrganizationAccessSeconds { get; set; } = 10;
+
     public static PersonalityLimits From(IConfiguration configuration)
     {
         var limits = configuration.GetSection("Personality").Get<PersonalityLimits>() ?? new PersonalityLimits();
         if (limits.RecordsPerMinute < ProgressData.MaxRecords)
         {
             throw new InvalidOperationException($"Personality:RecordsPerMinute must be at least {ProgressData.MaxRecords} (got {limits.RecordsPerMinute}).");
+        }
+        if (limits.OrganizationAccessSeconds is < 0 or > 300)
+        {
+            throw new InvalidOperationException($"Personality:OrganizationAccessSeconds must be from 0 to 300 (got {limits.OrganizationAccessSeconds}).");
         }
         return limits;
     }

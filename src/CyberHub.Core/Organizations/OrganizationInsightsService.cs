@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using CyberHub.Contracts;
@@ -5,6 +6,10 @@ using CyberHub.Core.Data;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace CyberHub.Core.Organizations;
 
@@ -30,8 +35,13 @@ public readonly record struct InsightSort(string Key, bool Descending)
 /// for both SQLite and PostgreSQL: thresholds are computed here and passed as parameters, and the median uses
 /// window functions rather than a provider's percentile function.
 /// </summary>
-public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider clock)
+public sealed class OrganizationInsightsService(
+    CoreDbContext db, TimeProvider clock, HybridCache cache, InsightsSettings settings, IServiceScopeFactory scopes,
+    ILogger<OrganizationInsightsService> logger)
 {
+    /// <summary>The views being computed again in the background, by cache key: one refresh of a view at a time per process.</summary>
+    private static readonly ConcurrentDictionary<string, byte> Refreshing = new();
+
     // The stored names of the progress statuses (EnumToStringConverter).
     private const string InProgress = nameof(ProgressStatus.InProgress);
     private const string Completed = nameof(ProgressStatus.Completed);
@@ -85,7 +95,15 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         }
     }
 
-    public async Task<CohortSummaryDto> SummaryAsync(long id, int idleDays, CancellationToken cancellationToken)
+    /// <summary>
+    /// The cohort's summary, computed at most every <see cref="InsightsSettings.CacheSeconds"/> per organization and idle
+    /// threshold (one computation at a time: concurrent readers wait for it), and at once after a membership change.
+    /// </summary>
+    public Task<CohortSummaryDto> SummaryAsync(long id, int idleDays, CancellationToken cancellationToken) =>
+        CachedAsync(id, string.Create(CultureInfo.InvariantCulture, $"summary:{idleDays}"),
+            (service, ct) => service.ComputeSummaryAsync(id, idleDays, ct), cancellationToken);
+
+    private async Task<CohortSummaryDto> ComputeSummaryAsync(long id, int idleDays, CancellationToken cancellationToken)
     {
         var now = clock.UtcNow();
         var idleBefore = now.AddDays(-idleDays);
@@ -133,8 +151,43 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
             (int)totals.StuckLearners, (int)totals.StuckItems, idleDays);
     }
 
+    /// <summary>
+    /// A page of the cohort's learners, cached as the summary is. The learners' figures in the asked order are one
+    /// statement, cached by sort and idle threshold (every page of it at once); a page adds its learners' stuck items.
+    /// </summary>
     public async Task<PagedResponse<LearnerInsightDto>> LearnersAsync(
         long id, PageRequest page, InsightSort sort, int idleDays, HttpRequest http, CancellationToken cancellationToken)
+    {
+        var order = string.Create(CultureInfo.InvariantCulture, $"{idleDays}:{(sort.Descending ? "-" : "")}{sort.Key}");
+        var cached = await CachedAsync(id, string.Create(CultureInfo.InvariantCulture, $"learners-page:{order}:{page.Skip}:{page.PageSize}"),
+            (service, ct) => service.ComputeLearnersPageAsync(id, order, page, sort, idleDays, ct), cancellationToken);
+        return page.ToResponse(http, cached.Count, cached.Results);
+    }
+
+    private async Task<InsightPage<LearnerInsightDto>> ComputeLearnersPageAsync(
+        long id, string order, PageRequest page, InsightSort sort, int idleDays, CancellationToken cancellationToken)
+    {
+        var ordered = await CachedAsync(id, "learners:" + order, (service, ct) => service.ComputeLearnersAsync(id, sort, idleDays, ct), cancellationToken);
+        var rows = ordered.Results.Skip(page.Skip).Take(page.PageSize).ToList();
+
+        // The page's stuck items, in one statement: oldest untouched first.
+        var now = clock.UtcNow();
+        var idleBefore = now.AddDays(-idleDays);
+        var ids = rows.Select(r => r.UserId).ToList();
+        var stuck = await db.Progress.AsNoTracking()
+            .Where(p => ids.Contains(p.UserId)
+                && ((p.Status == ProgressStatus.InProgress && p.UpdatedAt <= idleBefore)
+                    || (p.Status != ProgressStatus.NotStarted && p.Score < InsightRules.PassingScore)))
+            .OrderBy(p => p.UpdatedAt).ThenBy(p => p.Id)
+            .Select(p => new { p.UserId, p.ContentId, p.ContentType, p.CompletionPercentage, p.Score, p.UpdatedAt })
+            .ToListAsync(cancellationToken);
+        var stuckByUser = stuck.ToLookup(s => s.UserId, s => new StuckItemDto(
+            s.ContentId, s.ContentType, s.CompletionPercentage, s.Score, IdleDays(now, s.UpdatedAt)));
+        return new InsightPage<LearnerInsightDto>(ordered.Count, rows.ConvertAll(r => r with { Stuck = stuckByUser[r.UserId].ToList() }));
+    }
+
+    /// <summary>Every learner of the cohort with their figures (stuck items left empty), in the asked order.</summary>
+    private async Task<InsightPage<LearnerInsightDto>> ComputeLearnersAsync(long id, InsightSort sort, int idleDays, CancellationToken cancellationToken)
     {
         var now = clock.UtcNow();
         var idleBefore = now.AddDays(-idleDays);
@@ -164,35 +217,28 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
                    CAST(COALESCE(a.completed, 0) AS BIGINT) AS "Completed",
                    CAST(COALESCE(a.in_progress, 0) AS BIGINT) AS "InProgress",
                    CAST(COALESCE(a.time_spent, 0) AS BIGINT) AS "TimeSpentSeconds",
-                   a.average_score AS "AverageScore", a.last_active AS "LastActive",
-                   COUNT(*) OVER () AS "Total"
+                   a.average_score AS "AverageScore", a.last_active AS "LastActive"
             FROM {Learners} l LEFT JOIN agg a ON a."UserId" = l."UserId"
             ORDER BY {OrderBy(column, nullable, sort.Descending)}, l."SortName", l."UserId"
-            LIMIT {"{2}"} OFFSET {"{3}"}
-            """, [id, idleBefore, page.PageSize, page.Skip]).ToListAsync(cancellationToken);
-        var count = rows.Count > 0 ? (int)rows[0].Total : await CountLearnersAsync(id, cancellationToken);
-
-        // The page's stuck items, in one statement: oldest untouched first.
-        var ids = rows.Select(r => r.UserId).ToList();
-        var stuck = await db.Progress.AsNoTracking()
-            .Where(p => ids.Contains(p.UserId)
-                && ((p.Status == ProgressStatus.InProgress && p.UpdatedAt <= idleBefore)
-                    || (p.Status != ProgressStatus.NotStarted && p.Score < InsightRules.PassingScore)))
-            .OrderBy(p => p.UpdatedAt).ThenBy(p => p.Id)
-            .Select(p => new { p.UserId, p.ContentId, p.ContentType, p.CompletionPercentage, p.Score, p.UpdatedAt })
-            .ToListAsync(cancellationToken);
-        var stuckByUser = stuck.ToLookup(s => s.UserId, s => new StuckItemDto(
-            s.ContentId, s.ContentType, s.CompletionPercentage, s.Score, IdleDays(now, s.UpdatedAt)));
-
+            """, [id, idleBefore]).ToListAsync(cancellationToken);
         var results = rows.ConvertAll(r => new LearnerInsightDto(
             r.UserId, r.Username, (int)r.Completed, (int)r.InProgress, r.TimeSpentSeconds, Round(r.AverageScore),
             r.LastActive is { } last ? DateTime.SpecifyKind(last, DateTimeKind.Utc) : null,
-            stuckByUser[r.UserId].ToList()));
-        return page.ToResponse(http, count, results);
+            Array.Empty<StuckItemDto>()));
+        return new InsightPage<LearnerInsightDto>(results.Count, results);
     }
 
+    /// <summary>A page of the cohort's items, cached as the summary is.</summary>
     public async Task<PagedResponse<ItemInsightDto>> ItemsAsync(
         long id, PageRequest page, InsightSort sort, int idleDays, HttpRequest http, CancellationToken cancellationToken)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"items:{idleDays}:{(sort.Descending ? "-" : "")}{sort.Key}:{page.Skip}:{page.PageSize}");
+        var cached = await CachedAsync(id, key, (service, ct) => service.ComputeItemsAsync(id, page, sort, idleDays, ct), cancellationToken);
+        return page.ToResponse(http, cached.Count, cached.Results);
+    }
+
+    private async Task<InsightPage<ItemInsightDto>> ComputeItemsAsync(
+        long id, PageRequest page, InsightSort sort, int idleDays, CancellationToken cancellationToken)
     {
         var idleBefore = clock.UtcNow().AddDays(-idleDays);
         var (column, nullable) = sort.Key switch
@@ -234,7 +280,57 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         var results = rows.ConvertAll(r => new ItemInsightDto(
             r.ContentId, r.ContentType, (int)r.Started, (int)r.Completed,
             Math.Round((double)r.Completed / r.Started, 4), Round(r.AverageScore), r.MedianTimeSpentSeconds, (int)r.Stuck));
-        return page.ToResponse(http, count, results);
+        return new InsightPage<ItemInsightDto>(count, results);
+    }
+
+    private DateTime Now() => clock.UtcNow();
+
+    /// <summary>The tag of every cached view of the organization: dropped (on every instance) when its membership changes.</summary>
+    public static string Tag(long id) => "core:cohort:" + id.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The view from the cache, or computed by <paramref name="compute"/> (HybridCache runs one computation per key at a
+    /// time in a process; the others asking wait for its answer). A view older than CacheSeconds is still answered, and
+    /// computed again in the background (once at a time per view and process) to replace it, so readers do not wait for
+    /// the refresh; one older than four times CacheSeconds, or dropped by a membership change, is computed while the
+    /// reader waits. Not cached when CacheSeconds is 0.
+    /// </summary>
+    private async Task<T> CachedAsync<T>(
+        long id, string view, Func<OrganizationInsightsService, CancellationToken, Task<T>> compute, CancellationToken cancellationToken)
+    {
+        if (settings.CacheSeconds == 0)
+        {
+            return await compute(this, cancellationToken);
+        }
+        var key = $"{Tag(id)}:{view}";
+        var options = new HybridCacheEntryOptions { Expiration = settings.HardLifetime, LocalCacheExpiration = settings.HardLifetime };
+        string[] tags = [Tag(id)];
+        var entry = await cache.GetOrCreateAsync(
+            key, (service: this, compute), static async (state, ct) => new Stamped<T>(await state.compute(state.service, ct), state.service.Now()),
+            options, tags, cancellationToken);
+        if (clock.UtcNow() - entry.ComputedAt >= settings.Lifetime && Refreshing.TryAdd(key, 0))
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    var service = scope.ServiceProvider.GetRequiredService<OrganizationInsightsService>();
+                    var value = await compute(service, CancellationToken.None);
+                    await cache.SetAsync(key, new Stamped<T>(value, clock.UtcNow()), options, tags);
+                }
+                catch (Exception e)
+                {
+                    // The older view stays until it expires or the next refresh succeeds.
+                    logger.LogWarning(e, "Refreshing the cohort view {Key} failed", key);
+                }
+                finally
+                {
+                    Refreshing.TryRemove(key, out _);
+                }
+            }, CancellationToken.None);
+        }
+        return entry.Value;
     }
 
     /// <summary>One row per learner and progress record (one with empty item cells for a learner without any), by learner then item.</summary>
@@ -255,10 +351,6 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
             yield return row;
         }
     }
-
-    private async Task<int> CountLearnersAsync(long id, CancellationToken cancellationToken) =>
-        await db.OrganizationMembers.CountAsync(
-            m => m.OrganizationId == id && m.Role == OrganizationRoles.Member && m.User!.DeletedAt == null, cancellationToken);
 
     /// <summary>The statement with its arguments as parameters ({0}, {1}, ...); the text itself holds only constants of this class.</summary>
     private IQueryable<T> Query<T>(string sql, object[] arguments) => db.Database.SqlQueryRaw<T>(sql, arguments);
@@ -298,7 +390,6 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         public long TimeSpentSeconds { get; set; }
         public double? AverageScore { get; set; }
         public DateTime? LastActive { get; set; }
-        public long Total { get; set; }
     }
 
     private sealed class ItemRow
@@ -311,6 +402,43 @@ public sealed class OrganizationInsightsService(CoreDbContext db, TimeProvider c
         public double? MedianTimeSpentSeconds { get; set; }
         public long Stuck { get; set; }
         public long Total { get; set; }
+    }
+}
+
+/// <summary>A cached view and when it was computed. Immutable, so a hit in process memory is not deserialized again.</summary>
+[System.ComponentModel.ImmutableObject(true)]
+public sealed record Stamped<T>(T Value, DateTime ComputedAt);
+
+/// <summary>
+/// A page of a view as it is cached: the total and the page's rows (the links are made per request). Immutable, so a
+/// hit in process memory is not deserialized again.
+/// </summary>
+[System.ComponentModel.ImmutableObject(true)]
+public sealed record InsightPage<T>(int Count, IReadOnlyList<T> Results);
+
+/// <summary>The <c>Insights</c> section.</summary>
+public sealed class InsightsSettings
+{
+    public const string Section = "Insights";
+
+    /// <summary>
+    /// How long a cohort view (summary, a page of learners or items) is kept before it is computed again (0 to 300 s;
+    /// 0 computes every request): the most a figure may lag the learners' progress. A membership change drops the
+    /// organization's views at once.
+    /// </summary>
+    public int CacheSeconds { get; set; } = 15;
+
+    public TimeSpan Lifetime => TimeSpan.FromSeconds(CacheSeconds);
+
+    /// <summary>How long a view not refreshed in the background (nobody asked for it, or its refresh failed) is answered at most.</summary>
+    public TimeSpan HardLifetime => TimeSpan.FromSeconds(CacheSeconds * 4);
+
+    public static InsightsSettings From(IConfiguration configuration)
+    {
+        var settings = configuration.GetSection(Section).Get<InsightsSettings>() ?? new InsightsSettings();
+        return settings.CacheSeconds is >= 0 and <= 300
+            ? settings
+            : throw new InvalidOperationException($"Insights:CacheSeconds must be from 0 to 300 (got {settings.CacheSeconds}).");
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using CyberHub.Contracts;
 using CyberHub.Core.Auth;
+using CyberHub.Core.Data;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Builder;
@@ -30,6 +31,9 @@ public static class OrganizationsApi
         group.MapGet("/invitations/", Inbox).WithSummary("The caller's pending invitations, with what accepting means");
         group.MapPost("/invitations/{invitationId:long}/accept/", Accept).WithSummary("Accept an invitation to the caller's email and join").ProducesError(409, "The caller is already a member.");
         group.MapPost("/invitations/{invitationId:long}/decline/", Decline).WithSummary("Decline an invitation to the caller's email");
+        // Under /users/: a user's insights are what it is about (and /organizations/learners/{id}/ would be ambiguous with /organizations/{id}/members/).
+        app.MapGet("/api/v1/users/{id:long}/insights-access/", Learner).WithTags("Organizations").RequireAuthorization()
+            .WithSummary("Whether the caller may read a user's insights (themself; admins and services; owners and instructors of an organization the user is a member of), else 404; the AI service asks it before it shows an instructor a learner's analysis");
         return app;
     }
 
@@ -51,6 +55,9 @@ public static class OrganizationsApi
     private static async Task<Ok<IReadOnlyList<OrganizationMemberDto>>> Members(
         long id, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>
         TypedResults.Ok(await organizations.MembersAsync(id, caller.ActorId(), caller.IsPrivileged(), ct));
+
+    private static async Task<Ok<LearnerAccessDto>> Learner(long id, ClaimsPrincipal caller, CoreDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await LearnerAccess.GetAsync(db, caller, id, ct));
 
     private static async Task<Ok<OrganizationMemberDto>> ChangeRole(
         long id, long userId, ChangeMemberRoleRequest request, ClaimsPrincipal caller, OrganizationsService organizations, CancellationToken ct) =>

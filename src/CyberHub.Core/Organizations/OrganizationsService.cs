@@ -4,12 +4,13 @@ using CyberHub.Contracts;
 using CyberHub.Core.Data;
 using CyberHub.Core.Users;
 using CyberHub.ServiceDefaults;
+using CyberHub.ServiceDefaults.Caching;
 using CyberHub.ServiceDefaults.Errors;
 using Microsoft.EntityFrameworkCore;
 
 namespace CyberHub.Core.Organizations;
 
-public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider clock)
+public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider clock, CacheInvalidator invalidator)
 {
     public async Task<OrganizationDto> CreateAsync(long ownerId, CreateOrganizationRequest request, CancellationToken cancellationToken)
     {
@@ -63,10 +64,11 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
     {
         var row = await db.Organizations.AsNoTracking().Where(o => o.Id == id)
             .Select(o => new { o, Role = o.Members.Where(m => m.UserId == userId).Select(m => m.Role).FirstOrDefault(), Members = o.Members.Count })
-            .FirstOrDefaultAsync(cancellationToken) ?? throw ApiException.NotFound("Organization not found.");
-        if (row.Role is null && !privileged)
+            .FirstOrDefaultAsync(cancellationToken);
+        // A non-member gets the answer of an organization that does not exist: they cannot tell whether it does.
+        if (row is null || (row.Role is null && !privileged))
         {
-            throw ApiException.Forbidden("You are not a member of this organization.");
+            throw ApiException.NotFound(NotFound);
         }
         return ToDto(row.o, row.Role ?? "", row.Members);
     }
@@ -216,6 +218,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
             throw;
         }
         await transaction.CommitAsync(cancellationToken);
+        await invalidator.InvalidateAsync(OrganizationInsightsService.Tag(invitation.OrganizationId), cancellationToken);
         return await GetAsync(invitation.OrganizationId, userId, privileged: false, cancellationToken);
     }
 
@@ -274,6 +277,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         member.Role = role;
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await invalidator.InvalidateAsync(OrganizationInsightsService.Tag(id), cancellationToken);
         return new OrganizationMemberDto(member.UserId, member.User!.Username, member.Role, member.JoinedAt);
     }
 
@@ -294,6 +298,8 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
         }
         await db.OrganizationMembers.Where(m => m.OrganizationId == id && m.UserId == memberId).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        // The cohort's cached views drop the member now, not when they expire.
+        await invalidator.InvalidateAsync(OrganizationInsightsService.Tag(id), cancellationToken);
     }
 
     private async Task<bool> IsLastOwnerAsync(long id, CancellationToken cancellationToken) =>
@@ -320,7 +326,7 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
     /// <summary>The caller's role if they may manage invitations (owner or instructor; admins count as owners), else 403.</summary>
     private async Task<string> EnsureManagerAsync(long id, long callerId, bool privileged, CancellationToken cancellationToken)
     {
-        var role = await RoleInAsync(id, callerId, cancellationToken);
+        var role = await RoleInAsync(id, callerId, privileged, cancellationToken);
         if (privileged)
         {
             return OrganizationRoles.Owner;
@@ -332,21 +338,30 @@ public sealed partial class OrganizationsService(CoreDbContext db, TimeProvider 
 
     private async Task EnsureOwnerAsync(long id, long callerId, bool privileged, CancellationToken cancellationToken)
     {
-        var role = await RoleInAsync(id, callerId, cancellationToken);
+        var role = await RoleInAsync(id, callerId, privileged, cancellationToken);
         if (!privileged && role != OrganizationRoles.Owner)
         {
             throw ApiException.Forbidden("Only an owner of this organization can do that.");
         }
     }
 
-    /// <summary>The user's role in the organization, "" when not a member; 404 when the organization does not exist.</summary>
-    private async Task<string> RoleInAsync(long id, long userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The user's role in the organization ("" for a privileged caller who is not a member); 404 when the organization
+    /// does not exist or the caller is neither a member nor privileged, so that a non-member cannot tell the two apart.
+    /// </summary>
+    private async Task<string> RoleInAsync(long id, long userId, bool privileged, CancellationToken cancellationToken)
     {
         var row = await db.Organizations.AsNoTracking().Where(o => o.Id == id)
             .Select(o => new { Role = o.Members.Where(m => m.UserId == userId).Select(m => m.Role).FirstOrDefault() })
-            .FirstOrDefaultAsync(cancellationToken) ?? throw ApiException.NotFound("Organization not found.");
+            .FirstOrDefaultAsync(cancellationToken);
+        if (row is null || (row.Role is null && !privileged))
+        {
+            throw ApiException.NotFound(NotFound);
+        }
         return row.Role ?? "";
     }
+
+    public const string NotFound = "Organization not found.";
 
     private async Task EnsureSlugFreeAsync(string slug, CancellationToken cancellationToken)
     {

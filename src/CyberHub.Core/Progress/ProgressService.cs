@@ -238,7 +238,11 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         var user = filter.User ?? (caller.IsPrivileged() ? null : caller.UserId());
         if (user is { } userId)
         {
-            caller.EnsureCanActFor(userId);
+            // The learner, admins and services, and the owners and instructors of an organization the learner is a member of.
+            if (!await Organizations.LearnerAccess.CanReadAsync(db, caller, userId, cancellationToken))
+            {
+                throw ApiException.Forbidden();
+            }
             query = query.Where(p => p.UserId == userId);
         }
         if (filter.ContentType is not null)

@@ -28,6 +28,10 @@ public sealed class OrganizationsClient(HttpClient http) : ApiClient(http, "Core
     public Task LeaveAsync(long id, long userId, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"{Root}{id}/members/{userId}/", cancellationToken: ct);
 
+    /// <summary>A learner whose insights the caller may read (as an owner or instructor of one of their organizations), else 404.</summary>
+    public Task<LearnerAccessDto> LearnerAsync(long userId, CancellationToken ct = default) =>
+        SendAsync<LearnerAccessDto>(HttpMethod.Get, $"api/v1/users/{userId}/insights-access/", cancellationToken: ct);
+
     public Task<OrganizationInvitationDto> InviteAsync(long id, CreateInvitationRequest request, CancellationToken ct = default) =>
         SendAsync<OrganizationInvitationDto>(HttpMethod.Post, $"{Root}{id}/invitations/", request, cancellationToken: ct);
 
