@@ -51,9 +51,10 @@ public sealed record ServedBlend(
     ServedFusion Fusion = ServedFusion.Scaled, HoldBack HoldBack = HoldBack.NotReady, double Support = 0.1, double RankK = 10, double CoSupport = 0)
 {
     /// <summary>What the service serves: chosen with the evaluation harness (docs/recommendations.md, "The served ranking").</summary>
-    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Ranking.Relevance, PerInterest: 2);
+    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Relevance: 1.0, PerInterest: 0,
+        Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.02, RankK: 10, CoSupport: 5);
 
-    /// <summary>The weighted sum before the calibrated fusion: ready first, relevance 0.75, two per interest.</summary>
+    /// <summary>What was served before the rank fusion: the weighted sum scaled by the best, ready first, relevance 0.75, two per interest.</summary>
     public static ServedBlend Before { get; } = new(BlendWeights.Default, null, Ranking.Relevance, PerInterest: 2);
 
     public string Describe() => (Model is not null
@@ -62,7 +63,7 @@ public sealed record ServedBlend(
         {
             ServedFusion.Scaled => "weighted sum, scaled by the best" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
             ServedFusion.Calibrated => "calibrated sum" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
-            _ => $"rank fusion k {RankK}",
+            _ => $"rank fusion k {RankK}" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
         } + $" (content {Weights.Content}, co-completion {Weights.CoCompletion}, path {Weights.Path}, popular {Weights.Popular})")
         + $", relevance {Relevance}"
         + HoldBack switch
