@@ -109,7 +109,7 @@ public sealed class BlendInputs
 /// </summary>
 public sealed record ContentSettings(int ItemsPerCluster, double ClusterBoost, double MergeAbove, double StepDecay = 1.0, double Expansion = 0, double Hubness = 0)
 {
-    public static ContentSettings Default { get; } = new(50, 0.1, 0.0, 1.0, 0.0);
+    public static ContentSettings Default { get; } = new(50, 0.1, 0.0, 1.0, 0.0, Hubness: 0.5);
 }
 
 /// <summary>

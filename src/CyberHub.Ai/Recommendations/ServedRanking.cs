@@ -44,15 +44,17 @@ public enum HoldBack
 /// How the served ranking scores and orders: the components fused by <see cref="Fusion"/> with <see cref="Weights"/>
 /// (or the learned blend, <see cref="Model"/>, when set); the items <see cref="HoldBack"/> names held back after the
 /// others; maximal marginal relevance over the rest with <see cref="Relevance"/> (1: the fused order alone); and at
-/// least <see cref="PerInterest"/> picks of each of the learner's topics on the first page.
+/// least <see cref="PerInterest"/> picks of each of the learner's topics on the first page (<see cref="ThinPerInterest"/>
+/// only when co-completion's confidence for the learner is below 0.5).
 /// </summary>
 public sealed record ServedBlend(
     BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, int PerInterest = 0,
-    ServedFusion Fusion = ServedFusion.Scaled, HoldBack HoldBack = HoldBack.NotReady, double Support = 0.1, double RankK = 10, double CoSupport = 0)
+    ServedFusion Fusion = ServedFusion.Scaled, HoldBack HoldBack = HoldBack.NotReady, double Support = 0.1, double RankK = 10, double CoSupport = 0,
+    int ThinPerInterest = 0)
 {
     /// <summary>What the service serves: chosen with the evaluation harness (docs/recommendations.md, "The served ranking").</summary>
     public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Relevance: 1.0, PerInterest: 0,
-        Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.02, RankK: 10, CoSupport: 5);
+        Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.02, RankK: 10, CoSupport: 5, ThinPerInterest: 2);
 
     /// <summary>What was served before the rank fusion: the weighted sum scaled by the best, ready first, relevance 0.75, two per interest.</summary>
     public static ServedBlend Before { get; } = new(BlendWeights.Default, null, Ranking.Relevance, PerInterest: 2);
@@ -72,7 +74,8 @@ public sealed record ServedBlend(
             HoldBack.Unsupported => $", not ready held back below co-completion share {Support}",
             _ => ", readiness a feature only",
         }
-        + (PerInterest > 0 ? $", {PerInterest} per interest in the first {ServedRanking.FirstPage}" : "");
+        + (PerInterest > 0 ? $", {PerInterest} per interest in the first {ServedRanking.FirstPage}" : "")
+        + (ThinPerInterest > 0 ? $", {ThinPerInterest} per interest where co-completion's confidence is below 0.5" : "");
 }
 
 /// <summary>
@@ -176,6 +179,10 @@ public static class ServedRanking
         var weights = ranker.Weights(history);
         var totalWeight = weights.Sum();
         var coShare = ranker.CoCompletion(history).ToDictionary(c => c.Key, c => totalWeight > 0 ? Math.Clamp(c.Value.Score / totalWeight, 0, 1) : 0);
+        // How far co-completion is to be trusted for this learner: n / (n + CoSupport), n the weighted mean of how many
+        // learners completed the learner's items. Few learners behind the history: content and path lead.
+        var support = totalWeight > 0 ? history.Select((h, i) => weights[i] * input.CoCompletion.ItemCount(h.Key)).Sum() / totalWeight : 0;
+        var confidence = blend.CoSupport > 0 ? support / (support + blend.CoSupport) : 1;
         IReadOnlyList<BlendedPick> ranked;
         Func<double, double> scaled;
         if (blend.Model is not null)
@@ -185,10 +192,6 @@ public static class ServedRanking
         }
         else
         {
-            // How far co-completion is to be trusted for this learner: n / (n + CoSupport), n the weighted mean of how
-            // many learners completed the learner's items. Few learners behind the history: content and path lead.
-            var support = totalWeight > 0 ? history.Select((h, i) => weights[i] * input.CoCompletion.ItemCount(h.Key)).Sum() / totalWeight : 0;
-            var confidence = blend.CoSupport > 0 ? support / (support + blend.CoSupport) : 1;
             if (blend.Fusion == ServedFusion.Scaled)
             {
                 var w = blend.Weights with { CoCompletion = blend.Weights.CoCompletion * confidence };
@@ -227,7 +230,10 @@ public static class ServedRanking
         var front = picks.Where(Front).Select(p => p.Key).ToHashSet();
         bool InFront(BlendedPick p) => front.Contains(p.Key);
         picks = Diversify(picks, items, blend.Relevance, InFront);
-        return blend.PerInterest > 0 ? KeepInterests(picks, items, history, blend.PerInterest, InFront) : picks;
+        // Several interests kept on the first page (ThinPerInterest) only where other learners' evidence is thin: where it
+        // is not, what learners with this history took next says better whether they stay on the latest topic.
+        var perInterest = Math.Max(blend.PerInterest, confidence < 0.5 ? blend.ThinPerInterest : 0);
+        return perInterest > 0 ? KeepInterests(picks, items, history, perInterest, InFront) : picks;
     }
 
     /// <summary>
