@@ -245,6 +245,8 @@ public static class ServedRanking
         var w = blend.Weights;
         static double Max(IEnumerable<double> values) => values.DefaultIfEmpty(0).Max();
         var maxContent = Max(candidates.Select(c => c.Content.Score));
+        var maxCo = Max(candidates.Select(c => c.CoCompletion.Score));
+        var maxPath = Max(candidates.Select(c => c.Path.Score));
         var maxPopular = Max(candidates.Select(c => c.Popular.Score));
         static double Scale(double value, double max) => max > 0 && value > 0 ? value / max : 0;
         Dictionary<ContentKey, int> RankOf(Func<BlendCandidate, double> score) => candidates.Where(c => score(c) > 0)
@@ -268,11 +270,13 @@ public static class ServedRanking
             {
                 continue;
             }
-            var scores = new ComponentScores(Scale(c.Content.Score, maxContent), coShare.GetValueOrDefault(c.Key), Math.Clamp(c.Path.Score, 0, 1), Scale(c.Popular.Score, maxPopular));
+            // Shown with explain=true: each component scaled by its best candidate (ComponentScores' contract); the
+            // calibrated sum itself reads co-completion as the absolute share and the path as it is.
+            var scores = new ComponentScores(Scale(c.Content.Score, maxContent), Scale(c.CoCompletion.Score, maxCo), Scale(c.Path.Score, maxPath), Scale(c.Popular.Score, maxPopular));
             (RecommendationSource Source, double Part, ContentKey? Driver)[] parts =
             [
-                (RecommendationSource.NextStep, Part(w.Path, scores.Path, pathRank, c.Key), c.Path.Driver),
-                (RecommendationSource.CoCompletion, Part(w.CoCompletion * confidence, scores.CoCompletion, coRank, c.Key), c.CoCompletion.Driver),
+                (RecommendationSource.NextStep, Part(w.Path, Math.Clamp(c.Path.Score, 0, 1), pathRank, c.Key), c.Path.Driver),
+                (RecommendationSource.CoCompletion, Part(w.CoCompletion * confidence, coShare.GetValueOrDefault(c.Key), coRank, c.Key), c.CoCompletion.Driver),
                 (RecommendationSource.Content, Part(w.Content, scores.Content, contentRank, c.Key), c.Content.Driver),
                 (RecommendationSource.Popular, Part(w.Popular, scores.Popular, popularRank, c.Key), c.Popular.Driver),
             ];
