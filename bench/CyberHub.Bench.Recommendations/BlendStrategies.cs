@@ -107,9 +107,9 @@ public sealed class BlendInputs
 /// profile), and pseudo-relevance feedback: each interest's centroid plus <see cref="Expansion"/> × the mean of its 10
 /// nearest items, searched again (0: none).
 /// </summary>
-public sealed record ContentSettings(int ItemsPerCluster, double ClusterBoost, double MergeAbove, double StepDecay = 1.0, double Expansion = 0)
+public sealed record ContentSettings(int ItemsPerCluster, double ClusterBoost, double MergeAbove, double StepDecay = 1.0, double Expansion = 0, double Hubness = 0)
 {
-    public static ContentSettings Default { get; } = new(50, 0.1, 0.0, 1.0, 0.0);
+    public static ContentSettings Default { get; } = new(50, 0.1, 0.0, 1.0, 0.0, Hubness: 0.5);
 }
 
 /// <summary>
@@ -162,12 +162,20 @@ public sealed class MultiInterestRecommender(EvaluationContext context, string n
         {
             var hits = await context.Store.SearchAsync(interest.Centroid, PerInterest, null, started, cancellationToken);
             lists.Add([.. hits
-                .Select(h => (Key: ContentVectors.KeyOf(h.Content), Score: h.Score + s.ClusterBoost * shares.GetValueOrDefault(clusters.Of(ContentVectors.KeyOf(h.Content)))))
+                .Select(h => (Key: ContentVectors.KeyOf(h.Content), Score: h.Score + s.ClusterBoost * shares.GetValueOrDefault(clusters.Of(ContentVectors.KeyOf(h.Content)))
+                    - s.Hubness * Hub(inputs, ContentVectors.KeyOf(h.Content))))
                 .OrderByDescending(x => x.Score).ThenBy(x => x.Key.ContentType, StringComparer.Ordinal).ThenBy(x => x.Key.ContentId, StringComparer.Ordinal)
                 .Select(x => x.Key)]);
         }
         return Interests.Interleave(interests, lists, request.Count);
     }
+
+    /// <summary>
+    /// How much of a hub the item is: the mean similarity of its stored neighbour list (cross-domain similarity local
+    /// scaling, Conneau et al. 2018). An item close to everything is close to every profile without being what it is about.
+    /// </summary>
+    private static double Hub(BlendInputs inputs, ContentKey key) =>
+        inputs.Lists.TryGetValue(key, out var list) && list.Count > 0 ? list.Average(n => n.Similarity) : 0;
 }
 
 /// <summary>One component alone, or the blend, as a harness strategy. Falls back to the starter list without history.</summary>

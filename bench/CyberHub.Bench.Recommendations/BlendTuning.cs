@@ -107,13 +107,14 @@ public static class BlendTuning
         var b2 = await Evaluation.TopicPrecisionAsync(context, probes, Learner.Tuning, probeSeed, [baseline], cancellationToken);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mean-embedding: P@10 time split {b1.Rows[0].Precision.Mean:F4}, topic precision {b2.Rows[0].Precision.Mean:F4}"));
         var results = new List<(ContentSettings S, double Time, double Topic)>();
-        foreach (var size in new[] { 25, 50 })
-        foreach (var boost in new[] { 0.0, 0.1, 0.2 })
+        // The first grid (items per cluster {25, 50} × boost {0, 0.1, 0.2} × merge {0, 0.3} × step decay {0.7, 1} ×
+        // expansion {0, 0.5, 1}) chose 50, 0.1, 0, 1, 0 at 1.012×; this one adds the hubness correction to it.
+        foreach (var boost in new[] { 0.1, 0.2 })
         foreach (var merge in new[] { 0.0, 0.3 })
-        foreach (var decay in new[] { 0.7, 1.0 })
-        foreach (var expansion in new[] { 0.0, 0.5, 1.0 })
+        foreach (var hubness in new[] { 0.0, 0.25, 0.5, 1.0 })
         {
-            var settings = new ContentSettings(size, boost, merge, decay, expansion);
+            var (size, decay, expansion) = (50, 1.0, 0.0);
+            var settings = new ContentSettings(size, boost, merge, decay, expansion, hubness);
             var strategy = new MultiInterestRecommender(context, "content", settings);
             var t1 = await Evaluation.TimeSplitAsync(context, learners, Learner.Tuning, hidden, [strategy], cancellationToken);
             var t2 = await Evaluation.TopicPrecisionAsync(context, probes, Learner.Tuning, probeSeed, [strategy], cancellationToken);
@@ -122,7 +123,7 @@ public static class BlendTuning
         foreach (var r in results.OrderByDescending(r => Math.Min(r.Time, r.Topic)))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"items per cluster {r.S.ItemsPerCluster}, boost {r.S.ClusterBoost}, merge above {r.S.MergeAbove}, step decay {r.S.StepDecay}, expansion {r.S.Expansion}: P@10 ratio time split {r.Time:F3}, topic precision {r.Topic:F3}"));
+                $"items per cluster {r.S.ItemsPerCluster}, boost {r.S.ClusterBoost}, merge above {r.S.MergeAbove}, step decay {r.S.StepDecay}, expansion {r.S.Expansion}, hubness {r.S.Hubness}: P@10 ratio time split {r.Time:F3}, topic precision {r.Topic:F3}"));
         }
     }
 
@@ -137,19 +138,30 @@ public static class BlendTuning
     {
         var inputs = await BlendInputs.ForAsync(context);
         var model = inputs.Model ?? BlendModel.Default;
-        // The first grid (weights × relevance {1, 0.9, 0.75}) found the weights to matter within ±0.005 NDCG@10; these
-        // are the choices left: the weighted sum or the learned blend, ready first or not, interests kept or not.
+        // The first grid (weights × relevance {1, 0.9, 0.75}, ready first) found the weights to matter within ±0.005
+        // NDCG@10. This one asks what cost the served ranking its place below co-completion alone: the scaling (by the
+        // best candidate, or absolute, or by rank), ready first or not, diversification and the interest guarantee.
+        var w = BlendWeights.Default;
+        // First run of this grid (tuning split): ready first 0.512; readiness a feature only: weighted sum scaled by the
+        // best 0.710, calibrated sum 0.687, rank fusion (k 10) 0.710, learned blend 0.718, co-completion alone 0.714;
+        // holding back items not ready below a co-completion share of 0.05 / 0.1 / 0.2 (calibrated): 0.696 / 0.676 / 0.565.
+        var q = new BlendWeights(0.25, 2, 0.25, 0);
         var choices = new List<ServedBlend>
         {
-            new(BlendWeights.Default, null, 0.75, PerInterest: 0),
-            new(BlendWeights.Default, null, 0.75, PerInterest: 2),
-            new(BlendWeights.Default, model, 0.75, PerInterest: 2),
-            new(BlendWeights.Default, model, 1.0, ReadyFirst: false, PerInterest: 0),
-            new(BlendWeights.Default, model, 1.0, ReadyFirst: false, PerInterest: 2),
-            new(BlendWeights.Default, null, 0.75, PerInterest: 3),
-            new(BlendWeights.Default, null, 1.0, PerInterest: 3),
-            new(new BlendWeights(0.5, 4, 0.5, 0), null, 0.75, PerInterest: 3),
+            ServedBlend.Before,
+            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.None),
+            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.02),
+            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05),
+            new(q, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05),
+            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05, RankK: 30),
+            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05, CoSupport: 5),
+            new(w, null, 1.0, PerInterest: 2, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05),
+            new(w, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.Unsupported, Support: 0.02),
+            new(w, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.Unsupported, Support: 0.05),
+            new(q, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.Unsupported, Support: 0.05),
+            new(q, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.None),
         };
+        var coCompletion = new BlendRecommender(context, Strategies.CoCompletion, BlendRecommender.Mode.CoCompletion);
         say($"- the learned blend used here (fitted on tuning): {Describe(model)}");
         say("");
         say("| served choice (tuning split) | NDCG@10 | P@10 | coverage | ILD | multi-interest: picks in latest topic | in other topic | learners with 2+ of other |");
@@ -158,6 +170,10 @@ public static class BlendTuning
         var baseTable = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [meanEmbedding], cancellationToken);
         var baseSlice = await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [meanEmbedding], cancellationToken);
         var b = baseTable.Rows[0];
+        var coTable = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [coCompletion], cancellationToken);
+        var coSlice = await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [coCompletion], cancellationToken);
+        var c = coTable.Rows[0];
+        say($"| co-completion alone | {c.Ndcg} | {c.Precision} | {c.Coverage:F3} | {c.Diversity} | {coSlice.Rows[0].InLatest} | {coSlice.Rows[0].InOther} | {coSlice.Rows[0].TwoOrMoreOther} |");
         say($"| mean-embedding | {b.Ndcg} | {b.Precision} | {b.Coverage:F3} | {b.Diversity} | {baseSlice.Rows[0].InLatest} | {baseSlice.Rows[0].InOther} | {baseSlice.Rows[0].TwoOrMoreOther} |");
         foreach (var choice in choices)
         {

@@ -132,6 +132,31 @@ public abstract class LearningPathTests<TServer>(TServer server) where TServer :
     }
 
     [Fact]
+    public async Task Two_writes_at_once_that_each_close_half_of_a_cycle_never_both_commit()
+    {
+        // a requires b and b requires a, sent at the same time: each alone is fine, together they are a cycle. The check
+        // runs in the write's transaction under the catalog's write lock, so the second to take the lock sees the first.
+        // Checked before the write only, both passed (each write embeds its text between the check and the commit).
+        using var admin = await server.AdminClientAsync();
+        for (var round = 0; round < 6; round++)
+        {
+            var (a, b) = (NewId("a"), NewId("b"));
+            await StoreAsync(admin, "lesson", a, new JsonObject { ["level"] = "beginner" });
+            await StoreAsync(admin, "lesson", b, new JsonObject { ["level"] = "beginner" });
+
+            var answers = await Task.WhenAll(
+                admin.PostJsonAsync("/api/v1/embeddings/store", Item("lesson", a, Requires($"lesson:{b}"))),
+                admin.PostJsonAsync("/api/v1/embeddings/store", Item("lesson", b, Requires($"lesson:{a}"))));
+
+            var stored = new[] { Prerequisites(await GetAsync(admin, "lesson", a)), Prerequisites(await GetAsync(admin, "lesson", b)) };
+            Assert.Contains(stored, p => p.Length == 0);
+            Assert.Equal(1, answers.Count(r => r.StatusCode == HttpStatusCode.OK));
+            var refused = Assert.Single(answers, r => r.StatusCode != HttpStatusCode.OK);
+            Assert.Contains("prerequisites may not form a cycle", await refused.DetailAsync(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_json_import_may_list_items_before_the_items_they_require()
     {
         var (first, second, third) = (NewId("first"), NewId("second"), NewId("third"));

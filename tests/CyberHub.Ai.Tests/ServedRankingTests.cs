@@ -100,11 +100,12 @@ public sealed class ServedRankingTests
             new("s", "net", 0, V(0.95f, 0.1f, 0, 0)),
         ]);
         var history = History(items, "a");
-        // Four learners took c right after a: above the support floor of three.
+        // Four learners completed a, then c right after it: above the support floor of three.
         var coCompletion = new CoCompletionModel();
         for (var learner = 0; learner < 4; learner++)
         {
-            coCompletion.Add([K("a")], K("c"), T0.AddHours(learner));
+            coCompletion.Add([], K("a"), T0.AddHours(learner));
+            coCompletion.Add([K("a")], K("c"), T0.AddHours(learner).AddMinutes(30));
         }
 
         var picks = Rank(items, history, coCompletion, started: "s");
@@ -113,6 +114,72 @@ public sealed class ServedRankingTests
         Assert.Equal(K("c"), picks[0].Key);
         Assert.Equal("Learners who completed 'A' often take this next", Blend.Reason(picks[0], Title));
         Assert.Equal("Because you completed 'A'", Blend.Reason(Assert.Single(picks, p => p.Key == K("b")), Title));
+    }
+
+    [Fact]
+    public void An_item_not_ready_that_learners_take_from_here_is_not_held_back_and_says_what_it_comes_after()
+    {
+        // a done. c needs x (not done) but four learners took c right after a (they knew x): other learners' evidence
+        // lifts the hold-back, so c comes first, named by co-completion and "(after 'X')". e needs x too and nobody took
+        // it from here: held back after every ready item.
+        var items = Items([
+            new("a", "net", 0, V(1, 0, 0, 0)),
+            new("b", "net", 0, V(0.9f, 0.4f, 0, 0)),
+            new("c", "net", 1, V(0.3f, 0.9f, 0.2f, 0), "x"),
+            new("d", "net", 0, V(0.7f, 0.1f, 0.7f, 0)),
+            new("e", "net", 1, V(0.95f, 0.2f, 0, 0), "x"),
+            new("x", "crypto", 0, V(0.1f, 0, 0, 1)),
+        ]);
+        var history = History(items, "a");
+        var coCompletion = new CoCompletionModel();
+        for (var learner = 0; learner < 4; learner++)
+        {
+            coCompletion.Add([], K("a"), T0.AddHours(learner));
+            coCompletion.Add([K("a")], K("c"), T0.AddHours(learner).AddMinutes(30));
+        }
+        var unsupported = ServedBlend.Default with { HoldBack = HoldBack.Unsupported, Support = 0.05 };
+
+        var picks = Rank(items, history, coCompletion, unsupported);
+
+        Assert.Equal(K("c"), picks[0].Key);
+        Assert.False(picks[0].Ready);
+        Assert.Equal("Learners who completed 'A' often take this next (after 'X')", Blend.Reason(picks[0], Title));
+        Assert.Equal(K("e"), picks[^1].Key);
+        Assert.EndsWith("(after 'X')", Blend.Reason(picks[^1], Title));
+
+        // Every item not ready held back, as before: c after every ready item.
+        var readyFirst = Rank(items, history, coCompletion, unsupported with { HoldBack = HoldBack.NotReady });
+        Assert.All(readyFirst.TakeWhile(p => p.Ready), p => Assert.NotEqual(K("c"), p.Key));
+        Assert.False(readyFirst.Single(p => p.Key == K("c")).Ready);
+        Assert.True(readyFirst.ToList().FindIndex(p => p.Key == K("c")) >= readyFirst.Count(p => p.Ready));
+    }
+
+    [Theory]
+    [InlineData(ServedFusion.Scaled)]
+    [InlineData(ServedFusion.Calibrated)]
+    [InlineData(ServedFusion.Rank)]
+    public void Few_learners_behind_the_history_leave_the_first_place_to_content(ServedFusion fusion)
+    {
+        // b is a's closest item; four learners completed a and then c. With full trust in co-completion c leads; with
+        // the confidence n / (n + 100) (n = 4 learners behind a) content's b leads, and the reason says so.
+        var items = Items([
+            new("a", "net", 0, V(1, 0, 0, 0)),
+            new("b", "net", 0, V(0.95f, 0.3f, 0, 0)),
+            new("c", "net", 0, V(0, -0.3f, 1, 0)),
+        ]);
+        var history = History(items, "a");
+        var coCompletion = new CoCompletionModel();
+        for (var learner = 0; learner < 4; learner++)
+        {
+            coCompletion.Add([], K("a"), T0.AddHours(learner));
+            coCompletion.Add([K("a")], K("c"), T0.AddHours(learner).AddMinutes(30));
+        }
+        var blend = new ServedBlend(new BlendWeights(1, 4, 0, 0), Relevance: 1, Fusion: fusion, HoldBack: HoldBack.None);
+
+        Assert.Equal(K("c"), Rank(items, history, coCompletion, blend)[0].Key);
+        var fallback = Rank(items, history, coCompletion, blend with { CoSupport = 100 });
+        Assert.Equal(K("b"), fallback[0].Key);
+        Assert.Equal("Because you completed 'A'", Blend.Reason(fallback[0], Title));
     }
 
     [Fact]

@@ -57,8 +57,11 @@ public sealed class CatalogImporter(IEmbeddingGenerator embeddings, IVectorStore
                 var e = batch[i];
                 var now = clock.GetUtcNow().UtcDateTime;
                 var created = (await store.GetAsync(new ContentKey(e.ContentType, e.ContentId), cancellationToken))?.CreatedAt ?? now;
+                // The file was checked as a whole before; each item is checked again in its write's transaction against
+                // what is stored by then, so a write made meanwhile through the API cannot close a cycle with it.
+                var prerequisites = ContentPaths.PrerequisitesOf(e.Metadata).Select(r => ContentFacts.Reference(r)).OfType<ContentKey>().ToList();
                 await store.UpsertAsync(new ContentRecord(e.ContentType, e.ContentId, e.Title, e.Description, e.Metadata.ToJsonString(), 1, created, now),
-                    [vectors[i]], cancellationToken);
+                    [vectors[i]], ContentWriter.Platform, null, null, cancellationToken, PrerequisiteCheck.InTransaction(e.Key, prerequisites, unknownAllowed: true));
             }
             done += batch.Length;
             progress?.Report(done);

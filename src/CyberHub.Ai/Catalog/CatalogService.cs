@@ -66,8 +66,9 @@ public sealed class CatalogService(
         var description = ContentRules.Text(request.Description, "description", MaxDescriptionLength, multiline: true);
         var key = new ContentKey(contentType, contentId);
         var (metadata, prerequisites) = PrerequisiteCheck.Normalise(key, ContentRules.Metadata(request.Metadata));
-        // Checked before the write, not in its transaction: two writes at once that each close half of a cycle can both
-        // pass, so whoever walks prerequisites bounds the walk (ContentFacts.Before may lead back to the item).
+        // Checked here to refuse a bad write before its texts are embedded, and again by the write in its own transaction
+        // under the catalog's write lock (PrerequisiteCheck.InTransaction): two writes at once that each close half of a
+        // cycle cannot both commit.
         await PrerequisiteCheck.CheckAsync(key, prerequisites, PrerequisiteCheck.From(store), cancellationToken);
 
         // Refused before the key is claimed and the texts embedded; the write checks again in its transaction.
@@ -104,7 +105,7 @@ public sealed class CatalogService(
             IReadOnlyList<string> ids;
             try
             {
-                ids = await store.UpsertAsync(record, vectors, writer, claim, answer, cancellationToken);
+                ids = await store.UpsertAsync(record, vectors, writer, claim, answer, cancellationToken, PrerequisiteCheck.InTransaction(key, prerequisites));
             }
             catch (ContentOwnedByAnotherException)
             {

@@ -24,6 +24,20 @@ public sealed record ContentFacts(string? Title, string? Topic, string? Level, d
     /// <summary>The reference form of <paramref name="key"/>: <c>"content_type:content_id"</c>.</summary>
     public static string Reference(ContentKey key) => $"{key.ContentType}:{key.ContentId}";
 
+    /// <summary>The prerequisites stated by an item's stored metadata (JSON text); none when it states none or cannot be read.</summary>
+    public static IReadOnlyList<ContentKey> PrerequisitesOf(string metadata)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(metadata);
+            return json.RootElement.ValueKind == JsonValueKind.Object ? References(json.RootElement) ?? [] : [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+
     public static ContentFacts From(ContentRecord record)
     {
         try

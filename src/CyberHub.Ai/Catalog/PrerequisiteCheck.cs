@@ -56,12 +56,27 @@ public static class PrerequisiteCheck
     public static Lookup From(IVectorStore store) => async (keys, ct) =>
         (await store.GetManyAsync(keys, ct)).ToDictionary(v => v.Key, v => ContentFacts.From(v.Content).Before);
 
+    /// <summary>The items as a write's transaction reads them (<see cref="InTransactionReader"/>) as a <see cref="Lookup"/>.</summary>
+    public static Lookup From(InTransactionReader read) => async (keys, ct) =>
+        (await read(keys, ct)).ToDictionary(p => p.Key, p => ContentFacts.PrerequisitesOf(p.Value));
+
+    /// <summary>
+    /// The check of <see cref="CheckAsync"/> as a <see cref="WriteCheck"/>: the store runs it in the write's transaction,
+    /// under the catalog's write lock, so two writes at once that each close half of a cycle cannot both commit (the
+    /// second one's walk sees the first one's prerequisites). Null when there is nothing to check. With
+    /// <paramref name="unknownAllowed"/> (an import, whose file may name items stored later in the same import) a
+    /// reference not stored yet is not walked and not refused: the file's own check covers it.
+    /// </summary>
+    public static WriteCheck? InTransaction(ContentKey self, IReadOnlyList<ContentKey> prerequisites, bool unknownAllowed = false) =>
+        prerequisites.Count == 0 ? null : (read, ct) => CheckAsync(self, prerequisites, From(read), ct, unknownAllowed: unknownAllowed);
+
     /// <summary>
     /// Throws a 400 naming the reference when one of <paramref name="prerequisites"/> (those of <paramref name="self"/>)
     /// is unknown to <paramref name="lookup"/> or leads back to <paramref name="self"/>.
     /// </summary>
     public static async Task CheckAsync(
-        ContentKey self, IReadOnlyList<ContentKey> prerequisites, Lookup lookup, CancellationToken cancellationToken, string unknown = UnknownReference)
+        ContentKey self, IReadOnlyList<ContentKey> prerequisites, Lookup lookup, CancellationToken cancellationToken, string unknown = UnknownReference,
+        bool unknownAllowed = false)
     {
         if (prerequisites.Count == 0)
         {
@@ -70,7 +85,7 @@ public static class PrerequisiteCheck
         var known = await lookup(prerequisites, cancellationToken);
         for (var i = 0; i < prerequisites.Count; i++)
         {
-            if (!known.ContainsKey(prerequisites[i]))
+            if (!unknownAllowed && !known.ContainsKey(prerequisites[i]))
             {
                 throw ApiException.BadRequest($"metadata.prerequisites[{i}]: {ContentFacts.Reference(prerequisites[i])} {unknown}.");
             }

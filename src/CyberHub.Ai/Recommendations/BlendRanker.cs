@@ -110,6 +110,14 @@ public sealed class BlendRanker(
     }
 
     /// <summary>
+    /// Every candidate (what diffusion reaches, co-completion successors, what the history unlocks,
+    /// <paramref name="extraCandidates"/>) with each component's raw signal, its readiness and missing prerequisites,
+    /// unscaled: what a caller that fuses the components its own way (<see cref="ServedRanking"/>) ranks.
+    /// </summary>
+    public IReadOnlyList<BlendCandidate> Candidates(IReadOnlyList<HistoryItem> history, IEnumerable<ContentKey>? extraCandidates = null) =>
+        [.. Features(history, extraCandidates, learned: false).Select(f => f.Candidate)];
+
+    /// <summary>
     /// Every candidate with each component's signal and the learned blend's <see cref="BlendFeature"/>s (what
     /// <see cref="Recommend"/> ranks, and what the harness fits <see cref="BlendModel"/> on). Items of the history are never candidates.
     /// </summary>

@@ -6,20 +6,76 @@ namespace CyberHub.Ai.Recommendations;
 /// <summary>An item as the served ranking knows it: its vector (null when unknown) and its place in a learning path.</summary>
 public sealed record RankingItem(ContentKey Key, float[]? Vector, PathItem Path);
 
+/// <summary>How the served ranking turns the components' scores into one.</summary>
+public enum ServedFusion
+{
+    /// <summary>Each component scaled by its best candidate, weighted and summed (<see cref="Blend.Rank"/>).</summary>
+    Scaled,
+
+    /// <summary>
+    /// Each component on an absolute scale: co-completion as the share of the learner's weighted history followed by the
+    /// item (0..1, not rescaled by the best candidate, so thin evidence stays small), times the confidence
+    /// n / (n + <see cref="ServedBlend.CoSupport"/>) of the history's counts; content scaled by its best; the path as it is.
+    /// </summary>
+    Calibrated,
+
+    /// <summary>Weighted reciprocal rank fusion: Σ weight / (<see cref="ServedBlend.RankK"/> + rank) over the components that reach the item.</summary>
+    Rank,
+}
+
+/// <summary>Which items not ready (a prerequisite not done) are held back after the others.</summary>
+public enum HoldBack
+{
+    /// <summary>Every item not ready comes after every ready one.</summary>
+    NotReady,
+
+    /// <summary>
+    /// Items not ready come after the others unless other learners' evidence says they are taken from here: a
+    /// co-completion share of at least <see cref="ServedBlend.Support"/> from the learner's history (learners skip
+    /// what they already know). Such a pick still says what it comes after.
+    /// </summary>
+    Unsupported,
+
+    /// <summary>Readiness only through the scores.</summary>
+    None,
+}
+
 /// <summary>
-/// How the served ranking scores and orders: the weighted sum of the components (<see cref="Weights"/>) or the learned
-/// blend (<see cref="Model"/>, when set), ready items first, then maximal marginal relevance over the ready picks with
-/// <see cref="Relevance"/> (1: the blend's order alone).
+/// How the served ranking scores and orders: the components fused by <see cref="Fusion"/> with <see cref="Weights"/>
+/// (or the learned blend, <see cref="Model"/>, when set); the items <see cref="HoldBack"/> names held back after the
+/// others; maximal marginal relevance over the rest with <see cref="Relevance"/> (1: the fused order alone); and at
+/// least <see cref="PerInterest"/> picks of each of the learner's topics on the first page (<see cref="ThinPerInterest"/>
+/// only when co-completion's confidence for the learner is below 0.5).
 /// </summary>
-public sealed record ServedBlend(BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, bool ReadyFirst = true, int PerInterest = 0)
+public sealed record ServedBlend(
+    BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, int PerInterest = 0,
+    ServedFusion Fusion = ServedFusion.Scaled, HoldBack HoldBack = HoldBack.NotReady, double Support = 0.1, double RankK = 10, double CoSupport = 0,
+    int ThinPerInterest = 0)
 {
     /// <summary>What the service serves: chosen with the evaluation harness (docs/recommendations.md, "The served ranking").</summary>
-    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Ranking.Relevance, ReadyFirst: true, PerInterest: 2);
+    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Relevance: 1.0, PerInterest: 0,
+        Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.02, RankK: 10, CoSupport: 5, ThinPerInterest: 2);
 
-    public string Describe() => (Model is null
-        ? $"weighted sum (content {Weights.Content}, co-completion {Weights.CoCompletion}, path {Weights.Path}, popular {Weights.Popular}), relevance {Relevance}"
-        : $"learned blend, relevance {Relevance}") + (ReadyFirst ? "" : ", readiness a feature only")
-        + (PerInterest > 0 ? $", {PerInterest} per interest in the first {ServedRanking.FirstPage}" : "");
+    /// <summary>What was served before the rank fusion: the weighted sum scaled by the best, ready first, relevance 0.75, two per interest.</summary>
+    public static ServedBlend Before { get; } = new(BlendWeights.Default, null, Ranking.Relevance, PerInterest: 2);
+
+    public string Describe() => (Model is not null
+        ? "learned blend"
+        : Fusion switch
+        {
+            ServedFusion.Scaled => "weighted sum, scaled by the best" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
+            ServedFusion.Calibrated => "calibrated sum" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
+            _ => $"rank fusion k {RankK}" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
+        } + $" (content {Weights.Content}, co-completion {Weights.CoCompletion}, path {Weights.Path}, popular {Weights.Popular})")
+        + $", relevance {Relevance}"
+        + HoldBack switch
+        {
+            HoldBack.NotReady => ", ready first",
+            HoldBack.Unsupported => $", not ready held back below co-completion share {Support}",
+            _ => ", readiness a feature only",
+        }
+        + (PerInterest > 0 ? $", {PerInterest} per interest in the first {ServedRanking.FirstPage}" : "")
+        + (ThinPerInterest > 0 ? $", {ThinPerInterest} per interest where co-completion's confidence is below 0.5" : "");
 }
 
 /// <summary>
@@ -120,30 +176,118 @@ public static class ServedRanking
             k => items.TryGetValue(k, out var item) ? item.Vector : null,
             k => unlocks.TryGetValue(k, out var list) ? list : [],
             settings);
-        var ranked = blend.Model is null
-            ? ranker.Recommend(history, int.MaxValue, blend.Weights, input.Nearest)
-            : ranker.Recommend(history, int.MaxValue, extraCandidates: input.Nearest, model: blend.Model);
-        var total = blend.Weights.Content + blend.Weights.CoCompletion + blend.Weights.Path + blend.Weights.Popular;
-        double Scaled(double score) => blend.Model is null ? (total > 0 ? score / total : 0) : 1 / (1 + Math.Exp(-score));
+        var weights = ranker.Weights(history);
+        var totalWeight = weights.Sum();
+        var coShare = ranker.CoCompletion(history).ToDictionary(c => c.Key, c => totalWeight > 0 ? Math.Clamp(c.Value.Score / totalWeight, 0, 1) : 0);
+        // How far co-completion is to be trusted for this learner: n / (n + CoSupport), n the weighted mean of how many
+        // learners completed the learner's items. Few learners behind the history: content and path lead.
+        var support = totalWeight > 0 ? history.Select((h, i) => weights[i] * input.CoCompletion.ItemCount(h.Key)).Sum() / totalWeight : 0;
+        var confidence = blend.CoSupport > 0 ? support / (support + blend.CoSupport) : 1;
+        IReadOnlyList<BlendedPick> ranked;
+        Func<double, double> scaled;
+        if (blend.Model is not null)
+        {
+            ranked = ranker.Recommend(history, int.MaxValue, extraCandidates: input.Nearest, model: blend.Model);
+            scaled = score => 1 / (1 + Math.Exp(-score));
+        }
+        else
+        {
+            if (blend.Fusion == ServedFusion.Scaled)
+            {
+                var w = blend.Weights with { CoCompletion = blend.Weights.CoCompletion * confidence };
+                ranked = ranker.Recommend(history, int.MaxValue, w, input.Nearest);
+                var total = w.Content + w.CoCompletion + w.Path + w.Popular;
+                scaled = score => total > 0 ? score / total : 0;
+            }
+            else
+            {
+                ranked = Fuse(ranker.Candidates(history, input.Nearest), blend, coShare, confidence);
+                scaled = score => score;
+            }
+        }
+        bool Front(BlendedPick p) => blend.HoldBack switch
+        {
+            HoldBack.NotReady => p.Ready,
+            HoldBack.Unsupported => p.Ready || coShare.GetValueOrDefault(p.Key) >= blend.Support,
+            _ => true,
+        };
 
         var nearRank = new Dictionary<ContentKey, int>();
         for (var i = 0; i < input.Nearest.Count; i++)
         {
             nearRank.TryAdd(input.Nearest[i], i);
         }
-        var weights = ranker.Weights(history);
         var picks = ranked
             .Where(p => !input.Started.Contains(p.Key) && items.ContainsKey(p.Key) && (input.ContentType is null || p.Key.ContentType == input.ContentType))
-            .OrderByDescending(p => blend.ReadyFirst && p.Ready).ThenByDescending(p => p.Score).ThenBy(p => nearRank.GetValueOrDefault(p.Key, int.MaxValue))
+            .OrderByDescending(Front).ThenByDescending(p => p.Score).ThenBy(p => nearRank.GetValueOrDefault(p.Key, int.MaxValue))
             .Take(Math.Max(0, limit))
             .Select(p => (p.Driver is not null || p.Source == RecommendationSource.Popular ? p : p with
             {
                 Source = RecommendationSource.Content,
                 Driver = items[p.Key].Vector is { } v ? ClosestDriver(v, history, weights) : history[^1].Key,
-            }) with { Score = Scaled(p.Score) })
+            }) with { Score = scaled(p.Score) })
             .ToList();
-        picks = Diversify(picks, items, blend.Relevance, blend.ReadyFirst);
-        return blend.PerInterest > 0 ? KeepInterests(picks, items, history, blend.PerInterest, blend.ReadyFirst) : picks;
+        var front = picks.Where(Front).Select(p => p.Key).ToHashSet();
+        bool InFront(BlendedPick p) => front.Contains(p.Key);
+        picks = Diversify(picks, items, blend.Relevance, InFront);
+        // Several interests kept on the first page (ThinPerInterest) only where other learners' evidence is thin: where it
+        // is not, what learners with this history took next says better whether they stay on the latest topic.
+        var perInterest = Math.Max(blend.PerInterest, confidence < 0.5 ? blend.ThinPerInterest : 0);
+        return perInterest > 0 ? KeepInterests(picks, items, history, perInterest, InFront) : picks;
+    }
+
+    /// <summary>
+    /// The components fused by <see cref="ServedBlend.Fusion"/> (<see cref="ServedFusion.Calibrated"/> or
+    /// <see cref="ServedFusion.Rank"/>); each pick's score is 0..1 and its source the largest weighted part that names an item.
+    /// </summary>
+    private static List<BlendedPick> Fuse(IReadOnlyList<BlendCandidate> candidates, ServedBlend blend, IReadOnlyDictionary<ContentKey, double> coShare, double confidence)
+    {
+        var w = blend.Weights;
+        static double Max(IEnumerable<double> values) => values.DefaultIfEmpty(0).Max();
+        var maxContent = Max(candidates.Select(c => c.Content.Score));
+        var maxCo = Max(candidates.Select(c => c.CoCompletion.Score));
+        var maxPath = Max(candidates.Select(c => c.Path.Score));
+        var maxPopular = Max(candidates.Select(c => c.Popular.Score));
+        static double Scale(double value, double max) => max > 0 && value > 0 ? value / max : 0;
+        Dictionary<ContentKey, int> RankOf(Func<BlendCandidate, double> score) => candidates.Where(c => score(c) > 0)
+            .OrderByDescending(score).ThenBy(c => c.Key.ContentType, StringComparer.Ordinal).ThenBy(c => c.Key.ContentId, StringComparer.Ordinal)
+            .Select((c, i) => (c.Key, i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
+        var rank = blend.Fusion == ServedFusion.Rank;
+        var contentRank = rank ? RankOf(c => c.Content.Score) : [];
+        var coRank = rank ? RankOf(c => coShare.GetValueOrDefault(c.Key)) : [];
+        var pathRank = rank ? RankOf(c => c.Path.Score) : [];
+        var popularRank = rank ? RankOf(c => c.Popular.Score) : [];
+        var total = w.Content + w.CoCompletion * confidence + w.Path + w.Popular;
+        var norm = rank ? total / (blend.RankK + 1) : total;
+        double Part(double weight, double value, Dictionary<ContentKey, int> ranks, ContentKey key) =>
+            rank ? (ranks.TryGetValue(key, out var r) ? weight / (blend.RankK + 1 + r) : 0) : weight * value;
+
+        var picks = new List<BlendedPick>(candidates.Count);
+        var seen = new HashSet<ContentKey>();
+        foreach (var c in candidates)
+        {
+            if (!seen.Add(c.Key))
+            {
+                continue;
+            }
+            // Shown with explain=true: each component scaled by its best candidate (ComponentScores' contract); the
+            // calibrated sum itself reads co-completion as the absolute share and the path as it is.
+            var scores = new ComponentScores(Scale(c.Content.Score, maxContent), Scale(c.CoCompletion.Score, maxCo), Scale(c.Path.Score, maxPath), Scale(c.Popular.Score, maxPopular));
+            (RecommendationSource Source, double Part, ContentKey? Driver)[] parts =
+            [
+                (RecommendationSource.NextStep, Part(w.Path, Math.Clamp(c.Path.Score, 0, 1), pathRank, c.Key), c.Path.Driver),
+                (RecommendationSource.CoCompletion, Part(w.CoCompletion * confidence, coShare.GetValueOrDefault(c.Key), coRank, c.Key), c.CoCompletion.Driver),
+                (RecommendationSource.Content, Part(w.Content, scores.Content, contentRank, c.Key), c.Content.Driver),
+                (RecommendationSource.Popular, Part(w.Popular, scores.Popular, popularRank, c.Key), c.Popular.Driver),
+            ];
+            var strongest = parts.Where(p => p.Source is not (RecommendationSource.NextStep or RecommendationSource.CoCompletion) || p.Driver is not null).MaxBy(p => p.Part);
+            if (strongest.Part <= 0)
+            {
+                strongest = parts.First(p => p.Source == RecommendationSource.Content);
+            }
+            picks.Add(new BlendedPick(c.Key, norm > 0 ? Math.Clamp(parts.Sum(p => p.Part) / norm, 0, 1) : 0, scores, strongest.Source, strongest.Driver, c.Ready, c.Missing ?? []));
+        }
+        return picks;
     }
 
     /// <summary>
@@ -152,11 +296,11 @@ public static class ServedRanking
     /// <paramref name="perInterest"/> of the first <see cref="FirstPage"/> ready picks when it has candidates, its best ones
     /// (in list order) moved up in place of the last picks of the interest holding the most. Nothing else moves.
     /// </summary>
-    public static List<BlendedPick> KeepInterests(List<BlendedPick> picks, IReadOnlyDictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history, int perInterest, bool readyFirst = true)
+    public static List<BlendedPick> KeepInterests(List<BlendedPick> picks, IReadOnlyDictionary<ContentKey, RankingItem> items, IReadOnlyList<HistoryItem> history, int perInterest, Func<BlendedPick, bool> front)
     {
         var interests = history.Select(h => TopicOf(h.Key, items, history)).OfType<string>()
             .GroupBy(t => t, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() >= 2).Select(g => g.Key).ToList();
-        var page = Math.Min(FirstPage, picks.Count(p => p.Ready || !readyFirst));
+        var page = Math.Min(FirstPage, picks.Count(front));
         if (interests.Count < 2 || page < FirstPage)
         {
             return picks;
@@ -168,7 +312,7 @@ public static class ServedRanking
             bool Of((BlendedPick Pick, string? Topic) x) => string.Equals(x.Topic, interest, StringComparison.OrdinalIgnoreCase);
             while (list.Take(page).Count(Of) < perInterest)
             {
-                var from = list.FindIndex(page, x => (x.Pick.Ready || !readyFirst) && Of(x));
+                var from = list.FindIndex(page, x => front(x.Pick) && Of(x));
                 if (from < 0)
                 {
                     break;
@@ -217,9 +361,9 @@ public static class ServedRanking
     /// score (scaled by the best) times <paramref name="relevance"/> minus (1 − relevance) × its similarity to the closest
     /// pick so far. The first pick is the blend's best; held-back picks stay after the ready ones, in blend order.
     /// </summary>
-    public static List<BlendedPick> Diversify(List<BlendedPick> picks, IReadOnlyDictionary<ContentKey, RankingItem> items, double relevance, bool readyFirst = true)
+    public static List<BlendedPick> Diversify(List<BlendedPick> picks, IReadOnlyDictionary<ContentKey, RankingItem> items, double relevance, Func<BlendedPick, bool> front)
     {
-        var ready = picks.Where(p => p.Ready || !readyFirst).ToList();
+        var ready = picks.Where(front).ToList();
         if (ready.Count < 2 || relevance >= 1)
         {
             return picks;
@@ -260,7 +404,7 @@ public static class ServedRanking
                 }
             }
         }
-        ordered.AddRange(picks.Where(p => readyFirst && !p.Ready));
+        ordered.AddRange(picks.Where(p => !front(p)));
         return ordered;
     }
 

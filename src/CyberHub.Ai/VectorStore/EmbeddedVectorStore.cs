@@ -172,12 +172,12 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     }
 
     public Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, ContentWriter.Platform, null, cancellationToken);
+        WriteAsync(content, chunkVectors, ContentWriter.Platform, null, cancellationToken, null);
 
     public Task<IReadOnlyList<string>> UpsertAsync(
         ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, IdempotencyClaim? claim = null, IdempotentAnswer? answer = null,
-        CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, writer, claim is null ? null : (claim, answer ?? throw new ArgumentNullException(nameof(answer))), cancellationToken);
+        CancellationToken cancellationToken = default, WriteCheck? check = null) =>
+        WriteAsync(content, chunkVectors, writer, claim is null ? null : (claim, answer ?? throw new ArgumentNullException(nameof(answer))), cancellationToken, check);
 
     public async Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default)
     {
@@ -206,7 +206,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 
     private async Task<IReadOnlyList<string>> WriteAsync(
         ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, (IdempotencyClaim Claim, IdempotentAnswer Answer)? idempotency,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, WriteCheck? check)
     {
         ArgumentNullException.ThrowIfNull(writer);
         var record = ContentVectors.Normalise(content, chunkVectors);
@@ -219,6 +219,11 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction();
+            if (check is not null)
+            {
+                // Under the write semaphore: every earlier write has committed, no later one has begun.
+                await check((keys, ct) => ReadMetadataAsync(connection, transaction, keys, ct), cancellationToken);
+            }
             string? owner;
             long label;
             // The owner is checked by the upsert itself: a row the writer may not replace is left as it is, and
@@ -816,6 +821,26 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         // WAL makes NORMAL safe from corruption; only the last commits may be lost on power failure.
         await ExecuteAsync(connection, null, "PRAGMA synchronous = NORMAL;", cancellationToken);
         return connection;
+    }
+
+    /// <summary>The stored metadata of <paramref name="keys"/>, read in the write's transaction (<see cref="InTransactionReader"/>).</summary>
+    private static async Task<IReadOnlyDictionary<ContentKey, string>> ReadMetadataAsync(
+        SqliteConnection connection, SqliteTransaction transaction, IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<ContentKey, string>(keys.Count);
+        await using var command = Command(connection, transaction, "SELECT metadata FROM content_items WHERE content_type = $type AND content_id = $id");
+        var type = command.Parameters.Add("$type", SqliteType.Text);
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        foreach (var key in keys)
+        {
+            type.Value = key.ContentType;
+            id.Value = key.ContentId;
+            if (await command.ExecuteScalarAsync(cancellationToken) is string metadata)
+            {
+                found[key] = metadata;
+            }
+        }
+        return found;
     }
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)

@@ -35,6 +35,19 @@ public sealed record ContentWriter(string? Subject, bool MayReplaceAny)
 }
 
 /// <summary>The item exists and belongs to someone the writer may not overwrite; nothing was written.</summary>
+/// <summary>
+/// Reads the stored metadata (JSON text) of the given items inside a catalog write's transaction, after the write lock:
+/// what every write committed before this one, and nothing of the writes waiting behind it. Unknown keys are left out.
+/// </summary>
+public delegate Task<IReadOnlyDictionary<ContentKey, string>> InTransactionReader(IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken);
+
+/// <summary>
+/// A check a catalog write runs inside its own transaction, once it holds the catalog's write lock and before it writes
+/// anything (e.g. that the item's prerequisites form no cycle): throwing refuses the write, which then changes nothing.
+/// Two writes that each pass the check alone cannot both commit something the check would refuse together.
+/// </summary>
+public delegate Task WriteCheck(InTransactionReader read, CancellationToken cancellationToken);
+
 public sealed class ContentOwnedByAnotherException(ContentKey key)
     : InvalidOperationException($"{key.ContentType}:{key.ContentId} belongs to another owner.")
 {
@@ -74,10 +87,12 @@ public interface IVectorStore : ILexicalIndex
     /// a new item is owned by the writer's subject; an existing item keeps its owner and is replaced only when the writer
     /// may replace it, checked in the write's own transaction (<see cref="ContentOwnedByAnotherException"/> otherwise,
     /// and nothing is written). With <paramref name="claim"/>, <paramref name="answer"/> is stored for it in the same transaction.
+    /// With <paramref name="check"/>, the check runs in the transaction under the catalog's write lock before anything is
+    /// written; what it throws refuses the write.
     /// </summary>
     Task<IReadOnlyList<string>> UpsertAsync(
         ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, IdempotencyClaim? claim = null, IdempotentAnswer? answer = null,
-        CancellationToken cancellationToken = default);
+        CancellationToken cancellationToken = default, WriteCheck? check = null);
 
     /// <summary>
     /// Claims the idempotency key of a catalog write, kept beside the catalog (see <see cref="IdempotencyClaim"/>): the

@@ -121,14 +121,14 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
     }
 
     public Task<IReadOnlyList<string>> UpsertAsync(ContentRecord content, IReadOnlyList<float[]> chunkVectors, CancellationToken cancellationToken = default) =>
-        WriteAsync(content, chunkVectors, ContentWriter.Platform, null, cancellationToken);
+        WriteAsync(content, chunkVectors, ContentWriter.Platform, null, cancellationToken, null);
 
     public Task<IReadOnlyList<string>> UpsertAsync(
         ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, IdempotencyClaim? claim = null, IdempotentAnswer? answer = null,
-        CancellationToken cancellationToken = default) =>
+        CancellationToken cancellationToken = default, WriteCheck? check = null) =>
         WriteAsync(content, chunkVectors, writer, claim is null ? null
             : (NpgsqlBatchCommand)IdempotencyKeyTable.Postgres.Answer(new NpgsqlBatchCommand(), claim, answer ?? throw new ArgumentNullException(nameof(answer))),
-            cancellationToken);
+            cancellationToken, check);
 
     public async Task<IdempotencyClaim> ClaimKeyAsync(IdempotentRequest request, DateTime now, CancellationToken cancellationToken = default)
     {
@@ -151,7 +151,8 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         PostgresConnections.RunAsync(_dataSource, connection => IdempotencyKeyTable.Postgres.PurgeAsync(connection.CreateCommand(), now, cancellationToken), cancellationToken);
 
     private async Task<IReadOnlyList<string>> WriteAsync(
-        ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, NpgsqlBatchCommand? answer, CancellationToken cancellationToken)
+        ContentRecord content, IReadOnlyList<float[]> chunkVectors, ContentWriter writer, NpgsqlBatchCommand? answer, CancellationToken cancellationToken,
+        WriteCheck? check)
     {
         ArgumentNullException.ThrowIfNull(writer);
         var record = ContentVectors.Normalise(content, chunkVectors);
@@ -163,6 +164,12 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var graph = await PgItemGraph.BeginWriteAsync(connection, transaction, key, cancellationToken);
+        if (check is not null)
+        {
+            // After the write lock (BeginWriteAsync): each statement (read committed) sees every catalog write committed
+            // before this one, and none commits until this one ends.
+            await check((keys, ct) => ReadMetadataAsync(connection, transaction, keys, ct), cancellationToken);
+        }
         await using var batch = new NpgsqlBatch(connection, transaction);
         // The owner is checked by the upsert itself (the row is locked by then): a row the writer may not replace is
         // left as it is and counts no row, and the transaction is rolled back. The owner of a row is never changed.
@@ -222,6 +229,29 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
         }, cancellationToken);
+    }
+
+    /// <summary>The stored metadata of <paramref name="keys"/>, read in the write's transaction (<see cref="InTransactionReader"/>).</summary>
+    private static async Task<IReadOnlyDictionary<ContentKey, string>> ReadMetadataAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<ContentKey, string>(keys.Count);
+        if (keys.Count == 0)
+        {
+            return found;
+        }
+        await using var command = new NpgsqlCommand("""
+            SELECT i.content_type, i.content_id, i.metadata::text FROM content_items AS i
+            JOIN unnest($1::text[], $2::text[]) AS k(content_type, content_id) USING (content_type, content_id)
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.ContentType).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.ContentId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found[new ContentKey(reader.GetString(0), reader.GetString(1))] = reader.GetString(2);
+        }
+        return found;
     }
 
     public async Task<IReadOnlyList<ContentVector>> GetManyAsync(IReadOnlyCollection<ContentKey> keys, CancellationToken cancellationToken = default)
