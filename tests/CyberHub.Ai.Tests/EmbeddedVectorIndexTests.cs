@@ -329,6 +329,49 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         await file.WriteAsync(row);
     }
 
+    [Fact]
+    public async Task Many_more_searches_at_once_than_processors_all_answer_from_the_index_and_after_a_restart()
+    {
+        // USearch has one search context per processor and fails a search that finds none free; requests come from
+        // any number of threads, so the store must make the extra ones wait rather than fail.
+        // Few candidates, so that each search walks the index instead of scanning a catalog this small.
+        var store = await OpenAsync(candidates: 10);
+        var topics = new Topics(21);
+        await SeedAsync(store, Enumerable.Range(0, 600).Select(i => new ContentKey("course", $"item-{i:D4}")), topics);
+        var queries = Enumerable.Range(0, 16).Select(_ => topics.Next()).ToArray();
+        var expected = await TopKeysAsync(store, queries);
+        await AllAtOnceAsync(store, queries, expected);
+        store.Dispose();
+
+        var reopened = await OpenAsync(candidates: 10);
+        Assert.Equal("loaded", reopened.IndexStart);
+        await AllAtOnceAsync(reopened, queries, expected);
+    }
+
+    private static async Task AllAtOnceAsync(IVectorStore store, float[][] queries, List<List<ContentKey>> expected)
+    {
+        var callers = Math.Max(32, 16 * NativeHnsw.Slots);
+        using var start = new Barrier(callers);
+        var answers = await Task.WhenAll(Enumerable.Range(0, callers).Select(caller => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            var tops = new List<List<ContentKey>>();
+            for (var round = 0; round < 50; round++)
+            {
+                var query = (caller + round) % queries.Length;
+                tops.Add([.. store.SearchAsync(queries[query], 10).GetAwaiter().GetResult().Select(h => Key(h.Content))]);
+            }
+            return (caller, tops);
+        }, TaskCreationOptions.LongRunning)));
+        foreach (var (caller, tops) in answers)
+        {
+            for (var round = 0; round < tops.Count; round++)
+            {
+                Assert.Equal(expected[(caller + round) % queries.Length], tops[round]);
+            }
+        }
+    }
+
     private async Task<(EmbeddedVectorStore Store, Dictionary<ContentKey, float[]> Vectors, Topics Topics)> SeededAsync(int count)
     {
         var store = await OpenAsync();
@@ -337,9 +380,9 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         return (store, vectors, topics);
     }
 
-    private async Task<EmbeddedVectorStore> OpenAsync(int exactScanBelow = 0)
+    private async Task<EmbeddedVectorStore> OpenAsync(int exactScanBelow = 0, int candidates = EmbeddedVectorStore.DefaultCandidates)
     {
-        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = exactScanBelow };
+        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = exactScanBelow, Candidates = candidates };
         store.Graph.BuildOnStart = false;
         _stores.Add(store);
         await store.InitializeAsync();

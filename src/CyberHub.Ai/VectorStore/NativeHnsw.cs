@@ -13,6 +13,15 @@ internal sealed partial class NativeHnsw : IDisposable
 {
     private const string Library = "libusearch_c";
 
+    /// <summary>
+    /// USearch gives each index a fixed pool of thread contexts, one per processor of the machine, and a search or add
+    /// that finds none free fails ("Reserve capacity ahead of searches!") instead of waiting. Requests search from any
+    /// number of threads at once, so at most this many calls are in the native index at a time; the others wait their
+    /// turn (a search takes about a millisecond).
+    /// </summary>
+    public static readonly int Slots = Math.Max(1, Environment.ProcessorCount);
+
+    private readonly SemaphoreSlim _slots = new(Slots, Slots);
     private IntPtr _handle;
 
     private NativeHnsw(IntPtr handle, bool view)
@@ -59,7 +68,13 @@ internal sealed partial class NativeHnsw : IDisposable
     /// <summary>Adds <paramref name="vector"/> under <paramref name="key"/>; the capacity must have room (<see cref="Reserve"/>).</summary>
     public void Add(ulong key, ReadOnlySpan<float> vector)
     {
-        usearch_add(Handle, key, ref MemoryMarshal.GetReference(vector), ScalarKind.Float32, out var error);
+        IntPtr error;
+        _slots.Wait();
+        try
+        {
+            usearch_add(Handle, key, ref MemoryMarshal.GetReference(vector), ScalarKind.Float32, out error);
+        }
+        finally { _slots.Release(); }
         Check(error);
     }
 
@@ -83,8 +98,15 @@ internal sealed partial class NativeHnsw : IDisposable
         {
             return 0;
         }
-        var found = usearch_search(Handle, ref MemoryMarshal.GetReference(query), ScalarKind.Float32, (UIntPtr)keys.Length,
-            ref MemoryMarshal.GetReference(keys), ref MemoryMarshal.GetReference(distances), out var error);
+        UIntPtr found;
+        IntPtr error;
+        _slots.Wait();
+        try
+        {
+            found = usearch_search(Handle, ref MemoryMarshal.GetReference(query), ScalarKind.Float32, (UIntPtr)keys.Length,
+                ref MemoryMarshal.GetReference(keys), ref MemoryMarshal.GetReference(distances), out error);
+        }
+        finally { _slots.Release(); }
         Check(error);
         return (int)found;
     }
