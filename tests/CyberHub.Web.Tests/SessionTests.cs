@@ -41,7 +41,7 @@ public sealed class SessionTests(WebAppFixture app, ITestOutputHelper output)
         await app.Api.RegisterAsync(learner);
 
         await web.GotoAsync("/login");
-        await web.LogInAsync(learner.Email, "not-the-password");
+        await web.SubmitLogInAsync(learner.Email, "not-the-password");
 
         var error = web.Page.GetByTestId("form-error").Or(web.Page.GetByTestId("field-error"));
         await Assertions.Expect(error.First).ToBeVisibleAsync();

@@ -5,16 +5,24 @@ namespace CyberHub.Web.Tests.Infrastructure;
 /// <summary>Steps many tests take, written against the pages' roles, labels and test ids.</summary>
 public static class Pages
 {
+    /// <summary>Signs in and waits for the page the sign-in leads to.</summary>
     public static async Task LogInAsync(this WebSession web, string login, string password)
+    {
+        var page = web.Page;
+        await web.SubmitLogInAsync(login, password);
+        // The sign-in page is Core's, without the app: the destination loads the app, whose runtime boots now.
+        await Assertions.Expect(page).Not.ToHaveURLAsync(new Regex(@"/login/?(\?.*)?$"), new() { Timeout = (float)WebSession.BootTimeout.TotalMilliseconds });
+        await web.WaitForHeadingAsync(timeout: WebSession.BootTimeout);
+    }
+
+    /// <summary>Fills in the sign-in form and sends it, without waiting for where it leads (a refusal stays on the page).</summary>
+    public static async Task SubmitLogInAsync(this WebSession web, string login, string password)
     {
         var page = web.Page;
         await web.WaitForHeadingAsync("Log in");
         await page.GetByLabel("Email or username").FillAsync(login);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in", Exact = true }).ClickAsync();
-        // The sign-in page is Core's, without the app: the destination loads the app, whose runtime boots now.
-        await Assertions.Expect(page).Not.ToHaveURLAsync(new Regex(@"/login/?(\?.*)?$"), new() { Timeout = (float)WebSession.BootTimeout.TotalMilliseconds });
-        await web.WaitForHeadingAsync(timeout: WebSession.BootTimeout);
     }
 
     public static async Task RegisterAsync(this WebSession web, Learner learner)
