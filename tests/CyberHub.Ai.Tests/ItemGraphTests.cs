@@ -180,12 +180,26 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
     }
 
     /// <summary>
+    /// False where the lists come from an approximate index (<see cref="EmbeddedIndexedItemGraphTests"/>): each list's
+    /// similarities are still exact and its order true, but it may miss a neighbour the index missed, so the lists are held
+    /// to a recall against the exact ones instead of equality.
+    /// </summary>
+    protected virtual bool ListsAreExact => true;
+
+    /// <summary>
     /// Every stored list against the exact one computed here, in double precision, from the stored item vectors: the same
     /// items in the same order with the same similarities. Where two candidates are closer than the float noise between
-    /// the store's arithmetic and this one (1e-5), either may come first.
+    /// the store's arithmetic and this one (1e-5), either may come first. For lists from an approximate index
+    /// (<see cref="ListsAreExact"/> false): true similarities in descending order, at least 80 % of each exact list and
+    /// 95 % of all of them.
     /// </summary>
-    protected static async Task AssertExactAsync(IVectorStore store)
+    protected async Task AssertExactAsync(IVectorStore store)
     {
+        if (!ListsAreExact)
+        {
+            await AssertRecallAsync(store);
+            return;
+        }
         var (count, records) = await store.ListAsync(null, 0, 100_000);
         var keys = records.Select(r => new ContentKey(r.ContentType, r.ContentId)).ToList();
         var vectors = (await store.GetManyAsync(keys)).ToDictionary(v => v.Key, v => v.Vector);
@@ -222,6 +236,45 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
         }
         Assert.Equal(count, keys.Count);
     }
+
+    private static async Task AssertRecallAsync(IVectorStore store)
+    {
+        var (_, records) = await store.ListAsync(null, 0, 100_000);
+        var keys = records.Select(r => new ContentKey(r.ContentType, r.ContentId)).ToList();
+        var vectors = (await store.GetManyAsync(keys)).ToDictionary(v => v.Key, v => v.Vector);
+        var lists = await ItemGraph.Of(store).NeighboursAsync(keys);
+        const double noise = 1e-5;
+        int found = 0, wanted = 0;
+        foreach (var key in keys)
+        {
+            var expected = vectors.Where(v => v.Key != key)
+                .Select(v => (v.Key, Similarity: Dot(vectors[key], v.Value)))
+                .OrderByDescending(v => v.Similarity).Take(K).ToList();
+            if (expected.Count == 0)
+            {
+                Assert.False(lists.ContainsKey(key), $"{key} has a list in a catalog of one");
+                continue;
+            }
+            Assert.True(lists.TryGetValue(key, out var stored), $"{key} has no list");
+            Assert.Equal(expected.Count, stored.Count);
+            Assert.Equal(stored.Count, stored.Select(n => n.Item).Distinct().Count());
+            for (var i = 0; i < stored.Count; i++)
+            {
+                Assert.True(vectors.ContainsKey(stored[i].Item), $"{key} lists {stored[i].Item}, which is not in the catalog");
+                Assert.NotEqual(key, stored[i].Item);
+                Assert.True(Math.Abs(stored[i].Similarity - Dot(vectors[key], vectors[stored[i].Item])) < noise,
+                    $"{key} → {stored[i].Item}: stored {stored[i].Similarity}, actual {Dot(vectors[key], vectors[stored[i].Item])}");
+                Assert.True(i == 0 || stored[i - 1].Similarity >= stored[i].Similarity - noise, $"{key}: place {i} is out of order");
+            }
+            // Within the float noise of the exact list's last similarity counts as found (a tie at the edge).
+            var floor = expected[^1].Similarity - noise;
+            var hits = stored.Count(n => n.Similarity >= floor);
+            Assert.True(hits >= 0.8 * expected.Count, $"{key}: {hits} of the exact {expected.Count} neighbours");
+            found += hits;
+            wanted += expected.Count;
+        }
+        Assert.True(found >= 0.95 * wanted, $"the lists hold {found} of the exact {wanted} neighbours");
+    }
 }
 
 public sealed class EmbeddedItemGraphTests(EmbeddedStoreFixture fixture)
@@ -255,6 +308,8 @@ public sealed class EmbeddedItemGraphTests(EmbeddedStoreFixture fixture)
 public sealed class EmbeddedIndexedItemGraphTests(EmbeddedIndexedStoreFixture fixture)
     : ItemGraphTests<EmbeddedIndexedStoreFixture>(fixture), IClassFixture<EmbeddedIndexedStoreFixture>
 {
+    protected override bool ListsAreExact => false;
+
     [Fact]
     public async Task A_build_from_scratch_goes_through_the_index()
     {
