@@ -23,6 +23,7 @@ public sealed class BlendInputs
     {
         Context = context;
         Ranker = ranker;
+        Learned = new LearnedBlendRanker(ranker);
         Paths = paths;
         Lists = lists;
         CoCompletion = coCompletion;
@@ -30,6 +31,9 @@ public sealed class BlendInputs
 
     public EvaluationContext Context { get; }
     public BlendRanker Ranker { get; }
+
+    /// <summary>The learned blend over <see cref="Ranker"/>'s candidates (the "blend" row).</summary>
+    public LearnedBlendRanker Learned { get; }
     public IReadOnlyDictionary<ContentKey, PathItem> Paths { get; }
 
     /// <summary>Each item's stored neighbour list, as the stores' <see cref="IItemGraph"/> keeps it.</summary>
@@ -217,7 +221,7 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
                 ranked = inputs.Ranker.Recommend(history, request.Count, weights ?? BlendWeights.Default).Select(p => p.Key);
                 break;
             default:
-                ranked = inputs.Ranker.Recommend(history, request.Count, model: inputs.Model).Select(p => p.Key);
+                ranked = inputs.Learned.Recommend(history, request.Count, inputs.Model).Select(p => p.Key);
                 break;
         }
         var list = ranked.Where(k => !done.Contains(k)).Take(request.Count).ToList();

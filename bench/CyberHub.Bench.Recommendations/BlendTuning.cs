@@ -31,7 +31,7 @@ public static class BlendTuning
                 continue;
             }
             var taken = next.Select(c => c.Item).ToHashSet();
-            var candidates = inputs.Ranker.Features(history).Select(f => (f.Values, Taken: taken.Contains(f.Key))).ToList();
+            var candidates = inputs.Learned.Features(history).Select(f => (f.Values, Taken: taken.Contains(f.Key))).ToList();
             all.Add(candidates);
             hard.Add([.. candidates.Where(c => c.Taken || c.Values[BlendFeature.CoCompletionRank] >= 1.0 / 20
                 || c.Values[BlendFeature.ContentRank] >= 1.0 / 10 || c.Values[BlendFeature.UnlockedByLatest] > 0)]);
@@ -134,38 +134,40 @@ public static class BlendTuning
     /// interval on the time split, and the multi-interest slice's picks from the learner's other topic. The reporting
     /// split is never read.
     /// </summary>
-    public static async Task TuneServedAsync(EvaluationContext context, IReadOnlyList<Learner> population, int hidden, Action<string> say, CancellationToken cancellationToken)
+    public static async Task TuneServedAsync(EvaluationContext context, IReadOnlyList<Learner> population, int hidden, Action<string> say, CancellationToken cancellationToken,
+        IRecommender? oracle = null)
     {
-        var inputs = await BlendInputs.ForAsync(context);
-        var model = inputs.Model ?? BlendModel.Default;
+        await BlendInputs.ForAsync(context);
         // The first grid (weights × relevance {1, 0.9, 0.75}, ready first) found the weights to matter within ±0.005
         // NDCG@10. This one asks what cost the served ranking its place below co-completion alone: the scaling (by the
         // best candidate, or absolute, or by rank), ready first or not, diversification and the interest guarantee.
-        var w = BlendWeights.Default;
         // First run of this grid (tuning split): ready first 0.512; readiness a feature only: weighted sum scaled by the
         // best 0.710, calibrated sum 0.687, rank fusion (k 10) 0.710, learned blend 0.718, co-completion alone 0.714;
         // holding back items not ready below a co-completion share of 0.05 / 0.1 / 0.2 (calibrated): 0.696 / 0.676 / 0.565.
-        var q = new BlendWeights(0.25, 2, 0.25, 0);
+        // Second run (docs/recommendations.md, "Why the served ranking lost to co-completion"): rank fusion k 10 held back
+        // below share 0.02, confidence n/(n+5), 2 per interest where it is thin, was served (0.709 against co-completion's
+        // 0.714). This one asks whether co-completion shrunk toward content and path by a few pseudo-learners per history
+        // item (other learners decide where many completed the learner's items) does better, pooled linearly or geometrically.
         var choices = new List<ServedBlend>
         {
-            ServedBlend.Before,
-            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.None),
-            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.02),
-            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05),
-            new(q, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05),
-            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05, RankK: 30),
-            new(w, null, 1.0, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05, CoSupport: 5),
-            new(w, null, 1.0, PerInterest: 2, Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.05),
-            new(w, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.Unsupported, Support: 0.02),
-            new(w, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.Unsupported, Support: 0.05),
-            new(q, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.Unsupported, Support: 0.05),
-            new(q, null, 1.0, Fusion: ServedFusion.Scaled, HoldBack: HoldBack.None),
+            ServedBlend.RankFusion,
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Shrunk },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Shrunk, CoSupport = 20 },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Shrunk, HoldBack = HoldBack.None },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Pooled },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Pooled, CoSupport = 20 },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Pooled, HoldBack = HoldBack.None },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Pooled, CoSupport = 1 },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Shrunk, Renormalise = true },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Pooled, Renormalise = true },
+            ServedBlend.RankFusion with { Passed = 0.3 },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Shrunk, Passed = 0.3 },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Pooled, Passed = 0.3 },
+            ServedBlend.RankFusion with { Fusion = ServedFusion.Pooled, Passed = 0.1 },
         };
         var coCompletion = new BlendRecommender(context, Strategies.CoCompletion, BlendRecommender.Mode.CoCompletion);
-        say($"- the learned blend used here (fitted on tuning): {Describe(model)}");
-        say("");
-        say("| served choice (tuning split) | NDCG@10 | P@10 | coverage | ILD | multi-interest: picks in latest topic | in other topic | learners with 2+ of other |");
-        say("|---|---:|---:|---:|---:|---:|---:|---:|");
+        say("| served choice (tuning split) | NDCG@10 | minus co-completion (paired) | P@10 | coverage | ILD | multi-interest: picks in latest topic | in other topic | learners with 2+ of other |");
+        say("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         var meanEmbedding = new MeanEmbeddingRecommender(context);
         var baseTable = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [meanEmbedding], cancellationToken);
         var baseSlice = await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [meanEmbedding], cancellationToken);
@@ -173,18 +175,50 @@ public static class BlendTuning
         var coTable = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [coCompletion], cancellationToken);
         var coSlice = await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [coCompletion], cancellationToken);
         var c = coTable.Rows[0];
-        say($"| co-completion alone | {c.Ndcg} | {c.Precision} | {c.Coverage:F3} | {c.Diversity} | {coSlice.Rows[0].InLatest} | {coSlice.Rows[0].InOther} | {coSlice.Rows[0].TwoOrMoreOther} |");
-        say($"| mean-embedding | {b.Ndcg} | {b.Precision} | {b.Coverage:F3} | {b.Diversity} | {baseSlice.Rows[0].InLatest} | {baseSlice.Rows[0].InOther} | {baseSlice.Rows[0].TwoOrMoreOther} |");
+        say($"| co-completion alone | {c.Ndcg} | – | {c.Precision} | {c.Coverage:F3} | {c.Diversity} | {coSlice.Rows[0].InLatest} | {coSlice.Rows[0].InOther} | {coSlice.Rows[0].TwoOrMoreOther} |");
+        if (oracle is not null)
+        {
+            var o = (await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [oracle], cancellationToken)).Rows[0];
+            var os = (await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [oracle], cancellationToken)).Rows[0];
+            say($"| {oracle.Name} | {o.Ndcg} | | {o.Precision} | {o.Coverage:F3} | {o.Diversity} | {os.InLatest} | {os.InOther} | {os.TwoOrMoreOther} |");
+        }
+        say($"| mean-embedding | {b.Ndcg} | | {b.Precision} | {b.Coverage:F3} | {b.Diversity} | {baseSlice.Rows[0].InLatest} | {baseSlice.Rows[0].InOther} | {baseSlice.Rows[0].TwoOrMoreOther} |");
         foreach (var choice in choices)
         {
-            var strategy = new ServedRecommender(context, choice.Describe(), choice);
-            var table = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [strategy], cancellationToken);
+            // Named as the served row so the table pairs it with co-completion alone, learner by learner.
+            var strategy = new ServedRecommender(context, Strategies.Served, choice);
+            var table = await Evaluation.TimeSplitAsync(context, population, Learner.Tuning, hidden, [coCompletion, strategy], cancellationToken);
             var slice = await Evaluation.MultiInterestAsync(context, population, Learner.Tuning, hidden, [strategy], cancellationToken);
-            var r = table.Rows[0];
+            var r = table.Rows[1];
             var m = slice.Rows[0];
-            say($"| {choice.Describe()} | {r.Ndcg} | {r.Precision} | {r.Coverage:F3} | {r.Diversity} | {m.InLatest} | {m.InOther} | {m.TwoOrMoreOther} |");
+            var d = table.BlendVersus.Single(v => v.Other == Strategies.CoCompletion).Ndcg;
+            say(string.Create(CultureInfo.InvariantCulture, $"| {choice.Describe()} | {r.Ndcg} | {Math.Round(d.Mean, 3):+0.000;-0.000;0.000} ± {d.HalfWidth:F3} | {r.Precision} | {r.Coverage:F3} | {r.Diversity} | {m.InLatest} | {m.InOther} | {m.TwoOrMoreOther} |"));
         }
         say($"(multi-interest slice: {baseSlice.Learners} tuning learners)");
+    }
+
+    /// <summary>
+    /// CPU per call of each strategy over the reporting learners of the time split (the served ranking's reads and ranking,
+    /// as a service miss), in interleaved rounds so the machine's load falls on all alike; the mean over the rounds.
+    /// </summary>
+    public static async Task<string> InterleavedCostAsync(IReadOnlyList<IRecommender> strategies, IReadOnlyList<Learner> learners, int hidden, int rounds, CancellationToken cancellationToken)
+    {
+        var evaluated = learners.Where(l => l.Split == Learner.Reporting && l.Log.Count > hidden).ToList();
+        var cpu = new double[strategies.Count];
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var s = 0; s < strategies.Count; s++)
+            {
+                var before = Process.GetCurrentProcess().TotalProcessorTime;
+                foreach (var learner in evaluated)
+                {
+                    await strategies[s].RecommendAsync(new RecommendationRequest(learner.Id, learner.SplitAt(hidden).History, Evaluation.Cutoff), cancellationToken);
+                }
+                cpu[s] += (Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds / evaluated.Count;
+            }
+        }
+        return string.Join("; ", strategies.Select((s, i) => string.Create(CultureInfo.InvariantCulture, $"{s.Name} {cpu[i] / rounds:F2} ms CPU per call")))
+            + string.Create(CultureInfo.InvariantCulture, $" (mean of {rounds} interleaved rounds over {evaluated.Count} learners, single thread)");
     }
 
     public static async Task<string> CostAsync(EvaluationContext context, IReadOnlyList<Learner> learners, int hidden, CancellationToken cancellationToken)

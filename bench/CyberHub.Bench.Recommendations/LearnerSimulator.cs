@@ -84,23 +84,33 @@ public sealed class LearnerSimulator(IReadOnlyList<CatalogItem> catalog, Simulat
 
     private static readonly DateTime Epoch = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
+    private Dictionary<string, List<CatalogItem>> _tracks = [];
+    private Dictionary<ContentKey, CatalogItem> _byKey = [];
+    private double[] _topicWeights = [];
+
+    /// <summary>Each learner's state after each of their completions (index i: after completion i + 1), kept by <see cref="Run"/> for the oracle.</summary>
+    private readonly Dictionary<int, List<State>> _states = [];
+
     public IReadOnlyList<Learner> Run()
     {
         var random = new Random(settings.Seed);
-        var tracks = catalog.GroupBy(i => i.Track).ToDictionary(g => g.Key, g => g.ToList());
+        _tracks = catalog.GroupBy(i => i.Track).ToDictionary(g => g.Key, g => g.ToList());
         foreach (var topic in TopicPopularity)
         {
-            if (!tracks.ContainsKey(topic))
+            if (!_tracks.ContainsKey(topic))
             {
                 throw new InvalidOperationException($"The catalog has no items of topic '{topic}'.");
             }
         }
-        var byKey = catalog.ToDictionary(i => i.Key);
-        var weights = TopicPopularity.Select((_, rank) => 1 / Math.Pow(rank + 1, settings.TopicZipf)).ToArray();
+        _byKey = catalog.ToDictionary(i => i.Key);
+        _topicWeights = TopicPopularity.Select((_, rank) => 1 / Math.Pow(rank + 1, settings.TopicZipf)).ToArray();
+        _states.Clear();
         var learners = new List<Learner>(settings.Learners);
         for (var id = 1; id <= settings.Learners; id++)
         {
-            var log = Simulate(random, tracks, byKey, weights, TopicPopularity[Draw(random, weights)]);
+            var states = new List<State>();
+            var log = Simulate(random, TopicPopularity[Draw(random, _topicWeights)], states);
+            _states[id] = states;
             learners.Add(new Learner(id, Learner.HalfOf(id, settings.Seed), log));
         }
         return learners;
@@ -108,6 +118,23 @@ public sealed class LearnerSimulator(IReadOnlyList<CatalogItem> catalog, Simulat
 
     /// <summary>One learner's tastes, drawn when they start.</summary>
     private sealed record Taste(Dictionary<string, double> Type, double FollowOn, double LevelPull, Dictionary<ContentKey, double> Item);
+
+    /// <summary>
+    /// Where a learner is: their tastes, what they completed, what they know (completed or skipped as known), their
+    /// topic and their latest completion. Everything the next step depends on, so a copy can be walked on (the oracle).
+    /// </summary>
+    private sealed class State(Taste taste, string topic)
+    {
+        public Taste Taste { get; } = taste;
+        public HashSet<ContentKey> Done { get; init; } = [];
+        public HashSet<ContentKey> Known { get; init; } = [];
+        public string Topic { get; set; } = topic;
+        public ContentKey? Last { get; set; }
+
+        public State Copy() => new(Taste, Topic) { Done = [.. Done], Known = [.. Known], Last = Last };
+    }
+
+    private enum Outcome { Completed, Moved, Stopped }
 
     private Taste NewTaste(Random random) => new(
         new Dictionary<string, double>
@@ -120,82 +147,144 @@ public sealed class LearnerSimulator(IReadOnlyList<CatalogItem> catalog, Simulat
         random.NextDouble() * settings.MaxLevelPull,
         catalog.ToDictionary(i => i.Key, _ => Math.Exp(settings.ItemTasteSigma * Normal(random))));
 
-    private List<Completion> Simulate(
-        Random random, Dictionary<string, List<CatalogItem>> tracks, Dictionary<ContentKey, CatalogItem> byKey, double[] topicWeights, string topic)
+    private List<Completion> Simulate(Random random, string topic, List<State> states)
     {
-        var taste = NewTaste(random);
-        var done = new HashSet<ContentKey>();
-        // What the learner knows: what they completed and what they skipped as known; prerequisites are checked against it.
-        var known = new HashSet<ContentKey>();
+        var state = new State(NewTaste(random), topic);
         var log = new List<Completion>();
         var at = Epoch.AddDays(random.NextDouble() * 180).AddMinutes(random.Next(24 * 60));
-        ContentKey? last = null;
-        bool Ready(CatalogItem item) => item.Before.All(known.Contains);
         while (log.Count < settings.MaxLength)
         {
             if (random.NextDouble() < settings.DropOut)
             {
                 break;
             }
-            CatalogItem? next = null;
-            var roll = random.NextDouble();
-            if (roll < settings.Noise)
+            var outcome = Step(random, state, out var next);
+            if (outcome == Outcome.Stopped)
             {
-                next = catalog[random.Next(catalog.Count)];
+                break;
             }
-            else if (roll < settings.Noise + settings.Switch)
+            if (outcome == Outcome.Completed)
             {
-                topic = SwitchTopic(random, topic, topicWeights);
-                continue;
+                at = at.AddDays(Gap(random));
+                log.Add(new Completion(next!.Key, at));
+                states.Add(state.Copy());
+            }
+        }
+        return log;
+    }
+
+    /// <summary>
+    /// One step of a learner (after the drop-out draw): noise, a switch of topic, a jump ahead, a detour, the end of a
+    /// track, a skip, or a completion (<paramref name="next"/>, already recorded in <paramref name="state"/>).
+    /// </summary>
+    private Outcome Step(Random random, State state, out CatalogItem? next)
+    {
+        next = null;
+        bool Ready(CatalogItem item) => item.Before.All(state.Known.Contains);
+        var roll = random.NextDouble();
+        if (roll < settings.Noise)
+        {
+            next = catalog[random.Next(catalog.Count)];
+        }
+        else if (roll < settings.Noise + settings.Switch)
+        {
+            state.Topic = SwitchTopic(random, state.Topic, _topicWeights);
+            return Outcome.Moved;
+        }
+        else
+        {
+            var topic = state.Topic;
+            var open = _tracks[topic].Where(i => !state.Known.Contains(i.Key)).ToList();
+            var ready = open.Where(Ready).ToList();
+            var waiting = open.Where(i => !Ready(i)).ToList();
+            if (waiting.Count > 0 && random.NextDouble() < settings.JumpAhead)
+            {
+                // Jumping ahead: an item of the topic whose prerequisites are not all done.
+                next = waiting[random.Next(waiting.Count)];
+            }
+            else if (ready.Count == 0)
+            {
+                // Nothing ready: what waits on another topic's prerequisite may send the learner there; else the track is over.
+                var elsewhere = waiting.SelectMany(i => i.Before).Where(k => !state.Known.Contains(k) && _byKey[k].Track != topic)
+                    .Select(k => _byKey[k].Track).Distinct().ToList();
+                if (elsewhere.Count > 0 && random.NextDouble() < settings.Detour)
+                {
+                    state.Topic = elsewhere[random.Next(elsewhere.Count)];
+                    return Outcome.Moved;
+                }
+                if (random.NextDouble() >= settings.ContinueAfterTrack)
+                {
+                    return Outcome.Stopped;
+                }
+                state.Topic = Related(random, topic);
+                return Outcome.Moved;
             }
             else
             {
-                var open = tracks[topic].Where(i => !known.Contains(i.Key)).ToList();
-                var ready = open.Where(Ready).ToList();
-                var waiting = open.Where(i => !Ready(i)).ToList();
-                if (waiting.Count > 0 && random.NextDouble() < settings.JumpAhead)
+                var chosen = ready[Draw(random, [.. ready.Select(i => Weight(state.Taste, i, ready, state.Last))])];
+                if (random.NextDouble() < settings.Skip)
                 {
-                    // Jumping ahead: an item of the topic whose prerequisites are not all done.
-                    next = waiting[random.Next(waiting.Count)];
+                    state.Known.Add(chosen.Key);
+                    return Outcome.Moved;
                 }
-                else if (ready.Count == 0)
+                next = chosen;
+            }
+        }
+        if (next is null || !state.Done.Add(next.Key))
+        {
+            next = null;
+            return Outcome.Moved;
+        }
+        state.Known.Add(next.Key);
+        state.Last = next.Key;
+        return Outcome.Completed;
+    }
+
+    /// <summary>
+    /// The oracle: how likely each item is to be among a learner's next <paramref name="horizon"/> completions after their
+    /// first <paramref name="completed"/>, knowing everything the simulator knows (tastes, skipped-as-known items, the
+    /// topic they are in). Estimated by walking <paramref name="rollouts"/> copies of the learner's state on with the
+    /// simulator's own steps, keeping only walks that reach <paramref name="horizon"/> more completions (the learner
+    /// evaluated did). Ranking by these shares maximises the expected NDCG@10 of the time split (binary relevance, a
+    /// fixed number of relevant items), so it is the ceiling of any strategy on this population, up to sampling noise.
+    /// </summary>
+    public IReadOnlyDictionary<ContentKey, double> NextShares(int learnerId, int completed, int horizon, int rollouts, int seed)
+    {
+        if (!_states.TryGetValue(learnerId, out var states) || completed < 1 || completed > states.Count)
+        {
+            return new Dictionary<ContentKey, double>();
+        }
+        var random = new Random(seed);
+        var counts = new Dictionary<ContentKey, double>();
+        var kept = 0;
+        for (var r = 0; r < rollouts; r++)
+        {
+            var state = states[completed - 1].Copy();
+            var taken = new List<ContentKey>(horizon);
+            // A bounded walk: topic moves without a completion are possible, never endless in practice.
+            for (var steps = 0; taken.Count < horizon && steps < 200; steps++)
+            {
+                var outcome = Step(random, state, out var next);
+                if (outcome == Outcome.Stopped)
                 {
-                    // Nothing ready: what waits on another topic's prerequisite may send the learner there; else the track is over.
-                    var elsewhere = waiting.SelectMany(i => i.Before).Where(k => !known.Contains(k) && byKey[k].Track != topic)
-                        .Select(k => byKey[k].Track).Distinct().ToList();
-                    if (elsewhere.Count > 0 && random.NextDouble() < settings.Detour)
-                    {
-                        topic = elsewhere[random.Next(elsewhere.Count)];
-                        continue;
-                    }
-                    if (random.NextDouble() >= settings.ContinueAfterTrack)
-                    {
-                        break;
-                    }
-                    topic = Related(random, topic);
-                    continue;
+                    break;
                 }
-                else
+                if (outcome == Outcome.Completed)
                 {
-                    var chosen = ready[Draw(random, [.. ready.Select(i => Weight(taste, i, ready, last))])];
-                    if (random.NextDouble() < settings.Skip)
-                    {
-                        known.Add(chosen.Key);
-                        continue;
-                    }
-                    next = chosen;
+                    taken.Add(next!.Key);
                 }
             }
-            if (next is null || !done.Add(next.Key))
+            if (taken.Count < horizon)
             {
                 continue;
             }
-            known.Add(next.Key);
-            last = next.Key;
-            at = at.AddDays(Gap(random));
-            log.Add(new Completion(next.Key, at));
+            kept++;
+            foreach (var key in taken)
+            {
+                counts[key] = counts.GetValueOrDefault(key) + 1;
+            }
         }
-        return log;
+        return kept == 0 ? counts : counts.ToDictionary(c => c.Key, c => c.Value / kept);
     }
 
     /// <summary>How much a learner wants a ready item: type taste × item taste × follow-on pull × level pull.</summary>

@@ -49,7 +49,9 @@ try
     var multiInterest = new List<MultiInterestTable>();
 
     // (a) The simulated population over the demo catalog.
-    var population = new LearnerSimulator(demo.Items, new SimulationSettings { Seed = options.Seed, Learners = options.Learners }).Run();
+    var simulator = new LearnerSimulator(demo.Items, new SimulationSettings { Seed = options.Seed, Learners = options.Learners });
+    var population = simulator.Run();
+    var oracle = new OracleRecommender(simulator, demo.Items, options.Hidden);
     var lengths = population.Select(l => l.Log.Count).OrderBy(n => n).ToArray();
     Say($"- simulated population: {population.Count} learners (seed {options.Seed}), {lengths.Sum()} completions, log length median {lengths[lengths.Length / 2]}, "
         + $"mean {lengths.Average():F1}, max {lengths[^1]}; {population.Count(l => l.Log.Count > options.Hidden)} have more than {options.Hidden} completions and are evaluated");
@@ -70,20 +72,20 @@ try
     }
     if (options.TuneServed)
     {
-        (await BlendInputs.ForAsync(demoContext)).Model = await BlendTuning.FitAsync(demoContext, population, options.Hidden);
-        await BlendTuning.TuneServedAsync(demoContext, population, options.Hidden, Say, cancellationToken);
+        await BlendTuning.TuneServedAsync(demoContext, population, options.Hidden, Say, cancellationToken, oracle);
         return;
     }
     if (options.Only == "served")
     {
         // The served ranking beside the baselines and every component, on the simulated population only (no learned blend fit).
-        var names = new HashSet<string> { Strategies.MeanEmbedding, Strategies.Today, Strategies.Diffusion, Strategies.MultiInterest, Strategies.CoCompletion, Strategies.Path, Strategies.Served };
-        var servedStrategies = Strategies.All.Where(s => names.Contains(s.Name)).Select(s => s.Create(demoContext)).ToList();
+        var names = new HashSet<string> { Strategies.MeanEmbedding, Strategies.Today, Strategies.Diffusion, Strategies.MultiInterest, Strategies.CoCompletion, Strategies.Path, Strategies.ServedBefore, Strategies.Served };
+        var servedStrategies = Strategies.All.Where(s => names.Contains(s.Name)).Select(s => s.Create(demoContext)).Append(oracle).ToList();
         foreach (var split in options.Splits)
         {
             Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedStrategies, cancellationToken)));
             Say(Report.Markdown(await Evaluation.MultiInterestAsync(demoContext, population, split, options.Hidden, servedStrategies, cancellationToken)));
         }
+        Say($"- cost: {await BlendTuning.InterleavedCostAsync([.. servedStrategies.Where(s => s.Name is Strategies.ServedBefore or Strategies.Served)], population, options.Hidden, 3, cancellationToken)}");
         Say($"- took {clock.Elapsed.TotalSeconds:F0} s");
         Directory.CreateDirectory(options.Out);
         await File.WriteAllTextAsync(Path.Combine(options.Out, "served.md"), report.ToString(), cancellationToken);
@@ -95,7 +97,7 @@ try
         var demoModel = await BlendTuning.FitAsync(demoContext, population, options.Hidden);
         (await BlendInputs.ForAsync(demoContext)).Model = demoModel;
         Say($"- learned blend, fitted on the tuning split of the simulated population: {BlendTuning.Describe(demoModel)}");
-        var demoStrategies = Strategies.All.Select(s => s.Create(demoContext)).ToList();
+        var demoStrategies = Strategies.All.Select(s => s.Create(demoContext)).Append(oracle).ToList();
         foreach (var split in options.Splits)
         {
             tables.Add(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, demoStrategies, cancellationToken));
@@ -143,7 +145,8 @@ try
         new Bm25Search([.. CatalogImporterTexts(demo)]),
     ];
     var searchResults = new List<SearchResult>();
-    foreach (var strategy in searchStrategies)
+    // --only recommendations: both data sets, no search part.
+    foreach (var strategy in options.Only == "recommendations" ? [] : searchStrategies)
     {
         searchResults.Add(await SearchEvaluation.RunAsync(strategy, queries, cancellationToken));
     }
@@ -160,8 +163,11 @@ try
     {
         Say(Report.Markdown(table));
     }
-    Say(Report.Markdown(searchResults, queries.Count(q => !q.Nonsense), queries.Count(q => q.Nonsense)));
-    Say(await SearchBench.RunAsync(embeddings, demo, [.. CatalogImporterTexts(demo)], queries, work, cancellationToken));
+    if (options.Only != "recommendations")
+    {
+        Say(Report.Markdown(searchResults, queries.Count(q => !q.Nonsense), queries.Count(q => q.Nonsense)));
+        Say(await SearchBench.RunAsync(embeddings, demo, [.. CatalogImporterTexts(demo)], queries, work, cancellationToken));
+    }
 
     Directory.CreateDirectory(options.Out);
     await File.WriteAllTextAsync(Path.Combine(options.Out, "recommendations.md"), report.ToString(), cancellationToken);
@@ -221,9 +227,9 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--tune-blend" => options with { TuneBlend = true },
                 "--tune-content" => options with { TuneContent = true },
                 "--tune-served" => options with { TuneServed = true },
-                "--only" => options with { Only = Next() is var only && only is "search" or "served" ? only : throw new ArgumentException("--only takes: search, served") },
+                "--only" => options with { Only = Next() is var only && only is "search" or "served" or "recommendations" ? only : throw new ArgumentException("--only takes: search, served, recommendations") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --only search|served"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --only search|served|recommendations"),
             };
         }
         return options;

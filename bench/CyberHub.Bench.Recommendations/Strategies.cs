@@ -74,6 +74,7 @@ public static class Strategies
     public const string WeightedBlend = "blend (weighted sum)";
     public const string Blend = "blend";
     public const string Served = "served ranking";
+    public const string ServedBefore = "served before (rank fusion)";
 
     /// <summary>The single components the blend must beat (the strategies that are neither baselines nor blends).</summary>
     public static IReadOnlySet<string> Components { get; } = new HashSet<string> { Diffusion, MultiInterest, CoCompletion, Path };
@@ -91,6 +92,7 @@ public static class Strategies
         (Path, c => new BlendRecommender(c, Path, BlendRecommender.Mode.Path)),
         (WeightedBlend, c => new BlendRecommender(c, WeightedBlend, BlendRecommender.Mode.WeightedBlend)),
         (Blend, c => new BlendRecommender(c, Blend, BlendRecommender.Mode.Blend)),
+        (ServedBefore, c => new ServedRecommender(c, ServedBefore, ServedBlend.RankFusion)),
         (Served, c => new ServedRecommender(c, Served)),
     ];
 }

@@ -158,6 +158,8 @@ public sealed class ServedRankingTests
     [InlineData(ServedFusion.Scaled)]
     [InlineData(ServedFusion.Calibrated)]
     [InlineData(ServedFusion.Rank)]
+    [InlineData(ServedFusion.Shrunk)]
+    [InlineData(ServedFusion.Pooled)]
     public void Few_learners_behind_the_history_leave_the_first_place_to_content(ServedFusion fusion)
     {
         // b is a's closest item; four learners completed a and then c. With full trust in co-completion c leads; with
@@ -180,6 +182,81 @@ public sealed class ServedRankingTests
         var fallback = Rank(items, history, coCompletion, blend with { CoSupport = 100 });
         Assert.Equal(K("b"), fallback[0].Key);
         Assert.Equal("Because you completed 'A'", Blend.Reason(fallback[0], Title));
+    }
+
+    [Fact]
+    public void The_geometric_pool_prefers_what_several_of_the_learners_items_lead_to_and_the_linear_pool_what_the_latest_leads_to_most()
+    {
+        // a then b done. Ten learners completed each. After b, nine took x and four took y; after a, four took y and
+        // nobody x. The weighted mean of the shares puts x first (the latest item's strong lead); the weighted geometric
+        // mean puts y first (both items lead there, x only one). Content is neutral: x and y are equally close.
+        var items = Items([
+            new("a", "net", 0, V(1, 0, 0, 0)),
+            new("b", "net", 0, V(0, 1, 0, 0)),
+            new("x", "net", 0, V(1, 1, 1, 0)),
+            new("y", "net", 0, V(1, 1, 0, 1)),
+        ]);
+        var history = History(items, "a", "b");
+        var coCompletion = new CoCompletionModel();
+        for (var learner = 0; learner < 10; learner++)
+        {
+            var at = T0.AddHours(learner);
+            coCompletion.Add([], K("a"), at);
+            coCompletion.Add([], K("b"), at);
+            if (learner < 9)
+            {
+                coCompletion.Add([K("b")], K("x"), at.AddMinutes(30));
+            }
+            if (learner < 4)
+            {
+                coCompletion.Add([K("a"), K("b")], K("y"), at.AddMinutes(40));
+            }
+        }
+        var linear = ServedBlend.Default with { Fusion = ServedFusion.Shrunk, CoSupport = 0.01 };
+
+        var byMean = Rank(items, history, coCompletion, linear);
+        var byProduct = Rank(items, history, coCompletion, linear with { Fusion = ServedFusion.Pooled });
+
+        Assert.Equal([K("x"), K("y")], byMean.Select(p => p.Key));
+        Assert.Equal([K("y"), K("x")], byProduct.Select(p => p.Key));
+        Assert.All(byMean.Concat(byProduct), p => Assert.InRange(p.Score, 0, 1));
+        Assert.Equal("Learners who completed 'B' often take this next", Blend.Reason(byProduct[1], Title));
+        Assert.Equal(RecommendationSource.CoCompletion, byProduct[0].Source);
+    }
+
+    [Fact]
+    public void What_the_learner_has_gone_beyond_comes_after_what_lies_ahead()
+    {
+        // b needs a, x needs b. The learner completed b without a (they knew it). Six learners completed b; five took a
+        // after it, four took x. Co-completion alone puts a first; discounting what the learner has gone beyond puts x first.
+        var items = Items([
+            new("a", "net", 0, V(1, 0, 0, 0)),
+            new("b", "net", 1, V(0.9f, 0.4f, 0, 0), "a"),
+            new("x", "net", 1, V(0.7f, 0.7f, 0.1f, 0), "b"),
+        ]);
+        var history = History(items, "b");
+        var coCompletion = new CoCompletionModel();
+        for (var learner = 0; learner < 6; learner++)
+        {
+            var at = T0.AddHours(learner);
+            coCompletion.Add([], K("b"), at);
+            if (learner < 5)
+            {
+                coCompletion.Add([K("b")], K("a"), at.AddMinutes(10));
+            }
+            if (learner < 4)
+            {
+                coCompletion.Add([K("b")], K("x"), at.AddMinutes(20));
+            }
+        }
+        var blend = ServedBlend.Default with { Fusion = ServedFusion.Shrunk, CoSupport = 0.01, Passed = 1 };
+
+        Assert.Equal([K("a"), K("x")], Rank(items, history, coCompletion, blend).Select(p => p.Key));
+        var discounted = Rank(items, history, coCompletion, blend with { Passed = 0.1 });
+        Assert.True(discounted[0].Key == K("x"), string.Join("; ", discounted.Select(p => $"{p.Key.ContentId} {p.Score} {p.Ready} {p.Source}")));
+        Assert.Equal([K("x"), K("a")], discounted.Select(p => p.Key));
+        Assert.Equal(["a"], ServedRanking.Passed(history, items).Select(k => k.ContentId).Order(StringComparer.Ordinal));
+        Assert.Equal(["a", "b"], ServedRanking.Passed(History(items, "x"), items).Select(k => k.ContentId).Order(StringComparer.Ordinal));
     }
 
     [Fact]

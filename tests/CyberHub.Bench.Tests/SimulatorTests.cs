@@ -26,6 +26,33 @@ public sealed class SimulatorTests
     }
 
     [Fact]
+    public void The_oracle_walks_on_from_a_learners_state_never_offers_what_they_did_and_finds_what_they_took_next()
+    {
+        var simulator = new LearnerSimulator(Demo, new SimulationSettings { Seed = 5, Learners = 400 });
+        var population = simulator.Run();
+        var evaluated = population.Where(l => l.Log.Count > 6).ToList();
+        Assert.NotEmpty(evaluated);
+        var hits = 0;
+        var randomHits = 0.0;
+        foreach (var learner in evaluated)
+        {
+            var (history, next) = learner.SplitAt(3);
+            var shares = simulator.NextShares(learner.Id, history.Count, horizon: 3, rollouts: 200, seed: learner.Id);
+            // Every walk kept takes exactly three distinct items: the shares sum to three.
+            Assert.Equal(3, shares.Values.Sum(), 6);
+            Assert.DoesNotContain(shares.Keys, k => history.Any(c => c.Item == k));
+            Assert.Equal(shares, simulator.NextShares(learner.Id, history.Count, horizon: 3, rollouts: 200, seed: learner.Id));
+            var top = shares.OrderByDescending(s => s.Value).ThenBy(s => s.Key.ContentId, StringComparer.Ordinal).Take(10).Select(s => s.Key).ToHashSet();
+            hits += next.Count(c => top.Contains(c.Item));
+            randomHits += 3 * 10.0 / (Demo.Count - history.Count);
+        }
+        // Knowing the learner's tastes and state, the top 10 holds far more of what they took next than chance does.
+        Assert.True(hits > 4 * randomHits, $"{hits} hidden completions in the oracle's top 10, {randomHits:F0} by chance");
+        // Walking copies leaves the population as the seed made it.
+        Assert.Equal(Flatten(population), Flatten(Simulate(5, 400)));
+    }
+
+    [Fact]
     public void Logs_are_in_time_order_without_repeats_and_mostly_follow_level_order()
     {
         var population = Simulate(11, 1000);

@@ -33,6 +33,9 @@ public sealed record BlendCandidate(
     ContentKey Key, ComponentSignal Content, ComponentSignal CoCompletion, ComponentSignal Path, ComponentSignal Popular,
     bool Ready = true, IReadOnlyList<ContentKey>? Missing = null);
 
+/// <summary>One component's weighted part of a pick's score, and the learner's item behind it (null when none).</summary>
+public readonly record struct BlendPart(RecommendationSource Source, double Value, ContentKey? Driver);
+
 /// <summary>The components' scores of a pick, each scaled to 0..1 over the candidates (before weighting).</summary>
 public sealed record ComponentScores(double Content, double CoCompletion, double Path, double Popular);
 
@@ -58,6 +61,31 @@ public static class Blend
         {
             throw new ArgumentOutOfRangeException(nameof(weights), "Blend weights must not be negative.");
         }
+        var picks = Picks(candidates, (c, scores) =>
+        [
+            new(RecommendationSource.NextStep, weights.Path * scores.Path, c.Path.Driver),
+            new(RecommendationSource.CoCompletion, weights.CoCompletion * scores.CoCompletion, c.CoCompletion.Driver),
+            new(RecommendationSource.Content, weights.Content * scores.Content, c.Content.Driver),
+            new(RecommendationSource.Popular, weights.Popular * scores.Popular, c.Popular.Driver),
+        ]);
+        return [.. picks
+            .OrderByDescending(p => p.Ready)
+            .ThenByDescending(p => p.Score)
+            .ThenBy(p => p.Key.ContentType, StringComparer.Ordinal).ThenBy(p => p.Key.ContentId, StringComparer.Ordinal)
+            .Take(Math.Max(0, count))];
+    }
+
+    /// <summary>
+    /// The pick loop every fusion shares: each candidate once (the first of a key), its components scaled to 0..1 by the
+    /// best candidate of each (<see cref="ComponentScores"/>), its weighted parts from <paramref name="parts"/>, its score
+    /// (the sum of the parts, or <paramref name="score"/> of the candidate and that sum), and its strongest source: the
+    /// largest part, where a next step and a co-completion count only with a learner's item to name (content otherwise).
+    /// </summary>
+    public static List<BlendedPick> Picks(
+        IReadOnlyList<BlendCandidate> candidates, Func<BlendCandidate, ComponentScores, BlendPart[]> parts, Func<BlendCandidate, double, double>? score = null)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(parts);
         static double Max(IEnumerable<double> values) => values.DefaultIfEmpty(0).Max();
         var maxContent = Max(candidates.Select(c => c.Content.Score));
         var maxCo = Max(candidates.Select(c => c.CoCompletion.Score));
@@ -74,26 +102,19 @@ public static class Blend
                 continue;
             }
             var scores = new ComponentScores(Scale(c.Content.Score, maxContent), Scale(c.CoCompletion.Score, maxCo), Scale(c.Path.Score, maxPath), Scale(c.Popular.Score, maxPopular));
-            (RecommendationSource Source, double Part, ContentKey? Driver)[] parts =
-            [
-                (RecommendationSource.NextStep, weights.Path * scores.Path, c.Path.Driver),
-                (RecommendationSource.CoCompletion, weights.CoCompletion * scores.CoCompletion, c.CoCompletion.Driver),
-                (RecommendationSource.Content, weights.Content * scores.Content, c.Content.Driver),
-                (RecommendationSource.Popular, weights.Popular * scores.Popular, c.Popular.Driver),
-            ];
-            // A "next step" needs an item it comes after; without one the path part still counts but cannot name the reason.
-            var strongest = parts.Where(p => p.Source != RecommendationSource.NextStep || p.Driver is not null).MaxBy(p => p.Part);
-            if (strongest.Part <= 0)
+            var weighted = parts(c, scores);
+            // "Next step after X" and "Learners who completed X ..." need an item X; without one the part still counts
+            // in the score but cannot name the reason.
+            var strongest = weighted.Where(p => p.Source is not (RecommendationSource.NextStep or RecommendationSource.CoCompletion) || p.Driver is not null)
+                .DefaultIfEmpty(new BlendPart(RecommendationSource.Content, 0, c.Content.Driver)).MaxBy(p => p.Value);
+            if (strongest.Value <= 0)
             {
-                strongest = parts.Where(p => p.Source == RecommendationSource.Content).First();
+                strongest = new BlendPart(RecommendationSource.Content, 0, c.Content.Driver);
             }
-            picks.Add(new BlendedPick(c.Key, parts.Sum(p => p.Part), scores, strongest.Source, strongest.Driver, c.Ready, c.Missing ?? []));
+            var sum = weighted.Sum(p => p.Value);
+            picks.Add(new BlendedPick(c.Key, score is null ? sum : score(c, sum), scores, strongest.Source, strongest.Driver, c.Ready, c.Missing ?? []));
         }
-        return [.. picks
-            .OrderByDescending(p => p.Ready)
-            .ThenByDescending(p => p.Score)
-            .ThenBy(p => p.Key.ContentType, StringComparer.Ordinal).ThenBy(p => p.Key.ContentId, StringComparer.Ordinal)
-            .Take(Math.Max(0, count))];
+        return picks;
     }
 
     /// <summary>

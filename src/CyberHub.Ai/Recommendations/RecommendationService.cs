@@ -112,7 +112,7 @@ public sealed class RecommendationService(
         // Three independent reads: the graph around the history (two hops), the co-completion counts leaving it, and
         // the items nearest the profile (new items have no co-completion support yet; content still finds them).
         var neighbourhood = ServedRanking.NeighbourhoodAsync(recent, graph.NeighboursAsync, cancellationToken);
-        var counts = coCompletion.ReadAsync(recent, Served.Weights.Popular > 0 || Served.Model is not null ? MaxLimit : 0, cancellationToken);
+        var counts = coCompletion.ReadAsync(recent, Served.Weights.Popular > 0 ? MaxLimit : 0, cancellationToken);
         var nearest = profile is null
             ? Task.FromResult<IReadOnlyList<ContentVector>>([])
             : RecommendationCore.CandidatesAsync(catalog, profile, type, startedSet, cancellationToken);

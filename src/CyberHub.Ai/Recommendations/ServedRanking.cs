@@ -21,6 +21,19 @@ public enum ServedFusion
 
     /// <summary>Weighted reciprocal rank fusion: Σ weight / (<see cref="ServedBlend.RankK"/> + rank) over the components that reach the item.</summary>
     Rank,
+
+    /// <summary>
+    /// Co-completion's shares shrunk toward a content and path prior by <see cref="ServedBlend.CoSupport"/> pseudo-learners
+    /// per history item: other learners decide where many of them completed the learner's items, content and path where few did.
+    /// </summary>
+    Shrunk,
+
+    /// <summary>
+    /// As <see cref="Shrunk"/>, but the history items' estimates are pooled by their weighted geometric mean (a product of
+    /// experts) instead of their weighted mean: an item that several of the learner's items lead to outranks one that only
+    /// the latest leads to.
+    /// </summary>
+    Pooled,
 }
 
 /// <summary>Which items not ready (a prerequisite not done) are held back after the others.</summary>
@@ -42,29 +55,36 @@ public enum HoldBack
 
 /// <summary>
 /// How the served ranking scores and orders: the components fused by <see cref="Fusion"/> with <see cref="Weights"/>
-/// (or the learned blend, <see cref="Model"/>, when set); the items <see cref="HoldBack"/> names held back after the
+/// (the learned blend is a harness row, not served); the items <see cref="HoldBack"/> names held back after the
 /// others; maximal marginal relevance over the rest with <see cref="Relevance"/> (1: the fused order alone); and at
 /// least <see cref="PerInterest"/> picks of each of the learner's topics on the first page (<see cref="ThinPerInterest"/>
 /// only when co-completion's confidence for the learner is below 0.5).
 /// </summary>
 public sealed record ServedBlend(
-    BlendWeights Weights, BlendModel? Model = null, double Relevance = Ranking.Relevance, int PerInterest = 0,
+    BlendWeights Weights, double Relevance = Ranking.Relevance, int PerInterest = 0,
     ServedFusion Fusion = ServedFusion.Scaled, HoldBack HoldBack = HoldBack.NotReady, double Support = 0.1, double RankK = 10, double CoSupport = 0,
-    int ThinPerInterest = 0)
+    int ThinPerInterest = 0, bool Renormalise = false, double Passed = 1)
 {
     /// <summary>What the service serves: chosen with the evaluation harness (docs/recommendations.md, "The served ranking").</summary>
-    public static ServedBlend Default { get; } = new(BlendWeights.Default, null, Relevance: 1.0, PerInterest: 0,
+    public static ServedBlend Default { get; } = new(BlendWeights.Default, Relevance: 1.0, PerInterest: 0,
+        Fusion: ServedFusion.Shrunk, HoldBack: HoldBack.Unsupported, Support: 0.02, RankK: 10, CoSupport: 5, ThinPerInterest: 2);
+
+    /// <summary>
+    /// What was served before the co-completion shrinkage: rank fusion (k 10; content 0.5, co-completion 2 × the confidence
+    /// n / (n + 5), path 0.5), not ready held back below a co-completion share of 0.02, 2 per interest where the confidence is below 0.5.
+    /// </summary>
+    public static ServedBlend RankFusion { get; } = new(BlendWeights.Default, Relevance: 1.0, PerInterest: 0,
         Fusion: ServedFusion.Rank, HoldBack: HoldBack.Unsupported, Support: 0.02, RankK: 10, CoSupport: 5, ThinPerInterest: 2);
 
     /// <summary>What was served before the rank fusion: the weighted sum scaled by the best, ready first, relevance 0.75, two per interest.</summary>
-    public static ServedBlend Before { get; } = new(BlendWeights.Default, null, Ranking.Relevance, PerInterest: 2);
+    public static ServedBlend Before { get; } = new(BlendWeights.Default, Ranking.Relevance, PerInterest: 2);
 
-    public string Describe() => (Model is not null
-        ? "learned blend"
-        : Fusion switch
+    public string Describe() => (Fusion switch
         {
             ServedFusion.Scaled => "weighted sum, scaled by the best" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
             ServedFusion.Calibrated => "calibrated sum" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
+            ServedFusion.Shrunk => $"co-completion shrunk toward content and path by {CoSupport} learners",
+            ServedFusion.Pooled => $"co-completion shrunk toward content and path by {CoSupport} learners, geometric pool",
             _ => $"rank fusion k {RankK}" + (CoSupport > 0 ? $", confidence n/(n+{CoSupport})" : ""),
         } + $" (content {Weights.Content}, co-completion {Weights.CoCompletion}, path {Weights.Path}, popular {Weights.Popular})")
         + $", relevance {Relevance}"
@@ -75,7 +95,9 @@ public sealed record ServedBlend(
             _ => ", readiness a feature only",
         }
         + (PerInterest > 0 ? $", {PerInterest} per interest in the first {ServedRanking.FirstPage}" : "")
-        + (ThinPerInterest > 0 ? $", {ThinPerInterest} per interest where co-completion's confidence is below 0.5" : "");
+        + (ThinPerInterest > 0 ? $", {ThinPerInterest} per interest where co-completion's confidence is below 0.5" : "")
+        + (Renormalise ? ", shares renormalised over what the learner has not done" : "")
+        + (Passed < 1 ? $", what the learner has gone beyond × {Passed}" : "");
 }
 
 /// <summary>
@@ -149,8 +171,8 @@ public static class ServedRanking
     /// held-back ones after them (with their missing prerequisites); items no component reaches (only the vector search
     /// found them) after the scored ones in the search's order. A pick whose strongest part names no item is explained by
     /// the completed item closest to it. The ready picks are then ordered by maximal marginal relevance, so a learner of two
-    /// topics is offered both. <see cref="BlendedPick.Score"/> is 0..1: the weighted sum over the sum of the weights, or the
-    /// learned blend's probability.
+    /// topics is offered both. <see cref="BlendedPick.Score"/> is 0..1: the fused score over its largest possible value, or
+    /// (<see cref="ServedFusion.Shrunk"/>, <see cref="ServedFusion.Pooled"/>) the estimated chance of being a next step.
     /// </summary>
     public static IReadOnlyList<BlendedPick> Rank(ServedRankingInput input, ServedBlend? blend = null, BlendSettings? settings = null, int limit = RecommendationCore.MaxPicks)
     {
@@ -184,26 +206,28 @@ public static class ServedRanking
         var support = totalWeight > 0 ? history.Select((h, i) => weights[i] * input.CoCompletion.ItemCount(h.Key)).Sum() / totalWeight : 0;
         var confidence = blend.CoSupport > 0 ? support / (support + blend.CoSupport) : 1;
         IReadOnlyList<BlendedPick> ranked;
-        Func<double, double> scaled;
-        if (blend.Model is not null)
+        Func<double, double> scaled = score => score;
+        if (blend.Fusion == ServedFusion.Scaled)
         {
-            ranked = ranker.Recommend(history, int.MaxValue, extraCandidates: input.Nearest, model: blend.Model);
-            scaled = score => 1 / (1 + Math.Exp(-score));
+            var w = blend.Weights with { CoCompletion = blend.Weights.CoCompletion * confidence };
+            ranked = ranker.Recommend(history, int.MaxValue, w, input.Nearest);
+            var total = w.Content + w.CoCompletion + w.Path + w.Popular;
+            scaled = score => total > 0 ? score / total : 0;
+        }
+        else if (blend.Fusion is ServedFusion.Shrunk or ServedFusion.Pooled)
+        {
+            ranked = Shrink(ranker.Candidates(history, input.Nearest), blend, history, weights, input.CoCompletion);
         }
         else
         {
-            if (blend.Fusion == ServedFusion.Scaled)
-            {
-                var w = blend.Weights with { CoCompletion = blend.Weights.CoCompletion * confidence };
-                ranked = ranker.Recommend(history, int.MaxValue, w, input.Nearest);
-                var total = w.Content + w.CoCompletion + w.Path + w.Popular;
-                scaled = score => total > 0 ? score / total : 0;
-            }
-            else
-            {
-                ranked = Fuse(ranker.Candidates(history, input.Nearest), blend, coShare, confidence);
-                scaled = score => score;
-            }
+            ranked = Fuse(ranker.Candidates(history, input.Nearest), blend, coShare, confidence);
+        }
+        if (blend.Passed < 1)
+        {
+            // What the learner has gone beyond: the prerequisites of what they completed (and theirs in turn) that they did
+            // not complete themselves. Most learners who skip an item already knew it, so it is less likely to come next.
+            var passed = Passed(history, items);
+            ranked = [.. ranked.Select(p => passed.Contains(p.Key) ? p with { Score = p.Score * blend.Passed } : p)];
         }
         bool Front(BlendedPick p) => blend.HoldBack switch
         {
@@ -237,18 +261,40 @@ public static class ServedRanking
     }
 
     /// <summary>
+    /// The items a learner has gone beyond: every prerequisite of a completed item, and the prerequisites of those in turn
+    /// (as far as <paramref name="items"/> knows them), that the learner has not completed.
+    /// </summary>
+    public static IReadOnlySet<ContentKey> Passed(IReadOnlyList<HistoryItem> history, IReadOnlyDictionary<ContentKey, RankingItem> items)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        ArgumentNullException.ThrowIfNull(items);
+        var done = history.Select(h => h.Key).ToHashSet();
+        var passed = new HashSet<ContentKey>();
+        var queue = new Queue<ContentKey>(history.SelectMany(h => h.Path.Prerequisites));
+        while (queue.TryDequeue(out var key))
+        {
+            if (done.Contains(key) || !passed.Add(key))
+            {
+                continue;
+            }
+            if (items.TryGetValue(key, out var item))
+            {
+                foreach (var before in item.Path.Prerequisites)
+                {
+                    queue.Enqueue(before);
+                }
+            }
+        }
+        return passed;
+    }
+
+    /// <summary>
     /// The components fused by <see cref="ServedBlend.Fusion"/> (<see cref="ServedFusion.Calibrated"/> or
     /// <see cref="ServedFusion.Rank"/>); each pick's score is 0..1 and its source the largest weighted part that names an item.
     /// </summary>
     private static List<BlendedPick> Fuse(IReadOnlyList<BlendCandidate> candidates, ServedBlend blend, IReadOnlyDictionary<ContentKey, double> coShare, double confidence)
     {
         var w = blend.Weights;
-        static double Max(IEnumerable<double> values) => values.DefaultIfEmpty(0).Max();
-        var maxContent = Max(candidates.Select(c => c.Content.Score));
-        var maxCo = Max(candidates.Select(c => c.CoCompletion.Score));
-        var maxPath = Max(candidates.Select(c => c.Path.Score));
-        var maxPopular = Max(candidates.Select(c => c.Popular.Score));
-        static double Scale(double value, double max) => max > 0 && value > 0 ? value / max : 0;
         Dictionary<ContentKey, int> RankOf(Func<BlendCandidate, double> score) => candidates.Where(c => score(c) > 0)
             .OrderByDescending(score).ThenBy(c => c.Key.ContentType, StringComparer.Ordinal).ThenBy(c => c.Key.ContentId, StringComparer.Ordinal)
             .Select((c, i) => (c.Key, i)).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.First().i);
@@ -262,32 +308,85 @@ public static class ServedRanking
         double Part(double weight, double value, Dictionary<ContentKey, int> ranks, ContentKey key) =>
             rank ? (ranks.TryGetValue(key, out var r) ? weight / (blend.RankK + 1 + r) : 0) : weight * value;
 
-        var picks = new List<BlendedPick>(candidates.Count);
-        var seen = new HashSet<ContentKey>();
-        foreach (var c in candidates)
-        {
-            if (!seen.Add(c.Key))
-            {
-                continue;
-            }
-            // Shown with explain=true: each component scaled by its best candidate (ComponentScores' contract); the
-            // calibrated sum itself reads co-completion as the absolute share and the path as it is.
-            var scores = new ComponentScores(Scale(c.Content.Score, maxContent), Scale(c.CoCompletion.Score, maxCo), Scale(c.Path.Score, maxPath), Scale(c.Popular.Score, maxPopular));
-            (RecommendationSource Source, double Part, ContentKey? Driver)[] parts =
+        // Shown with explain=true: each component scaled by its best candidate (ComponentScores' contract); the
+        // calibrated sum itself reads co-completion as the absolute share and the path as it is.
+        return Blend.Picks(candidates, (c, scores) =>
             [
-                (RecommendationSource.NextStep, Part(w.Path, Math.Clamp(c.Path.Score, 0, 1), pathRank, c.Key), c.Path.Driver),
-                (RecommendationSource.CoCompletion, Part(w.CoCompletion * confidence, coShare.GetValueOrDefault(c.Key), coRank, c.Key), c.CoCompletion.Driver),
-                (RecommendationSource.Content, Part(w.Content, scores.Content, contentRank, c.Key), c.Content.Driver),
-                (RecommendationSource.Popular, Part(w.Popular, scores.Popular, popularRank, c.Key), c.Popular.Driver),
-            ];
-            var strongest = parts.Where(p => p.Source is not (RecommendationSource.NextStep or RecommendationSource.CoCompletion) || p.Driver is not null).MaxBy(p => p.Part);
-            if (strongest.Part <= 0)
+                new(RecommendationSource.NextStep, Part(w.Path, Math.Clamp(c.Path.Score, 0, 1), pathRank, c.Key), c.Path.Driver),
+                new(RecommendationSource.CoCompletion, Part(w.CoCompletion * confidence, coShare.GetValueOrDefault(c.Key), coRank, c.Key), c.CoCompletion.Driver),
+                new(RecommendationSource.Content, Part(w.Content, scores.Content, contentRank, c.Key), c.Content.Driver),
+                new(RecommendationSource.Popular, Part(w.Popular, scores.Popular, popularRank, c.Key), c.Popular.Driver),
+            ],
+            (_, sum) => norm > 0 ? Math.Clamp(sum / norm, 0, 1) : 0);
+    }
+
+    /// <summary>
+    /// <see cref="ServedFusion.Shrunk"/>: the chance that each candidate is among the learner's next steps, estimated per
+    /// history item A as other learners' share after A shrunk toward a content and path prior by
+    /// <see cref="ServedBlend.CoSupport"/> pseudo-learners, (n_A · share(A→B) + m · prior(B)) / (n_A + m), and averaged
+    /// over the history with its weights (linear pool). Where hundreds of learners completed the learner's items, their
+    /// shares decide; where few did, the prior does; an item nobody took from here is ranked by the prior alone. The prior
+    /// spreads <see cref="CoCompletionSettings.Window"/> next steps over the candidates by the content component's share
+    /// (the diffusion's mass) and the path's, weighted by <see cref="BlendWeights.Content"/> and <see cref="BlendWeights.Path"/>.
+    /// </summary>
+    private static List<BlendedPick> Shrink(
+        IReadOnlyList<BlendCandidate> candidates, ServedBlend blend, IReadOnlyList<HistoryItem> history, IReadOnlyList<double> weights, CoCompletionModel model)
+    {
+        var w = blend.Weights;
+        var m = Math.Max(1e-9, blend.CoSupport);
+        var contentSum = candidates.Sum(c => Math.Max(0, c.Content.Score));
+        var pathSum = candidates.Sum(c => Math.Max(0, c.Path.Score));
+        var priorWeight = (contentSum > 0 ? w.Content : 0) + (pathSum > 0 ? w.Path : 0);
+        var steps = model.Settings.Window;
+        // The prior's two parts for a candidate (they sum to its prior); uniform over the candidates when neither has any mass.
+        (double Content, double Path) Prior(BlendCandidate c) => priorWeight > 0
+            ? (contentSum > 0 ? steps * w.Content / priorWeight * Math.Max(0, c.Content.Score) / contentSum : 0,
+               pathSum > 0 ? steps * w.Path / priorWeight * Math.Max(0, c.Path.Score) / pathSum : 0)
+            : (candidates.Count > 0 ? (double)steps / candidates.Count : 0, 0);
+        // Per history item of the latest RecentSeeds (what the service reads counts for): its normalised weight, its count
+        // of learners, and the shares of what they took next.
+        var first = Math.Max(0, history.Count - RecentSeeds);
+        var seedWeight = Enumerable.Range(first, history.Count - first).Sum(i => Math.Max(0, weights[i]));
+        var sources = new List<(double Weight, double Learners, Dictionary<ContentKey, double> After)>(history.Count - first);
+        var done = history.Select(h => h.Key).ToHashSet();
+        for (var i = first; i < history.Count; i++)
+        {
+            if (weights[i] > 0 && seedWeight > 0)
             {
-                strongest = parts.First(p => p.Source == RecommendationSource.Content);
+                var after = model.After(history[i].Key);
+                // Renormalised: the share other learners spent on items this learner has already done goes, in proportion,
+                // to the rest (the learner still takes as many next steps); all of them done, the item says nothing.
+                var total = after.Sum(a => a.Share);
+                var spent = after.Where(a => done.Contains(a.Item)).Sum(a => a.Share);
+                var factor = !blend.Renormalise ? 1 : total > spent ? total / (total - spent) : 0;
+                sources.Add((weights[i] / seedWeight, model.ItemCount(history[i].Key),
+                    after.Where(a => !done.Contains(a.Item)).ToDictionary(a => a.Item, a => Math.Min(1, a.Share * factor))));
             }
-            picks.Add(new BlendedPick(c.Key, norm > 0 ? Math.Clamp(parts.Sum(p => p.Part) / norm, 0, 1) : 0, scores, strongest.Source, strongest.Driver, c.Ready, c.Missing ?? []));
         }
-        return picks;
+        // The prior's share of the estimate: Σ weight · m / (n + m), the same for every candidate.
+        var priorShare = sources.Sum(s => s.Weight * m / (s.Learners + m));
+        Func<BlendCandidate, double, double> score = (_, sum) => Math.Clamp(sum, 0, 1);
+        if (blend.Fusion == ServedFusion.Pooled)
+        {
+            // The weighted geometric mean of the per-item estimates; an estimate of 0 (no prior, nobody took it) counts as 1e-9.
+            score = (c, _) =>
+            {
+                var (content, path) = Prior(c);
+                var log = sources.Sum(s => s.Weight * Math.Log(Math.Max(1e-9, (s.Learners * s.After.GetValueOrDefault(c.Key) + m * (content + path)) / (s.Learners + m))));
+                return Math.Clamp(Math.Exp(log), 0, 1);
+            };
+        }
+        return Blend.Picks(candidates, (c, _) =>
+        {
+            var observed = sources.Sum(s => s.Weight * s.Learners * s.After.GetValueOrDefault(c.Key) / (s.Learners + m));
+            var (content, path) = Prior(c);
+            return
+            [
+                new(RecommendationSource.NextStep, priorShare * path, c.Path.Driver),
+                new(RecommendationSource.CoCompletion, observed, c.CoCompletion.Driver),
+                new(RecommendationSource.Content, priorShare * content, c.Content.Driver),
+            ];
+        }, score);
     }
 
     /// <summary>

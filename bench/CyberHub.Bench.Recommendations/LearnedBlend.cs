@@ -1,9 +1,11 @@
 using System.Collections.ObjectModel;
+using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.VectorStore;
 
-namespace CyberHub.Ai.Recommendations;
+namespace CyberHub.Bench.Recommendations;
 
 /// <summary>
-/// The features the learned blend reads for one candidate of one learner, each in 0..1 (see <see cref="BlendRanker.Features"/>).
+/// The features the learned blend reads for one candidate of one learner, each in 0..1 (see <see cref="LearnedBlendRanker.Features"/>).
 /// Their order is the order of <see cref="BlendModel.Coefficients"/>.
 /// </summary>
 public static class BlendFeature
@@ -58,7 +60,7 @@ public static class BlendFeature
 }
 
 /// <summary>
-/// The learned blend: a linear scoring of <see cref="BlendFeature"/>s, fitted as a pairwise logistic model (a candidate the
+/// The learned blend (a harness strategy, not served: docs/recommendations.md says why): a linear scoring of <see cref="BlendFeature"/>s, fitted as a pairwise logistic model (a candidate the
 /// learner took next against one they did not, both for the same learner) on the tuning split of the evaluation harness.
 /// Ranking by the linear score is ranking by the model's probability. Deterministic: the same features give the same score.
 /// </summary>
@@ -207,5 +209,114 @@ public sealed record BlendModel(IReadOnlyList<double> Coefficients)
             x[row] /= m[row, row];
         }
         return x;
+    }
+}
+
+/// <summary>A candidate of the learned blend: every component's signal, and its <see cref="BlendFeature"/>s.</summary>
+public sealed record BlendFeatures(BlendCandidate Candidate, double[] Values)
+{
+    public ContentKey Key => Candidate.Key;
+}
+
+/// <summary>
+/// The learned blend over a <see cref="BlendRanker"/>'s candidates: each candidate's <see cref="BlendFeature"/>s, ranked
+/// by a <see cref="BlendModel"/> where readiness is one feature among others. The harness's "blend" row; the service serves
+/// <see cref="ServedRanking"/>.
+/// </summary>
+public sealed class LearnedBlendRanker(BlendRanker ranker)
+{
+    /// <summary>The learned blend's list (<paramref name="model"/>, by default <see cref="BlendModel.Default"/>); without history, the weighted ranker's popular list.</summary>
+    public IReadOnlyList<BlendedPick> Recommend(IReadOnlyList<HistoryItem> history, int count, BlendModel? model = null, IEnumerable<ContentKey>? extraCandidates = null)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Count == 0)
+        {
+            return ranker.Recommend(history, count, extraCandidates: extraCandidates);
+        }
+        model ??= BlendModel.Default;
+        return [.. Features(history, extraCandidates)
+            .Select(c => Pick(c, model))
+            .OrderByDescending(p => p.Score)
+            .ThenBy(p => p.Key.ContentType, StringComparer.Ordinal).ThenBy(p => p.Key.ContentId, StringComparer.Ordinal)
+            .Take(Math.Max(0, count))];
+    }
+
+    /// <summary>
+    /// Every candidate of <see cref="BlendRanker.Candidates"/> with its <see cref="BlendFeature"/>s (what <see cref="Recommend"/>
+    /// ranks, and what the harness fits <see cref="BlendModel"/> on). Items of the history are never candidates.
+    /// </summary>
+    public IReadOnlyList<BlendFeatures> Features(IReadOnlyList<HistoryItem> history, IEnumerable<ContentKey>? extraCandidates = null)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var coCompletion = ranker.CoCompletionCounts;
+        var weights = ranker.Weights(history);
+        var done = history.Select(h => h.Key).ToHashSet();
+        var candidates = ranker.Candidates(history, extraCandidates);
+        var content = ranker.Content(history);
+        var co = ranker.CoCompletion(history);
+        var topics = history.Select(h => h.Path.Topic).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var interests = Interests.Cluster([.. history.Select((h, i) => (h.Key, h.Vector ?? [], weights[i]))]);
+        var latest = history.Count == 0 ? null : history[^1];
+        var totalWeight = weights.Sum();
+        var contentRank = Ranks(content);
+        var coRank = Ranks(co);
+        var maxContent = content.Values.Select(s => s.Score).DefaultIfEmpty(0).Max();
+        var maxCo = co.Values.Select(s => s.Score).DefaultIfEmpty(0).Max();
+        var maxCount = candidates.Select(c => coCompletion.ItemCount(c.Key)).DefaultIfEmpty(0).Max();
+        var types = history.GroupBy(h => h.Key.ContentType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var followOnSteps = Enumerable.Range(1, Math.Max(0, history.Count - 1)).Count(i => history[i].Path.Prerequisites.Contains(history[i - 1].Key));
+        var followOnRate = (followOnSteps + 0.5) / Math.Max(1, history.Count);
+        var fromLatest = latest is null ? [] : coCompletion.After(latest.Key).ToDictionary(a => a.Item, a => a.Share);
+        return [.. candidates.Select(candidate =>
+        {
+            var k = candidate.Key;
+            var facts = ranker.PathOf(k);
+            var f = new double[BlendFeature.Count];
+            var ready = candidate.Ready ? 1.0 : 0.0;
+            var scaledCo = Scale(candidate.CoCompletion.Score, maxCo);
+            var unlocked = latest is not null && facts is not null && facts.Prerequisites.Contains(latest.Key) ? 1.0 : 0.0;
+            f[BlendFeature.Content] = Scale(candidate.Content.Score, maxContent);
+            f[BlendFeature.CoCompletion] = scaledCo;
+            f[BlendFeature.CoCompletionShare] = totalWeight > 0 ? Math.Clamp(candidate.CoCompletion.Score / totalWeight, 0, 1) : 0;
+            f[BlendFeature.Path] = candidate.Path.Score;
+            f[BlendFeature.Ready] = ready;
+            f[BlendFeature.Missing] = facts is { Prerequisites.Count: > 0 } ? (double)(candidate.Missing?.Count ?? 0) / facts.Prerequisites.Count : 0;
+            f[BlendFeature.UnlockedByLatest] = unlocked;
+            f[BlendFeature.SameTopicAsLatest] = latest?.Path.Topic is { } lt && string.Equals(facts?.Topic, lt, StringComparison.OrdinalIgnoreCase) ? 1 : 0;
+            f[BlendFeature.Popular] = maxCount > 0 ? Math.Log(1 + coCompletion.ItemCount(k)) / Math.Log(1 + maxCount) : 0;
+            f[BlendFeature.Interest] = Math.Max(0, Interests.Affinity(interests, ranker.VectorOf(k)));
+            f[BlendFeature.ContentRank] = contentRank.TryGetValue(k, out var cr) ? 1.0 / (1 + cr) : 0;
+            f[BlendFeature.CoCompletionRank] = coRank.TryGetValue(k, out var kr) ? 1.0 / (1 + kr) : 0;
+            f[BlendFeature.ReadyCoCompletion] = ready * scaledCo;
+            f[BlendFeature.ReadyUnlocked] = ready * unlocked;
+            f[BlendFeature.TypeTaste] = (types.GetValueOrDefault(k.ContentType) + 1.0) / (history.Count + 3.0);
+            f[BlendFeature.FollowOn] = unlocked * followOnRate;
+            f[BlendFeature.CoCompletionFromLatest] = Math.Clamp(fromLatest.GetValueOrDefault(k), 0, 1);
+            f[BlendFeature.TwoSteps] = !candidate.Ready && candidate.Missing is { Count: > 0 } missing
+                && missing.All(m => ranker.PathOf(m) is { } mp && mp.Prerequisites.All(done.Contains)) ? 1 : 0;
+            return new BlendFeatures(candidate, f);
+        })];
+    }
+
+    private static double Scale(double value, double max) => max > 0 && value > 0 ? value / max : 0;
+
+    private static Dictionary<ContentKey, int> Ranks(IReadOnlyDictionary<ContentKey, ComponentSignal> scores) =>
+        scores.OrderByDescending(s => s.Value.Score).ThenBy(s => s.Key.ContentType, StringComparer.Ordinal).ThenBy(s => s.Key.ContentId, StringComparer.Ordinal)
+            .Select((s, i) => (s.Key, i)).ToDictionary(x => x.Key, x => x.i);
+
+    /// <summary>A candidate as a pick of the learned blend: its model score, and the strongest source by the model's own parts.</summary>
+    private static BlendedPick Pick(BlendFeatures c, BlendModel model)
+    {
+        var f = c.Values;
+        double Part(params int[] features) => features.Sum(i => model.Coefficients[i] * f[i]);
+        var picks = Blend.Picks([c.Candidate], (candidate, _) =>
+        [
+            new(RecommendationSource.NextStep, Part(BlendFeature.Path, BlendFeature.UnlockedByLatest, BlendFeature.ReadyUnlocked), candidate.Path.Driver),
+            new(RecommendationSource.CoCompletion, Part(BlendFeature.CoCompletion, BlendFeature.CoCompletionShare, BlendFeature.CoCompletionRank, BlendFeature.ReadyCoCompletion), candidate.CoCompletion.Driver),
+            new(RecommendationSource.Content, Part(BlendFeature.Content, BlendFeature.ContentRank, BlendFeature.Interest), candidate.Content.Driver),
+            new(RecommendationSource.Popular, Part(BlendFeature.Popular), null),
+        ], (_, _) => model.Score(f));
+        // The learned blend's component scores are its own scaled features.
+        return picks[0] with { Components = new ComponentScores(f[BlendFeature.Content], f[BlendFeature.CoCompletion], f[BlendFeature.Path], f[BlendFeature.Popular]) };
     }
 }
