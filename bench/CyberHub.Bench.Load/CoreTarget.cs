@@ -20,6 +20,7 @@ public sealed class CoreTarget : IAsyncDisposable
     private string? _dataDirectory;
     private string? _adminConnectionString;
     private string? _database;
+    private bool _dropDatabase;
 
     public required Uri BaseAddress { get; init; }
     public required string Description { get; init; }
@@ -30,15 +31,23 @@ public sealed class CoreTarget : IAsyncDisposable
     public static Task<CoreTarget> AttachAsync(Uri url) =>
         Task.FromResult(new CoreTarget { BaseAddress = url, Description = $"already-running Core at {url}" });
 
-    public static async Task<CoreTarget> StartAsync(Database database, string? postgres, IReadOnlyDictionary<string, string?>? extraSettings = null)
+    /// <param name="keptDatabase">
+    /// PostgreSQL only: the database to use, created if it does not exist, and kept afterwards (so that a later run can
+    /// reuse what this one wrote); by default a fresh database, dropped afterwards.
+    /// </param>
+    public static async Task<CoreTarget> StartAsync(
+        Database database, string? postgres, IReadOnlyDictionary<string, string?>? extraSettings = null, string? keptDatabase = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "cyberhub-bench", Guid.NewGuid().ToString("N"));
         string? databaseName = null;
         string? connectionString = null;
         if (database == Database.Postgres)
         {
-            databaseName = $"bench_{Guid.NewGuid():N}";
-            await ExecuteAsync(postgres!, $"CREATE DATABASE {databaseName}");
+            databaseName = keptDatabase ?? $"bench_{Guid.NewGuid():N}";
+            if (keptDatabase is null || !await ExistsAsync(postgres!, keptDatabase))
+            {
+                await ExecuteAsync(postgres!, $"CREATE DATABASE {databaseName}");
+            }
             connectionString = new NpgsqlConnectionStringBuilder(postgres) { Database = databaseName }.ConnectionString;
         }
 
@@ -77,7 +86,7 @@ public sealed class CoreTarget : IAsyncDisposable
             {
                 await app.DisposeAsync();
             }
-            await CleanUpAsync(null, dataDirectory, postgres, databaseName);
+            await CleanUpAsync(null, dataDirectory, postgres, keptDatabase is null ? databaseName : null);
             throw;
         }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -91,10 +100,11 @@ public sealed class CoreTarget : IAsyncDisposable
             _dataDirectory = dataDirectory,
             _adminConnectionString = postgres,
             _database = databaseName,
+            _dropDatabase = keptDatabase is null,
         };
     }
 
-    public ValueTask DisposeAsync() => new(CleanUpAsync(_app, _dataDirectory, _adminConnectionString, _database));
+    public ValueTask DisposeAsync() => new(CleanUpAsync(_app, _dataDirectory, _adminConnectionString, _dropDatabase ? _database : null));
 
     private static async Task CleanUpAsync(WebApplication? app, string? dataDirectory, string? adminConnectionString, string? database)
     {
@@ -112,6 +122,15 @@ public sealed class CoreTarget : IAsyncDisposable
         {
             Directory.Delete(dataDirectory, recursive: true);
         }
+    }
+
+    private static async Task<bool> ExistsAsync(string connectionString, string database)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+        command.Parameters.AddWithValue("name", database);
+        return await command.ExecuteScalarAsync() is not null;
     }
 
     private static async Task ExecuteAsync(string connectionString, string sql)

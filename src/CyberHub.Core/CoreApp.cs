@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -64,7 +65,8 @@ public static class CoreApp
         var services = builder.Services;
         var dataDirectory = DataDirectory.From(builder.Configuration);
 
-        services.AddSingleton(TimeProvider.System);
+        // A caller (a test) may have given its own clock.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddPublicBaseUrl(builder.Configuration, "CYBERHUB_CORE_PUBLIC_URL", "CYBERHUB_CORE_URL", CoreApp.DefaultUrl);
         services.AddCoreDatabase(builder.Configuration, dataDirectory);
         services.AddSingleton(_ => SigningKeyRing.Load(builder.Configuration, dataDirectory, NullLogger.Instance));
@@ -90,6 +92,7 @@ public static class CoreApp
         services.AddScoped<OrganizationsService>();
         services.AddScoped<OrganizationInsightsService>();
         services.AddSingleton(InsightsSettings.From(builder.Configuration));
+        services.AddSingleton<CohortViewRefreshes>();
         services.AddScoped<ProgressService>();
         services.AddScoped<GoalService>();
         services.AddScoped<ServiceClientsService>();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using CyberHub.Contracts;
 using CyberHub.Core.Data;
 using CyberHub.Core.Organizations;
@@ -154,6 +155,19 @@ public abstract class OrganizationInsightsTests<TServer>(TServer server) where T
         var now = await LearnersAsync(cohort.Instructor.Client, cohort, "?sort=-time_spent_seconds&idle_days=0");
         Assert.Equal(["q1", "sqli"], now.Results[0].Stuck.Select(s => s.ContentId).Order());
         Assert.Equal(0, now.Results[0].Stuck.Single(s => s.ContentId == "q1").IdleDays);
+
+        // Sorted by name (only the page's learners' records read), the same figures and stuck items.
+        foreach (var (sort, ids) in new[] { ("username", new[] { cohort.A, cohort.B, cohort.C }), ("-username", new[] { cohort.C, cohort.B, cohort.A }) })
+        {
+            var byName = await LearnersAsync(cohort.Instructor.Client, cohort, $"?sort={sort}");
+            Assert.Equal(3, byName.Count);
+            Assert.Equal(ids.Select(l => l.User.Id), byName.Results.Select(r => r.UserId));
+            Assert.Equal(
+                JsonSerializer.Serialize(ids.Select(l => page.Results.Single(r => r.UserId == l.User.Id)), CyberHubJson.Options),
+                JsonSerializer.Serialize(byName.Results, CyberHubJson.Options));
+        }
+        var zero = await LearnersAsync(cohort.Instructor.Client, cohort, "?sort=username&idle_days=0");
+        Assert.Equal(["q1", "sqli"], zero.Results.Single(r => r.UserId == cohort.B.User.Id).Stuck.Select(s => s.ContentId).Order());
     }
 
     [Theory]
@@ -274,6 +288,25 @@ public abstract class OrganizationInsightsTests<TServer>(TServer server) where T
         Assert.Equal(2, (await SummaryAsync(cohort.Owner.Client, cohort)).Members);
         // ... and, as an instructor now, may read the insights.
         Assert.Equal(2, (await SummaryAsync(cohort.B.Client, cohort)).Members);
+    }
+
+    [Fact]
+    public async Task An_instructor_demoted_or_removed_stops_reading_at_once()
+    {
+        var cohort = await CohortAsync();
+        var second = await server.RegisterAsync("instr");
+        await JoinAsync(cohort.Owner, cohort.Organization.Id, second, OrganizationRoles.Instructor);
+        // Both read (and so are known as readers, Insights:CacheSeconds) before the changes.
+        Assert.Equal(3, (await SummaryAsync(cohort.Instructor.Client, cohort)).Members);
+        Assert.Equal(3, (await SummaryAsync(second.Client, cohort)).Members);
+
+        await (await cohort.Owner.Client.PatchJsonAsync($"{Organizations}{cohort.Organization.Id}/members/{cohort.Instructor.User.Id}/",
+            new ChangeMemberRoleRequest(OrganizationRoles.Member))).ReadAsync<OrganizationMemberDto>();
+        await (await cohort.Instructor.Client.GetAsync(cohort.Url())).DetailAsync(HttpStatusCode.Forbidden);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await cohort.Owner.Client.DeleteAsync($"{Organizations}{cohort.Organization.Id}/members/{second.User.Id}/")).StatusCode);
+        await (await second.Client.GetAsync(cohort.Url("learners/"))).DetailAsync(HttpStatusCode.NotFound);
+        await (await second.Client.GetAsync(cohort.Url())).DetailAsync(HttpStatusCode.NotFound);
     }
 
     public static TheoryData<string> Views => ["", "learners/", "items/", "export.csv"];

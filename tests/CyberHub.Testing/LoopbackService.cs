@@ -34,6 +34,11 @@ public abstract class LoopbackService
         ["RateLimiting:AuthPerMinute"] = "1000000",
     };
 
+    /// <summary>Services registered before the service's own (which leave a service given here in place where they say so, such as Core's clock).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     /// <summary>Builds the service with <paramref name="settings"/> over its configuration and starts it.</summary>
     protected async Task StartAsync(Func<string[], Action<WebApplicationBuilder>?, WebApplication> build, IDictionary<string, string?> settings)
     {
@@ -46,6 +51,7 @@ public abstract class LoopbackService
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(Logs);
+            ConfigureServices(builder.Services);
         });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -23,16 +23,20 @@ public static class CohortCommand
           --warmup 2          seconds of unmeasured warm-up before each phase (0..60)
           --cache-seconds N   Core's Insights:CacheSeconds (default: Core's default, 15; 0 computes every request)
           --pages 10          learners pages the instructors spread over (1..500)
+          --sort -stuck       the learners pages' sort (any of the API's: username, -completed, ...)
+          --database NAME     use and keep this PostgreSQL database: seeded on the first run, reused as it is by the
+                              next ones with the same --learners and --records (drop it by hand when done)
         """;
 
     public const string Summary = "cohort summary: GET /organizations/{id}/insights/";
-    public const string LearnersPage = "cohort learners page: GET /organizations/{id}/insights/learners/?sort=-stuck";
+    public const string LearnersPage = "cohort learners page: GET /organizations/{id}/insights/learners/";
 
     public static async Task<int> RunAsync(string[] args)
     {
         string pg;
         int learners, records, concurrency, duration, warmup, pages;
-        string? cacheSeconds;
+        string? cacheSeconds, database;
+        string sort;
         try
         {
             var values = BenchOptions.Values(args);
@@ -46,6 +50,16 @@ public static class CohortCommand
             warmup = BenchOptions.Bounded(Take("warmup") ?? "2", "warmup", 0, 60);
             pages = BenchOptions.Bounded(Take("pages") ?? "10", "pages", 1, 500);
             cacheSeconds = Take("cache-seconds") is { } c ? BenchOptions.Bounded(c, "cache-seconds", 0, 300).ToString(CultureInfo.InvariantCulture) : null;
+            sort = Take("sort") ?? "-stuck";
+            if (!InsightRules.LearnerSorts.Contains(sort.TrimStart('-'), StringComparer.Ordinal))
+            {
+                throw new ArgumentException($"--sort must be one of {string.Join(", ", InsightRules.LearnerSorts)}, optionally preceded by -.");
+            }
+            database = Take("database");
+            if (database is not null && !System.Text.RegularExpressions.Regex.IsMatch(database, "^[a-z_][a-z0-9_]{0,62}$"))
+            {
+                throw new ArgumentException("--database must be a lower-case PostgreSQL name (letters, digits, _).");
+            }
             if (values.Count > 0)
             {
                 throw new ArgumentException($"Unknown option --{values.Keys.First()}.");
@@ -59,16 +73,13 @@ public static class CohortCommand
         }
 
         await using var target = await CoreTarget.StartAsync(Database.Postgres, pg,
-            cacheSeconds is null ? null : new Dictionary<string, string?> { ["Insights:CacheSeconds"] = cacheSeconds });
+            cacheSeconds is null ? null : new Dictionary<string, string?> { ["Insights:CacheSeconds"] = cacheSeconds }, database);
         Console.Error.WriteLine($"Target: {target.Description}");
         using var http = CoreClient.CreateHttpClient(target.BaseAddress, concurrency + 16);
         var core = new CoreClient(http);
         var connectionString = new NpgsqlConnectionStringBuilder(pg) { Database = target.PostgresDatabase }.ConnectionString;
 
-        Console.Error.WriteLine($"Seeding {learners:N0} learners × {records} records, and as many outside the organization…");
-        var seeding = System.Diagnostics.Stopwatch.StartNew();
-        var (instructor, organizationId) = await SeedAsync(core, connectionString, learners, records);
-        Console.Error.WriteLine($"Seeded in {seeding.Elapsed.TotalSeconds:0} s.");
+        var (instructor, organizationId) = await SeededAsync(core, connectionString, learners, records);
 
         var options = new BenchOptions(null, Database.Postgres, pg, [concurrency], 1, TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(warmup));
         var phases = new[]
@@ -76,7 +87,7 @@ public static class CohortCommand
             new Phase(Scenarios.Baseline, concurrency, (_, _) => new HttpRequestMessage(HttpMethod.Get, "/api/v1/health/live")),
             new Phase(Summary, concurrency, (_, _) => CoreClient.Authorized(HttpMethod.Get, $"/api/v1/organizations/{organizationId}/insights/", instructor)),
             new Phase(LearnersPage, concurrency, (vu, n) => CoreClient.Authorized(HttpMethod.Get,
-                string.Create(CultureInfo.InvariantCulture, $"/api/v1/organizations/{organizationId}/insights/learners/?sort=-stuck&page_size=20&page={(vu + n) % pages + 1}"), instructor)),
+                string.Create(CultureInfo.InvariantCulture, $"/api/v1/organizations/{organizationId}/insights/learners/?sort={sort}&page_size=20&page={(vu + n) % pages + 1}"), instructor)),
         };
         var results = new List<PhaseResult>();
         foreach (var phase in phases)
@@ -90,9 +101,67 @@ public static class CohortCommand
             results.Add(result);
         }
         Console.Out.WriteLine($"Organization of {learners:N0} learners × {records} records ({(long)learners * records:N0} of its records, as many outside it); " +
-            $"Insights:CacheSeconds {cacheSeconds ?? "default (15)"}; learners pages 1..{pages} of 20.");
+            $"Insights:CacheSeconds {cacheSeconds ?? "default (15)"}; learners pages 1..{pages} of 20, sort={sort}.");
         Console.Out.Write(Report.Render(options, target, results));
         return results.Any(r => r.Errors > 0) ? 1 : 0;
+    }
+
+    /// <summary>
+    /// The seeded organization and its instructor: as an earlier run with <c>--database</c> left them (their names are in
+    /// the bench_cohort table it wrote), or seeded now.
+    /// </summary>
+    private static async Task<(Learner Instructor, long OrganizationId)> SeededAsync(CoreClient core, string connectionString, int learners, int records)
+    {
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""
+                SELECT email, password, organization_id, learners, records FROM bench_cohort
+                """, connection);
+            try
+            {
+                await using var reader = await command.ExecuteReaderAsync();
+                if (await reader.ReadAsync())
+                {
+                    var (email, password, organizationId) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
+                    if ((reader.GetInt32(3), reader.GetInt32(4)) != (learners, records))
+                    {
+                        throw new InvalidOperationException(
+                            $"The database was seeded with {reader.GetInt32(3)} learners × {reader.GetInt32(4)} records; use another --database.");
+                    }
+                    await reader.DisposeAsync();
+                    var tokens = await core.LoginAsync(email, password);
+                    using var me = await core.Http.SendAsync(CoreClient.Authorized(HttpMethod.Get, "/api/v1/users/me/", new Learner(null!, password, tokens)));
+                    var user = await ReadAsync<UserDto>(me);
+                    Console.Error.WriteLine($"Reusing the organization seeded earlier in this database ({learners:N0} learners × {records} records).");
+                    return (new Learner(user, password, tokens), organizationId);
+                }
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+            {
+                // Not seeded yet.
+            }
+        }
+
+        Console.Error.WriteLine($"Seeding {learners:N0} learners × {records} records, and as many outside the organization…");
+        var seeding = System.Diagnostics.Stopwatch.StartNew();
+        var (instructor, id) = await SeedAsync(core, connectionString, learners, records);
+        Console.Error.WriteLine($"Seeded in {seeding.Elapsed.TotalSeconds:0} s.");
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""
+                CREATE TABLE bench_cohort (email text NOT NULL, password text NOT NULL, organization_id bigint NOT NULL, learners int NOT NULL, records int NOT NULL);
+                INSERT INTO bench_cohort VALUES (@email, @password, @organization, @learners, @records);
+                """, connection);
+            command.Parameters.AddWithValue("email", instructor.User.Email);
+            command.Parameters.AddWithValue("password", instructor.Password);
+            command.Parameters.AddWithValue("organization", id);
+            command.Parameters.AddWithValue("learners", learners);
+            command.Parameters.AddWithValue("records", records);
+            await command.ExecuteNonQueryAsync();
+        }
+        return (instructor, id);
     }
 
     /// <summary>

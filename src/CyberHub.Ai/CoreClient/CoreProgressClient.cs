@@ -42,36 +42,12 @@ public sealed class CoreProgressClient(HttpClient http, ILogger<CoreProgressClie
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, uri);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
-        HttpResponseMessage response;
-        try
+        using var response = await CoreAnswers.SendAsync(http, request, Unavailable, logger, uri, cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
         {
-            response = await http.SendAsync(request, cancellationToken);
+            throw CoreAnswers.Refusal(response, ApiException.NotFound("User not found."), Unavailable, logger, uri);
         }
-        // The resilience pipeline's refusals (total timeout, open circuit) are ExecutionRejectedExceptions.
-        catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.ExecutionRejectedException
-                                       or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            logger.LogWarning("Core unreachable for {Uri}: {Error}", uri, e.Message);
-            throw ApiException.ServiceUnavailable(Unavailable);
-        }
-
-        using (response)
-        {
-            switch (response.StatusCode)
-            {
-                case HttpStatusCode.OK:
-                    return await response.Content.ReadFromJsonAsync<PagedResponse<ProgressDto>>(CyberHubJson.Options, cancellationToken)
-                        ?? throw ApiException.ServiceUnavailable(Unavailable);
-                case HttpStatusCode.NotFound:
-                    throw ApiException.NotFound("User not found.");
-                case HttpStatusCode.Forbidden:
-                    throw ApiException.Forbidden();
-                case HttpStatusCode.Unauthorized:
-                    throw ApiException.Unauthorized("Core did not accept the token.");
-                default:
-                    logger.LogWarning("Core answered {Status} for {Uri}", (int)response.StatusCode, uri);
-                    throw ApiException.ServiceUnavailable(Unavailable);
-            }
-        }
+        return await response.Content.ReadFromJsonAsync<PagedResponse<ProgressDto>>(CyberHubJson.Options, cancellationToken)
+            ?? throw ApiException.ServiceUnavailable(Unavailable);
     }
 }

@@ -35,36 +35,15 @@ public sealed class LearnerAccessClient(HttpClient http, IMemoryCache cache, Per
 
         using var request = new HttpRequestMessage(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"/api/v1/users/{learnerId}/insights-access/"));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
-        HttpResponseMessage response;
-        try
+        using var response = await CoreAnswers.SendAsync(http, request, Unavailable, logger, "a learner access check", cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
         {
-            response = await http.SendAsync(request, cancellationToken);
+            // The answer for anyone else's data, as before: whether the learner exists is not told.
+            throw CoreAnswers.Refusal(response, ApiException.Forbidden(), Unavailable, logger, "a learner access check");
         }
-        catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.ExecutionRejectedException
-                                       or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        if (limits.OrganizationAccessSeconds > 0)
         {
-            logger.LogWarning("Core unreachable for a learner access check: {Error}", e.Message);
-            throw ApiException.ServiceUnavailable(Unavailable);
-        }
-        using (response)
-        {
-            switch (response.StatusCode)
-            {
-                case HttpStatusCode.OK:
-                    if (limits.OrganizationAccessSeconds > 0)
-                    {
-                        cache.Set(key, true, TimeSpan.FromSeconds(limits.OrganizationAccessSeconds));
-                    }
-                    return;
-                // The answer for anyone else's data, as before: whether the learner exists is not told.
-                case HttpStatusCode.NotFound or HttpStatusCode.Forbidden:
-                    throw ApiException.Forbidden();
-                case HttpStatusCode.Unauthorized:
-                    throw ApiException.Unauthorized("Core did not accept the token.");
-                default:
-                    logger.LogWarning("Core answered {Status} to a learner access check", (int)response.StatusCode);
-                    throw ApiException.ServiceUnavailable(Unavailable);
-            }
+            cache.Set(key, true, TimeSpan.FromSeconds(limits.OrganizationAccessSeconds));
         }
     }
 }

@@ -34,7 +34,7 @@ public static class OrganizationInsightsApi
         return TypedResults.Ok(await insights.SummaryAsync(id, days, ct));
     }
 
-    private static async Task<Ok<PagedResponse<LearnerInsightDto>>> Learners(
+    private static async Task<PagedJson<LearnerInsightDto>> Learners(
         long id, ClaimsPrincipal caller, OrganizationInsightsService insights, HttpRequest http, CancellationToken ct,
         [FromQuery] int? page = null, [FromQuery(Name = "page_size")] int? pageSize = null,
         [FromQuery] string? sort = null, [FromQuery(Name = "idle_days")] string? idleDays = null)
@@ -43,7 +43,7 @@ public static class OrganizationInsightsApi
         var order = InsightSort.Parse(sort, InsightRules.LearnerSorts, "username");
         var days = OrganizationInsightsService.ParseIdleDays(idleDays);
         await insights.EnsureReaderAsync(id, caller.ActorId(), caller.IsPrivileged(), ct);
-        return TypedResults.Ok(await insights.LearnersAsync(id, paging, order, days, http, ct));
+        return await insights.LearnersAsync(id, paging, order, days, http, ct);
     }
 
     private static async Task<Ok<PagedResponse<ItemInsightDto>>> Items(

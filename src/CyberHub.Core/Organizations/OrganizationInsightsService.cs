@@ -1,15 +1,19 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using CyberHub.Contracts;
+using CyberHub.Core.Auth;
 using CyberHub.Core.Data;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CyberHub.Core.Organizations;
 
@@ -37,10 +41,10 @@ public readonly record struct InsightSort(string Key, bool Descending)
 /// </summary>
 public sealed class OrganizationInsightsService(
     CoreDbContext db, TimeProvider clock, HybridCache cache, InsightsSettings settings, IServiceScopeFactory scopes,
-    ILogger<OrganizationInsightsService> logger)
+    CohortViewRefreshes refreshes, IOptions<JsonOptions> json, ILogger<OrganizationInsightsService> logger)
 {
-    /// <summary>The views being computed again in the background, by cache key: one refresh of a view at a time per process.</summary>
-    private static readonly ConcurrentDictionary<string, byte> Refreshing = new();
+    /// <summary>The service's answer JSON options: a kept learners page is serialized with them once.</summary>
+    private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
 
     // The stored names of the progress statuses (EnumToStringConverter).
     private const string InProgress = nameof(ProgressStatus.InProgress);
@@ -79,20 +83,50 @@ public sealed class OrganizationInsightsService(
     /// <summary>
     /// Owners and instructors of the organization, and admins, may read its insights. A member is 403; anyone else
     /// gets the same 404 as for an organization that does not exist, so they cannot tell whether it does.
+    /// A reader's role is kept (<see cref="InsightsSettings.ReaderLifetime"/>: CacheSeconds, at most 30 s) under the
+    /// views' tag, so that a view kept for them is answered without a query, and a membership change (a role change, a
+    /// removal, a departure) applies to it at once, as to the views. A refusal is never kept.
     /// </summary>
     public async Task EnsureReaderAsync(long id, long callerId, bool privileged, CancellationToken cancellationToken)
+    {
+        InsightsReader reader;
+        if (settings.CacheSeconds == 0)
+        {
+            reader = await ReadReaderAsync(db, id, callerId, cancellationToken);
+        }
+        else
+        {
+            var key = string.Create(CultureInfo.InvariantCulture, $"{Tag(id)}:reader:{callerId}");
+            reader = await cache.GetOrCreateAsync(
+                key, (scopes, id, callerId),
+                static async (state, ct) =>
+                {
+                    await using var scope = state.scopes.CreateAsyncScope();
+                    return await ReadReaderAsync(scope.ServiceProvider.GetRequiredService<CoreDbContext>(), state.id, state.callerId, ct);
+                },
+                new HybridCacheEntryOptions { Expiration = settings.ReaderLifetime, LocalCacheExpiration = settings.ReaderLifetime }, [Tag(id)], cancellationToken);
+            if (!reader.MayRead)
+            {
+                // Only readers are kept: probing organizations one may not read leaves nothing behind.
+                await cache.RemoveAsync(key, cancellationToken);
+            }
+        }
+        if (!reader.Exists || (reader.Role is null && !privileged))
+        {
+            throw ApiException.NotFound("Organization not found.");
+        }
+        if (!privileged && !reader.MayRead)
+        {
+            throw ApiException.Forbidden("Only an owner or instructor of this organization can see its insights.");
+        }
+    }
+
+    private static async Task<InsightsReader> ReadReaderAsync(CoreDbContext db, long id, long callerId, CancellationToken cancellationToken)
     {
         var row = await db.Organizations.AsNoTracking().Where(o => o.Id == id)
             .Select(o => new { Role = o.Members.Where(m => m.UserId == callerId).Select(m => m.Role).FirstOrDefault() })
             .FirstOrDefaultAsync(cancellationToken);
-        if (row is null || (row.Role is null && !privileged))
-        {
-            throw ApiException.NotFound("Organization not found.");
-        }
-        if (!privileged && row.Role is not (OrganizationRoles.Owner or OrganizationRoles.Instructor))
-        {
-            throw ApiException.Forbidden("Only an owner or instructor of this organization can see its insights.");
-        }
+        return new InsightsReader(row is not null, row?.Role);
     }
 
     /// <summary>
@@ -152,23 +186,57 @@ public sealed class OrganizationInsightsService(
     }
 
     /// <summary>
-    /// A page of the cohort's learners, cached as the summary is. The learners' figures in the asked order are one
-    /// statement, cached by sort and idle threshold (every page of it at once); a page adds its learners' stuck items.
+    /// A page of the cohort's learners with their stuck items, cached as the summary is. Sorted by name, the page's
+    /// learners are taken by name first and only their records read (a page costs the same in a cohort of any size);
+    /// sorted by a figure, every learner's figures are needed to order them: that list is one statement, cached by sort
+    /// and idle threshold (every page of it at once), and a page is cut from it.
     /// </summary>
-    public async Task<PagedResponse<LearnerInsightDto>> LearnersAsync(
+    /// <remarks>
+    /// The page is kept with its results serialized (about 30 KB for 20 learners with their stuck items): a kept page
+    /// is answered with those bytes and the request's own count and links, without serializing it again.
+    /// </remarks>
+    public async Task<PagedJson<LearnerInsightDto>> LearnersAsync(
         long id, PageRequest page, InsightSort sort, int idleDays, HttpRequest http, CancellationToken cancellationToken)
     {
         var order = string.Create(CultureInfo.InvariantCulture, $"{idleDays}:{(sort.Descending ? "-" : "")}{sort.Key}");
-        var cached = await CachedAsync(id, string.Create(CultureInfo.InvariantCulture, $"learners-page:{order}:{page.Skip}:{page.PageSize}"),
-            (service, ct) => service.ComputeLearnersPageAsync(id, order, page, sort, idleDays, ct), cancellationToken);
-        return page.ToResponse(http, cached.Count, cached.Results);
+        var cached = (await CachedEntryAsync(id, string.Create(CultureInfo.InvariantCulture, $"learners-page:{order}:{page.Skip}:{page.PageSize}"),
+            async (service, ct) =>
+            {
+                var computed = await service.ComputeLearnersPageAsync(id, order, page, sort, idleDays, ct);
+                var results = computed.Value.Results;
+                return new Stamped<SerializedPage<LearnerInsightDto>>(new SerializedPage<LearnerInsightDto>(
+                    computed.Value.Count, results, JsonSerializer.SerializeToUtf8Bytes(results, service._json)), computed.ComputedAt);
+            }, cancellationToken)).Value;
+        return new PagedJson<LearnerInsightDto>(page.ToResponse(http, cached.Count, cached.Results), cached.Json);
     }
 
-    private async Task<InsightPage<LearnerInsightDto>> ComputeLearnersPageAsync(
+    private async Task<Stamped<InsightPage<LearnerInsightDto>>> ComputeLearnersPageAsync(
         long id, string order, PageRequest page, InsightSort sort, int idleDays, CancellationToken cancellationToken)
     {
-        var ordered = await CachedAsync(id, "learners:" + order, (service, ct) => service.ComputeLearnersAsync(id, sort, idleDays, ct), cancellationToken);
-        var rows = ordered.Results.Skip(page.Skip).Take(page.PageSize).ToList();
+        Stamped<InsightPage<LearnerInsightDto>> figures;
+        if (sort.Key == "username")
+        {
+            figures = await StampAsync((s, c) => s.ComputeLearnersByNameAsync(id, page, sort.Descending, c), cancellationToken);
+        }
+        else
+        {
+            // The page is as old as the list it is cut from: when the list is due to be computed again, so is the page
+            // (rather than a page cut from a stale list being kept CacheSeconds more).
+            var list = "learners:" + order;
+            Task<Stamped<InsightPage<LearnerInsightDto>>> OrderedAsync() => CachedEntryAsync(id, list,
+                (service, ct) => service.StampAsync((s, c) => s.ComputeLearnersAsync(id, sort, idleDays, c), ct), cancellationToken);
+            var ordered = await OrderedAsync();
+            if (IsStale(ordered) && refreshes.Running($"{Tag(id)}:{list}") is { } refresh)
+            {
+                // Cut from the list as it is being computed again, not from the stale one (which would only make this
+                // page due again at once): wait for that computation, then read the list it kept.
+                await refresh.WaitAsync(cancellationToken);
+                ordered = await OrderedAsync();
+            }
+            figures = new(new InsightPage<LearnerInsightDto>(ordered.Value.Count, [.. ordered.Value.Results.Skip(page.Skip).Take(page.PageSize)]),
+                ordered.ComputedAt);
+        }
+        var rows = figures.Value.Results;
 
         // The page's stuck items, in one statement: oldest untouched first.
         var now = clock.UtcNow();
@@ -183,8 +251,43 @@ public sealed class OrganizationInsightsService(
             .ToListAsync(cancellationToken);
         var stuckByUser = stuck.ToLookup(s => s.UserId, s => new StuckItemDto(
             s.ContentId, s.ContentType, s.CompletionPercentage, s.Score, IdleDays(now, s.UpdatedAt)));
-        return new InsightPage<LearnerInsightDto>(ordered.Count, rows.ConvertAll(r => r with { Stuck = stuckByUser[r.UserId].ToList() }));
+        return figures with
+        {
+            Value = new InsightPage<LearnerInsightDto>(figures.Value.Count, [.. rows.Select(r => r with { Stuck = stuckByUser[r.UserId].ToList() })]),
+        };
     }
+
+    /// <summary>
+    /// One page of the cohort's learners by name, with their figures: the members are ordered by name and cut to the
+    /// page first, then only the page's learners' records are read (by the (UserId, ...) index of progress).
+    /// </summary>
+    private async Task<InsightPage<LearnerInsightDto>> ComputeLearnersByNameAsync(long id, PageRequest page, bool descending, CancellationToken cancellationToken)
+    {
+        var direction = descending ? "DESC" : "ASC";
+        var rows = await Query<LearnerRow>($"""
+            SELECT pg."UserId" AS "UserId", pg."Username" AS "Username",
+                   CAST(COALESCE(SUM(CASE WHEN p."Status" = '{Completed}' THEN 1 ELSE 0 END), 0) AS BIGINT) AS "Completed",
+                   CAST(COALESCE(SUM(CASE WHEN p."Status" = '{InProgress}' THEN 1 ELSE 0 END), 0) AS BIGINT) AS "InProgress",
+                   CAST(COALESCE(SUM(p."TimeSpentSeconds"), 0) AS BIGINT) AS "TimeSpentSeconds",
+                   AVG(CASE WHEN p."Status" <> '{NotStarted}' THEN p."Score" END) AS "AverageScore",
+                   MAX(p."UpdatedAt") AS "LastActive",
+                   (SELECT COUNT(*) FROM {Learners} c) AS "Total"
+            FROM (SELECT l."UserId", l."Username", l."SortName" FROM {Learners} l
+                  ORDER BY l."SortName" {direction}, l."UserId" LIMIT {"{1}"} OFFSET {"{2}"}) pg
+            LEFT JOIN progress p ON p."UserId" = pg."UserId"
+            GROUP BY pg."UserId", pg."Username", pg."SortName"
+            ORDER BY pg."SortName" {direction}, pg."UserId"
+            """, [id, page.PageSize, page.Skip]).ToListAsync(cancellationToken);
+        var count = rows.Count > 0
+            ? (int)rows[0].Total
+            : (int)(await Query<CountRow>($"""SELECT COUNT(*) AS "Value" FROM {Learners} c""", [id]).ToListAsync(cancellationToken))[0].Value;
+        return new InsightPage<LearnerInsightDto>(count, rows.ConvertAll(ToDto));
+    }
+
+    private static LearnerInsightDto ToDto(LearnerRow r) => new(
+        r.UserId, r.Username, (int)r.Completed, (int)r.InProgress, r.TimeSpentSeconds, Round(r.AverageScore),
+        r.LastActive is { } last ? DateTime.SpecifyKind(last, DateTimeKind.Utc) : null,
+        Array.Empty<StuckItemDto>());
 
     /// <summary>Every learner of the cohort with their figures (stuck items left empty), in the asked order.</summary>
     private async Task<InsightPage<LearnerInsightDto>> ComputeLearnersAsync(long id, InsightSort sort, int idleDays, CancellationToken cancellationToken)
@@ -217,14 +320,11 @@ public sealed class OrganizationInsightsService(
                    CAST(COALESCE(a.completed, 0) AS BIGINT) AS "Completed",
                    CAST(COALESCE(a.in_progress, 0) AS BIGINT) AS "InProgress",
                    CAST(COALESCE(a.time_spent, 0) AS BIGINT) AS "TimeSpentSeconds",
-                   a.average_score AS "AverageScore", a.last_active AS "LastActive"
+                   a.average_score AS "AverageScore", a.last_active AS "LastActive", CAST(0 AS BIGINT) AS "Total"
             FROM {Learners} l LEFT JOIN agg a ON a."UserId" = l."UserId"
             ORDER BY {OrderBy(column, nullable, sort.Descending)}, l."SortName", l."UserId"
             """, [id, idleBefore]).ToListAsync(cancellationToken);
-        var results = rows.ConvertAll(r => new LearnerInsightDto(
-            r.UserId, r.Username, (int)r.Completed, (int)r.InProgress, r.TimeSpentSeconds, Round(r.AverageScore),
-            r.LastActive is { } last ? DateTime.SpecifyKind(last, DateTimeKind.Utc) : null,
-            Array.Empty<StuckItemDto>()));
+        var results = rows.ConvertAll(ToDto);
         return new InsightPage<LearnerInsightDto>(results.Count, results);
     }
 
@@ -293,10 +393,22 @@ public sealed class OrganizationInsightsService(
     /// time in a process; the others asking wait for its answer). A view older than CacheSeconds is still answered, and
     /// computed again in the background (once at a time per view and process) to replace it, so readers do not wait for
     /// the refresh; one older than four times CacheSeconds, or dropped by a membership change, is computed while the
-    /// reader waits. Not cached when CacheSeconds is 0.
+    /// reader waits. Not cached when CacheSeconds is 0. A view's age is that of the data it was computed from: taken
+    /// when its computation started, or that of a kept view it was cut from (<see cref="CachedEntryAsync{T}"/>).
     /// </summary>
     private async Task<T> CachedAsync<T>(
-        long id, string view, Func<OrganizationInsightsService, CancellationToken, Task<T>> compute, CancellationToken cancellationToken)
+        long id, string view, Func<OrganizationInsightsService, CancellationToken, Task<T>> compute, CancellationToken cancellationToken) =>
+        (await CachedEntryAsync(id, view, (service, ct) => service.StampAsync(compute, ct), cancellationToken)).Value;
+
+    /// <summary>The value <paramref name="compute"/> yields, as of the time it started.</summary>
+    private async Task<Stamped<T>> StampAsync<T>(Func<OrganizationInsightsService, CancellationToken, Task<T>> compute, CancellationToken cancellationToken)
+    {
+        var started = Now();
+        return new Stamped<T>(await compute(this, cancellationToken), started);
+    }
+
+    private async Task<Stamped<T>> CachedEntryAsync<T>(
+        long id, string view, Func<OrganizationInsightsService, CancellationToken, Task<Stamped<T>>> compute, CancellationToken cancellationToken)
     {
         if (settings.CacheSeconds == 0)
         {
@@ -306,32 +418,29 @@ public sealed class OrganizationInsightsService(
         var options = new HybridCacheEntryOptions { Expiration = settings.HardLifetime, LocalCacheExpiration = settings.HardLifetime };
         string[] tags = [Tag(id)];
         var entry = await cache.GetOrCreateAsync(
-            key, (service: this, compute), static async (state, ct) => new Stamped<T>(await state.compute(state.service, ct), state.service.Now()),
+            key, (service: this, compute), static async (state, ct) => await state.compute(state.service, ct),
             options, tags, cancellationToken);
-        if (clock.UtcNow() - entry.ComputedAt >= settings.Lifetime && Refreshing.TryAdd(key, 0))
+        if (IsStale(entry))
         {
-            _ = Task.Run(async () =>
+            refreshes.Start(key, async () =>
             {
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
                     var service = scope.ServiceProvider.GetRequiredService<OrganizationInsightsService>();
-                    var value = await compute(service, CancellationToken.None);
-                    await cache.SetAsync(key, new Stamped<T>(value, clock.UtcNow()), options, tags);
+                    await cache.SetAsync(key, await compute(service, CancellationToken.None), options, tags);
                 }
                 catch (Exception e)
                 {
                     // The older view stays until it expires or the next refresh succeeds.
                     logger.LogWarning(e, "Refreshing the cohort view {Key} failed", key);
                 }
-                finally
-                {
-                    Refreshing.TryRemove(key, out _);
-                }
-            }, CancellationToken.None);
+            });
         }
-        return entry.Value;
+        return entry;
     }
+
+    private bool IsStale<T>(Stamped<T> entry) => settings.CacheSeconds > 0 && clock.UtcNow() - entry.ComputedAt >= settings.Lifetime;
 
     /// <summary>One row per learner and progress record (one with empty item cells for a learner without any), by learner then item.</summary>
     public async IAsyncEnumerable<ExportRow> ExportAsync(long id, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -390,6 +499,12 @@ public sealed class OrganizationInsightsService(
         public long TimeSpentSeconds { get; set; }
         public double? AverageScore { get; set; }
         public DateTime? LastActive { get; set; }
+        public long Total { get; set; }
+    }
+
+    private sealed class CountRow
+    {
+        public long Value { get; set; }
     }
 
     private sealed class ItemRow
@@ -405,6 +520,47 @@ public sealed class OrganizationInsightsService(
     }
 }
 
+/// <summary>
+/// The cohort views being computed again in the background in this process, by cache key: one computation of a view
+/// at a time, which a computation of another view cut from it can wait for.
+/// </summary>
+public sealed class CohortViewRefreshes
+{
+    private readonly ConcurrentDictionary<string, Task> _running = new();
+
+    /// <summary>The computation of <paramref name="key"/> under way, if any (it never fails: <c>refresh</c> handles its errors).</summary>
+    public Task? Running(string key) => _running.TryGetValue(key, out var running) ? running : null;
+
+    /// <summary>Runs <paramref name="refresh"/> in the background unless a computation of <paramref name="key"/> is under way.</summary>
+    public void Start(string key, Func<Task> refresh)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_running.TryAdd(key, done.Task))
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await refresh();
+            }
+            finally
+            {
+                _running.TryRemove(key, out _);
+                done.SetResult();
+            }
+        }, CancellationToken.None);
+    }
+}
+
+/// <summary>Whether the organization exists, and the caller's role in it (null for none).</summary>
+[System.ComponentModel.ImmutableObject(true)]
+public sealed record InsightsReader(bool Exists, string? Role)
+{
+    public bool MayRead => Role is OrganizationRoles.Owner or OrganizationRoles.Instructor;
+}
+
 /// <summary>A cached view and when it was computed. Immutable, so a hit in process memory is not deserialized again.</summary>
 [System.ComponentModel.ImmutableObject(true)]
 public sealed record Stamped<T>(T Value, DateTime ComputedAt);
@@ -415,6 +571,10 @@ public sealed record Stamped<T>(T Value, DateTime ComputedAt);
 /// </summary>
 [System.ComponentModel.ImmutableObject(true)]
 public sealed record InsightPage<T>(int Count, IReadOnlyList<T> Results);
+
+/// <summary>A kept page with its results serialized once (see <see cref="PagedJson{T}"/>). Immutable, as <see cref="InsightPage{T}"/>.</summary>
+[System.ComponentModel.ImmutableObject(true)]
+public sealed record SerializedPage<T>(int Count, IReadOnlyList<T> Results, byte[] Json);
 
 /// <summary>The <c>Insights</c> section.</summary>
 public sealed class InsightsSettings
@@ -429,6 +589,12 @@ public sealed class InsightsSettings
     public int CacheSeconds { get; set; } = 15;
 
     public TimeSpan Lifetime => TimeSpan.FromSeconds(CacheSeconds);
+
+    /// <summary>
+    /// How long a reader's role is kept: CacheSeconds, and no longer than an account's state (a Core instance that missed
+    /// a membership change's invalidation, with Redis unreachable, lets a former instructor read for that long at most).
+    /// </summary>
+    public TimeSpan ReaderLifetime => Lifetime < AccountStates.Lifetime ? Lifetime : AccountStates.Lifetime;
 
     /// <summary>How long a view not refreshed in the background (nobody asked for it, or its refresh failed) is answered at most.</summary>
     public TimeSpan HardLifetime => TimeSpan.FromSeconds(CacheSeconds * 4);
