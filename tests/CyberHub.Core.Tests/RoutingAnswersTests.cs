@@ -94,13 +94,14 @@ public sealed class RoutingAnswersTests(CoreHostProcess host, SqliteCoreServer r
     public async Task The_web_app_still_loads_on_its_own_paths()
     {
         using var client = host.CreateClient();
-        foreach (var path in new[] { "/", "/dashboard", "/content/lab/sql-injection-lab", "/apiary" })
+        foreach (var path in new[] { "/catalog", "/insights", "/content/lab/sql-injection-lab", "/apiary", "/dashboard/more" })
         {
             using var response = await client.GetAsync(path);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("_framework/blazor.webassembly.js", await response.Content.ReadAsStringAsync());
         }
-        using var post = await client.PostAsync("/dashboard", new StringContent("{}", Encoding.UTF8, "application/json"));
+        using var post = await client.PostAsync("/catalog", new StringContent("{}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }
 
@@ -138,5 +139,49 @@ public sealed class RoutingAnswersTests(CoreHostProcess host, SqliteCoreServer r
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
         using var post = await client.PostAsync(path, new StringContent("login=x", Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+    }
+
+    /// <summary>
+    /// <c>/</c> and <c>/dashboard</c> on a full load are Core's own page, painted without the WebAssembly runtime: the
+    /// app's top bar and headings, the number boxes drawn empty, the limits and texts of
+    /// <see cref="CyberHub.Contracts.DashboardRules"/> and <see cref="CyberHub.Contracts.LearningGoalRules"/> for its
+    /// script, and the sign-in address that brings the visitor back here, HTML-encoded whatever the address held.
+    /// </summary>
+    [Theory]
+    [InlineData("/dashboard", "login?returnUrl=%2Fdashboard")]
+    [InlineData("/Dashboard/", "login?returnUrl=%2FDashboard%2F")]
+    [InlineData("/", "login?returnUrl=%2F")]
+    [InlineData("/dashboard?x=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E", "login?returnUrl=%2Fdashboard%3Fx%3D%2522%253E%253Cscript%253Ealert%281%29%253C%252Fscript%253E")]
+    [InlineData("/dashboard?x=\"><script>", "login?returnUrl=%2Fdashboard%3Fx%3D%2522%253E%253Cscript%253E")]
+    public async Task The_dashboard_is_served_without_the_app(string path, string login)
+    {
+        using var client = host.CreateClient();
+        using var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("no-cache", response.Headers.CacheControl?.ToString());
+        // The app's policy: scripts from Core alone, none inline; calls to Core and the AI service only.
+        Assert.Contains("script-src 'self' 'wasm-unsafe-eval';", string.Join(";", response.Headers.GetValues("Content-Security-Policy")));
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains($"data-login=\"{login}\"", html);
+        Assert.Contains("<h1>Dashboard</h1>", html);
+        Assert.Contains("class=\"stats stats-pending\"", html);
+        Assert.Contains("<script src=\"js/dashboard.js\" defer></script>", html);
+        Assert.DoesNotContain("blazor.webassembly.js", html);
+        Assert.DoesNotContain("<script>", html);
+        Assert.Contains("data-ai=\"http://localhost:8001\"", html);
+        Assert.Contains($"data-ended=\"{CyberHub.Contracts.DashboardRules.SessionEnded}\"", html);
+        Assert.Contains($"data-goal-invalid=\"{CyberHub.Contracts.LearningGoalRules.Invalid}\"", html);
+        Assert.Contains($"data-continue=\"{CyberHub.Contracts.DashboardRules.ContinueLimit}\"", html);
+
+        using var script = await client.GetAsync("/js/dashboard.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(Encoding.UTF8.GetByteCount(html), head.Content.Headers.ContentLength);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        using var post = await client.PostAsync(path, new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        Assert.Equal(["GET", "HEAD"], post.Content.Headers.Allow);
     }
 }

@@ -27,8 +27,7 @@ public static class WebAppApi
 
     public static IEndpointRouteBuilder MapWebConfigApi(this IEndpointRouteBuilder app)
     {
-        var aiUrl = ServiceUrls.Resolve(app.ServiceProvider.GetRequiredService<IConfiguration>(), "CYBERHUB_AI_PUBLIC_URL", "CYBERHUB_AI_URL", "http://localhost:8001");
-        var config = new WebConfig(aiUrl.GetLeftPart(UriPartial.Authority));
+        var config = new WebConfig(AiPublicUrl(app.ServiceProvider.GetRequiredService<IConfiguration>()));
         app.MapGet("/api/v1/web/config", () => TypedResults.Ok(config)).AllowAnonymous().WithTags("Web").WithoutDependencies()
             .WithSummary("What the web app needs before it starts: where browsers reach the AI service");
         return app;
@@ -67,20 +66,12 @@ public static class WebAppApi
             return app;
         }
         app.MapStaticAssets(endpoints);
-        // The sign-in page is rendered here, without the app (see SignInPage).
-        app.MapWhen(c => IsPage(c) && IsRead(c) && IsSignIn(c), signIn => signIn.Run(async context =>
-        {
-            var page = Encoding.UTF8.GetBytes(SignInPage.Render(context.Request));
-            context.Response.ContentType = "text/html; charset=utf-8";
-            context.Response.ContentLength = page.Length;
-            // It depends on the query alone, but is tiny: always fresh, so a new release's page is never stale.
-            context.Response.Headers.CacheControl = "no-cache";
-            if (HttpMethods.IsGet(context.Request.Method))
-            {
-                await context.Response.Body.WriteAsync(page, context.RequestAborted);
-            }
-        }));
-        // Client-side routes (/dashboard, /content/lab/x) load the app.
+        // The sign-in page and the dashboard's first load are rendered here, without the app (see SignInPage and
+        // DashboardPage); within the app, its router shows its own dashboard.
+        var aiUrl = AiPublicUrl(app.Configuration);
+        app.MapWhen(c => IsPage(c) && IsRead(c) && IsSignIn(c), signIn => signIn.Run(context => ServeAsync(context, SignInPage.Render(context.Request))));
+        app.MapWhen(c => IsPage(c) && IsRead(c) && IsDashboard(c), dashboard => dashboard.Run(context => ServeAsync(context, DashboardPage.Render(context.Request, aiUrl))));
+        // Client-side routes (/catalog, /content/lab/x) load the app.
         app.MapWhen(c => IsPage(c) && IsRead(c), pages =>
         {
             pages.Use(async (context, next) =>
@@ -107,6 +98,23 @@ public static class WebAppApi
         return app;
     }
 
+    private static async Task ServeAsync(HttpContext context, string html)
+    {
+        var page = Encoding.UTF8.GetBytes(html);
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.ContentLength = page.Length;
+        // It depends on the request alone, but is tiny: always fresh, so a new release's page is never stale.
+        context.Response.Headers.CacheControl = "no-cache";
+        if (HttpMethods.IsGet(context.Request.Method))
+        {
+            await context.Response.Body.WriteAsync(page, context.RequestAborted);
+        }
+    }
+
+    /// <summary>The AI service's address as browsers reach it (its origin).</summary>
+    private static string AiPublicUrl(IConfiguration configuration) =>
+        ServiceUrls.Resolve(configuration, "CYBERHUB_AI_PUBLIC_URL", "CYBERHUB_AI_URL", "http://localhost:8001").GetLeftPart(UriPartial.Authority);
+
     /// <summary>A path no endpoint took (not even the matcher's 405 or 415), outside the API, that names no file.</summary>
     private static bool IsPage(HttpContext context) =>
         context.GetEndpoint() is null
@@ -118,6 +126,10 @@ public static class WebAppApi
     /// <summary><c>/login</c>, as the app's router matches it (any case, with or without a trailing slash).</summary>
     private static bool IsSignIn(HttpContext context) =>
         context.Request.Path.Value?.TrimEnd('/') is { } path && string.Equals(path, "/login", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary><c>/</c> and <c>/dashboard</c>, the app's routes of its dashboard (any case, with or without a trailing slash).</summary>
+    private static bool IsDashboard(HttpContext context) =>
+        context.Request.Path.Value?.TrimEnd('/') is { } path && (path.Length == 0 || string.Equals(path, "/dashboard", StringComparison.OrdinalIgnoreCase));
 
     private static readonly NonFileNameRouteConstraint NonFile = new();
 

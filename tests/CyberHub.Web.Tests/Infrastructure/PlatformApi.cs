@@ -101,6 +101,14 @@ public sealed class PlatformApi(PlatformProcess platform)
         return (await ReadAsync<PagedResponse<ProgressDto>>(response)).Results;
     }
 
+    /// <summary>The learner's recommendations, as the dashboard asks for them.</summary>
+    public async Task<RecommendationsResponse> RecommendationsAsync(string access, long userId)
+    {
+        using var http = Client(platform.Ai, access);
+        using var response = await http.GetAsync($"/api/v1/recommendations/{userId}?limit={DashboardRules.Recommendations}");
+        return await ReadAsync<RecommendationsResponse>(response);
+    }
+
     public static int Next() => Interlocked.Increment(ref _sequence);
 
     private static HttpClient Client(Uri baseAddress, string? access = null)
