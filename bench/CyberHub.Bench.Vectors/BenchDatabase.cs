@@ -98,7 +98,7 @@ public sealed class BenchDatabase : IAsyncDisposable
     }
 
     /// <summary>
-    /// Unfiltered top-10 searches at a given <c>hnsw.ef_search</c> (the store picks 40 for a top 10): how recall
+    /// Unfiltered top-10 searches at a given <c>hnsw.ef_search</c> (the store walks with at least VectorSearch:EfSearch, 100 by default): how recall
     /// and latency trade at this size. Returns latencies in milliseconds and the keys found.
     /// </summary>
     public static async Task<(double[] LatenciesMs, ContentKey[][] Hits)> SearchAtEfAsync(string connectionString, float[][] queries, int efSearch, int warmup)

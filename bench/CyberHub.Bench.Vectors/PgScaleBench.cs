@@ -127,6 +127,14 @@ public static class PgScaleBench
         {
             Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] exact top 10 of {queryCount} queries by brute force");
             var (allTruth, labTruth) = BruteForce(vectors, total, queries);
+            var names = indexes.Select(i => i == "half" ? PgVectorStore.HalfIndex : OldIndex).ToArray();
+            while (int.Parse(await ScalarAsync(connectionString,
+                $"SELECT count(*)::text FROM pg_indexes WHERE indexname IN ({string.Join(", ", names.Select(n => $"'{n}'"))})"), CultureInfo.InvariantCulture) < names.Length)
+            {
+                // Built in another run's transaction: visible once it commits.
+                Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] waiting for {string.Join(", ", names)}");
+                await Task.Delay(TimeSpan.FromSeconds(10));
+            }
             Emit(report, $"Attached to {attach} ({total:N0} items), load average {LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
             await SweepAsync(report, connectionString, indexes, efs, storeEfs, queries, allTruth, labTruth, total, clock);
             return 0;

@@ -407,10 +407,11 @@ public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFix
     public void Dispose() => _recorder.Dispose();
 
     [Theory]
-    [InlineData(PgVectorStore.DefaultEfSearch, null, 5, 40, 35)]
-    [InlineData(PgVectorStore.DefaultEfSearch, null, 10, 40, 40)]
-    [InlineData(PgVectorStore.DefaultEfSearch, "lab", 5, 100, 35)]
-    [InlineData(PgVectorStore.DefaultEfSearch, null, 150, 300, 300)]
+    [InlineData(PgVectorStore.DefaultEfSearch, null, 5, 100, 35)]
+    [InlineData(40, null, 5, 40, 35)]
+    [InlineData(40, null, 10, 40, 40)]
+    [InlineData(40, "lab", 5, 100, 35)]
+    [InlineData(40, null, 150, 300, 300)]
     [InlineData(250, null, 5, 250, 35)]
     [InlineData(250, "lab", 5, 250, 35)]
     [InlineData(250, null, 150, 300, 300)]
