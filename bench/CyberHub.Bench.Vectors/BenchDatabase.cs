@@ -58,22 +58,11 @@ public sealed class BenchDatabase : IAsyncDisposable
             await drop.ExecuteNonQueryAsync();
         }
         var started = Stopwatch.GetTimestamp();
-        await using (var rows = await connection.BeginBinaryImportAsync(
-            "COPY content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding) FROM STDIN (FORMAT BINARY)"))
+        await using (var rows = await connection.BeginBinaryImportAsync(CopyItems))
         {
             foreach (var (key, vector) in items)
             {
-                var item = Measure.Item(key);
-                await rows.StartRowAsync();
-                await rows.WriteAsync(item.ContentType, NpgsqlDbType.Text);
-                await rows.WriteAsync(item.ContentId, NpgsqlDbType.Text);
-                await rows.WriteAsync(item.Title, NpgsqlDbType.Text);
-                await rows.WriteAsync(item.Description, NpgsqlDbType.Text);
-                await rows.WriteAsync(item.Metadata, NpgsqlDbType.Jsonb);
-                await rows.WriteAsync(item.ChunkCount, NpgsqlDbType.Integer);
-                await rows.WriteAsync(item.CreatedAt, NpgsqlDbType.TimestampTz);
-                await rows.WriteAsync(item.UpdatedAt, NpgsqlDbType.TimestampTz);
-                await rows.WriteAsync(new Vector(vector));
+                await CopyRowAsync(rows, key, vector);
             }
             await rows.CompleteAsync();
         }
@@ -186,5 +175,25 @@ public sealed class BenchDatabase : IAsyncDisposable
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The COPY that writes bench items straight into <c>content_items</c> (<see cref="CopyRowAsync"/> writes each row).</summary>
+    internal const string CopyItems =
+        "COPY content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding) FROM STDIN (FORMAT BINARY)";
+
+    /// <summary>One bench item's row of <see cref="CopyItems"/>: the benches' short record for the key, and its vector.</summary>
+    internal static async Task CopyRowAsync(NpgsqlBinaryImporter rows, ContentKey key, float[] vector)
+    {
+        var item = Measure.Item(key);
+        await rows.StartRowAsync();
+        await rows.WriteAsync(item.ContentType, NpgsqlDbType.Text);
+        await rows.WriteAsync(item.ContentId, NpgsqlDbType.Text);
+        await rows.WriteAsync(item.Title, NpgsqlDbType.Text);
+        await rows.WriteAsync(item.Description, NpgsqlDbType.Text);
+        await rows.WriteAsync(item.Metadata, NpgsqlDbType.Jsonb);
+        await rows.WriteAsync(item.ChunkCount, NpgsqlDbType.Integer);
+        await rows.WriteAsync(item.CreatedAt, NpgsqlDbType.TimestampTz);
+        await rows.WriteAsync(item.UpdatedAt, NpgsqlDbType.TimestampTz);
+        await rows.WriteAsync(new Vector(vector));
     }
 }

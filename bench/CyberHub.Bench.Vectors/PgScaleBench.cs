@@ -394,21 +394,10 @@ public static class PgScaleBench
     {
         await using var dataSource = PgVectorStore.BuildDataSource(connectionString);
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var rows = await connection.BeginBinaryImportAsync(
-            "COPY content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding) FROM STDIN (FORMAT BINARY)");
+        await using var rows = await connection.BeginBinaryImportAsync(BenchDatabase.CopyItems);
         for (var i = from; i < to; i++)
         {
-            var item = Measure.Item(Dataset.KeyOf(i));
-            await rows.StartRowAsync();
-            await rows.WriteAsync(item.ContentType, NpgsqlDbType.Text);
-            await rows.WriteAsync(item.ContentId, NpgsqlDbType.Text);
-            await rows.WriteAsync(item.Title, NpgsqlDbType.Text);
-            await rows.WriteAsync(item.Description, NpgsqlDbType.Text);
-            await rows.WriteAsync(item.Metadata, NpgsqlDbType.Jsonb);
-            await rows.WriteAsync(item.ChunkCount, NpgsqlDbType.Integer);
-            await rows.WriteAsync(item.CreatedAt, NpgsqlDbType.TimestampTz);
-            await rows.WriteAsync(item.UpdatedAt, NpgsqlDbType.TimestampTz);
-            await rows.WriteAsync(new Vector(vectors[i]));
+            await BenchDatabase.CopyRowAsync(rows, Dataset.KeyOf(i), vectors[i]);
         }
         await rows.CompleteAsync();
     }
