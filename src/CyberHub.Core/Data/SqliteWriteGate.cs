@@ -8,7 +8,8 @@ namespace CyberHub.Core.Data;
 /// of up to 100 ms. Under many progress writes at once that gave a tail of half a second, and the sleeping threads
 /// starved the pool the requests run on. Progress writes, by far the most frequent writers, queue here instead:
 /// asynchronously (no thread waits), in the order they came, each let in when the one before has committed, so the
-/// database's lock is free when it is asked for. On PostgreSQL, whose locks let different learners' writes run at
+/// database's lock is free when it is asked for. A PATCH reads and changes its record before its turn and holds the turn only
+/// for the write (see <c>ProgressService.UpdateAsync</c>). On PostgreSQL, whose locks let different learners' writes run at
 /// once, everyone goes straight through.
 /// </summary>
 public sealed class SqliteWriteGate

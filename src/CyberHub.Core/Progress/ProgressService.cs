@@ -120,6 +120,10 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         {
             return updated;
         }
+        if (db.Database.IsSqlite() && await TryUpdateInShortTurnAsync(id, change, expectedVersion, caller, cancellationToken) is { } written)
+        {
+            return written;
+        }
         WithoutSavepoints();
         for (var attempt = 1; ; attempt++)
         {
@@ -158,6 +162,49 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
                 throw ApiException.PreconditionFailed("Progress record has changed; fetch it and retry.");
             }
         }
+    }
+
+    /// <summary>
+    /// The usual PATCH on SQLite with only the write in the writers' queue: the record is read and the change applied
+    /// outside it (reads never wait for SQLite's one writer), and the turn covers just the write of the new version,
+    /// on condition that the record still has the version read (<c>Version</c> is the concurrency token), and the
+    /// insert of its event, in one transaction. Null when the record changed between the read and the write, or when
+    /// If-Match names a version newer than the one read: the caller then goes the locked way, which decides those
+    /// cases exactly as before.
+    /// </summary>
+    private async Task<ProgressRecord?> TryUpdateInShortTurnAsync(
+        long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
+    {
+        WithoutSavepoints();
+        var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+            ?? throw ApiException.NotFound("Progress record not found.");
+        caller.EnsureCanActFor(record.UserId);
+        if (expectedVersion is { } expected && expected != record.Version)
+        {
+            if (expected < record.Version)
+            {
+                throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
+            }
+            db.ChangeTracker.Clear();
+            return null;
+        }
+        ProgressRules.Apply(record, change, clock.UtcNow());
+        record.Version++;
+        db.AddProgressEvent(ProgressEventTypes.Updated, ToDto(record), record.UpdatedAt);
+        using var turn = await writers.EnterAsync(db, cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            db.ChangeTracker.Clear();
+            return null;
+        }
+        outbox.Notify();
+        return record;
     }
 
     /// <summary>
