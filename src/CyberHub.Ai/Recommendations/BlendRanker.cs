@@ -10,9 +10,15 @@ public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? 
 /// How the history is weighted: a completion's weight halves every <see cref="HalfLifeDays"/> before the learner's
 /// latest one (never below <see cref="MinRecency"/>) and by <see cref="StepDecay"/> per later completion, so the last
 /// few items lead. <see cref="CandidateLimit"/> caps the diffusion's candidates.
+/// The content component's score of a candidate (<see cref="BlendRanker.Candidates"/>) is the diffusion's share mixed with
+/// a direct part, <see cref="ContentMix"/> of it (0: the diffusion alone): the candidate's cosine to the learner's interest
+/// (the weighted mean direction of the latest <see cref="ServedRanking.RecentSeeds"/> completions, each step back weighted
+/// by <see cref="InterestStepDecay"/> besides recency) minus <see cref="Hubness"/> × its <see cref="NeighbourGraph.Hubness"/>,
+/// turned into a share by a softmax of temperature <see cref="ContentTemperature"/>. Vectors and the item graph only: no
+/// topic or other metadata, no other learners.
 /// </summary>
 public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
-    double Restart = Diffusion.DefaultRestart)
+    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double ContentTemperature = 0.05, double Hubness = 0.5, double InterestStepDecay = 1.0)
 {
     public static BlendSettings Default { get; } = new();
 }
@@ -121,6 +127,7 @@ public sealed class BlendRanker(
         }
         foreach (var k in extraCandidates ?? []) Add(k);
         var path = Path(history, keys);
+        var direct = Direct(history, keys, content);
         var inTopics = history.Select(h => h.Path.Topic).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
         return [.. keys.Select(k =>
         {
@@ -128,9 +135,92 @@ public sealed class BlendRanker(
             var facts = pathOf(k);
             var inTopic = inTopics.Count == 0 || (facts?.Topic is { } t && inTopics.Contains(t));
             var popular = inTopic ? coCompletion.ItemCount(k) * (facts?.Level is null or 0 ? 1.0 : 0.5) : 0;
-            return new BlendCandidate(k, content.GetValueOrDefault(k), co.GetValueOrDefault(k),
+            return new BlendCandidate(k, direct?.GetValueOrDefault(k) ?? content.GetValueOrDefault(k), co.GetValueOrDefault(k),
                 new ComponentSignal(p?.Score ?? 0, p?.After), new ComponentSignal(popular, null), p?.Ready ?? true, p?.Missing);
         })];
+    }
+
+    /// <summary>
+    /// The content score of every candidate with <see cref="BlendSettings.ContentMix"/> above 0 (null otherwise: the
+    /// diffusion's mass alone): (1 − mix) × the diffusion's share + mix × the direct share, where the direct share is a
+    /// softmax over the candidates of (cosine to the learner's interest − hubness × the candidate's hubness) at the
+    /// settings' temperature. A candidate whose hubness the graph does not know counts the mean of those it knows. The
+    /// diffusion's driver is kept; a candidate only the direct part reaches names none (the caller names the closest item).
+    /// </summary>
+    private Dictionary<ContentKey, ComponentSignal>? Direct(
+        IReadOnlyList<HistoryItem> history, IReadOnlyList<ContentKey> keys, IReadOnlyDictionary<ContentKey, ComponentSignal> diffusion)
+    {
+        var mix = Math.Clamp(_settings.ContentMix, 0, 1);
+        if (mix <= 0 || keys.Count == 0 || Interest(history) is not { } interest)
+        {
+            return null;
+        }
+        var raw = new double[keys.Count];
+        var hubs = new double?[keys.Count];
+        var (hubSum, hubCount) = (0.0, 0);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if ((hubs[i] = graph.Hubness(keys[i])) is { } hub)
+            {
+                (hubSum, hubCount) = (hubSum + hub, hubCount + 1);
+            }
+        }
+        var meanHub = hubCount > 0 ? hubSum / hubCount : 0;
+        var best = double.NegativeInfinity;
+        for (var i = 0; i < keys.Count; i++)
+        {
+            raw[i] = vectorOf(keys[i]) is { } v && v.Length == interest.Length
+                ? TensorPrimitives.CosineSimilarity(interest, v) - _settings.Hubness * (hubs[i] ?? meanHub)
+                : double.NaN;
+            if (raw[i] > best)
+            {
+                best = raw[i];
+            }
+        }
+        if (!double.IsFinite(best))
+        {
+            return null;
+        }
+        var temperature = Math.Max(1e-6, _settings.ContentTemperature);
+        var directSum = 0.0;
+        for (var i = 0; i < keys.Count; i++)
+        {
+            raw[i] = double.IsNaN(raw[i]) ? 0 : Math.Exp((raw[i] - best) / temperature);
+            directSum += raw[i];
+        }
+        var diffusionSum = diffusion.Values.Sum(s => Math.Max(0, s.Score));
+        var diffusionPart = diffusionSum > 0 ? 1 - mix : 0;
+        var result = new Dictionary<ContentKey, ComponentSignal>(keys.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var d = diffusion.GetValueOrDefault(keys[i]);
+            var score = (diffusionPart > 0 ? diffusionPart * Math.Max(0, d.Score) / diffusionSum : 0) + (1 - diffusionPart) * raw[i] / directSum;
+            result[keys[i]] = new ComponentSignal(score, d.Driver);
+        }
+        return result;
+    }
+
+    /// <summary>The learner's interest: the unit weighted mean of the latest completions' vectors (null without any).</summary>
+    private float[]? Interest(IReadOnlyList<HistoryItem> history)
+    {
+        if (history.Count == 0)
+        {
+            return null;
+        }
+        var latest = history.Max(h => h.CompletedAt);
+        float[]? sum = null;
+        for (var i = Math.Max(0, history.Count - ServedRanking.RecentSeeds); i < history.Count; i++)
+        {
+            if (history[i].Vector is not { } v || (sum is not null && v.Length != sum.Length))
+            {
+                continue;
+            }
+            sum ??= new float[v.Length];
+            var weight = Math.Max(_settings.MinRecency, Math.Pow(0.5, Math.Max(0, (latest - history[i].CompletedAt).TotalDays) / _settings.HalfLifeDays))
+                * Math.Pow(_settings.InterestStepDecay, history.Count - 1 - i);
+            TensorPrimitives.MultiplyAdd(v, (float)weight, sum, sum);
+        }
+        return sum is null ? null : ContentVectors.UnitOrZero(sum);
     }
 
     /// <summary>The item graph the diffusion walks.</summary>
