@@ -388,7 +388,7 @@ public static class IndexBench
         return truth;
     }
 
-    private static float[] Mix(float[][] bases, Random random)
+    internal static float[] Mix(float[][] bases, Random random)
     {
         var a = bases[random.Next(bases.Length)];
         var b = bases[random.Next(bases.Length)];
@@ -404,7 +404,7 @@ public static class IndexBench
     }
 
     /// <summary>The real embeddings, cached in the temp directory (embedding them takes minutes on this machine).</summary>
-    private static async Task<(float[][] Bases, float[][] Queries)> RealEmbeddingsAsync(Stopwatch clock)
+    internal static async Task<(float[][] Bases, float[][] Queries)> RealEmbeddingsAsync(Stopwatch clock)
     {
         var texts = new List<string>();
         foreach (var entry in CatalogImporter.DemoCatalog())

@@ -21,7 +21,7 @@ public static class Report
         Line(md, "Top-10 searches issued one at a time through `IVectorStore.SearchAsync`; one item in ten has content type " +
             "`lab`, the filtered rows ask for that type. Recall@10 is pgvector's share of the embedded store's exact top 10 " +
             "for the same query and filter. pgvector searches run with `hnsw.iterative_scan = relaxed_order` and `hnsw.ef_search` " +
-            "40 (100 when filtered); the last column of the second table is the plan PostgreSQL picks for the filtered search.");
+            $"{CyberHub.Ai.VectorStore.PgVectorStore.DefaultEfSearch} (at least 100 when filtered; a top 10 re-ranks the index's 40 nearest by half-precision distance); the last column of the second table is the plan PostgreSQL picks for the filtered search.");
         foreach (var dataset in results.GroupBy(r => r.Dataset))
         {
             Line(md);

@@ -93,6 +93,7 @@ public static class CoreApp
         services.AddScoped<OrganizationInsightsService>();
         services.AddSingleton(InsightsSettings.From(builder.Configuration));
         services.AddSingleton<CohortViewRefreshes>();
+        services.AddSingleton<SqliteWriteGate>();
         services.AddScoped<ProgressService>();
         services.AddScoped<GoalService>();
         services.AddScoped<ServiceClientsService>();

@@ -348,8 +348,57 @@ public sealed class VectorStoreRecallTests(PgVectorStoreFixture pg, EmbeddedStor
 }
 
 /// <summary>
+/// pgvector searches walk an HNSW index over half-precision vectors and re-rank its candidates exactly; a database from
+/// before, whose index is over the full-precision vectors, is upgraded in place when the store starts.
+/// </summary>
+public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassFixture<PgVectorStoreFixture>
+{
+    [Fact]
+    public async Task A_database_with_the_previous_index_gets_the_half_precision_index_and_loses_the_old_one()
+    {
+        var store = await pg.CreateStoreAsync();
+        var topics = new Topics(23);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
+        // The shape the previous version left: its HNSW index over the full-precision vectors, none over half precision.
+        await pg.ExecuteSqlAsync(store, $"""
+            DROP INDEX {PgVectorStore.HalfIndex};
+            CREATE INDEX content_items_embedding_idx ON content_items USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+            """);
+
+        var upgraded = await pg.ReopenAsync(store);
+
+        var graphs = (await pg.QueryAsync(upgraded,
+            "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'content_items' AND indexdef LIKE '%hnsw%'")).ToList();
+        var index = Assert.Single(graphs);
+        Assert.StartsWith(PgVectorStore.HalfIndex + " ", index);
+        Assert.Contains("halfvec(384)", index);
+        Assert.Contains("halfvec_cosine_ops", index);
+
+        // Old items and new ones alike: the exact nearest, with exact (full-precision) scores.
+        var added = new ContentKey("course", "after-upgrade");
+        vectors[added] = topics.Next();
+        await upgraded.UpsertAsync(Record(added.ContentType, added.ContentId), [vectors[added]]);
+        foreach (var query in Enumerable.Range(0, 5).Select(_ => topics.Next()).Append(vectors[added]))
+        {
+            foreach (var type in new[] { null, "lab" })
+            {
+                var hits = await upgraded.SearchAsync(query, 10, type);
+
+                Assert.Equal(ExactTop(vectors, query, 10, k => type is null || k.ContentType == type), hits.Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId)));
+                foreach (var hit in hits)
+                {
+                    Assert.Equal(Dot(vectors[new ContentKey(hit.Content.ContentType, hit.Content.ContentId)], query), hit.Score, 1e-5);
+                }
+            }
+        }
+        Assert.Equal(added, (await upgraded.SearchAsync(vectors[added], 1)).Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId)).Single());
+    }
+}
+
+/// <summary>
 /// The HNSW beam (<c>hnsw.ef_search</c>) a pgvector search walks with: at least the configured one (larger catalogs
-/// need a wider beam for the same recall), at least 100 when filtered, twice the fetch when many are asked for.
+/// need a wider beam for the same recall), at least 100 when filtered, twice the fetch when many are asked for; and how
+/// many of the index's candidates it re-ranks exactly (twice the fetch, at least 30 more; all of an exact scan).
 /// </summary>
 public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFixture<PgVectorStoreFixture>, IDisposable
 {
@@ -358,14 +407,17 @@ public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFix
     public void Dispose() => _recorder.Dispose();
 
     [Theory]
-    [InlineData(PgVectorStore.DefaultEfSearch, null, 5, 40)]
-    [InlineData(PgVectorStore.DefaultEfSearch, "lab", 5, 100)]
-    [InlineData(PgVectorStore.DefaultEfSearch, null, 150, 300)]
-    [InlineData(250, null, 5, 250)]
-    [InlineData(250, "lab", 5, 250)]
-    [InlineData(250, null, 150, 300)]
-    [InlineData(1000, null, 600, 1000)]
-    public async Task A_search_walks_with_the_configured_beam_or_wider(int configured, string? type, int limit, int expected)
+    [InlineData(PgVectorStore.DefaultEfSearch, null, 5, 100, 35)]
+    [InlineData(40, null, 5, 40, 35)]
+    [InlineData(40, null, 10, 40, 40)]
+    [InlineData(40, "lab", 5, 100, 35)]
+    [InlineData(40, null, 150, 300, 300)]
+    [InlineData(250, null, 5, 250, 35)]
+    [InlineData(250, "lab", 5, 250, 35)]
+    [InlineData(250, null, 150, 300, 300)]
+    [InlineData(1000, null, 600, 1000, 1000)]
+    [InlineData(PgVectorStore.DefaultEfSearch, null, 1001, 1000, 1001)]
+    public async Task A_search_walks_with_the_configured_beam_or_wider(int configured, string? type, int limit, int expected, int candidates)
     {
         var store = await pg.CreateStoreAsync(configured);
         var topics = new Topics(7);
@@ -380,6 +432,7 @@ public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFix
 
         var span = Assert.Single(_recorder.Spans(trace, "vector.search"));
         Assert.Equal(expected, span.GetTagItem("vector.ef_search"));
+        Assert.Equal(candidates, span.GetTagItem("vector.candidates"));
     }
 
     [Theory]

@@ -106,6 +106,50 @@ public abstract class ConcurrentPatchTests<TServer>(TServer server) where TServe
         Assert.Equal(won.Version, JsonSerializer.Deserialize<ProgressDto>(events[1].Payload, CyberHubJson.Options)!.Version);
     }
 
+    /// <summary>
+    /// On SQLite a progress write (create, update, delete) waits for its turn in Core's own queue
+    /// (<see cref="SqliteWriteGate"/>), asynchronously, rather than asleep in SQLite's busy handler; it goes on when the
+    /// writer before it is done. On PostgreSQL nothing waits there.
+    /// </summary>
+    [Fact]
+    public async Task Progress_writes_queue_for_their_turn_on_sqlite_and_go_straight_through_on_postgresql()
+    {
+        var learner = await server.RegisterAsync();
+        var (created, _) = await CreateAsync(learner);
+        var (other, _) = await CreateAsync(learner);
+        var gate = server.Services.GetRequiredService<SqliteWriteGate>();
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CoreDbContext>();
+        var sqlite = db.Database.IsSqlite();
+
+        Task<HttpResponseMessage> patch, create, delete;
+        using (await gate.EnterAsync(db, CancellationToken.None))
+        {
+            patch = PatchAsync(learner.Client, created.Id, 1);
+            create = learner.Client.PostJsonAsync("/api/v1/progress/",
+                new CreateProgressRequest($"lab-{Guid.NewGuid():N}", "lab", ProgressStatus.InProgress, 10, null, 0, null));
+            delete = learner.Client.DeleteAsync($"/api/v1/progress/{other.Id}/");
+            if (sqlite)
+            {
+                for (var waited = 0; gate.Waiting < 3 && waited < 600; waited++)
+                {
+                    await Task.Delay(50);
+                }
+                Assert.Equal(3, gate.Waiting);
+                Assert.False(patch.IsCompleted || create.IsCompleted || delete.IsCompleted);
+            }
+            else
+            {
+                await Task.WhenAll(patch, create, delete);
+            }
+        }
+
+        Assert.Equal(created.Version + 1, (await (await patch).ReadAsync<ProgressDto>()).Version);
+        Assert.Equal(HttpStatusCode.Created, (await create).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await delete).StatusCode);
+        Assert.Equal(0, gate.Waiting);
+    }
+
     private async Task<List<OutboxEvent>> EventsAsync(long userId)
     {
         await using var scope = server.Services.CreateAsyncScope();

@@ -120,25 +120,11 @@ public sealed class RoutingAnswersTests(CoreHostProcess host, SqliteCoreServer r
     [InlineData("/login?returnUrl=%2F%22%3E%3Cscript%3E", "/%22%3E%3Cscript%3E")]
     public async Task The_sign_in_page_is_served_without_the_app(string path, string destination)
     {
-        using var client = host.CreateClient();
-        using var response = await client.GetAsync(path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
-        var html = await response.Content.ReadAsStringAsync();
+        var html = await ServedWithoutTheAppAsync(path, "js/login.js");
         Assert.Contains($"data-return=\"{destination}\"", html);
         Assert.Contains("<h1>Log in</h1>", html);
-        Assert.Contains("<script src=\"js/login.js\" defer></script>", html);
-        Assert.DoesNotContain("blazor.webassembly.js", html);
-        Assert.DoesNotContain("<script>", html);
         Assert.Contains($"data-missing=\"{CyberHub.Contracts.FieldRules.Required(null, "login")!.Plain}\"", html);
         Assert.Contains($"data-missing=\"{CyberHub.Contracts.FieldRules.CurrentPassword(null)!.Plain}\"", html);
-
-        using var script = await client.GetAsync("/js/login.js");
-        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
-        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
-        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
-        using var post = await client.PostAsync(path, new StringContent("login=x", Encoding.UTF8, "application/x-www-form-urlencoded"));
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }
 
     /// <summary>
@@ -155,33 +141,49 @@ public sealed class RoutingAnswersTests(CoreHostProcess host, SqliteCoreServer r
     [InlineData("/dashboard?x=\"><script>", "login?returnUrl=%2Fdashboard%3Fx%3D%2522%253E%253Cscript%253E")]
     public async Task The_dashboard_is_served_without_the_app(string path, string login)
     {
+        var html = await ServedWithoutTheAppAsync(path, "js/dashboard.js");
+        Assert.Contains($"data-login=\"{login}\"", html);
+        Assert.Contains("<h1>Dashboard</h1>", html);
+        Assert.Contains("class=\"stats stats-pending\"", html);
+        Assert.Contains("data-ai=\"http://localhost:8001\"", html);
+        Assert.Contains($"data-ended=\"{CyberHub.Contracts.DashboardRules.SessionEnded}\"", html);
+        Assert.Contains($"data-goal-invalid=\"{CyberHub.Contracts.LearningGoalRules.Invalid}\"", html);
+        Assert.Contains($"data-continue=\"{CyberHub.Contracts.DashboardRules.ContinueLimit}\"", html);
+    }
+
+    /// <summary>
+    /// What every page Core renders without the app answers: HTML that is not cached, the app's policy (scripts from
+    /// Core alone, none inline; calls to Core and the AI service only), the shared script and the page's own (both
+    /// served), no WebAssembly runtime, HEAD with the page's length and no body, and 405 with <c>Allow</c> to a POST.
+    /// </summary>
+    private async Task<string> ServedWithoutTheAppAsync(string path, string script)
+    {
         using var client = host.CreateClient();
         using var response = await client.GetAsync(path);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("no-cache", response.Headers.CacheControl?.ToString());
-        // The app's policy: scripts from Core alone, none inline; calls to Core and the AI service only.
         Assert.Contains("script-src 'self' 'wasm-unsafe-eval';", string.Join(";", response.Headers.GetValues("Content-Security-Policy")));
         var html = await response.Content.ReadAsStringAsync();
-        Assert.Contains($"data-login=\"{login}\"", html);
-        Assert.Contains("<h1>Dashboard</h1>", html);
-        Assert.Contains("class=\"stats stats-pending\"", html);
-        Assert.Contains("<script src=\"js/dashboard.js\" defer></script>", html);
+        // The shared script runs first: the page's own uses what it defines.
+        var shared = html.IndexOf("<script src=\"js/page.js\" defer></script>", StringComparison.Ordinal);
+        var own = html.IndexOf($"<script src=\"{script}\" defer></script>", StringComparison.Ordinal);
+        Assert.True(shared >= 0 && own > shared, html);
         Assert.DoesNotContain("blazor.webassembly.js", html);
         Assert.DoesNotContain("<script>", html);
-        Assert.Contains("data-ai=\"http://localhost:8001\"", html);
-        Assert.Contains($"data-ended=\"{CyberHub.Contracts.DashboardRules.SessionEnded}\"", html);
-        Assert.Contains($"data-goal-invalid=\"{CyberHub.Contracts.LearningGoalRules.Invalid}\"", html);
-        Assert.Contains($"data-continue=\"{CyberHub.Contracts.DashboardRules.ContinueLimit}\"", html);
+        foreach (var file in new[] { "/js/page.js", "/" + script })
+        {
+            using var served = await client.GetAsync(file);
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        }
 
-        using var script = await client.GetAsync("/js/dashboard.js");
-        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
         using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
         Assert.Equal(Encoding.UTF8.GetByteCount(html), head.Content.Headers.ContentLength);
         Assert.Empty(await head.Content.ReadAsByteArrayAsync());
-        using var post = await client.PostAsync(path, new StringContent("{}", Encoding.UTF8, "application/json"));
+        using var post = await client.PostAsync(path, new StringContent("login=x", Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
         Assert.Equal(["GET", "HEAD"], post.Content.Headers.Allow);
+        return html;
     }
 }

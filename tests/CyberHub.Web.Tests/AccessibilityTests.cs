@@ -1,5 +1,3 @@
-using Deque.AxeCore.Commons;
-using Deque.AxeCore.Playwright;
 using CyberHub.Web.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -14,8 +12,6 @@ namespace CyberHub.Web.Tests;
 [Collection(WebAppCollection.Name)]
 public sealed class AccessibilityTests(WebAppFixture app, ITestOutputHelper output)
 {
-    private static readonly ViewportSize[] Widths = [new() { Width = 1440, Height = 900 }, new() { Width = 375, Height = 740 }];
-
     [Fact]
     public async Task Signed_out_and_learner_pages_pass_axe_at_1440_and_375_px()
     {
@@ -30,24 +26,24 @@ public sealed class AccessibilityTests(WebAppFixture app, ITestOutputHelper outp
 
         await web.GotoAsync("/register");
         await web.WaitForHeadingAsync("Create your account");
-        await CheckAsync(web, "register", problems);
+        await web.CheckAxeAsync("register", problems);
         await web.GotoAsync("/login");
         await web.WaitForHeadingAsync("Log in");
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in", Exact = true }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("field-error")).ToHaveCountAsync(2);
-        await CheckAsync(web, "login-refused", problems);
+        await web.CheckAxeAsync("login-refused", problems);
 
         await web.LogInAsync(learner.Email, learner.Password);
         await web.ExpectAtAsync("/dashboard", "Dashboard");
         await Assertions.Expect(page.GetByTestId("continue-item")).ToHaveCountAsync(1);
         await Assertions.Expect(page.GetByTestId("recommendation").First.Or(page.GetByTestId("recommendations-error"))).ToBeVisibleAsync();
-        await CheckAsync(web, "dashboard", problems);
+        await web.CheckAxeAsync("dashboard", problems);
 
         // Each check ends at the phone width, where the links sit behind the menu button: go by address.
         await web.GotoAsync("/catalog");
         await web.ExpectAtAsync("/catalog", "Catalog");
         await Assertions.Expect(page.GetByTestId("catalog-item").First).ToBeVisibleAsync();
-        await CheckAsync(web, "catalog", problems);
+        await web.CheckAxeAsync("catalog", problems);
 
         // The item in progress, its form refusing what it cannot store.
         await web.GotoAsync($"/content/lesson/{lesson.ContentId}");
@@ -56,14 +52,14 @@ public sealed class AccessibilityTests(WebAppFixture app, ITestOutputHelper outp
         await page.GetByLabel("Time spent (minutes)").FillAsync("soon");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save progress" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("field-error")).ToHaveCountAsync(2);
-        await CheckAsync(web, "content", problems);
+        await web.CheckAxeAsync("content", problems);
 
         foreach (var (path, heading) in new[] { ("/insights", "Insights"), ("/account", "Your account") })
         {
             await web.GotoAsync(path);
             await web.ExpectAtAsync(path, heading);
             await Assertions.Expect(page.Locator(".loading")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
-            await CheckAsync(web, path.Trim('/').Replace('/', '-'), problems);
+            await web.CheckAxeAsync(path.Trim('/').Replace('/', '-'), problems);
         }
 
         Assert.True(problems.Count == 0, $"axe found:\n{string.Join('\n', problems)}");
@@ -86,13 +82,13 @@ public sealed class AccessibilityTests(WebAppFixture app, ITestOutputHelper outp
         await web.GotoAsync("/studio");
         await web.ExpectAtAsync("/studio", "Content studio");
         await Assertions.Expect(page.Locator(".loading")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
-        await CheckAsync(web, "studio", problems);
+        await web.CheckAxeAsync("studio", problems);
 
         // An item opened for editing.
         await web.GotoAsync($"/studio?type=lesson&id={Uri.EscapeDataString(lesson.ContentId)}");
         await web.WaitForHeadingAsync("Content studio");
         await Assertions.Expect(page.Locator(".loading")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
-        await CheckAsync(web, "studio-edit", problems);
+        await web.CheckAxeAsync("studio-edit", problems);
 
         Assert.True(problems.Count == 0, $"axe found:\n{string.Join('\n', problems)}");
     }
@@ -108,26 +104,7 @@ public sealed class AccessibilityTests(WebAppFixture app, ITestOutputHelper outp
         await web.GotoAsync("/admin/users");
         await web.ExpectAtAsync("/admin/users", "Users");
         await Assertions.Expect(web.Page.Locator(".loading")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
-        await CheckAsync(web, "admin-users", problems);
+        await web.CheckAxeAsync("admin-users", problems);
         Assert.True(problems.Count == 0, $"axe found:\n{string.Join('\n', problems)}");
-    }
-
-    private async Task CheckAsync(WebSession web, string name, List<string> problems)
-    {
-        foreach (var size in Widths)
-        {
-            await web.Page.SetViewportSizeAsync(size.Width, size.Height);
-            var results = await web.Page.RunAxe(new AxeRunOptions
-            {
-                RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-            });
-            foreach (var violation in results.Violations)
-            {
-                var targets = string.Join(", ", violation.Nodes.Take(3).Select(n => n.Target?.ToString()));
-                problems.Add($"{name} at {size.Width} px: {violation.Id} ({violation.Impact}) {violation.Help}: {targets}");
-            }
-            await web.ShotAsync($"{name}-{size.Width}");
-        }
-        output.WriteLine($"{name}: checked");
     }
 }

@@ -2,8 +2,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using CyberHub.Contracts;
 using CyberHub.Web.Tests.Infrastructure;
-using Deque.AxeCore.Commons;
-using Deque.AxeCore.Playwright;
 using Xunit.Abstractions;
 
 namespace CyberHub.Web.Tests;
@@ -17,7 +15,7 @@ namespace CyberHub.Web.Tests;
 [Collection(WebAppCollection.Name)]
 public sealed class DashboardPageTests(WebAppFixture app, ITestOutputHelper output)
 {
-    private static readonly ViewportSize[] Widths = [new() { Width = 1440, Height = 900 }, new() { Width = 375, Height = 740 }];
+    private static readonly ViewportSize[] Widths = WebSession.Widths;
 
     /// <summary>What both dashboards must show alike, read from the page: each block's visible text.</summary>
     private static readonly string[] Blocks =
@@ -197,14 +195,14 @@ public sealed class DashboardPageTests(WebAppFixture app, ITestOutputHelper outp
         await Assertions.Expect(page.GetByTestId("current-track")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("recommendation").First.Or(page.GetByTestId("recommendations-error"))).ToBeVisibleAsync();
         var problems = new List<string>();
-        await CheckAsync(web, "dashboard-first-load", problems);
+        await web.CheckAxeAsync("dashboard-first-load", problems);
 
         // With the goal form's error shown, and the menu open at the phone width.
         await page.SetViewportSizeAsync(Widths[0].Width, Widths[0].Height);
         await page.GetByLabel("Weekly goal (items)").FillAsync("0");
         await page.GetByRole(AriaRole.Button, new() { Name = "Set goal" }).ClickAsync();
         await Assertions.Expect(page.Locator("#goal-error")).ToHaveTextAsync(LearningGoalRules.Invalid);
-        await CheckAsync(web, "dashboard-first-load-goal-error", problems);
+        await web.CheckAxeAsync("dashboard-first-load-goal-error", problems);
         await page.GetByRole(AriaRole.Button, new() { Name = "Menu" }).ClickAsync();
         await Assertions.Expect(web.NavLink("Catalog")).ToBeVisibleAsync();
         await Assertions.Expect(web.LogOutButton()).ToBeVisibleAsync();
@@ -301,23 +299,4 @@ public sealed class DashboardPageTests(WebAppFixture app, ITestOutputHelper outp
             setTimeout(() => resolve(total), 100);
         })
         """);
-
-    private async Task CheckAsync(WebSession web, string name, List<string> problems)
-    {
-        foreach (var size in Widths)
-        {
-            await web.Page.SetViewportSizeAsync(size.Width, size.Height);
-            var results = await web.Page.RunAxe(new AxeRunOptions
-            {
-                RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-            });
-            foreach (var violation in results.Violations)
-            {
-                var targets = string.Join(", ", violation.Nodes.Take(3).Select(n => n.Target?.ToString()));
-                problems.Add($"{name} at {size.Width} px: {violation.Id} ({violation.Impact}) {violation.Help}: {targets}");
-            }
-            await web.ShotAsync($"{name}-{size.Width}");
-        }
-        output.WriteLine($"{name}: checked");
-    }
 }

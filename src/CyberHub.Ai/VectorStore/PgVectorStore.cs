@@ -17,12 +17,23 @@ namespace CyberHub.Ai.VectorStore;
 /// </summary>
 public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
 {
-    public const int DefaultEfSearch = 40;
+    // 100, not pgvector's 40: on real MiniLM embeddings and their mixes, 40 finds 0.88 of the exact top 10 at 100k items,
+    // 100 finds 0.95 (docs/benchmarks.md, "pgvector at one million items").
+    public const int DefaultEfSearch = 100;
     private const int MinEfSearch = 10;
     private const int MaxEfSearch = 1000;
     private const int FilteredEfSearch = 100;
     private readonly int _efSearch = DefaultEfSearch;
     private const string RecordColumns = "content_type, content_id, title, description, metadata::text, chunk_count, created_at, updated_at, created_by";
+
+    /// <summary>The HNSW index searches walk: over <see cref="HalfEmbedding"/>, cosine distance.</summary>
+    public const string HalfIndex = "content_items_embedding_half_idx";
+
+    /// <summary>The indexed expression: an item's vector in half precision. A search orders by exactly this to walk the index.</summary>
+    public static readonly string HalfEmbedding = $"(embedding::halfvec({ContentVectors.Dimensions}))";
+
+    /// <summary>The query vector as the index compares it (parameter <c>$1</c>).</summary>
+    private static readonly string HalfQuery = $"$1::halfvec({ContentVectors.Dimensions})";
 
     private static readonly string Schema = $"""
         CREATE EXTENSION IF NOT EXISTS vector;
@@ -50,8 +61,12 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             FOREIGN KEY (content_type, content_id) REFERENCES content_items (content_type, content_id) ON DELETE CASCADE
         );
         CREATE INDEX IF NOT EXISTS content_chunks_item_idx ON content_chunks (content_type, content_id);
-        CREATE INDEX IF NOT EXISTS content_items_embedding_idx ON content_items
-            USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+        -- Searches walk an HNSW graph over half-precision copies of the item vectors (half the bytes per distance and
+        -- per page) and re-rank what it finds by the full-precision vectors. A database from before gets the new index
+        -- built over its rows here (see docs/operations.md: minutes at a million items), then loses the old one.
+        CREATE INDEX IF NOT EXISTS {HalfIndex} ON content_items
+            USING hnsw ({HalfEmbedding} halfvec_cosine_ops) WITH (m = 16, ef_construction = 64);
+        DROP INDEX IF EXISTS content_items_embedding_idx;
         CREATE INDEX IF NOT EXISTS content_items_content_type_idx ON content_items (content_type);
         {PgLexicalIndex.Schema}
         {IdempotencyKeyTable.Postgres.Schema}
@@ -95,6 +110,13 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         get => _efSearch;
         init => _efSearch = CheckedEfSearch(value);
     }
+
+    /// <summary>
+    /// How many of the index's nearest (by half-precision distance) a search of <paramref name="fetch"/> items re-ranks
+    /// exactly: twice the fetch, and at least 30 more (a top 10 re-ranks 40; docs/benchmarks.md, "pgvector at one
+    /// million items"), never more than the widest beam.
+    /// </summary>
+    internal static int RerankCandidates(int fetch) => (int)Math.Min(MaxEfSearch, Math.Max(2L * fetch, fetch + 30L));
 
     /// <summary>The value, if pgvector takes it as <see cref="EfSearch"/> and a top 10 can fill; else an error naming the setting.</summary>
     public static int CheckedEfSearch(int value) => value is >= MinEfSearch and <= MaxEfSearch
@@ -461,11 +483,16 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         var excluded = exclude?.ToArray() ?? [];
         // Over-fetch by the exclusions: they may sit among the nearest candidates the index walks first.
         var fetch = (int)Math.Min(int.MaxValue, (long)limit + excluded.Length);
+        var exactScan = fetch > MaxEfSearch;
+        // The index ranks by half-precision distance: more candidates than asked for are taken from it and re-ranked
+        // by the exact distance, so an item that half precision puts just below the cut still makes it.
+        var candidates = exactScan ? fetch : RerankCandidates(fetch);
         // A filtered walk throws most candidates away; a wider beam wins back part of the recall at little cost
         // (type = 10% of the items: 0.86 -> 0.89 at 10k items, 0.94 -> 0.95 at 100k).
-        var efSearch = (int)Math.Clamp(fetch * 2L, contentType is null ? _efSearch : Math.Max(_efSearch, FilteredEfSearch), MaxEfSearch);
+        var efSearch = (int)Math.Clamp(Math.Max(fetch * 2L, candidates), contentType is null ? _efSearch : Math.Max(_efSearch, FilteredEfSearch), MaxEfSearch);
         activity?.SetTag("vector.ef_search", efSearch);
-        activity?.SetTag("vector.exact_scan", fetch > MaxEfSearch);
+        activity?.SetTag("vector.candidates", candidates);
+        activity?.SetTag("vector.exact_scan", exactScan);
 
         return await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
@@ -476,7 +503,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), " +
             "set_config('plan_cache_mode', 'force_custom_plan', true)",
             efSearch.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        if (fetch > MaxEfSearch)
+        if (exactScan)
         {
             // Beyond what one index walk yields comfortably: an exact scan is the complete answer.
             batch.BatchCommands.Add(Command("SELECT set_config('enable_indexscan', 'off', true)"));
@@ -492,15 +519,16 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
                 "WHERE x.content_type = i.content_type AND x.content_id = i.content_id)");
         }
         var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
-        // relaxed_order may return rows slightly out of order: the outer query re-sorts by exact distance.
+        // The candidates' rows are read once, by the index walk (or the exact scan); the outer query re-ranks them by
+        // exact distance (relaxed_order may also return them slightly out of order) and keeps the best `limit`.
         batch.BatchCommands.Add(Command($"""
             WITH nearest AS MATERIALIZED (
                 SELECT {RecordColumns}, embedding <=> $1 AS distance{(withVectors ? ", embedding" : "")} FROM content_items AS i
                 {where}
-                ORDER BY embedding <=> $1 LIMIT $2)
+                ORDER BY {(exactScan ? "embedding <=> $1" : $"{HalfEmbedding} <=> {HalfQuery}")} LIMIT $2)
             SELECT * FROM nearest ORDER BY distance LIMIT $6
             """,
-            new Vector(unit), (long)fetch,
+            new Vector(unit), (long)candidates,
             new NpgsqlParameter { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
             excluded.Select(k => k.ContentType).ToArray(), excluded.Select(k => k.ContentId).ToArray(), (long)limit));
 
@@ -508,7 +536,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             await reader.NextResultAsync(cancellationToken);
-            if (fetch > MaxEfSearch)
+            if (exactScan)
             {
                 await reader.NextResultAsync(cancellationToken);
             }

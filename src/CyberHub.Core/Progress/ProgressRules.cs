@@ -9,11 +9,10 @@ namespace CyberHub.Core.Progress;
 /// How a progress record may change. Status and completion move together: completed means 100 %,
 /// 100 % means completed, any work means started. <c>started_at</c> is stamped when work starts and
 /// <c>completed_at</c> when the item is completed; going back clears what no longer holds.
+/// The limits are Contracts' <see cref="FieldRules"/>, the ones the web app checks a form with.
 /// </summary>
 public static class ProgressRules
 {
-    public const long MaxTimeSpentSeconds = 10L * 365 * 24 * 3600;
-
     public static ProgressStatus? ParseStatus(string? value) => value switch
     {
         null or "" => null,
@@ -57,9 +56,9 @@ public static class ProgressRules
         }
         if (change.TimeSpentSeconds is { } seconds)
         {
-            record.TimeSpentSeconds = seconds is >= 0 and <= MaxTimeSpentSeconds
+            record.TimeSpentSeconds = FieldRules.TimeSpent(seconds) is null
                 ? seconds
-                : throw ApiException.BadRequest($"time_spent_seconds must be between 0 and {MaxTimeSpentSeconds}.");
+                : throw ApiException.BadRequest($"time_spent_seconds must be between 0 and {FieldRules.MaxTimeSpentSeconds}.");
         }
         if (change.Metadata is not null)
         {
@@ -76,7 +75,7 @@ public static class ProgressRules
     public static JsonObject Metadata(string stored) => JsonNode.Parse(stored)?.AsObject() ?? [];
 
     private static double Percentage(double value, string field) =>
-        double.IsFinite(value) && value is >= 0 and <= 100
+        FieldRules.Percentage(value, field) is null
             ? Math.Round(value, 2)
             : throw ApiException.BadRequest($"{field} must be between 0 and 100.");
 

@@ -19,7 +19,7 @@ public sealed record ProgressFilter(long? User, string? ContentType, string? Sta
 /// Progress records. Every change also writes its progress event to the outbox, in the same transaction,
 /// so that the AI service hears of exactly the changes that committed (see <see cref="OutboxWriter"/>).
 /// </summary>
-public sealed class ProgressService(CoreDbContext db, TimeProvider clock, OutboxSignal outbox)
+public sealed class ProgressService(CoreDbContext db, TimeProvider clock, OutboxSignal outbox, SqliteWriteGate writers)
 {
     // Writers of one user are serialized by the outbox transaction, so a version conflict should not happen at all.
     private const int MaxWriteAttempts = 3;
@@ -48,6 +48,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
 
         IdempotentAnswer? answer = null;
         WithoutSavepoints();
+        using (await writers.EnterAsync(db, cancellationToken))
         await using (var transaction = await db.BeginOutboxTransactionAsync(userId, cancellationToken))
         {
             if (idempotency is not null && await db.FindAnswerAsync(idempotency, record.CreatedAt, cancellationToken) is { } stored)
@@ -122,6 +123,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         WithoutSavepoints();
         for (var attempt = 1; ; attempt++)
         {
+            using var turn = await writers.EnterAsync(db, cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var record = await LockedRecordAsync(id, caller, cancellationToken);
             if (expectedVersion is { } expected && expected != record.Version)
@@ -211,6 +213,7 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         WithoutSavepoints();
         for (var attempt = 1; ; attempt++)
         {
+            using var turn = await writers.EnterAsync(db, cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             // Read under the owner's lock: the event carries the record as it was when deleted.
             var record = await LockedRecordAsync(id, caller, cancellationToken);

@@ -9,7 +9,7 @@ namespace CyberHub.Core.Web;
 /// The learner's dashboard on a full page load (<c>/</c> and <c>/dashboard</c>), rendered here as plain HTML so it
 /// paints and fills in without the web app's WebAssembly runtime, which a first visit on a phone would otherwise wait
 /// seconds for. The page is the app's dashboard as markup: its stylesheet, top bar, headings and the number boxes
-/// drawn empty. Its one small script (<c>js/dashboard.js</c>) takes the token pair where the app keeps it
+/// drawn empty (the frame is <see cref="PageFrame"/>'s). Its script (<c>js/dashboard.js</c>) takes the token pair where the app keeps it
 /// (<c>localStorage</c>), refreshes it as the app does, asks Core and the AI service what the app's dashboard asks
 /// (the same endpoints, with <see cref="DashboardRules"/> written into the page) and draws the same blocks; without a
 /// session it goes to the sign-in page, with the address Core wrote here. Every link goes to the app's pages, which
@@ -17,13 +17,11 @@ namespace CyberHub.Core.Web;
 /// </summary>
 public static class DashboardPage
 {
-    private static readonly HtmlEncoder Html = HtmlEncoder.Default;
+    private static readonly HtmlEncoder Html = PageFrame.Html;
 
     /// <summary>The page for this request; <paramref name="aiUrl"/> is where browsers reach the AI service.</summary>
     public static string Render(HttpRequest request, string aiUrl)
     {
-        var pathBase = request.PathBase.ToUriComponent();
-        var baseHref = pathBase.EndsWith('/') ? pathBase : pathBase + "/";
         // Where the sign-in page brings the learner back to: this page, as the app's RedirectToLogin would say it.
         var here = request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
         var login = "login?returnUrl=" + Uri.EscapeDataString(here.Length == 0 ? "/" : here);
@@ -45,26 +43,8 @@ public static class DashboardPage
             Data("author", Roles.ContentCreator),
             Data("admin", Roles.Admin));
 
-        return $"""
-            <!DOCTYPE html>
-            <html lang="en"{data}>
-            <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1.0" />
-                <meta name="description" content="CyberHub: learn cybersecurity with courses, lessons and labs picked for you." />
-                <title>Dashboard · CyberHub</title>
-                <base href="{Html.Encode(baseHref)}" />
-                <link rel="icon" type="image/svg+xml" href="favicon.svg" />
-                <link rel="stylesheet" href="css/app.css" />
-                <script src="js/dashboard.js" defer></script>
-            </head>
-            <body>
-                <a class="skip-link" href="#main">Skip to content</a>
-                <header class="topbar">
-                    <a class="brand" href="dashboard" aria-label="CyberHub home">Cyber<span>Hub</span></a>
-                    <nav class="nav" aria-label="Main">
-                        <button type="button" class="nav-toggle" aria-controls="nav-links" aria-expanded="false"><span aria-hidden="true">☰</span> Menu</button>
-                        <ul id="nav-links">
+        return PageFrame.Render(request, "Dashboard", "js/dashboard.js", data,
+            navigation: """
                             <li><a href="dashboard" class="active" aria-current="page">Dashboard</a></li>
                             <li><a href="catalog">Catalog</a></li>
                             <li><a href="insights">Insights</a></li>
@@ -74,10 +54,8 @@ public static class DashboardPage
                             <li><a href="account">Account</a></li>
                             <li class="nav-user"><span id="nav-email"></span></li>
                             <li><button type="button" class="link-button" id="log-out">Log out</button></li>
-                        </ul>
-                    </nav>
-                </header>
-                <main id="main" tabindex="-1">
+            """,
+            main: """
                     <section class="page dashboard" id="dashboard">
                         <h1>Dashboard</h1>
                         <section aria-labelledby="stats-heading" id="stats">
@@ -91,10 +69,6 @@ public static class DashboardPage
                             <div class="loading" role="status" aria-live="polite"><span class="spinner" aria-hidden="true"></span><span>Loading your progress…</span></div>
                         </section>
                     </section>
-                </main>
-                <div class="toasts" aria-live="polite"></div>
-            </body>
-            </html>
-            """;
+            """);
     }
 }

@@ -7,51 +7,30 @@ namespace CyberHub.Core.Web;
 /// <summary>
 /// The sign-in page (<c>/login</c>), rendered here as plain HTML so it paints and works without the web app's
 /// WebAssembly runtime: a visitor on a phone signs in while the runtime has not even been fetched. Its one small
-/// script (<c>js/login.js</c>) checks the fields with the messages written into the page from
+/// script (<c>js/login.js</c>, with <see cref="PageFrame"/>'s shared one) checks the fields with the messages written into the page from
 /// <see cref="FieldRules"/>, asks Core for a token pair, keeps it where the app keeps it, and goes to the destination
 /// decided here by <see cref="ReturnAddress"/> (the app's own rule, so the script never judges an address itself).
 /// The markup is the app's: its stylesheet, top bar, fields and errors look and behave as in the app.
 /// </summary>
 public static class SignInPage
 {
-    private static readonly HtmlEncoder Html = HtmlEncoder.Default;
+    private static readonly HtmlEncoder Html = PageFrame.Html;
 
     /// <summary>The page for this request (<c>?returnUrl=</c> decides where a successful sign-in goes).</summary>
     public static string Render(HttpRequest request)
     {
-        var pathBase = request.PathBase.ToUriComponent();
-        var baseHref = pathBase.EndsWith('/') ? pathBase : pathBase + "/";
         // Only the path is sent, and the browser resolves it against this page: on this origin whatever the Host
         // header said, so any origin serves to decide it.
-        var destination = new Uri(ReturnAddress.Safe(request.Query["returnUrl"].FirstOrDefault(), "https://app.invalid" + baseHref));
+        var destination = new Uri(ReturnAddress.Safe(request.Query["returnUrl"].FirstOrDefault(), "https://app.invalid" + PageFrame.BaseHref(request)));
         var go = destination.PathAndQuery + destination.Fragment;
 
-        return $"""
-            <!DOCTYPE html>
-            <html lang="en" data-return="{Html.Encode(go)}">
-            <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1.0" />
-                <meta name="description" content="CyberHub: learn cybersecurity with courses, lessons and labs picked for you." />
-                <title>Log in · CyberHub</title>
-                <base href="{Html.Encode(baseHref)}" />
-                <link rel="icon" type="image/svg+xml" href="favicon.svg" />
-                <link rel="stylesheet" href="css/app.css" />
-                <script src="js/login.js" defer></script>
-            </head>
-            <body>
-                <a class="skip-link" href="#main">Skip to content</a>
-                <header class="topbar">
-                    <a class="brand" href="dashboard" aria-label="CyberHub home">Cyber<span>Hub</span></a>
-                    <nav class="nav" aria-label="Main">
-                        <button type="button" class="nav-toggle" aria-controls="nav-links" aria-expanded="false"><span aria-hidden="true">☰</span> Menu</button>
-                        <ul id="nav-links">
+        return PageFrame.Render(request, "Log in", "js/login.js",
+            attributes: $" data-return=\"{Html.Encode(go)}\"",
+            navigation: """
                             <li><a href="login" class="active" aria-current="page">Log in</a></li>
                             <li><a href="register">Register</a></li>
-                        </ul>
-                    </nav>
-                </header>
-                <main id="main" tabindex="-1">
+            """,
+            main: $"""
                     <section class="page narrow">
                         <h1>Log in</h1>
                         <form class="form" id="login-form" method="post" novalidate>
@@ -67,11 +46,7 @@ public static class SignInPage
                         </form>
                         <p>New to CyberHub? <a href="register">Create an account</a>.</p>
                     </section>
-                </main>
-                <div class="toasts" aria-live="polite"></div>
-            </body>
-            </html>
-            """;
+            """);
     }
 
     private static string Missing(FieldProblem? problem) =>

@@ -185,6 +185,15 @@ public sealed class PgVectorStoreFixture : VectorStoreFixture
 
     public override Task ExecuteSqlAsync(IVectorStore store, string sql) => ExecuteAsync(_connectionStrings[store], sql);
 
+    /// <summary>The first column (as text) of <paramref name="sql"/>'s rows, run straight on the store's schema.</summary>
+    public async Task<IReadOnlyList<string>> QueryAsync(IVectorStore store, string sql)
+    {
+        await using var connection = new NpgsqlConnection(_connectionStrings[store]);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await FirstColumnAsync(command);
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

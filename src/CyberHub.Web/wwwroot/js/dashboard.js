@@ -1,6 +1,6 @@
-// The dashboard Core renders on a full page load (src/CyberHub.Core/Web/DashboardPage.cs) works with this script
-// alone, without the WebAssembly runtime. It takes the token pair where the app keeps it, refreshes it as the app's
-// SessionState does, asks Core and the AI service what the app's dashboard asks (Features/Dashboard: the same
+// The dashboard Core renders on a full page load (src/CyberHub.Core/Web/DashboardPage.cs) works with this script and
+// js/page.js, without the WebAssembly runtime. It takes the token pair where the app keeps it, refreshes it as the
+// app's SessionState does, asks Core and the AI service what the app's dashboard asks (Features/Dashboard: the same
 // endpoints, with the limits and texts Core wrote into the page from Contracts' DashboardRules) and draws the same
 // blocks with the same markup. Without a session it goes to the sign-in page Core named; when the session ends it
 // leaves the reason where the app leaves it, as the app does.
@@ -9,6 +9,7 @@
   const tokensKey = 'cyberhub.tokens';
   const noticeKey = 'cyberhub.notice';
   const page = document.documentElement.dataset;
+  const { toast, menu, ready } = window.CyberHubPage;
   const number = name => Number.parseInt(page[name], 10);
   const ai = (page.ai || '').replace(/\/+$/, '');
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -209,21 +210,6 @@
     if (value.length <= max) return value;
     const cut = value.lastIndexOf(' ', max - 1);
     return value.slice(0, cut > max / 2 ? cut : max - 1).replace(/[ ,;.:]+$/, '') + '…';
-  }
-
-  function toast(message, kind, requestId) {
-    const host = document.querySelector('.toasts');
-    if ([...host.querySelectorAll('.toast-message')].some(m => m.textContent === message)) return;
-    const box = document.createElement('div');
-    box.className = `toast toast-${kind}`;
-    box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-    box.dataset.testid = 'toast';
-    box.innerHTML = `<span class="toast-message">${esc(message)}</span>`
-      + (requestId ? `<small class="toast-request">Request ${esc(requestId)}</small>` : '')
-      + '<button type="button" class="toast-close" aria-label="Dismiss">×</button>';
-    box.querySelector('.toast-close').addEventListener('click', () => box.remove());
-    host.append(box);
-    setTimeout(() => box.remove(), 12000);
   }
 
   const loading = what => `<div class="loading" role="status" aria-live="polite"><span class="spinner" aria-hidden="true"></span><span>Loading ${esc(what)}…</span></div>`;
@@ -560,25 +546,7 @@
     email.textContent = user.email;
     email.title = user.email;
 
-    const toggle = document.querySelector('.nav-toggle');
-    const links = document.getElementById('nav-links');
-    toggle.addEventListener('click', () => {
-      const open = links.classList.toggle('open');
-      toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
-    });
-    links.addEventListener('click', () => {
-      links.classList.remove('open');
-      toggle.setAttribute('aria-expanded', 'false');
-    });
-    document.addEventListener('keydown', event => {
-      if (event.key !== 'Escape' || event.defaultPrevented) return;
-      document.querySelectorAll('.toasts .toast').forEach(t => t.remove());
-      if (links.classList.contains('open')) {
-        links.classList.remove('open');
-        toggle.setAttribute('aria-expanded', 'false');
-        toggle.focus();
-      }
-    });
+    menu();
     document.getElementById('log-out').addEventListener('click', async () => {
       // As the app's SignOutAsync: forget the pair, revoke its session at Core (offline too), then to log in.
       const pair = tokens || readTokens();
@@ -598,9 +566,5 @@
     load();
   }
 
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', start);
-  } else {
-    start();
-  }
+  ready(start);
 })();

@@ -1,11 +1,12 @@
-// The sign-in page Core renders (src/CyberHub.Core/Web/SignInPage.cs) works with this script alone, without the
-// WebAssembly runtime: it checks the fields with the messages the page carries (Contracts' FieldRules), asks Core for
-// a token pair, keeps it where the app keeps it and goes where the page says (Core decided it with the app's rule).
+// The sign-in page Core renders (src/CyberHub.Core/Web/SignInPage.cs) works with this script and js/page.js, without
+// the WebAssembly runtime: it checks the fields with the messages the page carries (Contracts' FieldRules), asks Core
+// for a token pair, keeps it where the app keeps it and goes where the page says (Core decided it with the app's rule).
 (() => {
   'use strict';
   const tokensKey = 'cyberhub.tokens';
   const noticeKey = 'cyberhub.notice';
   const destination = () => document.documentElement.dataset.return || 'dashboard';
+  const { toast, menu, ready } = window.CyberHubPage;
 
   // Already signed in (the app's own test: a stored pair whose access token reads as a JWT): straight on.
   try {
@@ -26,26 +27,6 @@
     return s.endsWith('.') ? s : s + '.';
   };
 
-  // A toast as the app draws it; the app leaves one here when it sends the user to sign in (the session ended).
-  function toast(message, kind) {
-    const host = document.querySelector('.toasts');
-    const box = document.createElement('div');
-    box.className = `toast toast-${kind}`;
-    box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-    box.dataset.testid = 'toast';
-    const text = document.createElement('span');
-    text.className = 'toast-message';
-    text.textContent = message;
-    const close = document.createElement('button');
-    close.type = 'button';
-    close.className = 'toast-close';
-    close.setAttribute('aria-label', 'Dismiss');
-    close.textContent = '×';
-    close.addEventListener('click', () => box.remove());
-    box.append(text, close);
-    host.append(box);
-  }
-
   function start() {
     const form = document.getElementById('login-form');
     const button = form.querySelector('button[type=submit]');
@@ -59,23 +40,10 @@
       notice = sessionStorage.getItem(noticeKey);
       sessionStorage.removeItem(noticeKey);
     } catch { }
+    // The app leaves a notice here when it sends the user to sign in (the session ended).
     if (notice) toast(notice, 'error');
 
-    const toggle = document.querySelector('.nav-toggle');
-    const links = document.getElementById('nav-links');
-    toggle.addEventListener('click', () => {
-      const open = links.classList.toggle('open');
-      toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
-    });
-    document.addEventListener('keydown', event => {
-      if (event.key !== 'Escape' || event.defaultPrevented) return;
-      document.querySelectorAll('.toasts .toast').forEach(t => t.remove());
-      if (links.classList.contains('open')) {
-        links.classList.remove('open');
-        toggle.setAttribute('aria-expanded', 'false');
-        toggle.focus();
-      }
-    });
+    menu();
 
     function clear() {
       for (const input of inputs) {
@@ -168,9 +136,5 @@
     });
   }
 
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', start);
-  } else {
-    start();
-  }
+  ready(start);
 })();
