@@ -87,6 +87,8 @@ try
             foreach (var split in options.Splits)
             {
                 Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedDemo, cancellationToken)));
+                Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedDemo, cancellationToken, crossTopicOnly: true)));
+                Say(Report.Markdown(await Evaluation.MultiInterestAsync(demoContext, population, split, options.Hidden, servedDemo, cancellationToken)));
             }
             Say($"- cost: {await BlendTuning.InterleavedCostAsync(servedDemo[1..], population, options.Hidden, 3, cancellationToken)}");
         }

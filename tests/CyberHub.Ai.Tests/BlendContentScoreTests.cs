@@ -5,8 +5,10 @@ using CyberHub.Ai.VectorStore;
 namespace CyberHub.Ai.Tests;
 
 /// <summary>
-/// The content component's score on a bare catalog (no topic, level or prerequisites, no other learners): the diffusion's
-/// share mixed with the direct cosine to the learner's interest, corrected by each candidate's hubness from the item graph.
+/// The content component's score (<see cref="BlendRanker.Candidates"/>): the diffusion's shares handed out in the order of
+/// the direct cosine to the learner's interest, corrected by each candidate's hubness from the item graph. On a bare
+/// catalog (no topic, level or prerequisites, no other learners) it is all the served ranking has; where other learners
+/// completed the learner's items, their evidence keeps the weight it had against the diffusion.
 /// </summary>
 public sealed class BlendContentScoreTests
 {
@@ -111,5 +113,81 @@ public sealed class BlendContentScoreTests
         var plain = new BlendRanker(Graph(), new CoCompletionModel(), k => new PathItem(k, null, null, []), _ => null, _ => [], BlendSettings.Default with { ContentMix = 0 });
         HistoryItem[] noVectors = [.. History().Select(h => h with { Vector = null })];
         Assert.Equal(plain.Candidates(noVectors).Select(c => (c.Key, c.Content.Score)), bare.Candidates(noVectors).Select(c => (c.Key, c.Content.Score)));
+    }
+
+    // A second catalog: a done; b is the closest item to it, c and d are further. Every item's own list is in the graph.
+    private static readonly Dictionary<ContentKey, float[]> Near = new()
+    {
+        [K("a")] = Unit(1f, 0f, 0f, 0f),
+        [K("b")] = Unit(0.95f, 0.3f, 0f, 0f),
+        [K("c")] = Unit(0.6f, 0f, 0.8f, 0f),
+        [K("d")] = Unit(0.6f, 0f, 0f, 0.8f),
+    };
+
+    private static NeighbourGraph NearGraph() => new(
+    [
+        (K("a"), [new Neighbour(K("b"), 0.95), new Neighbour(K("c"), 0.6), new Neighbour(K("d"), 0.6)]),
+        (K("b"), [new Neighbour(K("a"), 0.95), new Neighbour(K("c"), 0.3), new Neighbour(K("d"), 0.3)]),
+        (K("c"), [new Neighbour(K("a"), 0.6), new Neighbour(K("b"), 0.3), new Neighbour(K("d"), 0.36)]),
+        (K("d"), [new Neighbour(K("a"), 0.6), new Neighbour(K("b"), 0.3), new Neighbour(K("c"), 0.36)]),
+    ]);
+
+    private static PathItem Bare(ContentKey key) => new(key, null, null, []);
+
+    [Fact]
+    public void The_direct_score_hands_out_the_diffusions_shares_and_changes_only_who_gets_them()
+    {
+        HistoryItem[] history = [new(K("a"), T0, Near[K("a")], Bare(K("a")))];
+        BlendRanker RankerOf(double mix) => new(NearGraph(), new CoCompletionModel(), Bare, k => Near.GetValueOrDefault(k), _ => [], BlendSettings.Default with { ContentMix = mix });
+        var diffusion = RankerOf(0).Candidates(history).ToDictionary(c => c.Key, c => c.Content.Score);
+        var direct = RankerOf(1).Candidates(history).ToDictionary(c => c.Key, c => c.Content.Score);
+
+        Assert.Equal([K("b"), K("c"), K("d")], direct.Keys.OrderBy(k => k.ContentId, StringComparer.Ordinal));
+        var total = diffusion.Values.Sum();
+        var shares = diffusion.Values.Select(v => v / total).OrderDescending().ToList();
+        var handedOut = direct.Values.OrderDescending().ToList();
+        Assert.Equal(shares.Count, handedOut.Count);
+        for (var i = 0; i < shares.Count; i++)
+        {
+            Assert.Equal(shares[i], handedOut[i], 9);
+        }
+        Assert.Equal(K("b"), direct.MaxBy(p => p.Value).Key);
+    }
+
+    [Fact]
+    public void Other_learners_keep_their_weight_against_the_direct_content_score()
+    {
+        // Six learners completed a and then c. By content alone b, a's closest item, comes first; with the learners, c does,
+        // whether the content score is the diffusion's or the direct one: the direct score takes no more of the prior than
+        // the diffusion's mass gave, so it never outweighs what other learners did more than the diffusion did.
+        HistoryItem[] history = [new(K("a"), T0, Near[K("a")], Bare(K("a")))];
+        var items = Near.Keys.ToDictionary(k => k, k => new RankingItem(k, Near[k], Bare(k)));
+        var learners = new CoCompletionModel();
+        for (var learner = 0; learner < 6; learner++)
+        {
+            learners.Add([], K("a"), T0.AddHours(learner));
+            learners.Add([K("a")], K("c"), T0.AddHours(learner).AddMinutes(30));
+        }
+        ServedRankingInput Input(CoCompletionModel model) => new(history, NearGraph(), model, items, [K("b"), K("c"), K("d")], new HashSet<ContentKey> { K("a") });
+
+        Assert.Equal(K("b"), ServedRanking.Rank(Input(new CoCompletionModel()))[0].Key);
+        foreach (var settings in new[] { BlendSettings.Default, BlendSettings.Default with { ContentMix = 0 } })
+        {
+            var picks = ServedRanking.Rank(Input(learners), settings: settings);
+            Assert.Equal(K("c"), picks[0].Key);
+            Assert.Equal(RecommendationSource.CoCompletion, picks[0].Source);
+            Assert.Equal(K("a"), picks[0].Driver);
+        }
+    }
+
+    [Fact]
+    public void An_item_not_similar_to_the_learners_interest_gets_no_direct_share()
+    {
+        // b-1 and c-1 are reached by the diffusion (through the hub) but orthogonal to what the learner did: the direct
+        // score gives them nothing, so a rank fusion gives them no content rank either.
+        var candidates = Ranker(BlendSettings.Default).Candidates(History(), [K("topic")]).ToDictionary(c => c.Key, c => c.Content.Score);
+        Assert.True(Ranker(BlendSettings.Default with { ContentMix = 0 }).Candidates(History()).Single(c => c.Key == K("c-1")).Content.Score > 0);
+        Assert.Equal(0, candidates[K("c-1")]);
+        Assert.True(candidates[K("topic")] > 0 && candidates[K("hub")] > 0);
     }
 }

@@ -11,14 +11,15 @@ public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? 
 /// latest one (never below <see cref="MinRecency"/>) and by <see cref="StepDecay"/> per later completion, so the last
 /// few items lead. <see cref="CandidateLimit"/> caps the diffusion's candidates.
 /// The content component's score of a candidate (<see cref="BlendRanker.Candidates"/>) is the diffusion's share mixed with
-/// a direct part, <see cref="ContentMix"/> of it (0: the diffusion alone): the candidate's cosine to the learner's interest
-/// (the weighted mean direction of the latest <see cref="ServedRanking.RecentSeeds"/> completions, each step back weighted
-/// by <see cref="InterestStepDecay"/> besides recency) minus <see cref="Hubness"/> × its <see cref="NeighbourGraph.Hubness"/>,
-/// turned into a share by a softmax of temperature <see cref="ContentTemperature"/>. Vectors and the item graph only: no
-/// topic or other metadata, no other learners.
+/// a direct part, <see cref="ContentMix"/> of it (0: the diffusion alone). The direct part hands out the diffusion's own
+/// shares, the largest first, in the order of the candidate's cosine to the learner's interest (the weighted mean
+/// direction of the latest <see cref="ServedRanking.RecentSeeds"/> completions, each step back weighted by
+/// <see cref="InterestStepDecay"/> besides recency) minus <see cref="Hubness"/> × its <see cref="NeighbourGraph.Hubness"/>:
+/// the order is the direct score's, the spread the diffusion's. Vectors and the item graph only: no topic or other
+/// metadata, no other learners.
 /// </summary>
 public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
-    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double ContentTemperature = 0.05, double Hubness = 0.5, double InterestStepDecay = 1.0)
+    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.5, double InterestStepDecay = 1.0)
 {
     public static BlendSettings Default { get; } = new();
 }
@@ -141,21 +142,48 @@ public sealed class BlendRanker(
     }
 
     /// <summary>
-    /// The content score of every candidate with <see cref="BlendSettings.ContentMix"/> above 0 (null otherwise: the
-    /// diffusion's mass alone): (1 − mix) × the diffusion's share + mix × the direct share, where the direct share is a
-    /// softmax over the candidates of (cosine to the learner's interest − hubness × the candidate's hubness) at the
-    /// settings' temperature. A candidate whose hubness the graph does not know counts the mean of those it knows. The
-    /// diffusion's driver is kept; a candidate only the direct part reaches names none (the caller names the closest item).
+    /// The content score of every candidate with <see cref="BlendSettings.ContentMix"/> above 0: (1 − mix) × the
+    /// diffusion's share + mix × the direct share. The direct share keeps the diffusion's mass and changes who gets it:
+    /// the candidates are ordered by cos(interest, candidate) − hubness × the candidate's <see cref="NeighbourGraph.Hubness"/>,
+    /// and the r-th of them gets the diffusion's r-th largest share (renormalised when fewer candidates take part than
+    /// the diffusion reached). So the content part of the prior is exactly as spread as the walk over the item graph
+    /// (a content share outweighs what other learners did no more than the diffusion's did) and ordered by the direct
+    /// score. A candidate without a vector or not similar to the interest at all (cosine at most 0; the graph keeps no
+    /// such edge either) gets no direct share. A candidate whose hubness the graph does not know counts the mean of
+    /// those it knows. The diffusion's driver is kept; a candidate only the direct part reaches names none (the caller
+    /// names the closest item). Null (the diffusion's mass alone) with mix 0, when the diffusion has no mass, the
+    /// history no vector, or no candidate is similar to it.
     /// </summary>
     private Dictionary<ContentKey, ComponentSignal>? Direct(
         IReadOnlyList<HistoryItem> history, IReadOnlyList<ContentKey> keys, IReadOnlyDictionary<ContentKey, ComponentSignal> diffusion)
     {
         var mix = Math.Clamp(_settings.ContentMix, 0, 1);
-        if (mix <= 0 || keys.Count == 0 || Interest(history) is not { } interest)
+        if (mix <= 0 || keys.Count == 0 || diffusion.Count == 0 || Interest(history) is not { } interest)
         {
             return null;
         }
-        var raw = new double[keys.Count];
+        // The diffusion's mass, largest share first: what the direct order hands out.
+        var mass = new double[diffusion.Count];
+        var n = 0;
+        foreach (var signal in diffusion.Values)
+        {
+            if (signal.Score > 0)
+            {
+                mass[n++] = signal.Score;
+            }
+        }
+        var diffusionSum = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            diffusionSum += mass[i];
+        }
+        if (n == 0 || !(diffusionSum > 0))
+        {
+            return null;
+        }
+        Array.Sort(mass, 0, n);
+        Array.Reverse(mass, 0, n);
+
         var hubs = new double?[keys.Count];
         var (hubSum, hubCount) = (0.0, 0);
         for (var i = 0; i < keys.Count; i++)
@@ -166,36 +194,45 @@ public sealed class BlendRanker(
             }
         }
         var meanHub = hubCount > 0 ? hubSum / hubCount : 0;
-        var best = double.NegativeInfinity;
+        // The candidates similar to the interest, by the direct score (ties by key, so the order is the same every time).
+        var scored = new List<(int Index, double Score)>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
         {
-            raw[i] = vectorOf(keys[i]) is { } v && v.Length == interest.Length
-                ? TensorPrimitives.CosineSimilarity(interest, v) - _settings.Hubness * (hubs[i] ?? meanHub)
-                : double.NaN;
-            if (raw[i] > best)
+            if (vectorOf(keys[i]) is { } v && v.Length == interest.Length && TensorPrimitives.CosineSimilarity(interest, v) is var cosine && cosine > 0)
             {
-                best = raw[i];
+                scored.Add((i, cosine - _settings.Hubness * (hubs[i] ?? meanHub)));
             }
         }
-        if (!double.IsFinite(best))
+        scored.Sort((a, b) =>
+        {
+            var order = b.Score.CompareTo(a.Score);
+            if (order == 0)
+            {
+                order = string.CompareOrdinal(keys[a.Index].ContentType, keys[b.Index].ContentType);
+            }
+            return order != 0 ? order : string.CompareOrdinal(keys[a.Index].ContentId, keys[b.Index].ContentId);
+        });
+        // Fewer candidates similar to the interest than the diffusion reached: the shares they get are renormalised.
+        var handed = Math.Min(scored.Count, n);
+        if (handed == 0)
         {
             return null;
         }
-        var temperature = Math.Max(1e-6, _settings.ContentTemperature);
-        var directSum = 0.0;
-        for (var i = 0; i < keys.Count; i++)
+        var handedSum = 0.0;
+        for (var r = 0; r < handed; r++)
         {
-            raw[i] = double.IsNaN(raw[i]) ? 0 : Math.Exp((raw[i] - best) / temperature);
-            directSum += raw[i];
+            handedSum += mass[r];
         }
-        var diffusionSum = diffusion.Values.Sum(s => Math.Max(0, s.Score));
-        var diffusionPart = diffusionSum > 0 ? 1 - mix : 0;
+        var direct = new double[keys.Count];
+        for (var r = 0; r < handed; r++)
+        {
+            direct[scored[r].Index] = mass[r] / handedSum;
+        }
         var result = new Dictionary<ContentKey, ComponentSignal>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
         {
             var d = diffusion.GetValueOrDefault(keys[i]);
-            var score = (diffusionPart > 0 ? diffusionPart * Math.Max(0, d.Score) / diffusionSum : 0) + (1 - diffusionPart) * raw[i] / directSum;
-            result[keys[i]] = new ComponentSignal(score, d.Driver);
+            result[keys[i]] = new ComponentSignal((1 - mix) * Math.Max(0, d.Score) / diffusionSum + mix * direct[i], d.Driver);
         }
         return result;
     }
