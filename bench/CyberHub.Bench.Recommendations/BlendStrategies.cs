@@ -246,7 +246,7 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
 /// over them, the 50-item list cut to 10 as a request for 10 is. The co-completion counts are the harness's model fed
 /// every training completion (the service's store answers the same counts for the pairs leaving the history).
 /// </summary>
-public sealed class ServedRecommender(EvaluationContext context, string name, ServedBlend? blend = null) : IRecommender
+public sealed class ServedRecommender(EvaluationContext context, string name, ServedBlend? blend = null, BlendSettings? settings = null) : IRecommender
 {
     public string Name => name;
 
@@ -266,10 +266,10 @@ public sealed class ServedRecommender(EvaluationContext context, string name, Se
         var nearest = vector is null ? [] : await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, cancellationToken);
         var graph = await ServedRanking.NeighbourhoodAsync(ServedRanking.Seeds(history), inputs.NeighboursAsync, cancellationToken);
         var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
-            .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, BlendInputs.Settings)).Distinct();
+            .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct();
         var items = keys.Where(context.ByKey.ContainsKey)
             .ToDictionary(k => k, k => new RankingItem(k, context.ByKey[k].Vector, inputs.Paths[k]));
         return ServedRanking.Rank(new ServedRankingInput(history, graph, inputs.CoCompletion, items, [.. nearest.Select(n => n.Key)], started),
-            blend ?? ServedBlend.Default, BlendInputs.Settings);
+            blend ?? ServedBlend.Default, settings ?? BlendInputs.Settings);
     }
 }

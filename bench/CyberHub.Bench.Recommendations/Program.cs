@@ -65,6 +65,38 @@ try
     Say($"- of the hidden completions, {100.0 * hiddenItems.Count(x => x) / hiddenItems.Count:F1}% are in a topic the learner's visible history already has");
     var demoContext = new EvaluationContext("simulated population", demo.Store, demo.Items,
         [.. population.Select(l => l.Log.Count > options.Hidden ? l.SplitAt(options.Hidden).History : l.Log)], starterQuery);
+    if (options.Only == "bare")
+    {
+        // The content-only set without metadata and other learners, and the served ranking before and now on the simulated population.
+        ArgumentNullException.ThrowIfNull(content);
+        using var bare = await BareContent.StripAsync(content, work, cancellationToken);
+        var bareContext = BareContent.Context(bare, starterQuery);
+        var bareLearners = ContentLearners.TimeSplit(bare.Items, options.ContentLearners, options.Seed + 1);
+        var bareProbes = ContentLearners.TopicPrecision(bare.Items, options.ProbesPerGroup, completed: 3, options.Seed + 2);
+        if (options.TuneBare)
+        {
+            await BareContent.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, demoContext, population, options.Hidden, Say, cancellationToken);
+        }
+        else
+        {
+            foreach (var table in await BareContent.TablesAsync(bareContext, bareLearners, bareProbes, options.Splits, options.Hidden, options.Seed + 2, cancellationToken))
+            {
+                Say(Report.Markdown(table));
+            }
+            IRecommender[] servedDemo = [new MeanEmbeddingRecommender(demoContext), new ServedRecommender(demoContext, BareContent.ServedDiffusion, settings: BareContent.Before), new ServedRecommender(demoContext, Strategies.Served)];
+            foreach (var split in options.Splits)
+            {
+                Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedDemo, cancellationToken)));
+                Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedDemo, cancellationToken, crossTopicOnly: true)));
+                Say(Report.Markdown(await Evaluation.MultiInterestAsync(demoContext, population, split, options.Hidden, servedDemo, cancellationToken)));
+            }
+            Say($"- cost: {await BlendTuning.InterleavedCostAsync(servedDemo[1..], population, options.Hidden, 3, cancellationToken)}");
+        }
+        Say($"- took {clock.Elapsed.TotalSeconds:F0} s");
+        Directory.CreateDirectory(options.Out);
+        await File.WriteAllTextAsync(Path.Combine(options.Out, "bare.md"), report.ToString(), cancellationToken);
+        return;
+    }
     if (options.TuneBlend)
     {
         await BlendTuning.RunAsync(demoContext, population, options.Hidden, cancellationToken);
@@ -79,13 +111,14 @@ try
     {
         // The served ranking beside the baselines and every component, on the simulated population only (no learned blend fit).
         var names = new HashSet<string> { Strategies.MeanEmbedding, Strategies.Today, Strategies.Diffusion, Strategies.MultiInterest, Strategies.CoCompletion, Strategies.Path, Strategies.ServedBefore, Strategies.Served };
-        var servedStrategies = Strategies.All.Where(s => names.Contains(s.Name)).Select(s => s.Create(demoContext)).Append(oracle).ToList();
+        var servedStrategies = Strategies.All.Where(s => names.Contains(s.Name)).Select(s => s.Create(demoContext))
+            .Append(new ServedRecommender(demoContext, BareContent.ServedDiffusion, settings: BareContent.Before)).Append(oracle).ToList();
         foreach (var split in options.Splits)
         {
             Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedStrategies, cancellationToken)));
             Say(Report.Markdown(await Evaluation.MultiInterestAsync(demoContext, population, split, options.Hidden, servedStrategies, cancellationToken)));
         }
-        Say($"- cost: {await BlendTuning.InterleavedCostAsync([.. servedStrategies.Where(s => s.Name is Strategies.ServedBefore or Strategies.Served)], population, options.Hidden, 3, cancellationToken)}");
+        Say($"- cost: {await BlendTuning.InterleavedCostAsync([.. servedStrategies.Where(s => s.Name is Strategies.ServedBefore or Strategies.Served or BareContent.ServedDiffusion)], population, options.Hidden, 3, cancellationToken)}");
         Say($"- took {clock.Elapsed.TotalSeconds:F0} s");
         Directory.CreateDirectory(options.Out);
         await File.WriteAllTextAsync(Path.Combine(options.Out, "served.md"), report.ToString(), cancellationToken);
@@ -135,6 +168,11 @@ try
     foreach (var split in options.Splits)
     {
         tables.Add(await Evaluation.TopicPrecisionAsync(contentContext, probes, split, options.Seed + 2, contentStrategies, cancellationToken));
+    }
+    using (var bare = await BareContent.StripAsync(content, work, cancellationToken))
+    {
+        tables.AddRange(await BareContent.TablesAsync(BareContent.Context(bare, starterQuery), ContentLearners.TimeSplit(bare.Items, options.ContentLearners, options.Seed + 1),
+            ContentLearners.TopicPrecision(bare.Items, options.ProbesPerGroup, completed: 3, options.Seed + 2), options.Splits, options.Hidden, options.Seed + 2, cancellationToken));
     }
 
     // Search over the demo catalog.
@@ -206,7 +244,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false, bool TuneBare = false)
 {
     public static Options Parse(string[] args)
     {
@@ -227,9 +265,10 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--tune-blend" => options with { TuneBlend = true },
                 "--tune-content" => options with { TuneContent = true },
                 "--tune-served" => options with { TuneServed = true },
-                "--only" => options with { Only = Next() is var only && only is "search" or "served" or "recommendations" ? only : throw new ArgumentException("--only takes: search, served, recommendations") },
+                "--tune-bare" => options with { TuneBare = true, Only = "bare" },
+                "--only" => options with { Only = Next() is var only && only is "search" or "served" or "recommendations" or "bare" ? only : throw new ArgumentException("--only takes: search, served, recommendations, bare") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --only search|served|recommendations"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --tune-bare, --only search|served|recommendations|bare"),
             };
         }
         return options;

@@ -10,9 +10,16 @@ public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? 
 /// How the history is weighted: a completion's weight halves every <see cref="HalfLifeDays"/> before the learner's
 /// latest one (never below <see cref="MinRecency"/>) and by <see cref="StepDecay"/> per later completion, so the last
 /// few items lead. <see cref="CandidateLimit"/> caps the diffusion's candidates.
+/// The content component's score of a candidate (<see cref="BlendRanker.Candidates"/>) is the diffusion's share mixed with
+/// a direct part, <see cref="ContentMix"/> of it (0: the diffusion alone). The direct part hands out the diffusion's own
+/// shares, the largest first, in the order of the candidate's cosine to the learner's interest (the weighted mean
+/// direction of the latest <see cref="ServedRanking.RecentSeeds"/> completions, each step back weighted by
+/// <see cref="InterestStepDecay"/> besides recency) minus <see cref="Hubness"/> × its <see cref="NeighbourGraph.Hubness"/>:
+/// the order is the direct score's, the spread the diffusion's. Vectors and the item graph only: no topic or other
+/// metadata, no other learners.
 /// </summary>
 public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
-    double Restart = Diffusion.DefaultRestart)
+    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.5, double InterestStepDecay = 1.0)
 {
     public static BlendSettings Default { get; } = new();
 }
@@ -121,6 +128,7 @@ public sealed class BlendRanker(
         }
         foreach (var k in extraCandidates ?? []) Add(k);
         var path = Path(history, keys);
+        var direct = Direct(history, keys, content);
         var inTopics = history.Select(h => h.Path.Topic).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
         return [.. keys.Select(k =>
         {
@@ -128,9 +136,128 @@ public sealed class BlendRanker(
             var facts = pathOf(k);
             var inTopic = inTopics.Count == 0 || (facts?.Topic is { } t && inTopics.Contains(t));
             var popular = inTopic ? coCompletion.ItemCount(k) * (facts?.Level is null or 0 ? 1.0 : 0.5) : 0;
-            return new BlendCandidate(k, content.GetValueOrDefault(k), co.GetValueOrDefault(k),
+            return new BlendCandidate(k, direct?.GetValueOrDefault(k) ?? content.GetValueOrDefault(k), co.GetValueOrDefault(k),
                 new ComponentSignal(p?.Score ?? 0, p?.After), new ComponentSignal(popular, null), p?.Ready ?? true, p?.Missing);
         })];
+    }
+
+    /// <summary>
+    /// The content score of every candidate with <see cref="BlendSettings.ContentMix"/> above 0: (1 − mix) × the
+    /// diffusion's share + mix × the direct share. The direct share keeps the diffusion's mass and changes who gets it:
+    /// the candidates are ordered by cos(interest, candidate) − hubness × the candidate's <see cref="NeighbourGraph.Hubness"/>,
+    /// and the r-th of them gets the diffusion's r-th largest share (renormalised when fewer candidates take part than
+    /// the diffusion reached). So the content part of the prior is exactly as spread as the walk over the item graph
+    /// (a content share outweighs what other learners did no more than the diffusion's did) and ordered by the direct
+    /// score. A candidate without a vector or not similar to the interest at all (cosine at most 0; the graph keeps no
+    /// such edge either) gets no direct share. A candidate whose hubness the graph does not know counts the mean of
+    /// those it knows. The diffusion's driver is kept; a candidate only the direct part reaches names none (the caller
+    /// names the closest item). Null (the diffusion's mass alone) with mix 0, when the diffusion has no mass, the
+    /// history no vector, or no candidate is similar to it.
+    /// </summary>
+    private Dictionary<ContentKey, ComponentSignal>? Direct(
+        IReadOnlyList<HistoryItem> history, IReadOnlyList<ContentKey> keys, IReadOnlyDictionary<ContentKey, ComponentSignal> diffusion)
+    {
+        var mix = Math.Clamp(_settings.ContentMix, 0, 1);
+        if (mix <= 0 || keys.Count == 0 || diffusion.Count == 0 || Interest(history) is not { } interest)
+        {
+            return null;
+        }
+        // The diffusion's mass, largest share first: what the direct order hands out.
+        var mass = new double[diffusion.Count];
+        var n = 0;
+        foreach (var signal in diffusion.Values)
+        {
+            if (signal.Score > 0)
+            {
+                mass[n++] = signal.Score;
+            }
+        }
+        var diffusionSum = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            diffusionSum += mass[i];
+        }
+        if (n == 0 || !(diffusionSum > 0))
+        {
+            return null;
+        }
+        Array.Sort(mass, 0, n);
+        Array.Reverse(mass, 0, n);
+
+        var hubs = new double?[keys.Count];
+        var (hubSum, hubCount) = (0.0, 0);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if ((hubs[i] = graph.Hubness(keys[i])) is { } hub)
+            {
+                (hubSum, hubCount) = (hubSum + hub, hubCount + 1);
+            }
+        }
+        var meanHub = hubCount > 0 ? hubSum / hubCount : 0;
+        // The candidates similar to the interest, by the direct score (ties by key, so the order is the same every time).
+        var scored = new List<(int Index, double Score)>(keys.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (vectorOf(keys[i]) is { } v && v.Length == interest.Length && TensorPrimitives.CosineSimilarity(interest, v) is var cosine && cosine > 0)
+            {
+                scored.Add((i, cosine - _settings.Hubness * (hubs[i] ?? meanHub)));
+            }
+        }
+        scored.Sort((a, b) =>
+        {
+            var order = b.Score.CompareTo(a.Score);
+            if (order == 0)
+            {
+                order = string.CompareOrdinal(keys[a.Index].ContentType, keys[b.Index].ContentType);
+            }
+            return order != 0 ? order : string.CompareOrdinal(keys[a.Index].ContentId, keys[b.Index].ContentId);
+        });
+        // Fewer candidates similar to the interest than the diffusion reached: the shares they get are renormalised.
+        var handed = Math.Min(scored.Count, n);
+        if (handed == 0)
+        {
+            return null;
+        }
+        var handedSum = 0.0;
+        for (var r = 0; r < handed; r++)
+        {
+            handedSum += mass[r];
+        }
+        var direct = new double[keys.Count];
+        for (var r = 0; r < handed; r++)
+        {
+            direct[scored[r].Index] = mass[r] / handedSum;
+        }
+        var result = new Dictionary<ContentKey, ComponentSignal>(keys.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var d = diffusion.GetValueOrDefault(keys[i]);
+            result[keys[i]] = new ComponentSignal((1 - mix) * Math.Max(0, d.Score) / diffusionSum + mix * direct[i], d.Driver);
+        }
+        return result;
+    }
+
+    /// <summary>The learner's interest: the unit weighted mean of the latest completions' vectors (null without any).</summary>
+    private float[]? Interest(IReadOnlyList<HistoryItem> history)
+    {
+        if (history.Count == 0)
+        {
+            return null;
+        }
+        var latest = history.Max(h => h.CompletedAt);
+        float[]? sum = null;
+        for (var i = Math.Max(0, history.Count - ServedRanking.RecentSeeds); i < history.Count; i++)
+        {
+            if (history[i].Vector is not { } v || (sum is not null && v.Length != sum.Length))
+            {
+                continue;
+            }
+            sum ??= new float[v.Length];
+            var weight = Math.Max(_settings.MinRecency, Math.Pow(0.5, Math.Max(0, (latest - history[i].CompletedAt).TotalDays) / _settings.HalfLifeDays))
+                * Math.Pow(_settings.InterestStepDecay, history.Count - 1 - i);
+            TensorPrimitives.MultiplyAdd(v, (float)weight, sum, sum);
+        }
+        return sum is null ? null : ContentVectors.UnitOrZero(sum);
     }
 
     /// <summary>The item graph the diffusion walks.</summary>

@@ -9,11 +9,13 @@ public readonly record struct Neighbour(ContentKey Item, double Similarity);
 /// The catalog's k-nearest-neighbour graph: for each item, its nearest items by vector (as the vector store finds them
 /// when the item is imported). Edges are made symmetric (a neighbour of b is b's neighbour too) and weighted by
 /// similarity raised to <c>sharpness</c>, so close neighbours carry most of the mass. Only edges with positive similarity
-/// are kept. Immutable once built.
+/// are kept. Immutable once built. Each item whose own list was given also has its <see cref="Hubness"/>: the mean
+/// similarity of that list.
 /// </summary>
 public sealed class NeighbourGraph
 {
     private readonly Dictionary<ContentKey, Neighbour[]> _edges;
+    private readonly Dictionary<ContentKey, double> _hubness = [];
 
     public NeighbourGraph(IEnumerable<(ContentKey Item, IReadOnlyList<Neighbour> Nearest)> lists, double sharpness = 1)
     {
@@ -29,6 +31,18 @@ public sealed class NeighbourGraph
         }
         foreach (var (item, nearest) in lists)
         {
+            var (sum, count) = (0.0, 0);
+            foreach (var n in nearest)
+            {
+                if (n.Item != item)
+                {
+                    (sum, count) = (sum + n.Similarity, count + 1);
+                }
+            }
+            if (count > 0)
+            {
+                _hubness[item] = sum / count;
+            }
             foreach (var n in nearest)
             {
                 if (n.Item == item || !(n.Similarity > 0))
@@ -48,6 +62,14 @@ public sealed class NeighbourGraph
     public IReadOnlyList<Neighbour> Of(ContentKey item) => _edges.TryGetValue(item, out var list) ? list : [];
 
     public int Count => _edges.Count;
+
+    /// <summary>
+    /// How much of a hub the item is: the mean similarity of its own stored neighbour list (the local scaling term of
+    /// cross-domain similarity local scaling, Conneau et al. 2018). An item close to everything is close to every learner's
+    /// profile without being what the learner's items are about. Null when the item's own list was not among the lists
+    /// the graph was built from (an item only reached through others' lists).
+    /// </summary>
+    public double? Hubness(ContentKey item) => _hubness.TryGetValue(item, out var value) ? value : null;
 }
 
 /// <summary>

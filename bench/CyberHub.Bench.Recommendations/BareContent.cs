@@ -1,0 +1,95 @@
+using System.Globalization;
+using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.VectorStore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CyberHub.Bench.Recommendations;
+
+/// <summary>
+/// The content-only set bare (docs/recommendations.md, "The content side on a bare catalog"): the same SCAP rules and
+/// vectors stored with no <c>topic</c>, <c>level</c> or <c>prerequisites</c>, and no other learners' history (no
+/// training logs: co-completion and popularity know nothing). The rule group stays the evaluation's ground truth only.
+/// What is left to the served ranking is its content component.
+/// </summary>
+public static class BareContent
+{
+    public const string Name = "content-only, bare (no metadata, no other learners)";
+    public const string ServedDiffusion = "served, diffusion content (before)";
+
+    /// <summary>The served ranking as it was: the content component is the diffusion alone.</summary>
+    public static BlendSettings Before { get; } = BlendSettings.Default with { ContentMix = 0 };
+
+    /// <summary>The content-only catalog's records and vectors copied into a new embedded store with empty metadata (nothing embedded again).</summary>
+    public static async Task<LoadedCatalog> StripAsync(LoadedCatalog content, string directory, CancellationToken cancellationToken)
+    {
+        var store = new EmbeddedVectorStore(Path.Combine(directory, "content-bare.db"), NullLogger.Instance);
+        await store.InitializeAsync(cancellationToken);
+        foreach (var record in await content.Store.GetManyAsync([.. content.Items.Select(i => i.Key)], cancellationToken))
+        {
+            await store.UpsertAsync(record.Content with { Metadata = "{}" }, [record.Vector], cancellationToken);
+        }
+        return new LoadedCatalog("content-bare", store, [.. content.Items.Select(i => i with { Level = 0, Prerequisites = [] })]);
+    }
+
+    public static EvaluationContext Context(LoadedCatalog bare, float[] starterQuery) => new(Name, bare.Store, bare.Items, [], starterQuery);
+
+    /// <summary>The rows of the bare tables: the baseline, the two content components, the served ranking before and now.</summary>
+    public static IReadOnlyList<IRecommender> Strategies(EvaluationContext context) =>
+    [
+        new MeanEmbeddingRecommender(context),
+        new BlendRecommender(context, Bench.Recommendations.Strategies.Diffusion, BlendRecommender.Mode.Diffusion),
+        new MultiInterestRecommender(context, Bench.Recommendations.Strategies.MultiInterest),
+        new ServedRecommender(context, ServedDiffusion, settings: Before),
+        new ServedRecommender(context, Bench.Recommendations.Strategies.Served),
+    ];
+
+    /// <summary>The bare tables: the time split and topic precision on each split asked for.</summary>
+    public static async Task<IReadOnlyList<ResultTable>> TablesAsync(
+        EvaluationContext context, IReadOnlyList<Learner> learners, IReadOnlyList<TopicProbe> probes, IReadOnlyList<string> splits, int hidden, int seed,
+        CancellationToken cancellationToken)
+    {
+        var strategies = Strategies(context);
+        var tables = new List<ResultTable>();
+        foreach (var split in splits)
+        {
+            tables.Add(await Evaluation.TimeSplitAsync(context, learners, split, hidden, strategies, cancellationToken));
+            tables.Add(await Evaluation.TopicPrecisionAsync(context, probes, split, seed, strategies, cancellationToken));
+        }
+        return tables;
+    }
+
+    /// <summary>
+    /// The content score's parameters on the tuning split only: per setting, the served ranking's P@10 over
+    /// mean-embedding's on the bare topic precision and time split, and its NDCG@10 on the simulated population (all
+    /// learners, and those moving to a new topic).
+    /// </summary>
+    public static async Task TuneAsync(
+        EvaluationContext bare, IReadOnlyList<Learner> bareLearners, IReadOnlyList<TopicProbe> probes, int seed,
+        EvaluationContext demo, IReadOnlyList<Learner> population, int hidden, Action<string> say, CancellationToken cancellationToken)
+    {
+        var grid = new List<BlendSettings> { Before };
+        foreach (var mix in new[] { 0.5, 1.0 })
+        {
+            foreach (var hubness in new[] { 0.0, 0.25, 0.5 })
+            {
+                grid.Add(BlendSettings.Default with { ContentMix = mix, Hubness = hubness });
+            }
+        }
+        IRecommender[] baseline = [new MeanEmbeddingRecommender(bare)];
+        var topicBase = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, baseline, cancellationToken)).Rows[0].Precision.Mean;
+        var timeBase = (await Evaluation.TimeSplitAsync(bare, bareLearners, Learner.Tuning, hidden, baseline, cancellationToken)).Rows[0].Precision.Mean;
+        say("| content mix | hubness | bare topic P@10 ratio | bare time split P@10 ratio | simulated NDCG@10 (tuning) | new topic NDCG@10 (tuning) |");
+        say("|---:|---:|---:|---:|---:|---:|");
+        foreach (var settings in grid)
+        {
+            IRecommender[] served = [new ServedRecommender(bare, Bench.Recommendations.Strategies.Served, settings: settings)];
+            IRecommender[] servedDemo = [new ServedRecommender(demo, Bench.Recommendations.Strategies.Served, settings: settings)];
+            var topic = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, served, cancellationToken)).Rows[0].Precision.Mean;
+            var time = (await Evaluation.TimeSplitAsync(bare, bareLearners, Learner.Tuning, hidden, served, cancellationToken)).Rows[0].Precision.Mean;
+            var ndcg = (await Evaluation.TimeSplitAsync(demo, population, Learner.Tuning, hidden, servedDemo, cancellationToken)).Rows[0].Ndcg;
+            var newTopic = (await Evaluation.TimeSplitAsync(demo, population, Learner.Tuning, hidden, servedDemo, cancellationToken, crossTopicOnly: true)).Rows[0].Ndcg;
+            say(string.Create(CultureInfo.InvariantCulture,
+                $"| {settings.ContentMix} | {settings.Hubness} | {topic / topicBase:F3} | {time / timeBase:F3} | {ndcg} | {newTopic} |"));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using System.Numerics.Tensors;
+using CyberHub.Ai.Recommendations;
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Ai.Tests;
+
+/// <summary>
+/// The content component's score (<see cref="BlendRanker.Candidates"/>): the diffusion's shares handed out in the order of
+/// the direct cosine to the learner's interest, corrected by each candidate's hubness from the item graph. On a bare
+/// catalog (no topic, level or prerequisites, no other learners) it is all the served ranking has; where other learners
+/// completed the learner's items, their evidence keeps the weight it had against the diffusion.
+/// </summary>
+public sealed class BlendContentScoreTests
+{
+    private static readonly DateTime T0 = new(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    private static ContentKey K(string id) => new("lesson", id);
+
+    private static float[] Unit(params float[] v)
+    {
+        var norm = MathF.Sqrt(v.Sum(x => x * x));
+        return [.. v.Select(x => x / norm)];
+    }
+
+    // a-1 and a-2 are done (subject A, first axis). "hub" is close to everything: it is every item's neighbour and its own
+    // list is all close items, and its vector lies nearer the learner's mean than "topic", the next item of subject A, does.
+    // "topic" is not in the graph around the history at all (the vector search found it), so the diffusion cannot reach it.
+    private static readonly Dictionary<ContentKey, float[]> Vectors = new()
+    {
+        [K("a-1")] = Unit(1f, 0.05f, 0f),
+        [K("a-2")] = Unit(1f, -0.05f, 0f),
+        [K("hub")] = Unit(0.85f, 0.3f, 0.3f),
+        [K("topic")] = Unit(0.8f, 0f, 0.6f),
+        [K("b-1")] = Unit(0f, 1f, 0f),
+        [K("c-1")] = Unit(0f, 0f, 1f),
+    };
+
+    private static NeighbourGraph Graph() => new(
+    [
+        (K("a-1"), [new Neighbour(K("hub"), 0.9), new Neighbour(K("a-2"), 0.95)]),
+        (K("a-2"), [new Neighbour(K("hub"), 0.9), new Neighbour(K("a-1"), 0.95)]),
+        (K("hub"), [new Neighbour(K("a-1"), 0.9), new Neighbour(K("a-2"), 0.9), new Neighbour(K("b-1"), 0.9), new Neighbour(K("c-1"), 0.9)]),
+        (K("topic"), [new Neighbour(K("x-1"), 0.3), new Neighbour(K("x-2"), 0.3)]),
+    ]);
+
+    private static HistoryItem[] History() =>
+    [
+        new(K("a-1"), T0, Vectors[K("a-1")], new PathItem(K("a-1"), null, null, [])),
+        new(K("a-2"), T0.AddDays(1), Vectors[K("a-2")], new PathItem(K("a-2"), null, null, [])),
+    ];
+
+    private static BlendRanker Ranker(BlendSettings settings) =>
+        new(Graph(), new CoCompletionModel(), k => new PathItem(k, null, null, []), k => Vectors.GetValueOrDefault(k), _ => [], settings);
+
+    private static List<ContentKey> ByContent(BlendRanker ranker) =>
+        [.. ranker.Candidates(History(), [K("topic"), K("hub")]).OrderByDescending(c => c.Content.Score).Select(c => c.Key)];
+
+    [Fact]
+    public void The_graph_knows_the_hubness_of_items_whose_own_list_it_was_given()
+    {
+        var graph = Graph();
+        Assert.Equal(0.9, graph.Hubness(K("hub"))!.Value, 9);
+        Assert.Equal(0.3, graph.Hubness(K("topic"))!.Value, 9);
+        Assert.Null(graph.Hubness(K("b-1")));
+    }
+
+    [Fact]
+    public void The_content_score_demotes_a_hub_the_diffusion_and_the_plain_mean_put_first()
+    {
+        // The premise: the plain mean of the history is closer to the hub than to the topic's next item ...
+        var mean = Unit(1f, 0f, 0f);
+        Assert.True(TensorPrimitives.CosineSimilarity(mean, Vectors[K("hub")]) > TensorPrimitives.CosineSimilarity(mean, Vectors[K("topic")]));
+        // ... and the diffusion alone (the content score before) puts the hub first and never reaches the topic's item.
+        var before = ByContent(Ranker(BlendSettings.Default with { ContentMix = 0 }));
+        Assert.Equal(K("hub"), before[0]);
+        Assert.Equal(0, Ranker(BlendSettings.Default with { ContentMix = 0 }).Candidates(History(), [K("topic")]).Single(c => c.Key == K("topic")).Content.Score);
+
+        // The direct part, hubness-corrected, puts the topic's item first; without the correction the hub stays first.
+        Assert.Equal(K("topic"), ByContent(Ranker(BlendSettings.Default with { ContentMix = 1, Hubness = 0.5 }))[0]);
+        Assert.Equal(K("hub"), ByContent(Ranker(BlendSettings.Default with { ContentMix = 1, Hubness = 0 }))[0]);
+
+        // What the service serves: the default mixes both and puts the topic's item first.
+        Assert.True(BlendSettings.Default.ContentMix > 0);
+        Assert.Equal(K("topic"), ByContent(Ranker(BlendSettings.Default))[0]);
+    }
+
+    [Fact]
+    public void The_served_ranking_on_a_bare_catalog_puts_the_topics_item_before_the_hub()
+    {
+        var history = History();
+        var items = Vectors.Keys.ToDictionary(k => k, k => new RankingItem(k, Vectors[k], new PathItem(k, null, null, [])));
+        var input = new ServedRankingInput(history, Graph(), new CoCompletionModel(), items, [K("hub"), K("topic")], history.Select(h => h.Key).ToHashSet());
+
+        var picks = ServedRanking.Rank(input);
+        Assert.Equal(K("topic"), picks[0].Key);
+        Assert.Equal(RecommendationSource.Content, picks[0].Source);
+        Assert.NotNull(picks[0].Driver);
+        Assert.DoesNotContain(picks, p => p.Key == K("a-1") || p.Key == K("a-2"));
+
+        var before = ServedRanking.Rank(input, settings: BlendSettings.Default with { ContentMix = 0 });
+        Assert.Equal(K("hub"), before[0].Key);
+    }
+
+    [Fact]
+    public void Content_scores_are_shares_and_without_vectors_the_diffusion_is_unchanged()
+    {
+        var scores = Ranker(BlendSettings.Default with { ContentMix = 0.5 }).Candidates(History(), [K("topic")]).Select(c => c.Content.Score).ToList();
+        Assert.All(scores, s => Assert.True(s >= 0));
+        Assert.Equal(1.0, scores.Sum(), 6);
+
+        // No vectors at all: the content score is the diffusion's, whatever the mix.
+        var bare = new BlendRanker(Graph(), new CoCompletionModel(), k => new PathItem(k, null, null, []), _ => null, _ => [], BlendSettings.Default with { ContentMix = 1 });
+        var plain = new BlendRanker(Graph(), new CoCompletionModel(), k => new PathItem(k, null, null, []), _ => null, _ => [], BlendSettings.Default with { ContentMix = 0 });
+        HistoryItem[] noVectors = [.. History().Select(h => h with { Vector = null })];
+        Assert.Equal(plain.Candidates(noVectors).Select(c => (c.Key, c.Content.Score)), bare.Candidates(noVectors).Select(c => (c.Key, c.Content.Score)));
+    }
+
+    // A second catalog: a done; b is the closest item to it, c and d are further. Every item's own list is in the graph.
+    private static readonly Dictionary<ContentKey, float[]> Near = new()
+    {
+        [K("a")] = Unit(1f, 0f, 0f, 0f),
+        [K("b")] = Unit(0.95f, 0.3f, 0f, 0f),
+        [K("c")] = Unit(0.6f, 0f, 0.8f, 0f),
+        [K("d")] = Unit(0.6f, 0f, 0f, 0.8f),
+    };
+
+    private static NeighbourGraph NearGraph() => new(
+    [
+        (K("a"), [new Neighbour(K("b"), 0.95), new Neighbour(K("c"), 0.6), new Neighbour(K("d"), 0.6)]),
+        (K("b"), [new Neighbour(K("a"), 0.95), new Neighbour(K("c"), 0.3), new Neighbour(K("d"), 0.3)]),
+        (K("c"), [new Neighbour(K("a"), 0.6), new Neighbour(K("b"), 0.3), new Neighbour(K("d"), 0.36)]),
+        (K("d"), [new Neighbour(K("a"), 0.6), new Neighbour(K("b"), 0.3), new Neighbour(K("c"), 0.36)]),
+    ]);
+
+    private static PathItem Bare(ContentKey key) => new(key, null, null, []);
+
+    [Fact]
+    public void The_direct_score_hands_out_the_diffusions_shares_and_changes_only_who_gets_them()
+    {
+        HistoryItem[] history = [new(K("a"), T0, Near[K("a")], Bare(K("a")))];
+        BlendRanker RankerOf(double mix) => new(NearGraph(), new CoCompletionModel(), Bare, k => Near.GetValueOrDefault(k), _ => [], BlendSettings.Default with { ContentMix = mix });
+        var diffusion = RankerOf(0).Candidates(history).ToDictionary(c => c.Key, c => c.Content.Score);
+        var direct = RankerOf(1).Candidates(history).ToDictionary(c => c.Key, c => c.Content.Score);
+
+        Assert.Equal([K("b"), K("c"), K("d")], direct.Keys.OrderBy(k => k.ContentId, StringComparer.Ordinal));
+        var total = diffusion.Values.Sum();
+        var shares = diffusion.Values.Select(v => v / total).OrderDescending().ToList();
+        var handedOut = direct.Values.OrderDescending().ToList();
+        Assert.Equal(shares.Count, handedOut.Count);
+        for (var i = 0; i < shares.Count; i++)
+        {
+            Assert.Equal(shares[i], handedOut[i], 9);
+        }
+        Assert.Equal(K("b"), direct.MaxBy(p => p.Value).Key);
+    }
+
+    [Fact]
+    public void Other_learners_keep_their_weight_against_the_direct_content_score()
+    {
+        // Six learners completed a and then c. By content alone b, a's closest item, comes first; with the learners, c does,
+        // whether the content score is the diffusion's or the direct one: the direct score takes no more of the prior than
+        // the diffusion's mass gave, so it never outweighs what other learners did more than the diffusion did.
+        HistoryItem[] history = [new(K("a"), T0, Near[K("a")], Bare(K("a")))];
+        var items = Near.Keys.ToDictionary(k => k, k => new RankingItem(k, Near[k], Bare(k)));
+        var learners = new CoCompletionModel();
+        for (var learner = 0; learner < 6; learner++)
+        {
+            learners.Add([], K("a"), T0.AddHours(learner));
+            learners.Add([K("a")], K("c"), T0.AddHours(learner).AddMinutes(30));
+        }
+        ServedRankingInput Input(CoCompletionModel model) => new(history, NearGraph(), model, items, [K("b"), K("c"), K("d")], new HashSet<ContentKey> { K("a") });
+
+        Assert.Equal(K("b"), ServedRanking.Rank(Input(new CoCompletionModel()))[0].Key);
+        foreach (var settings in new[] { BlendSettings.Default, BlendSettings.Default with { ContentMix = 0 } })
+        {
+            var picks = ServedRanking.Rank(Input(learners), settings: settings);
+            Assert.Equal(K("c"), picks[0].Key);
+            Assert.Equal(RecommendationSource.CoCompletion, picks[0].Source);
+            Assert.Equal(K("a"), picks[0].Driver);
+        }
+    }
+
+    [Fact]
+    public void An_item_not_similar_to_the_learners_interest_gets_no_direct_share()
+    {
+        // b-1 and c-1 are reached by the diffusion (through the hub) but orthogonal to what the learner did: the direct
+        // score gives them nothing, so a rank fusion gives them no content rank either.
+        var candidates = Ranker(BlendSettings.Default).Candidates(History(), [K("topic")]).ToDictionary(c => c.Key, c => c.Content.Score);
+        Assert.True(Ranker(BlendSettings.Default with { ContentMix = 0 }).Candidates(History()).Single(c => c.Key == K("c-1")).Content.Score > 0);
+        Assert.Equal(0, candidates[K("c-1")]);
+        Assert.True(candidates[K("topic")] > 0 && candidates[K("hub")] > 0);
+    }
+}
