@@ -13,7 +13,7 @@ namespace CyberHub.Bench.Vectors;
 /// What the pgvector store's searches read: the previous statements, which carried every candidate's record (title,
 /// description, metadata as text, ...) through the re-ranking or the scoring, against the store's own, which rank by key
 /// and distance (or score) and read the records of the rows they keep only. Both run on one table of catalog-sized
-/// records (a description of about 330 characters and metadata as in the demo catalog), query by query interleaved,
+/// records (a description of about 330 characters, two of its words from a vocabulary of 4,000 that lexical queries use and metadata as in the demo catalog), query by query interleaved,
 /// each in the store's transaction with its settings; per case p50/p99 and the shared buffers one search touches.
 /// </summary>
 public static class PgReadBench
@@ -22,6 +22,7 @@ public static class PgReadBench
         Usage: dotnet run -c Release --project bench/CyberHub.Bench.Vectors -- pg-read [options]
           --size 100000            catalog size (topics dataset, 10% of type lab)
           --queries 200            measured searches per case and statement (after 20 unmeasured ones)
+          --only lexical           only the cases whose name starts so (top, catalog, recommendation, lexical)
           --pg CONNSTRING          admin connection (default: env CYBERHUB_BENCH_POSTGRES, else CYBERHUB_TEST_POSTGRES)
         """;
 
@@ -37,6 +38,9 @@ public static class PgReadBench
         "wireless", "protocol", "scanner", "payload", "reverse", "engineering", "binary", "script", "defence", "policy",
     ];
 
+    // Words of a catalog's own vocabulary, each in a few dozen descriptions at 100k items: what a lexical query matches.
+    private static readonly string[] RareWords = [.. Enumerable.Range(0, 4000).Select(i => "z" + (char)('a' + i % 26) + (char)('a' + i / 26 % 26) + (char)('a' + i / 676))];
+
     private static readonly string[] Topics = ["network-security", "web-security", "cryptography", "forensics", "cloud-security", "malware-analysis"];
     private static readonly string[] Levels = ["beginner", "intermediate", "advanced"];
 
@@ -46,6 +50,7 @@ public static class PgReadBench
     {
         var size = 100_000;
         var queryCount = 200;
+        string? only = null;
         var admin = Environment.GetEnvironmentVariable("CYBERHUB_BENCH_POSTGRES") is { Length: > 0 } bench ? bench
             : Environment.GetEnvironmentVariable("CYBERHUB_TEST_POSTGRES") ?? BenchOptions.DefaultPostgres;
         for (var i = 0; i + 1 < args.Length; i += 2)
@@ -55,6 +60,7 @@ public static class PgReadBench
                 case "--size": size = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--queries": queryCount = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--pg": admin = args[i + 1]; break;
+                case "--only": only = args[i + 1]; break;
                 default: Console.Error.WriteLine(Usage); return 2;
             }
         }
@@ -121,12 +127,16 @@ public static class PgReadBench
                 new("recommendation pool (150 with vectors, 10 excluded)", 150, null, 10, true),
                 new("lexical (50), two words", 50, null, 0, false, Lexical: true),
             ];
+            if (only is not null)
+            {
+                cases = [.. cases.Where(c => c.Name.StartsWith(only, StringComparison.Ordinal))];
+            }
             await using var searchSource = PgVectorStore.BuildDataSource(connectionString);
             foreach (var searchCase in cases)
             {
                 Progress(clock, searchCase.Name);
                 var queries = Enumerable.Range(0, Warmup + queryCount).Select(_ => dataset.Next()).ToArray();
-                var words = Enumerable.Range(0, queries.Length).Select(_ => new[] { Words[random.Next(Words.Length)], Words[random.Next(Words.Length)] }).ToArray();
+                var words = Enumerable.Range(0, queries.Length).Select(_ => new[] { RareWords[random.Next(RareWords.Length)], RareWords[random.Next(RareWords.Length)] }).ToArray();
                 var excluded = Enumerable.Range(0, queries.Length)
                     .Select(_ => Enumerable.Range(0, searchCase.Excluded).Select(_ => Dataset.KeyOf(random.Next(size))).Distinct().ToArray()).ToArray();
                 var statements = new[] { ("previous", Statement(searchCase, previous: true)), ("store's", Statement(searchCase, previous: false)) };
@@ -312,16 +322,17 @@ public static class PgReadBench
         return batch;
     }
 
-    /// <summary>A row of catalog size: a title of a few words, a description of about 330 characters, metadata as the demo catalog's.</summary>
+    /// <summary>A row of catalog size: a title of a few words, a description of about 330 characters, two of its words from a vocabulary of 4,000 that lexical queries use, metadata as the demo catalog's.</summary>
     private static async Task CopyRowAsync(NpgsqlBinaryImporter rows, ContentKey key, float[] vector, Random random)
     {
         string Sentence(int count) => string.Join(' ', Enumerable.Range(0, count).Select(_ => Words[random.Next(Words.Length)]));
         var title = $"{char.ToUpperInvariant(Words[random.Next(Words.Length)][0])}{Sentence(4)[1..]}";
         var description = "";
-        while (description.Length < 330)
+        while (description.Length < 300)
         {
             description += Sentence(8) + ". ";
         }
+        description += $"Covers {RareWords[random.Next(RareWords.Length)]} and {RareWords[random.Next(RareWords.Length)]}.";
         var metadata = JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["topic"] = Topics[random.Next(Topics.Length)],
