@@ -22,7 +22,7 @@ public static class PgReadBench
         Usage: dotnet run -c Release --project bench/CyberHub.Bench.Vectors -- pg-read [options]
           --size 100000            catalog size (topics dataset, 10% of type lab)
           --queries 200            measured searches per case and statement (after 20 unmeasured ones)
-          --only lexical           only the cases whose name starts so (top, catalog, recommendation, lexical)
+          --only catalog           only the cases whose name starts so (top, catalog, recommendation)
           --pg CONNSTRING          admin connection (default: env CYBERHUB_BENCH_POSTGRES, else CYBERHUB_TEST_POSTGRES)
         """;
 
@@ -125,7 +125,6 @@ public static class PgReadBench
                 new("catalog search (50)", 50, null, 0, false),
                 new("catalog search (50), lab", 50, "lab", 0, false),
                 new("recommendation pool (150 with vectors, 10 excluded)", 150, null, 10, true),
-                new("lexical (50), two words", 50, null, 0, false, Lexical: true),
             ];
             if (only is not null)
             {

@@ -27,7 +27,8 @@ internal static class PgLexicalIndex
     /// the sum over the words it has of idf × <c>ts_rank</c> (title words weigh 1.0, description words 0.4; rank divided
     /// by 1 + log of the document length). Document frequencies are counted up to <see cref="MaxDocumentFrequency"/>, and
     /// the catalog size is the exact count up to that, the planner's estimate beyond. $1 words, $2 type or null, $3 limit.
-    /// The matches are scored and cut by key alone; only the rows kept are read for their records.
+    /// The records go through the grouping with the matches: a query's words are rare enough that most matches are kept
+    /// (scoring by key, then reading the kept rows again, cost more: docs/benchmarks.md, "a search reads the records").
     /// </summary>
     public static string Search(string recordColumns) => $"""
         WITH words AS (
@@ -39,17 +40,13 @@ internal static class PgLexicalIndex
         items AS (SELECT CASE WHEN count(*) < {MaxDocumentFrequency} THEN count(*)::float8
                               ELSE greatest(count(*), (SELECT reltuples FROM pg_class WHERE oid = 'content_items'::regclass))::float8 END AS n
                   FROM (SELECT 1 FROM content_items LIMIT {MaxDocumentFrequency}) AS c),
-        terms AS (SELECT w.q, ln(1.0 + (c.n - w.df + 0.5) / (w.df + 0.5))::float8 AS idf FROM weighted AS w, items AS c),
-        kept AS MATERIALIZED (
-            SELECT i.content_type, i.content_id, sum(t.idf * ts_rank(i.search_document, t.q, 1)::float8) AS score,
-                   count(*) = (SELECT count(*) FROM words) AS all_terms
-            FROM content_items AS i JOIN terms AS t ON i.search_document @@ t.q
-            WHERE ($2::text IS NULL OR i.content_type = $2)
-            GROUP BY i.content_type, i.content_id
-            ORDER BY score DESC, i.content_type, i.content_id
-            LIMIT $3)
-        SELECT {recordColumns}, k.score, k.all_terms
-        FROM kept AS k JOIN content_items USING (content_type, content_id)
-        ORDER BY k.score DESC, content_type, content_id
+        terms AS (SELECT w.q, ln(1.0 + (c.n - w.df + 0.5) / (w.df + 0.5))::float8 AS idf FROM weighted AS w, items AS c)
+        SELECT {recordColumns}, sum(t.idf * ts_rank(i.search_document, t.q, 1)::float8) AS score,
+               count(*) = (SELECT count(*) FROM words) AS all_terms
+        FROM content_items AS i JOIN terms AS t ON i.search_document @@ t.q
+        WHERE ($2::text IS NULL OR i.content_type = $2)
+        GROUP BY i.content_type, i.content_id
+        ORDER BY score DESC, i.content_type, i.content_id
+        LIMIT $3
         """;
 }
