@@ -17,6 +17,10 @@ if (args.FirstOrDefault() == "pg-scale")
 {
     return await PgScaleBench.RunAsync(args[1..]);
 }
+if (args.FirstOrDefault() == "pg-read")
+{
+    return await PgReadBench.RunAsync(args[1..]);
+}
 
 BenchOptions options;
 try

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using CyberHub.Testing;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Ai.VectorStore;
+using Npgsql;
 using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
 
 namespace CyberHub.Ai.Tests;
@@ -349,30 +350,39 @@ public sealed class VectorStoreRecallTests(PgVectorStoreFixture pg, EmbeddedStor
 
 /// <summary>
 /// pgvector searches walk an HNSW index over half-precision vectors and re-rank its candidates exactly; a database from
-/// before, whose index is over the full-precision vectors, is upgraded in place when the store starts.
+/// before, whose index is over the full-precision vectors, is upgraded in place: the new index is built concurrently
+/// after start, searches answer meanwhile, and the old index goes once the new one is valid.
 /// </summary>
 public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassFixture<PgVectorStoreFixture>
 {
+    // Only to turn a start that would hang into a failure: a start takes well under a second.
+    private static readonly TimeSpan Hung = TimeSpan.FromMinutes(2);
+
+    private const string Indexes = """
+        SELECT c.relname || ' ' || CASE WHEN x.indisvalid THEN 'valid' ELSE 'invalid' END
+        FROM pg_index AS x JOIN pg_class AS c ON c.oid = x.indexrelid
+        WHERE x.indrelid = 'content_items'::regclass AND c.relname LIKE 'content_items_embedding%' ORDER BY c.relname COLLATE "C"
+        """;
+
     [Fact]
     public async Task A_database_with_the_previous_index_gets_the_half_precision_index_and_loses_the_old_one()
     {
         var store = await pg.CreateStoreAsync();
         var topics = new Topics(23);
         var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
-        // The shape the previous version left: its HNSW index over the full-precision vectors, none over half precision.
-        await pg.ExecuteSqlAsync(store, $"""
-            DROP INDEX {PgVectorStore.HalfIndex};
-            CREATE INDEX content_items_embedding_idx ON content_items USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
-            """);
+        await MakePreviousVersionAsync(store);
 
-        var upgraded = await pg.ReopenAsync(store);
+        var upgraded = (PgVectorStore)await pg.ReopenAsync(store);
+        await upgraded.IndexBuilding;
 
+        Assert.True(upgraded.SearchIndexReady);
         var graphs = (await pg.QueryAsync(upgraded,
             "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'content_items' AND indexdef LIKE '%hnsw%'")).ToList();
         var index = Assert.Single(graphs);
         Assert.StartsWith(PgVectorStore.HalfIndex + " ", index);
         Assert.Contains("halfvec(384)", index);
         Assert.Contains("halfvec_cosine_ops", index);
+        Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(upgraded, Indexes));
 
         // Old items and new ones alike: the exact nearest, with exact (full-precision) scores.
         var added = new ContentKey("course", "after-upgrade");
@@ -392,6 +402,123 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
             }
         }
         Assert.Equal(added, (await upgraded.SearchAsync(vectors[added], 1)).Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId)).Single());
+    }
+
+    [Fact]
+    public async Task The_index_is_built_after_start_while_searches_and_writes_go_on_and_the_old_index_goes_only_once_it_is_valid()
+    {
+        var store = await pg.CreateStoreAsync();
+        var topics = new Topics(29);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
+        await MakePreviousVersionAsync(store);
+
+        // A writer's open transaction: a concurrent index build waits for it, so the build cannot end before it does.
+        await using var writer = await pg.OpenConnectionAsync(store);
+        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+
+        var upgraded = (PgVectorStore)await pg.ReopenAsync(store).WaitAsync(Hung);
+        // A second instance starting meanwhile is not held up either.
+        var second = (PgVectorStore)await pg.ReopenAsync(store).WaitAsync(Hung);
+
+        Assert.False(upgraded.IndexBuilding.IsCompleted);
+        Assert.False(upgraded.SearchIndexReady);
+        Assert.False(second.SearchIndexReady);
+        // The old index stays until the new one is valid.
+        Assert.Contains(PgVectorStore.PreviousIndex + " valid", await pg.QueryAsync(upgraded, Indexes));
+        Assert.DoesNotContain(PgVectorStore.HalfIndex + " valid", await pg.QueryAsync(upgraded, Indexes));
+        var during = new ContentKey("lab", "during-build");
+        vectors[during] = topics.Next();
+        await upgraded.UpsertAsync(Record(during.ContentType, during.ContentId), [vectors[during]]);
+        await AssertExactAsync(upgraded, vectors, topics, during);
+        await AssertExactAsync(second, vectors, topics, during);
+
+        await using (var release = new NpgsqlCommand("ROLLBACK", writer))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+        await upgraded.IndexBuilding;
+        await second.IndexBuilding;
+
+        Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(upgraded, Indexes));
+        Assert.True(upgraded.SearchIndexReady);
+        Assert.True(second.SearchIndexReady);
+        // The build took in the write made while it ran.
+        await AssertExactAsync(upgraded, vectors, topics, during);
+        await AssertExactAsync(second, vectors, topics, during);
+    }
+
+    [Fact]
+    public async Task An_invalid_index_left_by_a_failed_concurrent_build_is_dropped_and_built_again()
+    {
+        var store = await pg.CreateStoreAsync();
+        var topics = new Topics(31);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
+        await MakePreviousVersionAsync(store);
+        // A concurrent build that dies (here: cancelled by its time limit while it waits for a writer) leaves its index invalid.
+        await using (var writer = await pg.OpenConnectionAsync(store))
+        await using (var builder = await pg.OpenConnectionAsync(store))
+        {
+            await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
+            {
+                await hold.ExecuteNonQueryAsync();
+            }
+            await using (var limit = new NpgsqlCommand("SET statement_timeout = '500ms'", builder))
+            {
+                await limit.ExecuteNonQueryAsync();
+            }
+            await using var build = new NpgsqlCommand(
+                $"CREATE INDEX CONCURRENTLY {PgVectorStore.HalfIndex} ON content_items USING hnsw ({PgVectorStore.HalfEmbedding} halfvec_cosine_ops)", builder);
+            var failed = await Assert.ThrowsAsync<PostgresException>(() => build.ExecuteNonQueryAsync());
+            Assert.Equal(PostgresErrorCodes.QueryCanceled, failed.SqlState);
+        }
+        Assert.Equal([PgVectorStore.HalfIndex + " invalid", PgVectorStore.PreviousIndex + " valid"], await pg.QueryAsync(store, Indexes));
+        var invalid = Assert.Single(await pg.QueryAsync(store, $"SELECT '{PgVectorStore.HalfIndex}'::regclass::oid::text"));
+
+        var upgraded = (PgVectorStore)await pg.ReopenAsync(store);
+        Assert.False(upgraded.SearchIndexReady);
+        await upgraded.IndexBuilding;
+
+        Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(upgraded, Indexes));
+        Assert.NotEqual(invalid, Assert.Single(await pg.QueryAsync(store, $"SELECT '{PgVectorStore.HalfIndex}'::regclass::oid::text")));
+        Assert.True(upgraded.SearchIndexReady);
+        await AssertExactAsync(upgraded, vectors, topics, vectors.Keys.First());
+    }
+
+    [Fact]
+    public async Task A_fresh_database_has_the_index_when_the_store_has_started()
+    {
+        var store = (PgVectorStore)await pg.CreateStoreAsync();
+
+        Assert.True(store.IndexBuilding.IsCompleted);
+        Assert.True(store.SearchIndexReady);
+        Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(store, Indexes));
+    }
+
+    /// <summary>The shape the previous version left: its HNSW index over the full-precision vectors, none over half precision.</summary>
+    private Task MakePreviousVersionAsync(IVectorStore store) => pg.ExecuteSqlAsync(store, $"""
+        DROP INDEX {PgVectorStore.HalfIndex};
+        CREATE INDEX {PgVectorStore.PreviousIndex} ON content_items USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+        """);
+
+    /// <summary>The exact nearest with exact scores, unfiltered and of one type, for a few queries and <paramref name="item"/>'s own vector.</summary>
+    private static async Task AssertExactAsync(IVectorStore store, Dictionary<ContentKey, float[]> vectors, Topics topics, ContentKey item)
+    {
+        foreach (var query in Enumerable.Range(0, 3).Select(_ => topics.Next()).Append(vectors[item]))
+        {
+            foreach (var type in new[] { null, "lab" })
+            {
+                var hits = await store.SearchAsync(query, 10, type);
+
+                Assert.Equal(ExactTop(vectors, query, 10, k => type is null || k.ContentType == type), hits.Select(h => new ContentKey(h.Content.ContentType, h.Content.ContentId)));
+                foreach (var hit in hits)
+                {
+                    Assert.Equal(Dot(vectors[new ContentKey(hit.Content.ContentType, hit.Content.ContentId)], query), hit.Score, 1e-5);
+                }
+            }
+        }
     }
 }
 

@@ -8,11 +8,12 @@ namespace CyberHub.Ai.VectorStore;
 /// </summary>
 internal static class PgLexicalIndex
 {
-    public const string Schema = """
-        ALTER TABLE content_items ADD COLUMN IF NOT EXISTS search_document tsvector GENERATED ALWAYS AS (
-            setweight(to_tsvector('english'::regconfig, title), 'A') || setweight(to_tsvector('english'::regconfig, description), 'B')) STORED;
-        CREATE INDEX IF NOT EXISTS content_items_search_idx ON content_items USING gin (search_document);
-        """;
+    public static readonly string Schema =
+        PgSchema.AddColumnIfMissing("content_items", "search_document", """
+            tsvector GENERATED ALWAYS AS (
+                setweight(to_tsvector('english'::regconfig, title), 'A') || setweight(to_tsvector('english'::regconfig, description), 'B')) STORED
+            """) +
+        PgSchema.CreateIndexIfMissing("content_items", "content_items_search_idx", "USING gin (search_document)");
 
     /// <summary>
     /// Counting stops here: a word in more items than this is common, and its idf is near 0 either way. With the item
@@ -26,6 +27,8 @@ internal static class PgLexicalIndex
     /// the sum over the words it has of idf × <c>ts_rank</c> (title words weigh 1.0, description words 0.4; rank divided
     /// by 1 + log of the document length). Document frequencies are counted up to <see cref="MaxDocumentFrequency"/>, and
     /// the catalog size is the exact count up to that, the planner's estimate beyond. $1 words, $2 type or null, $3 limit.
+    /// The records go through the grouping with the matches: a query's words are rare enough that most matches are kept
+    /// (scoring by key, then reading the kept rows again, cost more: docs/benchmarks.md, "a search reads the records").
     /// </summary>
     public static string Search(string recordColumns) => $"""
         WITH words AS (

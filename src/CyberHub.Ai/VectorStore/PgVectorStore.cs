@@ -50,8 +50,9 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             created_by text,
             PRIMARY KEY (content_type, content_id)
         );
+        -- content_items may be under a concurrent index build (below): its DDL takes no lock on it when there is nothing to do.
         -- Items got owners after the first release: rows from before have none, so they belong to the platform.
-        ALTER TABLE content_items ADD COLUMN IF NOT EXISTS created_by text;
+        {PgSchema.AddColumnIfMissing("content_items", "created_by", "text")}
         CREATE TABLE IF NOT EXISTS content_chunks (
             id text PRIMARY KEY,
             content_type text COLLATE "C" NOT NULL,
@@ -62,12 +63,10 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         );
         CREATE INDEX IF NOT EXISTS content_chunks_item_idx ON content_chunks (content_type, content_id);
         -- Searches walk an HNSW graph over half-precision copies of the item vectors (half the bytes per distance and
-        -- per page) and re-rank what it finds by the full-precision vectors. A database from before gets the new index
-        -- built over its rows here (see docs/operations.md: minutes at a million items), then loses the old one.
-        CREATE INDEX IF NOT EXISTS {HalfIndex} ON content_items
-            USING hnsw ({HalfEmbedding} halfvec_cosine_ops) WITH (m = 16, ef_construction = 64);
-        DROP INDEX IF EXISTS content_items_embedding_idx;
-        CREATE INDEX IF NOT EXISTS content_items_content_type_idx ON content_items (content_type);
+        -- per page) and re-rank what it finds by the full-precision vectors. An empty catalog gets the index here; one
+        -- with rows (a database from before) gets it built concurrently after start (PgVectorStore.Index.cs).
+        {SearchIndexOnEmptyCatalog}
+        {PgSchema.CreateIndexIfMissing("content_items", "content_items_content_type_idx", "(content_type)")}
         {PgLexicalIndex.Schema}
         {IdempotencyKeyTable.Postgres.Schema}
         {PgItemGraph.Schema}
@@ -139,6 +138,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         // The vector type may have been created just now, after the data source loaded its types.
         await connection.ReloadTypesAsync(cancellationToken);
         await Graph.InitializeAsync(connection, cancellationToken);
+        await InitializeSearchIndexAsync(connection, cancellationToken);
         _logger.LogInformation("pgvector store ready on {Database}", connection.Database);
     }
 
@@ -459,7 +459,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         IReadOnlyList<ContentVector> found;
         try
         {
-            // The records and vectors come with the search itself: one read of the candidates' rows.
+            // The records and vectors come with the search itself, in its statement: those of the rows it keeps only.
             found = (await SearchCoreAsync(query, limit, contentType, exclude, withVectors: true, search.Activity, cancellationToken))
                 .Select(h => new ContentVector(h.Hit.Content, h.Vector!)).ToList();
         }
@@ -490,9 +490,13 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         // A filtered walk throws most candidates away; a wider beam wins back part of the recall at little cost
         // (type = 10% of the items: 0.86 -> 0.89 at 10k items, 0.94 -> 0.95 at 100k).
         var efSearch = (int)Math.Clamp(Math.Max(fetch * 2L, candidates), contentType is null ? _efSearch : Math.Max(_efSearch, FilteredEfSearch), MaxEfSearch);
+        // Until the half-precision index is valid (built after start over an existing catalog), the walk is ordered by the
+        // exact distance: the previous index serves that, or else it is an exact scan. Either way the answer is right.
+        var halfIndex = _searchIndexReady;
         activity?.SetTag("vector.ef_search", efSearch);
         activity?.SetTag("vector.candidates", candidates);
         activity?.SetTag("vector.exact_scan", exactScan);
+        activity?.SetTag("vector.half_index", halfIndex);
 
         return await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
@@ -508,26 +512,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             // Beyond what one index walk yields comfortably: an exact scan is the complete answer.
             batch.BatchCommands.Add(Command("SELECT set_config('enable_indexscan', 'off', true)"));
         }
-        var conditions = new List<string>();
-        if (contentType is not null)
-        {
-            conditions.Add("content_type = $3");
-        }
-        if (excluded.Length > 0)
-        {
-            conditions.Add("NOT EXISTS (SELECT FROM unnest($4::text[], $5::text[]) AS x(content_type, content_id) " +
-                "WHERE x.content_type = i.content_type AND x.content_id = i.content_id)");
-        }
-        var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
-        // The candidates' rows are read once, by the index walk (or the exact scan); the outer query re-ranks them by
-        // exact distance (relaxed_order may also return them slightly out of order) and keeps the best `limit`.
-        batch.BatchCommands.Add(Command($"""
-            WITH nearest AS MATERIALIZED (
-                SELECT {RecordColumns}, embedding <=> $1 AS distance{(withVectors ? ", embedding" : "")} FROM content_items AS i
-                {where}
-                ORDER BY {(exactScan ? "embedding <=> $1" : $"{HalfEmbedding} <=> {HalfQuery}")} LIMIT $2)
-            SELECT * FROM nearest ORDER BY distance LIMIT $6
-            """,
+        batch.BatchCommands.Add(Command(NearestSql(contentType is not null, excluded.Length > 0, withVectors, halfIndex && !exactScan),
             new Vector(unit), (long)candidates,
             new NpgsqlParameter { Value = (object?)contentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
             excluded.Select(k => k.ContentType).ToArray(), excluded.Select(k => k.ContentId).ToArray(), (long)limit));
@@ -550,6 +535,43 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// The search statement: $1 the query vector, $2 how many candidates the walk takes, $3 the type, $4/$5 the excluded
+    /// keys' types and ids, $6 how many are kept. Columns: <see cref="RecordColumns"/>, the exact distance, and with
+    /// <paramref name="withVectors"/> the vector.
+    /// <para>
+    /// The walk (the HNSW index over half precision when <paramref name="halfIndex"/>, else ordered by the exact distance:
+    /// the previous index or an exact scan) yields each candidate's row address and exact distance only; the best
+    /// <c>$6</c> by exact distance (relaxed_order may also return them slightly out of order) are kept, and only their
+    /// rows are read again, by address, for the record. The addresses are those of the row versions this statement's
+    /// snapshot saw, so the second read finds the same versions.
+    /// </para>
+    /// </summary>
+    internal static string NearestSql(bool filtered, bool excluding, bool withVectors, bool halfIndex)
+    {
+        var conditions = new List<string>();
+        if (filtered)
+        {
+            conditions.Add("content_type = $3");
+        }
+        if (excluding)
+        {
+            conditions.Add("NOT EXISTS (SELECT FROM unnest($4::text[], $5::text[]) AS x(content_type, content_id) " +
+                "WHERE x.content_type = i.content_type AND x.content_id = i.content_id)");
+        }
+        var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+        return $"""
+            WITH nearest AS MATERIALIZED (
+                SELECT i.ctid AS row_id, embedding <=> $1 AS distance FROM content_items AS i
+                {where}
+                ORDER BY {(halfIndex ? $"{HalfEmbedding} <=> {HalfQuery}" : "embedding <=> $1")} LIMIT $2)
+            SELECT {RecordColumns}, k.distance{(withVectors ? ", embedding" : "")}
+            FROM (SELECT row_id, distance FROM nearest ORDER BY distance LIMIT $6) AS k
+            JOIN content_items ON content_items.ctid = k.row_id
+            ORDER BY k.distance
+            """;
+    }
+
     public async Task<int> CountAsync(CancellationToken cancellationToken = default)
     {
         return await PostgresConnections.RunAsync(_dataSource, async connection =>
@@ -561,6 +583,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await StopSearchIndexAsync();
         await Graph.DisposeAsync();
         if (_ownsDataSource)
         {

@@ -185,6 +185,14 @@ public sealed class PgVectorStoreFixture : VectorStoreFixture
 
     public override Task ExecuteSqlAsync(IVectorStore store, string sql) => ExecuteAsync(_connectionStrings[store], sql);
 
+    /// <summary>A new connection (open, not pooled with the store's) to the store's schema.</summary>
+    public async Task<NpgsqlConnection> OpenConnectionAsync(IVectorStore store)
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_connectionStrings[store]) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
     /// <summary>The first column (as text) of <paramref name="sql"/>'s rows, run straight on the store's schema.</summary>
     public async Task<IReadOnlyList<string>> QueryAsync(IVectorStore store, string sql)
     {
