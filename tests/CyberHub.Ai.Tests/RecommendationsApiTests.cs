@@ -109,6 +109,22 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
                 Assert.InRange(part, 0, 1);
             }
             Assert.Equal(why.Ready, why.MissingPrerequisites.Count == 0);
+            // The weights are the ones the served (shrunk) ranking used for this learner, not the blend's nominal ones
+            // (content 0.5, co-completion 2, path 0.5): other learners' shares weighed by the evidence Σ w·n / (n + m),
+            // content and path sharing the rest as the prior splits it; they sum to 1.
+            var weights = why.Components.Weights;
+            Assert.NotEqual(new RecommendationWeights(0.5, 2, 0.5, 0), weights);
+            Assert.InRange(weights.Content + weights.CoCompletion + weights.Path + weights.Popular, 0.9995, 1.0005);
+            var fusion = Assert.IsType<RecommendationFusion>(why.Fusion);
+            Assert.Equal("shrunk", fusion.Method);
+            Assert.InRange(fusion.Evidence, 0, 1);
+            Assert.Equal(fusion.Evidence, weights.CoCompletion, 4);
+            Assert.True(fusion.Learners >= 0);
+            Assert.Equal(ServedBlend.Default.CoSupport, fusion.PseudoLearners);
+            Assert.InRange(fusion.Prior.Content + fusion.Prior.Path, 0.9999, 1.0001);
+            Assert.InRange(Math.Abs((1 - fusion.Evidence) * fusion.Prior.Content - weights.Content), 0, 0.0005);
+            Assert.InRange(Math.Abs((1 - fusion.Evidence) * fusion.Prior.Path - weights.Path), 0, 0.0005);
+            Assert.Equal(0, weights.Popular);
         });
         var posted = await (await client.PostJsonAsync("/api/v1/recommendations", new RecommendationRequest(learner.User.Id, null, null, true))).ReadAsync<RecommendationsResponse>();
         Assert.Equal(explained.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source, r.Explanation.Driver)), posted.Recommendations.Select(r => (r.ContentId, r.Explanation!.Source, r.Explanation.Driver)));
@@ -132,6 +148,8 @@ public abstract class RecommendationsApiTests<TServer>(TServer server) where TSe
         {
             Assert.Equal(RecommendationSources.Starter, r.Explanation!.Source);
             Assert.Null(r.Explanation.Driver);
+            Assert.Null(r.Explanation.Fusion);
+            Assert.Equal(new RecommendationWeights(0, 0, 0, 0), r.Explanation.Components.Weights);
         });
     }
 

@@ -281,6 +281,92 @@ public sealed class ServedRankingTests
         Assert.Contains(reasons, r => r is "Because you completed 'F1'" or "Because you completed 'F2'");
     }
 
+    /// <summary>
+    /// A catalog where a leads on to b, c and d; <paramref name="learners"/> learners completed a, three in five of them
+    /// took c next and one in five b.
+    /// </summary>
+    private static (Dictionary<ContentKey, RankingItem> Items, IReadOnlyList<HistoryItem> History, CoCompletionModel CoCompletion) AfterA(int learners)
+    {
+        var items = Items([
+            new("a", "net", 0, V(1, 0, 0, 0)),
+            new("b", "net", 0, V(0.9f, 0.4f, 0, 0)),
+            new("c", "net", 0, V(0.3f, 0.9f, 0.2f, 0)),
+            new("d", "net", 1, V(0.6f, 0.2f, 0.7f, 0)),
+        ]);
+        var coCompletion = new CoCompletionModel();
+        for (var learner = 0; learner < learners; learner++)
+        {
+            // All at one time: the counts are then exact (no decay between them).
+            coCompletion.Add([], K("a"), T0);
+            if (learner % 5 < 3)
+            {
+                coCompletion.Add([K("a")], K("c"), T0);
+            }
+            else if (learner % 5 == 3)
+            {
+                coCompletion.Add([K("a")], K("b"), T0);
+            }
+        }
+        return (items, History(items, "a"), coCompletion);
+    }
+
+    [Theory]
+    [InlineData(15)]
+    [InlineData(45)]
+    public void The_weights_explained_are_the_ones_the_shrunk_ranking_used_for_the_learner(int learners)
+    {
+        // The shrunk fusion weighs other learners' shares by the evidence n / (n + m) (m = 5 pseudo-learners) and the
+        // content and path prior by the rest, split as the blend's content and path weights are (0.5 : 0.5): not by the
+        // nominal blend weights (content 0.5, co-completion 2, path 0.5), and more evidence, more weight on other learners.
+        var (items, history, coCompletion) = AfterA(learners);
+        var startedSet = history.Select(h => h.Key).ToHashSet();
+        var input = new ServedRankingInput(history, GraphOf(items), coCompletion, items, Nearest(items, history), startedSet);
+
+        var ranked = ServedRanking.RankWithMix(input, ServedBlend.Default);
+
+        Assert.Equal(K("c"), ranked.Picks[0].Key);
+        Assert.Equal(ServedRanking.Rank(input, ServedBlend.Default).Select(p => (p.Key, p.Score, p.Source)), ranked.Picks.Select(p => (p.Key, p.Score, p.Source)));
+        var mix = Assert.IsType<ServedMix>(ranked.Mix);
+        var evidence = learners / (learners + 5.0);
+        Assert.Equal("shrunk", mix.Method);
+        Assert.Equal(evidence, mix.Evidence, 9);
+        Assert.Equal(learners, mix.Learners, 9);
+        Assert.Equal(5.0, mix.PseudoLearners);
+        Assert.Equal(0.5, mix.PriorContent, 9);
+        Assert.Equal(0.5, mix.PriorPath, 9);
+        Assert.Equal(evidence, mix.Weights.CoCompletion, 9);
+        Assert.Equal((1 - evidence) * 0.5, mix.Weights.Content, 9);
+        Assert.Equal((1 - evidence) * 0.5, mix.Weights.Path, 9);
+        Assert.Equal(0.0, mix.Weights.Popular);
+        Assert.NotEqual(BlendWeights.Default, mix.Weights);
+    }
+
+    [Theory]
+    [InlineData(ServedFusion.Scaled, "weighted_sum")]
+    [InlineData(ServedFusion.Calibrated, "calibrated")]
+    [InlineData(ServedFusion.Rank, "rank")]
+    [InlineData(ServedFusion.Pooled, "shrunk_geometric")]
+    public void Every_fusion_reports_the_weights_it_gave_the_components(ServedFusion fusion, string method)
+    {
+        // Fifteen learners behind a, m = 5: the confidence 15 / 20 multiplies co-completion's weight 2 in the weighted
+        // sum, the calibrated sum and the rank fusion (content 0.5 and path 0.5 unchanged; all scaled to sum to 1); the
+        // geometric pool shrinks as the linear one does.
+        var (items, history, coCompletion) = AfterA(15);
+        var input = new ServedRankingInput(history, GraphOf(items), coCompletion, items, Nearest(items, history), history.Select(h => h.Key).ToHashSet());
+
+        var mix = Assert.IsType<ServedMix>(ServedRanking.RankWithMix(input, ServedBlend.Default with { Fusion = fusion }).Mix);
+
+        Assert.Equal(method, mix.Method);
+        Assert.Equal(0.75, mix.Evidence, 9);
+        Assert.Equal(15, mix.Learners, 9);
+        var (content, co, path) = fusion == ServedFusion.Pooled ? (0.125, 0.75, 0.125) : (0.5 / 2.5, 1.5 / 2.5, 0.5 / 2.5);
+        Assert.Equal(content, mix.Weights.Content, 9);
+        Assert.Equal(co, mix.Weights.CoCompletion, 9);
+        Assert.Equal(path, mix.Weights.Path, 9);
+        Assert.Equal(0.5, mix.PriorContent, 9);
+        Assert.Equal(0.5, mix.PriorPath, 9);
+    }
+
     [Fact]
     public async Task The_harness_and_the_service_read_the_same_neighbourhood_two_hops_from_the_latest_completions()
     {

@@ -112,6 +112,10 @@ public abstract class RecommendationBlendTests<TPlatform>(TPlatform platform) wh
         Assert.Equal(new RecommendationItem(Handshake.Type, Handshake.Id, Handshake.Title), why.Driver);
         Assert.Equal(1, why.Components.CoCompletion);
         Assert.True(why.Components.Weights.CoCompletion > 0);
+        // The weights the shrunk ranking used: co-completion's the evidence behind the learner's item, summing to 1.
+        Assert.Equal("shrunk", why.Fusion?.Method);
+        Assert.Equal(why.Fusion!.Evidence, why.Components.Weights.CoCompletion, 4);
+        Assert.InRange(why.Components.Weights.Content + why.Components.Weights.CoCompletion + why.Components.Weights.Path + why.Components.Weights.Popular, 0.9995, 1.0005);
         Assert.True(why.Ready);
         Assert.Empty(why.MissingPrerequisites);
         Assert.All(explained.Recommendations, r => Assert.NotNull(r.Explanation));

@@ -71,15 +71,16 @@ public sealed class RecommendationService(
         var bearer = request.BearerToken();
         var all = await cache.GetOrCreateAsync(
             "recommendations",
-            $"recommendations:v2:{user}:{type ?? "*"}",
+            $"recommendations:v3:{user}:{type ?? "*"}",
             (service: this, user, type, bearer),
             static async (s, ct) => await s.service.ComputeAsync(s.user, s.type, s.bearer, ct),
             lifetimes.For(Lifetime),
             [CacheTags.User(user), CacheTags.Catalog],
             cancellationToken);
         var take = Math.Min(count, all.Items.Count);
+        // The list's fusion goes into each returned pick's explanation here, only when asked for: the cached list holds it once.
         var picks = explain && all.Explanations is { } explanations
-            ? all.Items.Take(take).Select((p, i) => p with { Explanation = explanations[i] }).ToList()
+            ? all.Items.Take(take).Select((p, i) => p with { Explanation = all.Fusion is { } fusion ? explanations[i] with { Fusion = fusion } : explanations[i] }).ToList()
             : all.Items.Take(take).ToList();
         return new RecommendationsResponse(user, picks, picks.Count);
     }
@@ -128,10 +129,15 @@ public sealed class RecommendationService(
         var input = new ServedRankingInput(history, neighbourhood.Result, model,
             known.ToDictionary(p => p.Key, p => new RankingItem(p.Key, p.Value.Vector, PathOf(p.Value))),
             [.. nearest.Result.Select(n => n.Key)], startedSet, type);
-        var picks = Rank("blend", known.Count, input, static input => ServedRanking.Rank(input, Served));
-        await FetchAsync(known, picks.SelectMany(p => p.Missing.Take(1)), cancellationToken);
+        var ranked = Rank("blend", known.Count, input, static input => ServedRanking.RankWithMix(input, Served));
+        await FetchAsync(known, ranked.Picks.SelectMany(p => p.Missing.Take(1)), cancellationToken);
         var working = learner.Completed.Count == 0;
-        return Picks(picks, known, Served.Weights, working);
+        // The weights the ranking used for this learner (ServedMix), not the blend's nominal ones: the shrunk fusion weighs
+        // other learners' shares by the evidence behind them and the content and path prior by the rest.
+        var mix = ranked.Mix!;
+        var fusion = new RecommendationFusion(mix.Method, Math.Round(mix.Evidence, 4), Math.Round(mix.Learners, 2), mix.PseudoLearners,
+            new RecommendationPrior(Math.Round(mix.PriorContent, 4), Math.Round(mix.PriorPath, 4)));
+        return Picks(ranked.Picks, known, mix.Weights, working) with { Fusion = fusion };
     }
 
     /// <summary>What is served (<see cref="ServedBlend.Default"/>).</summary>
@@ -156,8 +162,8 @@ public sealed class RecommendationService(
         var ranker = new BlendRanker(new NeighbourGraph([]), model,
             k => known.TryGetValue(k, out var item) ? PathOf(item) : null, k => known.TryGetValue(k, out var item) ? item.Vector : null, _ => []);
         var excluded = started.ToHashSet();
-        var ranked = Rank("popular", known.Count, (ranker, keys: known.Keys), static s => s.ranker.Recommend([], int.MaxValue, extraCandidates: s.keys))
-            .Where(p => known.ContainsKey(p.Key) && !excluded.Contains(p.Key)).ToList();
+        var ranked = Rank("popular", known.Count, (ranker, keys: known.Keys), static s => new ServedRanked(s.ranker.Recommend([], int.MaxValue, extraCandidates: s.keys), null))
+            .Picks.Where(p => known.ContainsKey(p.Key) && !excluded.Contains(p.Key)).ToList();
         // Ready popular picks lead; the starter list fills the rest; popular items not ready yet come last.
         var ready = Picks([.. ranked.Where(p => p.Ready)], known, new BlendWeights(0, 0, 0, 1), working: false);
         await FetchAsync(known, ranked.Where(p => !p.Ready).SelectMany(p => p.Missing.Take(1)), cancellationToken);
@@ -195,9 +201,13 @@ public sealed class RecommendationService(
         }
     }
 
-    /// <summary>The picks as the response gives them, each with its reason and explanation.</summary>
+    /// <summary>
+    /// The picks as the response gives them, each with its reason and explanation; <paramref name="weights"/> are the weights
+    /// the ranking gave the components (one instance shared by every explanation of the list).
+    /// </summary>
     private static RecommendationPicks Picks(IReadOnlyList<BlendedPick> picks, Dictionary<ContentKey, ContentVector> known, BlendWeights weights, bool working)
     {
+        var used = new RecommendationWeights(Math.Round(weights.Content, 4), Math.Round(weights.CoCompletion, 4), Math.Round(weights.Path, 4), Math.Round(weights.Popular, 4));
         string TitleOf(ContentKey key) => known.TryGetValue(key, out var item) ? item.Content.Title : key.ContentId;
         RecommendationItem ItemOf(ContentKey key) => new(key.ContentType, key.ContentId, TitleOf(key));
         var items = new List<RecommendationDto>(picks.Count);
@@ -217,8 +227,7 @@ public sealed class RecommendationService(
             explanations.Add(new RecommendationExplanation(
                 SourceName(pick.Source),
                 pick.Source == RecommendationSource.Popular || pick.Driver is not { } driver ? null : ItemOf(driver),
-                new RecommendationComponents(Math.Round(c.Content, 4), Math.Round(c.CoCompletion, 4), Math.Round(c.Path, 4), Math.Round(c.Popular, 4),
-                    new RecommendationWeights(weights.Content, weights.CoCompletion, weights.Path, weights.Popular)),
+                new RecommendationComponents(Math.Round(c.Content, 4), Math.Round(c.CoCompletion, 4), Math.Round(c.Path, 4), Math.Round(c.Popular, 4), used),
                 pick.Ready,
                 [.. pick.Missing.Select(ItemOf)]));
         }
@@ -241,7 +250,7 @@ public sealed class RecommendationService(
     }
 
     /// <summary>The ranking step, as the span <c>recommendations.rank</c>: candidates in, picks out.</summary>
-    private static IReadOnlyList<BlendedPick> Rank<TState>(string strategy, int candidates, TState state, Func<TState, IReadOnlyList<BlendedPick>> rank)
+    private static ServedRanked Rank<TState>(string strategy, int candidates, TState state, Func<TState, ServedRanked> rank)
     {
         using var activity = CyberHubTelemetry.Source.StartActivity("recommendations.rank");
         activity?.SetTag("recommendations.strategy", strategy);
@@ -249,7 +258,7 @@ public sealed class RecommendationService(
         try
         {
             var picks = rank(state);
-            activity?.SetTag("recommendations.picks", picks.Count);
+            activity?.SetTag("recommendations.picks", picks.Picks.Count);
             return picks;
         }
         catch (Exception e)
@@ -315,6 +324,9 @@ public sealed record LearnerHistory(IReadOnlyList<ContentKey> Started, IReadOnly
 /// A learner's whole list as the cache keeps it: one immutable value, so a hit in process memory hands out the same
 /// instance instead of deserializing 50 picks again (a cached array counts as mutable and is copied on every hit).
 /// <see cref="Explanations"/> go with <see cref="Items"/> one for one; a request without <c>explain</c> gets the items alone.
+/// <see cref="Fusion"/>: how the ranking made the list's scores (the same for every pick, so held once and put into each
+/// returned explanation only when <c>explain</c> asks; null for a learner without a history).
 /// </summary>
 [ImmutableObject(true)]
-public sealed record RecommendationPicks(IReadOnlyList<RecommendationDto> Items, IReadOnlyList<RecommendationExplanation>? Explanations = null);
+public sealed record RecommendationPicks(
+    IReadOnlyList<RecommendationDto> Items, IReadOnlyList<RecommendationExplanation>? Explanations = null, RecommendationFusion? Fusion = null);

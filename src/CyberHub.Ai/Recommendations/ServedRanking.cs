@@ -116,6 +116,24 @@ public sealed record ServedRankingInput(
     string? ContentType = null);
 
 /// <summary>
+/// What the served ranking used for one learner's list, for <c>explain</c> (the same for every pick of the list).
+/// <see cref="Method"/>: the fusion (<c>shrunk</c>, <c>shrunk_geometric</c>, <c>weighted_sum</c>, <c>calibrated</c> or
+/// <c>rank</c>); <see cref="Weights"/>: the weight each component actually had, summing to 1 (all 0 when nothing was
+/// weighed): for the shrunk fusions, co-completion's is <see cref="Evidence"/> and content and path share the rest as the
+/// prior splits it (<see cref="PriorContent"/>, <see cref="PriorPath"/>); for the others, the blend's weights with
+/// co-completion's times <see cref="Evidence"/>, scaled to sum to 1. <see cref="Evidence"/>: for the shrunk fusions, the
+/// weight other learners' shares got, Σ w_A · n_A / (n_A + m) over the learner's items A (their recency weights w_A summing
+/// to 1); otherwise the confidence n / (n + m) co-completion's weight was multiplied by (1 when m is 0).
+/// <see cref="Learners"/>: n, the weighted mean number of learners who completed the learner's items;
+/// <see cref="PseudoLearners"/>: m (<see cref="ServedBlend.CoSupport"/>).
+/// </summary>
+public sealed record ServedMix(
+    string Method, BlendWeights Weights, double Evidence, double Learners, double PseudoLearners, double PriorContent, double PriorPath);
+
+/// <summary>A ranked list and what its ranking used (<see cref="ServedRanking.RankWithMix"/> always says; null for other rankings).</summary>
+public sealed record ServedRanked(IReadOnlyList<BlendedPick> Picks, ServedMix? Mix);
+
+/// <summary>
 /// The ranking <see cref="RecommendationService"/> serves to a learner with a history, as a pure function: plain inputs
 /// in (<see cref="ServedRankingInput"/>), the ranked picks out, each with its strongest source and the learner's item
 /// behind it (<see cref="Blend.Reason"/> makes the reason). The evaluation harness calls the same code with its own
@@ -174,7 +192,14 @@ public static class ServedRanking
     /// topics is offered both. <see cref="BlendedPick.Score"/> is 0..1: the fused score over its largest possible value, or
     /// (<see cref="ServedFusion.Shrunk"/>, <see cref="ServedFusion.Pooled"/>) the estimated chance of being a next step.
     /// </summary>
-    public static IReadOnlyList<BlendedPick> Rank(ServedRankingInput input, ServedBlend? blend = null, BlendSettings? settings = null, int limit = RecommendationCore.MaxPicks)
+    public static IReadOnlyList<BlendedPick> Rank(ServedRankingInput input, ServedBlend? blend = null, BlendSettings? settings = null, int limit = RecommendationCore.MaxPicks) =>
+        RankWithMix(input, blend, settings, limit).Picks;
+
+    /// <summary>
+    /// <see cref="Rank"/>, with what the ranking used (<see cref="ServedMix"/>: the fusion, the weights it gave each
+    /// component, the evidence and the prior's split), read off sums the ranking computes anyway.
+    /// </summary>
+    public static ServedRanked RankWithMix(ServedRankingInput input, ServedBlend? blend = null, BlendSettings? settings = null, int limit = RecommendationCore.MaxPicks)
     {
         ArgumentNullException.ThrowIfNull(input);
         blend ??= ServedBlend.Default;
@@ -206,21 +231,36 @@ public static class ServedRanking
         var support = totalWeight > 0 ? history.Select((h, i) => weights[i] * input.CoCompletion.ItemCount(h.Key)).Sum() / totalWeight : 0;
         var confidence = blend.CoSupport > 0 ? support / (support + blend.CoSupport) : 1;
         IReadOnlyList<BlendedPick> ranked;
+        ServedMix mix;
         Func<double, double> scaled = score => score;
-        if (blend.Fusion == ServedFusion.Scaled)
+        if (blend.Fusion is ServedFusion.Shrunk or ServedFusion.Pooled)
         {
-            var w = blend.Weights with { CoCompletion = blend.Weights.CoCompletion * confidence };
-            ranked = ranker.Recommend(history, int.MaxValue, w, input.Nearest);
-            var total = w.Content + w.CoCompletion + w.Path + w.Popular;
-            scaled = score => total > 0 ? score / total : 0;
-        }
-        else if (blend.Fusion is ServedFusion.Shrunk or ServedFusion.Pooled)
-        {
-            ranked = Shrink(ranker.Candidates(history, input.Nearest), blend, history, weights, input.CoCompletion);
+            (ranked, mix) = Shrink(ranker.Candidates(history, input.Nearest), blend, history, weights, input.CoCompletion);
         }
         else
         {
-            ranked = Fuse(ranker.Candidates(history, input.Nearest), blend, coShare, confidence);
+            // The blend's weights, co-completion's times the confidence: what the weighted sum, the calibrated sum and
+            // the rank fusion weigh their components by (each then divides by their total).
+            var w = blend.Weights with { CoCompletion = blend.Weights.CoCompletion * confidence };
+            var total = w.Content + w.CoCompletion + w.Path + w.Popular;
+            var used = total > 0 ? new BlendWeights(w.Content / total, w.CoCompletion / total, w.Path / total, w.Popular / total) : new BlendWeights(0, 0, 0, 0);
+            var (priorContent, priorPath) = w.Content + w.Path > 0 ? (w.Content / (w.Content + w.Path), w.Path / (w.Content + w.Path)) : (0.0, 0.0);
+            var method = blend.Fusion switch
+            {
+                ServedFusion.Scaled => "weighted_sum",
+                ServedFusion.Calibrated => "calibrated",
+                _ => "rank",
+            };
+            mix = new ServedMix(method, used, confidence, support, blend.CoSupport, priorContent, priorPath);
+            if (blend.Fusion == ServedFusion.Scaled)
+            {
+                ranked = ranker.Recommend(history, int.MaxValue, w, input.Nearest);
+                scaled = score => total > 0 ? score / total : 0;
+            }
+            else
+            {
+                ranked = Fuse(ranker.Candidates(history, input.Nearest), blend, coShare, confidence);
+            }
         }
         if (blend.Passed < 1)
         {
@@ -257,7 +297,7 @@ public static class ServedRanking
         // Several interests kept on the first page (ThinPerInterest) only where other learners' evidence is thin: where it
         // is not, what learners with this history took next says better whether they stay on the latest topic.
         var perInterest = Math.Max(blend.PerInterest, confidence < 0.5 ? blend.ThinPerInterest : 0);
-        return perInterest > 0 ? KeepInterests(picks, items, history, perInterest, InFront) : picks;
+        return new ServedRanked(perInterest > 0 ? KeepInterests(picks, items, history, perInterest, InFront) : picks, mix);
     }
 
     /// <summary>
@@ -328,8 +368,9 @@ public static class ServedRanking
     /// shares decide; where few did, the prior does; an item nobody took from here is ranked by the prior alone. The prior
     /// spreads <see cref="CoCompletionSettings.Window"/> next steps over the candidates by the content component's share
     /// (the diffusion's mass) and the path's, weighted by <see cref="BlendWeights.Content"/> and <see cref="BlendWeights.Path"/>.
+    /// With the picks, what the fusion weighed them by (<see cref="ServedMix"/>), from the per-item sums it needs anyway.
     /// </summary>
-    private static List<BlendedPick> Shrink(
+    private static (List<BlendedPick> Picks, ServedMix Mix) Shrink(
         IReadOnlyList<BlendCandidate> candidates, ServedBlend blend, IReadOnlyList<HistoryItem> history, IReadOnlyList<double> weights, CoCompletionModel model)
     {
         var w = blend.Weights;
@@ -376,7 +417,7 @@ public static class ServedRanking
                 return Math.Clamp(Math.Exp(log), 0, 1);
             };
         }
-        return Blend.Picks(candidates, (c, _) =>
+        var picks = Blend.Picks(candidates, (c, _) =>
         {
             var observed = sources.Sum(s => s.Weight * s.Learners * s.After.GetValueOrDefault(c.Key) / (s.Learners + m));
             var (content, path) = Prior(c);
@@ -387,6 +428,16 @@ public static class ServedRanking
                 new(RecommendationSource.Content, priorShare * content, c.Content.Driver),
             ];
         }, score);
+        // What each component weighed: other learners' shares Σ weight · n / (n + m), the prior the rest (priorShare),
+        // split as Prior splits it (neither content nor path reaching a candidate: the uniform prior, counted as content).
+        var evidence = sources.Sum(s => s.Weight * s.Learners / (s.Learners + m));
+        var (priorContent, priorPath) = priorWeight > 0
+            ? ((contentSum > 0 ? w.Content : 0) / priorWeight, (pathSum > 0 ? w.Path : 0) / priorWeight)
+            : (1.0, 0.0);
+        var mix = new ServedMix(blend.Fusion == ServedFusion.Pooled ? "shrunk_geometric" : "shrunk",
+            new BlendWeights(priorShare * priorContent, evidence, priorShare * priorPath, 0),
+            evidence, sources.Sum(s => s.Weight * s.Learners), blend.CoSupport, priorContent, priorPath);
+        return (picks, mix);
     }
 
     /// <summary>
