@@ -129,7 +129,7 @@ public sealed class RecommendationService(
         var input = new ServedRankingInput(history, neighbourhood.Result, model,
             known.ToDictionary(p => p.Key, p => new RankingItem(p.Key, p.Value.Vector, PathOf(p.Value))),
             [.. nearest.Result.Select(n => n.Key)], startedSet, type);
-        var ranked = Rank("blend", known.Count, input, static input => ServedRanking.RankWithMix(input, Served));
+        var ranked = Rank("blend", known.Count, input, static input => ServedRanking.RankWithMix(input, Served), static r => r.Picks.Count);
         await FetchAsync(known, ranked.Picks.SelectMany(p => p.Missing.Take(1)), cancellationToken);
         var working = learner.Completed.Count == 0;
         // The weights the ranking used for this learner (ServedMix), not the blend's nominal ones: the shrunk fusion weighs
@@ -162,8 +162,8 @@ public sealed class RecommendationService(
         var ranker = new BlendRanker(new NeighbourGraph([]), model,
             k => known.TryGetValue(k, out var item) ? PathOf(item) : null, k => known.TryGetValue(k, out var item) ? item.Vector : null, _ => []);
         var excluded = started.ToHashSet();
-        var ranked = Rank("popular", known.Count, (ranker, keys: known.Keys), static s => new ServedRanked(s.ranker.Recommend([], int.MaxValue, extraCandidates: s.keys), null))
-            .Picks.Where(p => known.ContainsKey(p.Key) && !excluded.Contains(p.Key)).ToList();
+        var ranked = Rank("popular", known.Count, (ranker, keys: known.Keys), static s => s.ranker.Recommend([], int.MaxValue, extraCandidates: s.keys), static r => r.Count)
+            .Where(p => known.ContainsKey(p.Key) && !excluded.Contains(p.Key)).ToList();
         // Ready popular picks lead; the starter list fills the rest; popular items not ready yet come last.
         var ready = Picks([.. ranked.Where(p => p.Ready)], known, new BlendWeights(0, 0, 0, 1), working: false);
         await FetchAsync(known, ranked.Where(p => !p.Ready).SelectMany(p => p.Missing.Take(1)), cancellationToken);
@@ -250,7 +250,7 @@ public sealed class RecommendationService(
     }
 
     /// <summary>The ranking step, as the span <c>recommendations.rank</c>: candidates in, picks out.</summary>
-    private static ServedRanked Rank<TState>(string strategy, int candidates, TState state, Func<TState, ServedRanked> rank)
+    private static TResult Rank<TState, TResult>(string strategy, int candidates, TState state, Func<TState, TResult> rank, Func<TResult, int> count)
     {
         using var activity = CyberHubTelemetry.Source.StartActivity("recommendations.rank");
         activity?.SetTag("recommendations.strategy", strategy);
@@ -258,7 +258,7 @@ public sealed class RecommendationService(
         try
         {
             var picks = rank(state);
-            activity?.SetTag("recommendations.picks", picks.Picks.Count);
+            activity?.SetTag("recommendations.picks", count(picks));
             return picks;
         }
         catch (Exception e)

@@ -165,6 +165,33 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     }
 
     /// <summary>
+    /// The record a PATCH's short path reads without any lock, its owner checked. If-Match naming an older version
+    /// than the one read is refused with 412 (versions only grow, so it can never match); naming a newer one gives null,
+    /// since the read predates a write that committed meanwhile: the caller then goes the locked way, which reads again
+    /// under the owner's lock and decides. <paramref name="tracked"/>: whether EF Core tracks the record for its write.
+    /// </summary>
+    private async Task<ProgressRecord?> ReadUnlockedAsync(
+        long id, int? expectedVersion, ClaimsPrincipal caller, bool tracked, CancellationToken cancellationToken)
+    {
+        var record = await (tracked ? db.Progress : db.Progress.AsNoTracking()).FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+            ?? throw ApiException.NotFound("Progress record not found.");
+        caller.EnsureCanActFor(record.UserId);
+        if (expectedVersion is not { } expected || expected == record.Version)
+        {
+            return record;
+        }
+        if (expected < record.Version)
+        {
+            throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
+        }
+        if (tracked)
+        {
+            db.ChangeTracker.Clear();
+        }
+        return null;
+    }
+
+    /// <summary>
     /// The usual PATCH on SQLite with only the write in the writers' queue: the record is read and the change applied
     /// outside it (reads never wait for SQLite's one writer), and the turn covers just the write of the new version,
     /// on condition that the record still has the version read (<c>Version</c> is the concurrency token), and the
@@ -176,16 +203,8 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
         long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
         WithoutSavepoints();
-        var record = await db.Progress.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
-            ?? throw ApiException.NotFound("Progress record not found.");
-        caller.EnsureCanActFor(record.UserId);
-        if (expectedVersion is { } expected && expected != record.Version)
+        if (await ReadUnlockedAsync(id, expectedVersion, caller, tracked: true, cancellationToken) is not { } record)
         {
-            if (expected < record.Version)
-            {
-                throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
-            }
-            db.ChangeTracker.Clear();
             return null;
         }
         ProgressRules.Apply(record, change, clock.UtcNow());
@@ -219,14 +238,9 @@ public sealed class ProgressService(CoreDbContext db, TimeProvider clock, Outbox
     private async Task<ProgressRecord?> TryUpdateInOneStatementAsync(
         long id, UpdateProgressRequest change, int? expectedVersion, ClaimsPrincipal caller, CancellationToken cancellationToken)
     {
-        var record = await db.Progress.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
-            ?? throw ApiException.NotFound("Progress record not found.");
-        caller.EnsureCanActFor(record.UserId);
-        if (expectedVersion is { } expected && expected != record.Version)
+        if (await ReadUnlockedAsync(id, expectedVersion, caller, tracked: false, cancellationToken) is not { } record)
         {
-            return expected > record.Version
-                ? null
-                : throw ApiException.PreconditionFailed($"Progress record has changed (version {record.Version}); fetch it and retry.");
+            return null;
         }
         var read = record.Version;
         ProgressRules.Apply(record, change, clock.UtcNow());
