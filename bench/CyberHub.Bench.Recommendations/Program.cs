@@ -73,7 +73,11 @@ try
         var bareContext = BareContent.Context(bare, starterQuery);
         var bareLearners = ContentLearners.TimeSplit(bare.Items, options.ContentLearners, options.Seed + 1);
         var bareProbes = ContentLearners.TopicPrecision(bare.Items, options.ProbesPerGroup, completed: 3, options.Seed + 2);
-        if (options.TuneBare)
+        if (options.TuneLexical)
+        {
+            await LexicalFusionRecommender.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, options.Hidden, Say, cancellationToken);
+        }
+        else if (options.TuneBare)
         {
             await BareContent.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, demoContext, population, options.Hidden, Say, cancellationToken);
         }
@@ -244,7 +248,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false, bool TuneBare = false)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false, bool TuneBare = false, bool TuneLexical = false)
 {
     public static Options Parse(string[] args)
     {
@@ -266,9 +270,10 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--tune-content" => options with { TuneContent = true },
                 "--tune-served" => options with { TuneServed = true },
                 "--tune-bare" => options with { TuneBare = true, Only = "bare" },
+                "--tune-lexical" => options with { TuneLexical = true, Only = "bare" },
                 "--only" => options with { Only = Next() is var only && only is "search" or "served" or "recommendations" or "bare" ? only : throw new ArgumentException("--only takes: search, served, recommendations, bare") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --tune-bare, --only search|served|recommendations|bare"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --tune-bare, --tune-lexical, --only search|served|recommendations|bare"),
             };
         }
         return options;
