@@ -616,7 +616,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [InlineData(1000, 0.999999, 900)]
     public void A_failed_build_waits_twice_as_long_after_each_failure_up_to_the_cap_less_up_to_a_quarter_at_random(int failures, double random, double seconds)
     {
-        var delay = PgVectorStore.SearchIndexRetryDelay(failures, PgVectorStore.DefaultIndexRetryDelay, PgVectorStore.DefaultIndexRetryMaxDelay, random);
+        var delay = BackgroundRetry.Delay(failures, PgVectorStore.DefaultIndexRetryDelay, PgVectorStore.DefaultIndexRetryMaxDelay, random);
 
         Assert.Equal(seconds, delay.TotalSeconds, 0.01);
     }
@@ -624,7 +624,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [Fact]
     public void A_retry_cap_below_the_first_wait_is_the_first_wait()
     {
-        Assert.Equal(60, PgVectorStore.SearchIndexRetryDelay(3, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10), 0.999999).TotalSeconds, 0.01);
+        Assert.Equal(60, BackgroundRetry.Delay(3, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10), 0.999999).TotalSeconds, 0.01);
         Assert.Throws<ArgumentOutOfRangeException>(() => new PgVectorStore("Host=127.0.0.1", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { IndexRetryDelay = TimeSpan.Zero });
     }
 

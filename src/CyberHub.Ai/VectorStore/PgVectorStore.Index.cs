@@ -45,10 +45,10 @@ public sealed partial class PgVectorStore
     private static readonly TimeSpan SearchIndexProgressEvery = TimeSpan.FromSeconds(30);
 
     /// <summary>The default of <see cref="IndexRetryDelay"/>.</summary>
-    public static readonly TimeSpan DefaultIndexRetryDelay = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultIndexRetryDelay = BackgroundRetry.DefaultDelay;
 
     /// <summary>The default of <see cref="IndexRetryMaxDelay"/>.</summary>
-    public static readonly TimeSpan DefaultIndexRetryMaxDelay = TimeSpan.FromMinutes(15);
+    public static readonly TimeSpan DefaultIndexRetryMaxDelay = BackgroundRetry.DefaultMaxDelay;
 
     private readonly CancellationTokenSource _stopping = new();
     // A store used without InitializeAsync (a bench over a table it indexed itself) takes the index as there.
@@ -64,14 +64,14 @@ public sealed partial class PgVectorStore
     public TimeSpan IndexRetryDelay
     {
         get => _indexRetryDelay;
-        init => _indexRetryDelay = value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(IndexRetryDelay), value, "The retry delay must be positive.");
+        init => _indexRetryDelay = BackgroundRetry.Checked(value, nameof(IndexRetryDelay));
     }
 
     /// <summary>The longest wait between two tries of the search index's background work (15 min; never less than <see cref="IndexRetryDelay"/>).</summary>
     public TimeSpan IndexRetryMaxDelay
     {
         get => _indexRetryMaxDelay;
-        init => _indexRetryMaxDelay = value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(IndexRetryMaxDelay), value, "The retry delay must be positive.");
+        init => _indexRetryMaxDelay = BackgroundRetry.Checked(value, nameof(IndexRetryMaxDelay));
     }
 
     /// <summary>
@@ -124,7 +124,7 @@ public sealed partial class PgVectorStore
             }
             catch (Exception e)
             {
-                var delay = SearchIndexRetryDelay(attempt, _indexRetryDelay, _indexRetryMaxDelay, Random.Shared.NextDouble());
+                var delay = BackgroundRetry.Delay(attempt, _indexRetryDelay, _indexRetryMaxDelay, Random.Shared.NextDouble());
                 _logger.LogError(e,
                     "Building the search index {Index} failed (attempt {Attempt}); {Searches}; next try in {RetrySeconds:F1} s",
                     HalfIndex, attempt,
@@ -141,17 +141,6 @@ public sealed partial class PgVectorStore
             }
         }
         _logger.LogInformation("Search index work stopped with the service; the next start resumes it");
-    }
-
-    /// <summary>
-    /// The wait after the <paramref name="failures"/>th failure in a row: <paramref name="first"/> doubled for each
-    /// failure before it, at most <paramref name="max"/> (or <paramref name="first"/>, if larger), times between 3/4 and 1
-    /// as <paramref name="random"/> (in [0, 1)) goes.
-    /// </summary>
-    internal static TimeSpan SearchIndexRetryDelay(int failures, TimeSpan first, TimeSpan max, double random)
-    {
-        var ceiling = Math.Min(Math.Max(first.TotalMilliseconds, max.TotalMilliseconds), first.TotalMilliseconds * Math.Pow(2, Math.Clamp(failures - 1, 0, 40)));
-        return TimeSpan.FromMilliseconds(ceiling * (0.75 + 0.25 * Math.Clamp(random, 0, 1)));
     }
 
     private async Task BuildSearchIndexAsync(CancellationToken cancellationToken)
