@@ -526,7 +526,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
 
         var build = await EventuallyAsync(async () => (await pg.QueryAsync(upgraded, WaitingBuild)).SingleOrDefault(),
             "The store's concurrent build never showed in pg_stat_progress_create_index.");
-        Assert.Equal(["true"], await pg.QueryAsync(upgraded, $"SELECT {stop}({build})::text"));
+        Assert.Equal(["true"], await pg.QueryAsync(upgraded, StopSql(stop, build)));
 
         // The failure is logged with the attempt's number and the wait before the next, and the error is the build's own.
         var failure = await EventuallyAsync(() => Task.FromResult(logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error && e.Value("Attempt") == "1")),
@@ -573,8 +573,10 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         }
     }
 
-    [Fact]
-    public async Task Stopping_the_store_while_it_waits_to_try_a_failed_build_again_ends_the_work_quietly()
+    [Theory]
+    [InlineData("pg_cancel_backend")]
+    [InlineData("pg_terminate_backend")]
+    public async Task Stopping_the_store_while_it_waits_to_try_a_failed_build_again_ends_the_work_quietly(string stop)
     {
         var store = await pg.CreateStoreAsync();
         await SeedAsync(store, Enumerable.Range(0, 50).Select(i => new ContentKey("course", $"item-{i:D3}")), new Topics(41));
@@ -592,10 +594,12 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         }).WaitAsync(Hung);
         var build = await EventuallyAsync(async () => (await pg.QueryAsync(upgraded, WaitingBuild)).SingleOrDefault(),
             "The store's concurrent build never showed in pg_stat_progress_create_index.");
-        Assert.Equal(["true"], await pg.QueryAsync(upgraded, $"SELECT pg_cancel_backend({build})::text"));
+        Assert.Equal(["true"], await pg.QueryAsync(upgraded, StopSql(stop, build)));
         var failure = await EventuallyAsync(() => Task.FromResult(logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error && e.Value("Attempt") == "1")),
             "The failed build was not logged as attempt 1.");
         Assert.True(double.Parse(failure.Value("RetrySeconds")!, System.Globalization.CultureInfo.InvariantCulture) >= 2700, failure.Message);
+        // While it waits, the failed build's lock is free: another instance could take the work over.
+        Assert.Empty(await pg.QueryAsync(store, BuildLocks));
 
         await upgraded.DisposeAsync();
 
@@ -637,6 +641,10 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         Assert.True(store.SearchIndexReady);
         Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(store, Indexes));
     }
+
+    /// <summary>Stops backend <paramref name="pid"/> by <paramref name="stop"/>; a termination returns once the backend is gone (and its locks with it).</summary>
+    private static string StopSql(string stop, string pid) =>
+        stop == "pg_terminate_backend" ? $"SELECT pg_terminate_backend({pid}, 60000)::text" : $"SELECT {stop}({pid})::text";
 
     /// <summary>What <paramref name="probe"/> finds first, polled; a failure with <paramref name="failure"/> if it finds nothing for <see cref="Hung"/>.</summary>
     private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string failure) where T : class
