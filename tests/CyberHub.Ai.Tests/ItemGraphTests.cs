@@ -1,6 +1,9 @@
 using CyberHub.Ai.Recommendations;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Ai.VectorStore;
+using CyberHub.Testing;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
 
 namespace CyberHub.Ai.Tests;
@@ -328,6 +331,77 @@ public sealed class EmbeddedIndexedItemGraphTests(EmbeddedIndexedStoreFixture fi
 public sealed class PgItemGraphTests(PgVectorStoreFixture fixture)
     : ItemGraphTests<PgVectorStoreFixture>(fixture), IClassFixture<PgVectorStoreFixture>
 {
+    // Only to turn a wait that would never end into a failure.
+    private static readonly TimeSpan Hung = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task A_graph_build_whose_connection_breaks_is_tried_again_without_a_restart()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        await SeedAsync(store, Enumerable.Range(0, 200).Select(i => new ContentKey(i % 2 == 0 ? "lab" : "course", $"g{i:D3}")), new Topics(167, count: 8));
+        await ItemGraph.Of(store).DeferAsync();
+        // The catalog's write lock, held here: the build waits for it in its first statement, where it is caught.
+        await using var holder = await Fixture.OpenConnectionAsync(store);
+        await using (var hold = new NpgsqlCommand("SELECT pg_advisory_lock(x'4b4e4e31'::int, hashtext(current_schema()))", holder))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+        using var logs = new CapturedLogs();
+        var reopened = await Fixture.ReopenAsync(store, connectionString =>
+        {
+            var instance = new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)));
+            instance.Graph.BuildRetryDelay = TimeSpan.FromMilliseconds(200);
+            instance.Graph.BuildRetryMaxDelay = TimeSpan.FromSeconds(1);
+            return instance;
+        }).WaitAsync(Hung);
+
+        var build = await EventuallyAsync(async () => (await Fixture.QueryAsync(reopened, """
+            SELECT pid::text FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2 AND classid = x'4b4e4e31'::int::oid
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND objid = hashtext(current_schema())::oid
+            """)).SingleOrDefault(), "The graph build never waited for the write lock.");
+        Assert.Equal(["true"], await Fixture.QueryAsync(reopened, $"SELECT pg_terminate_backend({build})::text"));
+        var failure = await EventuallyAsync(() => Task.FromResult(logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error && e.Value("Attempt") == "1")),
+            "The failed graph build was not logged as attempt 1.");
+        Assert.NotNull(failure.Value("RetrySeconds"));
+        // The build's own error, not one from letting its lock go on the broken connection.
+        Assert.Equal(PostgresErrorCodes.AdminShutdown, Assert.IsType<PostgresException>(failure.Exception).SqlState);
+        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock(x'4b4e4e31'::int, hashtext(current_schema()))", holder))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+        var graph = ItemGraph.Of(reopened);
+        try
+        {
+            await graph.Building.WaitAsync(Hung);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"The graph build had not ended {Hung.TotalMinutes:F0} minutes after the lock was released. Logged: " +
+                string.Join(" | ", logs.Entries.Select(e => e.Message)));
+        }
+
+        Assert.True(await graph.IsBuiltAsync(), "The graph build failed once and was not tried again: the graph stays unbuilt until a restart.");
+        await AssertExactAsync(reopened);
+    }
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string failure) where T : class
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > Hung)
+            {
+                Assert.Fail($"{failure} (waited {Hung.TotalMinutes:F0} minutes)");
+            }
+            await Task.Delay(50);
+        }
+    }
+
     [Fact]
     public async Task Parallel_writes_from_two_instances_leave_an_exact_graph()
     {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using CyberHub.Testing;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Ai.VectorStore;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
 
@@ -487,6 +488,150 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         await AssertExactAsync(upgraded, vectors, topics, vectors.Keys.First());
     }
 
+    /// <summary>The backend running this schema's concurrent build of the index, once it waits for the writers before it builds.</summary>
+    private const string WaitingBuild = """
+        SELECT pid::text FROM pg_stat_progress_create_index
+        WHERE relid = 'content_items'::regclass AND command = 'CREATE INDEX CONCURRENTLY' AND phase = 'waiting for writers before build'
+        """;
+
+    /// <summary>The search index build's advisory lock on this schema, by whoever holds it.</summary>
+    private const string BuildLocks = """
+        SELECT pid::text FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = x'4b4e4e33'::int::oid
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND objid = hashtext(current_schema())::oid
+        """;
+
+    [Theory]
+    [InlineData("pg_cancel_backend", true)]
+    [InlineData("pg_terminate_backend", false)]
+    public async Task A_build_that_fails_is_tried_again_without_a_restart_until_searches_walk_the_index(string stop, bool previousIndex)
+    {
+        var store = await pg.CreateStoreAsync();
+        var topics = new Topics(37);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
+        await (previousIndex ? MakePreviousVersionAsync(store) : pg.ExecuteSqlAsync(store, $"DROP INDEX {PgVectorStore.HalfIndex}"));
+        // A writer's open transaction holds the concurrent build in its first wait, where it is caught and stopped.
+        await using var writer = await pg.OpenConnectionAsync(store);
+        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+        using var logs = new CapturedLogs();
+        var upgraded = await pg.ReopenAsync(store, connectionString => new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)))
+        {
+            IndexRetryDelay = TimeSpan.FromMilliseconds(200),
+            IndexRetryMaxDelay = TimeSpan.FromSeconds(1),
+        }).WaitAsync(Hung);
+
+        var build = await EventuallyAsync(async () => (await pg.QueryAsync(upgraded, WaitingBuild)).SingleOrDefault(),
+            "The store's concurrent build never showed in pg_stat_progress_create_index.");
+        Assert.Equal(["true"], await pg.QueryAsync(upgraded, StopSql(stop, build)));
+
+        // The failure is logged with the attempt's number and the wait before the next, and the error is the build's own.
+        var failure = await EventuallyAsync(() => Task.FromResult(logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error && e.Value("Attempt") == "1")),
+            "The failed build was not logged as attempt 1.");
+        Assert.Contains(PgVectorStore.HalfIndex, failure.Message);
+        Assert.True(double.Parse(failure.Value("RetrySeconds")!, System.Globalization.CultureInfo.InvariantCulture) is >= 0.15 and <= 0.2, failure.Message);
+        var error = Assert.IsType<PostgresException>(failure.Exception);
+        Assert.Equal(stop == "pg_cancel_backend" ? PostgresErrorCodes.QueryCanceled : PostgresErrorCodes.AdminShutdown, error.SqlState);
+        // Meanwhile the build left its index invalid, and searches answer exactly.
+        Assert.False(upgraded.SearchIndexReady);
+        Assert.Contains(PgVectorStore.HalfIndex + " invalid", await pg.QueryAsync(upgraded, Indexes));
+        var invalid = Assert.Single(await pg.QueryAsync(upgraded, $"SELECT '{PgVectorStore.HalfIndex}'::regclass::oid::text"));
+        await AssertExactAsync(upgraded, vectors, topics, vectors.Keys.First());
+
+        await using (var release = new NpgsqlCommand("ROLLBACK", writer))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+        try
+        {
+            await upgraded.IndexBuilding.WaitAsync(Hung);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"The search index work had not ended {Hung.TotalMinutes:F0} minutes after the writer let the build go on. Logged: " +
+                string.Join(" | ", logs.Entries.Select(e => e.Message)));
+        }
+
+        Assert.True(upgraded.SearchIndexReady, "The build failed once and was not tried again: searches walk by the exact distance until a restart.");
+        Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(upgraded, Indexes));
+        // The invalid index was dropped and the index built again, and no session holds the build's lock any more.
+        Assert.NotEqual(invalid, Assert.Single(await pg.QueryAsync(upgraded, $"SELECT '{PgVectorStore.HalfIndex}'::regclass::oid::text")));
+        Assert.Empty(await pg.QueryAsync(upgraded, BuildLocks));
+        // Searches are ordered by the index's expression again (at 300 items PostgreSQL still prefers to scan and sort), with the same answers.
+        using (var recorder = new TelemetryRecorder())
+        {
+            var trace = ActivityTraceId.CreateRandom();
+            using (new Activity("cyberhub-test").SetParentId(trace, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded).Start())
+            {
+                await AssertExactAsync(upgraded, vectors, topics, vectors.Keys.First());
+            }
+            Assert.All(recorder.Spans(trace, "vector.search"), span => Assert.Equal(true, span.GetTagItem("vector.half_index")));
+            Assert.NotEmpty(recorder.Spans(trace, "vector.search"));
+        }
+    }
+
+    [Theory]
+    [InlineData("pg_cancel_backend")]
+    [InlineData("pg_terminate_backend")]
+    public async Task Stopping_the_store_while_it_waits_to_try_a_failed_build_again_ends_the_work_quietly(string stop)
+    {
+        var store = await pg.CreateStoreAsync();
+        await SeedAsync(store, Enumerable.Range(0, 50).Select(i => new ContentKey("course", $"item-{i:D3}")), new Topics(41));
+        await pg.ExecuteSqlAsync(store, $"DROP INDEX {PgVectorStore.HalfIndex}");
+        await using var writer = await pg.OpenConnectionAsync(store);
+        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+        using var logs = new CapturedLogs();
+        // A wait far longer than the stop's own (30 s): the work ends only if stopping ends the wait.
+        var upgraded = await pg.ReopenAsync(store, connectionString => new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)))
+        {
+            IndexRetryDelay = TimeSpan.FromHours(1),
+        }).WaitAsync(Hung);
+        var build = await EventuallyAsync(async () => (await pg.QueryAsync(upgraded, WaitingBuild)).SingleOrDefault(),
+            "The store's concurrent build never showed in pg_stat_progress_create_index.");
+        Assert.Equal(["true"], await pg.QueryAsync(upgraded, StopSql(stop, build)));
+        var failure = await EventuallyAsync(() => Task.FromResult(logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error && e.Value("Attempt") == "1")),
+            "The failed build was not logged as attempt 1.");
+        Assert.True(double.Parse(failure.Value("RetrySeconds")!, System.Globalization.CultureInfo.InvariantCulture) >= 2700, failure.Message);
+        // While it waits, the failed build's lock is free: another instance could take the work over.
+        Assert.Empty(await pg.QueryAsync(store, BuildLocks));
+
+        await upgraded.DisposeAsync();
+
+        Assert.True(upgraded.IndexBuilding.IsCompletedSuccessfully, $"The search index work is {upgraded.IndexBuilding.Status} after the store stopped.");
+        Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
+        Assert.Contains(logs.Entries, e => e.Message.Contains("stopped with the service", StringComparison.Ordinal));
+        Assert.Empty(await pg.QueryAsync(store, BuildLocks));
+    }
+
+    [Theory]
+    [InlineData(1, 0.0, 22.5)]
+    [InlineData(1, 0.999999, 30)]
+    [InlineData(2, 0.999999, 60)]
+    [InlineData(3, 0.5, 105)]
+    [InlineData(5, 0.999999, 480)]
+    [InlineData(6, 0.999999, 900)]
+    [InlineData(6, 0.0, 675)]
+    [InlineData(1000, 0.999999, 900)]
+    public void A_failed_build_waits_twice_as_long_after_each_failure_up_to_the_cap_less_up_to_a_quarter_at_random(int failures, double random, double seconds)
+    {
+        var delay = BackgroundRetry.Delay(failures, PgVectorStore.DefaultIndexRetryDelay, PgVectorStore.DefaultIndexRetryMaxDelay, random);
+
+        Assert.Equal(seconds, delay.TotalSeconds, 0.01);
+    }
+
+    [Fact]
+    public void A_retry_cap_below_the_first_wait_is_the_first_wait()
+    {
+        Assert.Equal(60, BackgroundRetry.Delay(3, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10), 0.999999).TotalSeconds, 0.01);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PgVectorStore("Host=127.0.0.1", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { IndexRetryDelay = TimeSpan.Zero });
+    }
+
     [Fact]
     public async Task A_fresh_database_has_the_index_when_the_store_has_started()
     {
@@ -495,6 +640,28 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         Assert.True(store.IndexBuilding.IsCompleted);
         Assert.True(store.SearchIndexReady);
         Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(store, Indexes));
+    }
+
+    /// <summary>Stops backend <paramref name="pid"/> by <paramref name="stop"/>; a termination returns once the backend is gone (and its locks with it).</summary>
+    private static string StopSql(string stop, string pid) =>
+        stop == "pg_terminate_backend" ? $"SELECT pg_terminate_backend({pid}, 60000)::text" : $"SELECT {stop}({pid})::text";
+
+    /// <summary>What <paramref name="probe"/> finds first, polled; a failure with <paramref name="failure"/> if it finds nothing for <see cref="Hung"/>.</summary>
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string failure) where T : class
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+            if (Stopwatch.GetElapsedTime(started) > Hung)
+            {
+                Assert.Fail($"{failure} (waited {Hung.TotalMinutes:F0} minutes)");
+            }
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>The shape the previous version left: its HNSW index over the full-precision vectors, none over half precision.</summary>

@@ -75,6 +75,18 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 
     public bool BuildOnStart { get; set; } = true;
 
+    public TimeSpan BuildRetryDelay
+    {
+        get;
+        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryDelay));
+    } = BackgroundRetry.DefaultDelay;
+
+    public TimeSpan BuildRetryMaxDelay
+    {
+        get;
+        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryMaxDelay));
+    } = BackgroundRetry.DefaultMaxDelay;
+
     public Task Building { get; private set; } = Task.CompletedTask;
 
     /// <summary>How the last build from scratch computed the lists: "index" or "exact" (null before one).</summary>
@@ -157,7 +169,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         if (BuildOnStart)
         {
             _logger.LogInformation("Item graph missing for {Count} items: building it in the background", _catalog.Count);
-            Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, _stopping.Token);
+            Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, BuildRetryDelay, BuildRetryMaxDelay, _stopping.Token);
         }
     }
 

@@ -36,6 +36,15 @@ public interface IMaintainedItemGraph : IItemGraph
 
     /// <summary>Whether <c>InitializeAsync</c> builds a missing graph in the background (default true). Set before it.</summary>
     bool BuildOnStart { get; set; }
+
+    /// <summary>
+    /// How long that background build waits after its first failure before it tries again (default 30 s); the wait
+    /// doubles with each further failure up to <see cref="BuildRetryMaxDelay"/>. Set before <c>InitializeAsync</c>.
+    /// </summary>
+    TimeSpan BuildRetryDelay { get; set; }
+
+    /// <summary>The longest wait between two tries of the background build (default 15 min).</summary>
+    TimeSpan BuildRetryMaxDelay { get; set; }
 }
 
 public static class ItemGraph
@@ -44,21 +53,38 @@ public static class ItemGraph
     public const int K = 10;
 
     /// <summary>
-    /// Runs a store's start-up build of the graph off the start path: stopping cancels it quietly, a failure is logged
-    /// and the next start builds again.
+    /// Runs a store's start-up build of the graph off the start path, until it succeeds or the store stops: stopping
+    /// cancels it quietly; a failure is logged with the attempt's number and the wait before the next, and the build is
+    /// tried again after <paramref name="retryDelay"/>, doubling with each further failure up to
+    /// <paramref name="retryMaxDelay"/> (<see cref="BackgroundRetry"/>). The task never faults.
     /// </summary>
-    internal static Task BuildInBackground(Func<CancellationToken, Task> build, ILogger logger, CancellationToken stopping) => Task.Run(async () =>
+    internal static Task BuildInBackground(
+        Func<CancellationToken, Task> build, ILogger logger, TimeSpan retryDelay, TimeSpan retryMaxDelay, CancellationToken stopping) => Task.Run(async () =>
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await build(stopping);
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Building the item graph failed; it is built again at the next start");
+            try
+            {
+                await build(stopping);
+                return;
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                var delay = BackgroundRetry.Delay(attempt, retryDelay, retryMaxDelay, Random.Shared.NextDouble());
+                logger.LogError(e, "Building the item graph failed (attempt {Attempt}); next try in {RetrySeconds:F1} s", attempt, delay.TotalSeconds);
+                try
+                {
+                    await Task.Delay(delay, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     });
 

@@ -76,6 +76,18 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
 
     public bool BuildOnStart { get; set; } = true;
 
+    public TimeSpan BuildRetryDelay
+    {
+        get;
+        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryDelay));
+    } = BackgroundRetry.DefaultDelay;
+
+    public TimeSpan BuildRetryMaxDelay
+    {
+        get;
+        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryMaxDelay));
+    } = BackgroundRetry.DefaultMaxDelay;
+
     public Task Building { get; private set; } = Task.CompletedTask;
 
     /// <summary>What a write found when it took the lock: the graph's state and the item's vector before the write.</summary>
@@ -153,7 +165,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             return;
         }
         _logger.LogInformation("Item graph not built: building it in the background");
-        Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, _stopping.Token);
+        Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, BuildRetryDelay, BuildRetryMaxDelay, _stopping.Token);
     }
 
     /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state and the item's vector.</summary>
@@ -325,8 +337,22 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }
         finally
         {
-            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({BuildLockKey}, hashtext(current_schema()))", connection);
-            await release.ExecuteNonQueryAsync(CancellationToken.None);
+            // A connection that broke (its backend terminated, the server restarted) took the session's lock with it.
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                try
+                {
+                    await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({BuildLockKey}, hashtext(current_schema()))", connection);
+                    await release.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    // Not thrown over the build's own outcome; an open connection would go back to the pool holding the
+                    // lock, so the pool closes it instead (its session, ending, releases the lock).
+                    _logger.LogWarning(e, "Releasing the item graph build's lock failed: closing its connection instead");
+                    NpgsqlConnection.ClearPool(connection);
+                }
+            }
         }
     }
 

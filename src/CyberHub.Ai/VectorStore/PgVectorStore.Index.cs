@@ -13,6 +13,9 @@ namespace CyberHub.Ai.VectorStore;
 /// <c>CREATE INDEX CONCURRENTLY</c> in the background: reads and writes go on meanwhile. One instance builds at a time
 /// (a session advisory lock per schema); the others poll the lock and, once they hold it, find the work done. An
 /// invalid index of that name, left by a concurrent build that died, is dropped (concurrently) and built again.</item>
+/// <item>A build that fails (cancelled, terminated, a lost connection, a full disk) is tried again by the same
+/// background task after <see cref="IndexRetryDelay"/>, doubling with each further failure up to
+/// <see cref="IndexRetryMaxDelay"/>, until it succeeds or the store stops.</item>
 /// <item>Until the index is valid this instance's searches walk by the exact distance: the previous release's index,
 /// <see cref="PreviousIndex"/>, serves that, or else it is an exact scan. Only once the new index is valid is the
 /// previous one dropped (concurrently).</item>
@@ -41,14 +44,42 @@ public sealed partial class PgVectorStore
     private static readonly TimeSpan SearchIndexLockPoll = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan SearchIndexProgressEvery = TimeSpan.FromSeconds(30);
 
+    /// <summary>The default of <see cref="IndexRetryDelay"/>.</summary>
+    public static readonly TimeSpan DefaultIndexRetryDelay = BackgroundRetry.DefaultDelay;
+
+    /// <summary>The default of <see cref="IndexRetryMaxDelay"/>.</summary>
+    public static readonly TimeSpan DefaultIndexRetryMaxDelay = BackgroundRetry.DefaultMaxDelay;
+
     private readonly CancellationTokenSource _stopping = new();
     // A store used without InitializeAsync (a bench over a table it indexed itself) takes the index as there.
     private volatile bool _searchIndexReady = true;
+    private readonly TimeSpan _indexRetryDelay = DefaultIndexRetryDelay;
+    private readonly TimeSpan _indexRetryMaxDelay = DefaultIndexRetryMaxDelay;
+
+    /// <summary>
+    /// How long the background work on the search index waits after its first failure before it tries again (30 s);
+    /// the wait doubles with each further failure up to <see cref="IndexRetryMaxDelay"/>, and each is between three
+    /// quarters and all of that at random, so that instances do not line up.
+    /// </summary>
+    public TimeSpan IndexRetryDelay
+    {
+        get => _indexRetryDelay;
+        init => _indexRetryDelay = BackgroundRetry.Checked(value, nameof(IndexRetryDelay));
+    }
+
+    /// <summary>The longest wait between two tries of the search index's background work (15 min; never less than <see cref="IndexRetryDelay"/>).</summary>
+    public TimeSpan IndexRetryMaxDelay
+    {
+        get => _indexRetryMaxDelay;
+        init => _indexRetryMaxDelay = BackgroundRetry.Checked(value, nameof(IndexRetryMaxDelay));
+    }
 
     /// <summary>
     /// The background work on the search index this instance started at <see cref="InitializeAsync"/> (completed at once
-    /// when there was none): the build of <see cref="HalfIndex"/> and the drop of <see cref="PreviousIndex"/>. It never
-    /// faults: a failure is logged, and the next start tries again.
+    /// when there was none): the build of <see cref="HalfIndex"/> and the drop of <see cref="PreviousIndex"/>. It ends
+    /// when that work is done or the store stops, and never faults: a failure is logged with the attempt's number and the
+    /// wait before the next, and the work is tried again after <see cref="IndexRetryDelay"/> (doubling up to
+    /// <see cref="IndexRetryMaxDelay"/>).
     /// </summary>
     public Task IndexBuilding { get; private set; } = Task.CompletedTask;
 
@@ -71,21 +102,45 @@ public sealed partial class PgVectorStore
                 "Search index {Index} {State}: building it concurrently after start; until it is valid, searches walk {Fallback}",
                 HalfIndex, state.Half is null ? "missing" : "not valid (being built, or left by a build that died)", state.Previous is null ? "by exact scans" : $"the previous index {PreviousIndex}");
         }
-        IndexBuilding = Task.Run(async () =>
+        IndexBuilding = Task.Run(() => BuildSearchIndexUntilDoneAsync(_stopping.Token));
+    }
+
+    /// <summary>
+    /// <see cref="BuildSearchIndexAsync"/> until it succeeds, with a growing wait after each failure, or until the store
+    /// stops. Never throws.
+    /// </summary>
+    private async Task BuildSearchIndexUntilDoneAsync(CancellationToken stopping)
+    {
+        for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await BuildSearchIndexAsync(_stopping.Token);
+                await BuildSearchIndexAsync(stopping);
+                return;
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            catch (Exception) when (stopping.IsCancellationRequested)
             {
-                _logger.LogInformation("Search index work stopped with the service; the next start resumes it");
+                break;
             }
             catch (Exception e)
             {
-                _logger.LogError(e, "Building the search index {Index} failed; searches walk by the exact distance until the next start builds it", HalfIndex);
+                var delay = BackgroundRetry.Delay(attempt, _indexRetryDelay, _indexRetryMaxDelay, Random.Shared.NextDouble());
+                _logger.LogError(e,
+                    "Building the search index {Index} failed (attempt {Attempt}); {Searches}; next try in {RetrySeconds:F1} s",
+                    HalfIndex, attempt,
+                    _searchIndexReady ? $"searches walk it (the work left is dropping {PreviousIndex})" : "searches walk by the exact distance until it is built",
+                    delay.TotalSeconds);
+                try
+                {
+                    await Task.Delay(delay, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
-        });
+        }
+        _logger.LogInformation("Search index work stopped with the service; the next start resumes it");
     }
 
     private async Task BuildSearchIndexAsync(CancellationToken cancellationToken)
@@ -108,9 +163,21 @@ public sealed partial class PgVectorStore
         }
         finally
         {
+            // A connection that broke (its backend terminated, the server restarted) took the session's lock with it.
             if (connection.State == System.Data.ConnectionState.Open)
             {
-                await ScalarAsync(connection, $"SELECT pg_advisory_unlock({SearchIndexLockKey}, hashtext(current_schema()))", CancellationToken.None);
+                try
+                {
+                    await ScalarAsync(connection, $"SELECT pg_advisory_unlock({SearchIndexLockKey}, hashtext(current_schema()))", CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    // Not thrown over the build's own outcome. A connection still open would go back to the pool holding
+                    // the lock (the pool's reset runs only when it is drawn again), and every instance would wait on it:
+                    // the pool closes it instead, and its session, ending, releases the lock.
+                    _logger.LogWarning(e, "Releasing the search index build's lock failed: closing its connection instead");
+                    NpgsqlConnection.ClearPool(connection);
+                }
             }
         }
     }

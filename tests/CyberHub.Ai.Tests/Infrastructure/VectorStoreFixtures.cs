@@ -171,6 +171,15 @@ public sealed class PgVectorStoreFixture : VectorStoreFixture
 
     public override Task<IVectorStore> ReopenAsync(IVectorStore store) => Open(_connectionStrings[store]);
 
+    /// <summary>A second instance over the same schema as <paramref name="store"/>, made by <paramref name="open"/> from its connection string, initialised.</summary>
+    public async Task<PgVectorStore> ReopenAsync(IVectorStore store, Func<string, PgVectorStore> open)
+    {
+        var connectionString = _connectionStrings[store];
+        var reopened = await Track(open(connectionString));
+        _connectionStrings[reopened] = connectionString;
+        return reopened;
+    }
+
     public override async Task<IReadOnlyList<string>> StoredChunkIdsAsync(IVectorStore store, ContentKey key)
     {
         await using var connection = new NpgsqlConnection(_connectionStrings[store]);
