@@ -21,6 +21,41 @@ internal static class BackgroundRetry
         return TimeSpan.FromMilliseconds(ceiling * (0.75 + 0.25 * Math.Clamp(random, 0, 1)));
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> until it succeeds (true) or <paramref name="stopping"/> is cancelled (false): after
+    /// each failure <paramref name="failed"/> is told the attempt's number, the error and the wait before the next try
+    /// (<see cref="Delay"/>). Never throws.
+    /// </summary>
+    public static async Task<bool> UntilDoneAsync(
+        Func<CancellationToken, Task> work, TimeSpan first, TimeSpan max, Action<int, Exception, TimeSpan> failed, CancellationToken stopping)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await work(stopping);
+                return true;
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                return false;
+            }
+            catch (Exception e)
+            {
+                var delay = Delay(attempt, first, max, Random.Shared.NextDouble());
+                failed(attempt, e, delay);
+                try
+                {
+                    await Task.Delay(delay, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+            }
+        }
+    }
+
     /// <summary>The value, if it is a wait (positive); else an error naming <paramref name="name"/>.</summary>
     public static TimeSpan Checked(TimeSpan value, string name) =>
         value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");

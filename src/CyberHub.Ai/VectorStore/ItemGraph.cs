@@ -59,34 +59,9 @@ public static class ItemGraph
     /// <paramref name="retryMaxDelay"/> (<see cref="BackgroundRetry"/>). The task never faults.
     /// </summary>
     internal static Task BuildInBackground(
-        Func<CancellationToken, Task> build, ILogger logger, TimeSpan retryDelay, TimeSpan retryMaxDelay, CancellationToken stopping) => Task.Run(async () =>
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await build(stopping);
-                return;
-            }
-            catch (Exception) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                var delay = BackgroundRetry.Delay(attempt, retryDelay, retryMaxDelay, Random.Shared.NextDouble());
-                logger.LogError(e, "Building the item graph failed (attempt {Attempt}); next try in {RetrySeconds:F1} s", attempt, delay.TotalSeconds);
-                try
-                {
-                    await Task.Delay(delay, stopping);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    });
+        Func<CancellationToken, Task> build, ILogger logger, TimeSpan retryDelay, TimeSpan retryMaxDelay, CancellationToken stopping) =>
+        Task.Run(() => BackgroundRetry.UntilDoneAsync(build, retryDelay, retryMaxDelay, (attempt, e, delay) =>
+            logger.LogError(e, "Building the item graph failed (attempt {Attempt}); next try in {RetrySeconds:F1} s", attempt, delay.TotalSeconds), stopping));
 
     /// <summary>The graph of a store of this project.</summary>
     public static IMaintainedItemGraph Of(IVectorStore store) =>

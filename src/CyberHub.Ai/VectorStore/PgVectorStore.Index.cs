@@ -111,36 +111,15 @@ public sealed partial class PgVectorStore
     /// </summary>
     private async Task BuildSearchIndexUntilDoneAsync(CancellationToken stopping)
     {
-        for (var attempt = 1; ; attempt++)
+        if (!await BackgroundRetry.UntilDoneAsync(BuildSearchIndexAsync, _indexRetryDelay, _indexRetryMaxDelay, (attempt, e, delay) =>
+            _logger.LogError(e,
+                "Building the search index {Index} failed (attempt {Attempt}); {Searches}; next try in {RetrySeconds:F1} s",
+                HalfIndex, attempt,
+                _searchIndexReady ? $"searches walk it (the work left is dropping {PreviousIndex})" : "searches walk by the exact distance until it is built",
+                delay.TotalSeconds), stopping))
         {
-            try
-            {
-                await BuildSearchIndexAsync(stopping);
-                return;
-            }
-            catch (Exception) when (stopping.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                var delay = BackgroundRetry.Delay(attempt, _indexRetryDelay, _indexRetryMaxDelay, Random.Shared.NextDouble());
-                _logger.LogError(e,
-                    "Building the search index {Index} failed (attempt {Attempt}); {Searches}; next try in {RetrySeconds:F1} s",
-                    HalfIndex, attempt,
-                    _searchIndexReady ? $"searches walk it (the work left is dropping {PreviousIndex})" : "searches walk by the exact distance until it is built",
-                    delay.TotalSeconds);
-                try
-                {
-                    await Task.Delay(delay, stopping);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
+            _logger.LogInformation("Search index work stopped with the service; the next start resumes it");
         }
-        _logger.LogInformation("Search index work stopped with the service; the next start resumes it");
     }
 
     private async Task BuildSearchIndexAsync(CancellationToken cancellationToken)
