@@ -32,7 +32,7 @@ public static class PgScaleBench
           --queries 300            measured searches per case (after 100 unmeasured ones)
           --ef-search 40,100,200   beams to measure
           --indexes half,vector    which indexes to build: half (the store's), vector (the previous release's)
-          --m 16 --ef-construction 64   the half index's graph parameters
+          --m 24 --ef-construction 128  the half index's graph parameters (default: the store's)
           --store-ef 40,100        also search through PgVectorStore.SearchAsync with these VectorSearch:EfSearch values
           --pg CONNSTRING          admin connection (default: env CYBERHUB_BENCH_POSTGRES, else CYBERHUB_TEST_POSTGRES)
           --db-prefix bench_pgscale  name prefix of the throwaway database (dropped at the end)
@@ -51,8 +51,8 @@ public static class PgScaleBench
         var queryCount = 300;
         int[] efs = [40, 100, 200];
         string[] indexes = ["half", "vector"];
-        var m = 16;
-        var efConstruction = 64;
+        var m = PgVectorStore.GraphM;
+        var efConstruction = PgVectorStore.GraphEfConstruction;
         int[] storeEfs = [40, 100];
         var prefix = "bench_pgscale";
         string? attach = null;

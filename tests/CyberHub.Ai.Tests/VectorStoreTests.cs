@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using CyberHub.Testing;
 using CyberHub.Ai.Tests.Infrastructure;
@@ -452,6 +453,47 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     }
 
     [Fact]
+    public async Task The_previous_releases_sparser_graph_serves_searches_while_the_denser_one_is_built_then_goes()
+    {
+        var store = await pg.CreateStoreAsync();
+        var topics = new Topics(37);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
+        await MakePreviousReleaseAsync(store);
+
+        // A writer's open transaction holds the concurrent build, as above.
+        await using var writer = await pg.OpenConnectionAsync(store);
+        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+
+        var upgraded = (PgVectorStore)await pg.ReopenAsync(store).WaitAsync(Hung);
+
+        Assert.False(upgraded.IndexBuilding.IsCompleted);
+        // The previous graph indexes the same half-precision expression: searches walk it meanwhile, not an exact scan.
+        Assert.True(upgraded.SearchIndexReady);
+        Assert.Contains(PgVectorStore.PreviousHalfIndex + " valid", await pg.QueryAsync(upgraded, Indexes));
+        Assert.DoesNotContain(PgVectorStore.HalfIndex + " valid", await pg.QueryAsync(upgraded, Indexes));
+        var during = new ContentKey("course", "during-build");
+        vectors[during] = topics.Next();
+        await upgraded.UpsertAsync(Record(during.ContentType, during.ContentId), [vectors[during]]);
+        await AssertExactAsync(upgraded, vectors, topics, during);
+
+        await using (var release = new NpgsqlCommand("ROLLBACK", writer))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+        await upgraded.IndexBuilding.WaitAsync(Hung);
+
+        Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(upgraded, Indexes));
+        Assert.Equal(
+            [string.Create(CultureInfo.InvariantCulture, $"m={PgVectorStore.GraphM},ef_construction={PgVectorStore.GraphEfConstruction}")],
+            await pg.QueryAsync(upgraded, $"SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = '{PgVectorStore.HalfIndex}'::regclass"));
+        Assert.True(upgraded.SearchIndexReady);
+        await AssertExactAsync(upgraded, vectors, topics, during);
+    }
+
+    [Fact]
     public async Task An_invalid_index_left_by_a_failed_concurrent_build_is_dropped_and_built_again()
     {
         var store = await pg.CreateStoreAsync();
@@ -668,6 +710,12 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     private Task MakePreviousVersionAsync(IVectorStore store) => pg.ExecuteSqlAsync(store, $"""
         DROP INDEX {PgVectorStore.HalfIndex};
         CREATE INDEX {PgVectorStore.PreviousIndex} ON content_items USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+        """);
+
+    /// <summary>The shape the previous release left: its half-precision index with pgvector's default graph, under its own name.</summary>
+    private Task MakePreviousReleaseAsync(IVectorStore store) => pg.ExecuteSqlAsync(store, $"""
+        DROP INDEX {PgVectorStore.HalfIndex};
+        CREATE INDEX {PgVectorStore.PreviousHalfIndex} ON content_items USING hnsw ({PgVectorStore.HalfEmbedding} halfvec_cosine_ops) WITH (m = 16, ef_construction = 64);
         """);
 
     /// <summary>The exact nearest with exact scores, unfiltered and of one type, for a few queries and <paramref name="item"/>'s own vector.</summary>

@@ -16,19 +16,27 @@ namespace CyberHub.Ai.VectorStore;
 /// <item>A build that fails (cancelled, terminated, a lost connection, a full disk) is tried again by the same
 /// background task after <see cref="IndexRetryDelay"/>, doubling with each further failure up to
 /// <see cref="IndexRetryMaxDelay"/>, until it succeeds or the store stops.</item>
-/// <item>Until the index is valid this instance's searches walk by the exact distance: the previous release's index,
-/// <see cref="PreviousIndex"/>, serves that, or else it is an exact scan. Only once the new index is valid is the
-/// previous one dropped (concurrently).</item>
+/// <item>Until the index is valid, this instance's searches walk the previous release's index,
+/// <see cref="PreviousHalfIndex"/> (the same expression over a sparser graph), when it is there; else by the exact
+/// distance, which an earlier release's <see cref="PreviousIndex"/> serves, or an exact scan. Only once the new index is
+/// valid are the previous ones dropped (concurrently).</item>
 /// </list>
 /// </summary>
 public sealed partial class PgVectorStore
 {
-    /// <summary>The previous release's HNSW index, over the full-precision vectors; dropped once <see cref="HalfIndex"/> is valid.</summary>
+    /// <summary>An earlier release's HNSW index, over the full-precision vectors; dropped once <see cref="HalfIndex"/> is valid.</summary>
     public const string PreviousIndex = "content_items_embedding_idx";
+
+    /// <summary>
+    /// The previous release's index: over <see cref="HalfEmbedding"/> too, with pgvector's default graph (m 16,
+    /// ef_construction 64). It is the same expression, so searches walk it while <see cref="HalfIndex"/> is built, and it
+    /// is dropped once that one is valid.
+    /// </summary>
+    public const string PreviousHalfIndex = "content_items_embedding_half_idx";
 
     // Properties, not fields: the schema (another file of this class) reads them while the type initialises.
     private static string HalfIndexDefinition =>
-        $"ON content_items USING hnsw ({HalfEmbedding} halfvec_cosine_ops) WITH (m = 16, ef_construction = 64)";
+        $"ON content_items USING hnsw ({HalfEmbedding} halfvec_cosine_ops) WITH (m = {GraphM}, ef_construction = {GraphEfConstruction})";
 
     /// <summary>Schema step: the index on an empty catalog, unless one of its name exists (valid or not: the background deals with that).</summary>
     private static string SearchIndexOnEmptyCatalog => $"""
@@ -76,23 +84,35 @@ public sealed partial class PgVectorStore
 
     /// <summary>
     /// The background work on the search index this instance started at <see cref="InitializeAsync"/> (completed at once
-    /// when there was none): the build of <see cref="HalfIndex"/> and the drop of <see cref="PreviousIndex"/>. It ends
+    /// when there was none): the build of <see cref="HalfIndex"/> and the drop of the previous indexes. It ends
     /// when that work is done or the store stops, and never faults: a failure is logged with the attempt's number and the
     /// wait before the next, and the work is tried again after <see cref="IndexRetryDelay"/> (doubling up to
     /// <see cref="IndexRetryMaxDelay"/>).
     /// </summary>
     public Task IndexBuilding { get; private set; } = Task.CompletedTask;
 
-    /// <summary>Whether this instance's searches walk <see cref="HalfIndex"/> (it was found valid, or this instance saw it become so).</summary>
+    /// <summary>
+    /// Whether this instance's searches walk a half-precision index: <see cref="HalfIndex"/> (found valid, or this instance
+    /// saw it become so), or the previous release's <see cref="PreviousHalfIndex"/> until that one is built.
+    /// </summary>
     public bool SearchIndexReady => _searchIndexReady;
 
-    private readonly record struct SearchIndexState(string? Half, bool HalfValid, string? Previous);
+    /// <summary>
+    /// The search index (qualified name, if it exists, and whether it is valid), whether the previous release's
+    /// half-precision index is valid (searches walk the same expression through it), and the earlier indexes that exist
+    /// (qualified names): what goes once the search index is valid.
+    /// </summary>
+    private readonly record struct SearchIndexState(string? Half, bool HalfValid, bool PreviousHalfValid, IReadOnlyList<string> Previous)
+    {
+        /// <summary>Whether searches can walk a half-precision index: this one, or the previous release's until this one is built.</summary>
+        public bool Walkable => HalfValid || PreviousHalfValid;
+    }
 
     private async Task InitializeSearchIndexAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var state = await ReadSearchIndexStateAsync(connection, cancellationToken);
-        _searchIndexReady = state.HalfValid;
-        if (state.HalfValid && state.Previous is null)
+        _searchIndexReady = state.Walkable;
+        if (state.HalfValid && state.Previous.Count == 0)
         {
             return;
         }
@@ -100,7 +120,10 @@ public sealed partial class PgVectorStore
         {
             _logger.LogWarning(
                 "Search index {Index} {State}: building it concurrently after start; until it is valid, searches walk {Fallback}",
-                HalfIndex, state.Half is null ? "missing" : "not valid (being built, or left by a build that died)", state.Previous is null ? "by exact scans" : $"the previous index {PreviousIndex}");
+                HalfIndex, state.Half is null ? "missing" : "not valid (being built, or left by a build that died)",
+                state.PreviousHalfValid ? $"the previous index {PreviousHalfIndex}"
+                : state.Previous.Count > 0 ? $"the previous index {string.Join(", ", state.Previous)} by the exact distance"
+                : "by exact scans");
         }
         IndexBuilding = Task.Run(() => BuildSearchIndexUntilDoneAsync(_stopping.Token));
     }
@@ -115,7 +138,7 @@ public sealed partial class PgVectorStore
             _logger.LogError(e,
                 "Building the search index {Index} failed (attempt {Attempt}); {Searches}; next try in {RetrySeconds:F1} s",
                 HalfIndex, attempt,
-                _searchIndexReady ? $"searches walk it (the work left is dropping {PreviousIndex})" : "searches walk by the exact distance until it is built",
+                _searchIndexReady ? "searches walk a half-precision index meanwhile" : "searches walk by the exact distance until it is built",
                 delay.TotalSeconds), stopping))
         {
             _logger.LogInformation("Search index work stopped with the service; the next start resumes it");
@@ -199,10 +222,10 @@ public sealed partial class PgVectorStore
                 await ScalarAsync(connection, $"SELECT pg_size_pretty(pg_relation_size('{state.Half}'::regclass))", cancellationToken));
         }
         _searchIndexReady = true;
-        if (state.Previous is not null)
+        foreach (var previous in state.Previous)
         {
-            await ExecuteAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {state.Previous}", cancellationToken);
-            _logger.LogInformation("Dropped the previous search index {Index}", state.Previous);
+            await ExecuteAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {previous}", cancellationToken);
+            _logger.LogInformation("Dropped the previous search index {Index}", previous);
         }
     }
 
@@ -243,17 +266,20 @@ public sealed partial class PgVectorStore
         }
     }
 
-    /// <summary>The search index's qualified name and validity, and the previous index's name, if they exist.</summary>
+    /// <summary>The search index's qualified name and validity, the previous half-precision index's validity, and the earlier indexes that exist.</summary>
     private static async Task<SearchIndexState> ReadSearchIndexStateAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand($"""
             SELECT (SELECT h.indexrelid::regclass::text FROM ({PgSchema.IndexOf("content_items", HalfIndex)}) AS h),
                    coalesce((SELECT h.indisvalid FROM ({PgSchema.IndexOf("content_items", HalfIndex)}) AS h), false),
+                   coalesce((SELECT p.indisvalid FROM ({PgSchema.IndexOf("content_items", PreviousHalfIndex)}) AS p), false),
+                   (SELECT p.indexrelid::regclass::text FROM ({PgSchema.IndexOf("content_items", PreviousHalfIndex)}) AS p),
                    (SELECT p.indexrelid::regclass::text FROM ({PgSchema.IndexOf("content_items", PreviousIndex)}) AS p)
             """, connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new SearchIndexState(reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        return new SearchIndexState(reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1), reader.GetBoolean(2),
+            [.. new[] { 3, 4 }.Where(i => !reader.IsDBNull(i)).Select(reader.GetString)]);
     }
 
     private async Task StopSearchIndexAsync()
