@@ -352,8 +352,7 @@ public sealed class PgItemGraphTests(PgVectorStoreFixture fixture)
         var reopened = await Fixture.ReopenAsync(store, connectionString =>
         {
             var instance = new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)));
-            instance.Graph.BuildRetryDelay = TimeSpan.FromMilliseconds(200);
-            instance.Graph.BuildRetryMaxDelay = TimeSpan.FromSeconds(1);
+            instance.Graph.BuildRetry = new RetrySchedule(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1));
             return instance;
         }).WaitAsync(Hung);
 

@@ -562,8 +562,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         using var logs = new CapturedLogs();
         var upgraded = await pg.ReopenAsync(store, connectionString => new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)))
         {
-            IndexRetryDelay = TimeSpan.FromMilliseconds(200),
-            IndexRetryMaxDelay = TimeSpan.FromSeconds(1),
+            IndexRetry = new RetrySchedule(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)),
         }).WaitAsync(Hung);
 
         var build = await EventuallyAsync(async () => (await pg.QueryAsync(upgraded, WaitingBuild)).SingleOrDefault(),
@@ -632,7 +631,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         // A wait far longer than the stop's own (30 s): the work ends only if stopping ends the wait.
         var upgraded = await pg.ReopenAsync(store, connectionString => new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)))
         {
-            IndexRetryDelay = TimeSpan.FromHours(1),
+            IndexRetry = new RetrySchedule(TimeSpan.FromHours(1), TimeSpan.FromHours(1)),
         }).WaitAsync(Hung);
         var build = await EventuallyAsync(async () => (await pg.QueryAsync(upgraded, WaitingBuild)).SingleOrDefault(),
             "The store's concurrent build never showed in pg_stat_progress_create_index.");
@@ -662,7 +661,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [InlineData(1000, 0.999999, 900)]
     public void A_failed_build_waits_twice_as_long_after_each_failure_up_to_the_cap_less_up_to_a_quarter_at_random(int failures, double random, double seconds)
     {
-        var delay = BackgroundRetry.Delay(failures, PgVectorStore.DefaultIndexRetryDelay, PgVectorStore.DefaultIndexRetryMaxDelay, random);
+        var delay = BackgroundRetry.Delay(failures, RetrySchedule.Default, random);
 
         Assert.Equal(seconds, delay.TotalSeconds, 0.01);
     }
@@ -670,8 +669,10 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [Fact]
     public void A_retry_cap_below_the_first_wait_is_the_first_wait()
     {
-        Assert.Equal(60, BackgroundRetry.Delay(3, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10), 0.999999).TotalSeconds, 0.01);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new PgVectorStore("Host=127.0.0.1", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { IndexRetryDelay = TimeSpan.Zero });
+        Assert.Equal(60, BackgroundRetry.Delay(3, new RetrySchedule(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10)), 0.999999).TotalSeconds, 0.01);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RetrySchedule(TimeSpan.Zero, TimeSpan.FromMinutes(1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RetrySchedule(TimeSpan.FromSeconds(1), -TimeSpan.FromSeconds(1)));
+        Assert.Throws<ArgumentNullException>(() => new PgVectorStore("Host=127.0.0.1", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { IndexRetry = null! });
     }
 
     [Fact]

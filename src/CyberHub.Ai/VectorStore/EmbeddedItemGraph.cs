@@ -75,17 +75,11 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 
     public bool BuildOnStart { get; set; } = true;
 
-    public TimeSpan BuildRetryDelay
+    public RetrySchedule BuildRetry
     {
         get;
-        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryDelay));
-    } = BackgroundRetry.DefaultDelay;
-
-    public TimeSpan BuildRetryMaxDelay
-    {
-        get;
-        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryMaxDelay));
-    } = BackgroundRetry.DefaultMaxDelay;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = RetrySchedule.Default;
 
     public Task Building { get; private set; } = Task.CompletedTask;
 
@@ -169,7 +163,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         if (BuildOnStart)
         {
             _logger.LogInformation("Item graph missing for {Count} items: building it in the background", _catalog.Count);
-            Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, BuildRetryDelay, BuildRetryMaxDelay, _stopping.Token);
+            Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, BuildRetry, _stopping.Token);
         }
     }
 

@@ -38,13 +38,11 @@ public interface IMaintainedItemGraph : IItemGraph
     bool BuildOnStart { get; set; }
 
     /// <summary>
-    /// How long that background build waits after its first failure before it tries again (default 30 s); the wait
-    /// doubles with each further failure up to <see cref="BuildRetryMaxDelay"/>. Set before <c>InitializeAsync</c>.
+    /// How long that background build waits after a failure before it tries again (default
+    /// <see cref="RetrySchedule.Default"/>: 30 s, doubling with each further failure up to 15 min). Set before
+    /// <c>InitializeAsync</c>.
     /// </summary>
-    TimeSpan BuildRetryDelay { get; set; }
-
-    /// <summary>The longest wait between two tries of the background build (default 15 min).</summary>
-    TimeSpan BuildRetryMaxDelay { get; set; }
+    RetrySchedule BuildRetry { get; set; }
 }
 
 public static class ItemGraph
@@ -55,12 +53,10 @@ public static class ItemGraph
     /// <summary>
     /// Runs a store's start-up build of the graph off the start path, until it succeeds or the store stops: stopping
     /// cancels it quietly; a failure is logged with the attempt's number and the wait before the next, and the build is
-    /// tried again after <paramref name="retryDelay"/>, doubling with each further failure up to
-    /// <paramref name="retryMaxDelay"/> (<see cref="BackgroundRetry"/>). The task never faults.
+    /// tried again as <paramref name="retry"/> goes (<see cref="BackgroundRetry"/>). The task never faults.
     /// </summary>
-    internal static Task BuildInBackground(
-        Func<CancellationToken, Task> build, ILogger logger, TimeSpan retryDelay, TimeSpan retryMaxDelay, CancellationToken stopping) =>
-        Task.Run(() => BackgroundRetry.UntilDoneAsync(build, retryDelay, retryMaxDelay, (attempt, e, delay) =>
+    internal static Task BuildInBackground(Func<CancellationToken, Task> build, ILogger logger, RetrySchedule retry, CancellationToken stopping) =>
+        Task.Run(() => BackgroundRetry.UntilDoneAsync(build, retry, (attempt, e, delay) =>
             logger.LogError(e, "Building the item graph failed (attempt {Attempt}); next try in {RetrySeconds:F1} s", attempt, delay.TotalSeconds), stopping));
 
     /// <summary>The graph of a store of this project.</summary>

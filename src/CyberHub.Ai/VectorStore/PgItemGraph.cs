@@ -76,17 +76,11 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
 
     public bool BuildOnStart { get; set; } = true;
 
-    public TimeSpan BuildRetryDelay
+    public RetrySchedule BuildRetry
     {
         get;
-        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryDelay));
-    } = BackgroundRetry.DefaultDelay;
-
-    public TimeSpan BuildRetryMaxDelay
-    {
-        get;
-        set => field = BackgroundRetry.Checked(value, nameof(BuildRetryMaxDelay));
-    } = BackgroundRetry.DefaultMaxDelay;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = RetrySchedule.Default;
 
     public Task Building { get; private set; } = Task.CompletedTask;
 
@@ -165,7 +159,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             return;
         }
         _logger.LogInformation("Item graph not built: building it in the background");
-        Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, BuildRetryDelay, BuildRetryMaxDelay, _stopping.Token);
+        Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, BuildRetry, _stopping.Token);
     }
 
     /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state and the item's vector.</summary>

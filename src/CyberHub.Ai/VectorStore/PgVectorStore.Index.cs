@@ -14,8 +14,8 @@ namespace CyberHub.Ai.VectorStore;
 /// (a session advisory lock per schema); the others poll the lock and, once they hold it, find the work done. An
 /// invalid index of that name, left by a concurrent build that died, is dropped (concurrently) and built again.</item>
 /// <item>A build that fails (cancelled, terminated, a lost connection, a full disk) is tried again by the same
-/// background task after <see cref="IndexRetryDelay"/>, doubling with each further failure up to
-/// <see cref="IndexRetryMaxDelay"/>, until it succeeds or the store stops.</item>
+/// background task as <see cref="IndexRetry"/> goes (30 s, doubling with each further failure up to 15 min), until it
+/// succeeds or the store stops.</item>
 /// <item>Until the index is valid, this instance's searches walk the previous release's index,
 /// <see cref="PreviousHalfIndex"/> (the same expression over a sparser graph), when it is there; else by the exact
 /// distance, which an earlier release's <see cref="PreviousIndex"/> serves, or an exact scan. Only once the new index is
@@ -52,42 +52,26 @@ public sealed partial class PgVectorStore
     private static readonly TimeSpan SearchIndexLockPoll = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan SearchIndexProgressEvery = TimeSpan.FromSeconds(30);
 
-    /// <summary>The default of <see cref="IndexRetryDelay"/>.</summary>
-    public static readonly TimeSpan DefaultIndexRetryDelay = BackgroundRetry.DefaultDelay;
-
-    /// <summary>The default of <see cref="IndexRetryMaxDelay"/>.</summary>
-    public static readonly TimeSpan DefaultIndexRetryMaxDelay = BackgroundRetry.DefaultMaxDelay;
-
     private readonly CancellationTokenSource _stopping = new();
     // A store used without InitializeAsync (a bench over a table it indexed itself) takes the index as there.
     private volatile bool _searchIndexReady = true;
-    private readonly TimeSpan _indexRetryDelay = DefaultIndexRetryDelay;
-    private readonly TimeSpan _indexRetryMaxDelay = DefaultIndexRetryMaxDelay;
 
     /// <summary>
-    /// How long the background work on the search index waits after its first failure before it tries again (30 s);
-    /// the wait doubles with each further failure up to <see cref="IndexRetryMaxDelay"/>, and each is between three
-    /// quarters and all of that at random, so that instances do not line up.
+    /// How long the background work on the search index waits after a failure before it tries again (default
+    /// <see cref="RetrySchedule.Default"/>: 30 s, doubling with each further failure up to 15 min); each wait is between
+    /// three quarters and all of that at random, so that instances do not line up.
     /// </summary>
-    public TimeSpan IndexRetryDelay
+    public RetrySchedule IndexRetry
     {
-        get => _indexRetryDelay;
-        init => _indexRetryDelay = BackgroundRetry.Checked(value, nameof(IndexRetryDelay));
-    }
-
-    /// <summary>The longest wait between two tries of the search index's background work (15 min; never less than <see cref="IndexRetryDelay"/>).</summary>
-    public TimeSpan IndexRetryMaxDelay
-    {
-        get => _indexRetryMaxDelay;
-        init => _indexRetryMaxDelay = BackgroundRetry.Checked(value, nameof(IndexRetryMaxDelay));
-    }
+        get;
+        init => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = RetrySchedule.Default;
 
     /// <summary>
     /// The background work on the search index this instance started at <see cref="InitializeAsync"/> (completed at once
     /// when there was none): the build of <see cref="HalfIndex"/> and the drop of the previous indexes. It ends
     /// when that work is done or the store stops, and never faults: a failure is logged with the attempt's number and the
-    /// wait before the next, and the work is tried again after <see cref="IndexRetryDelay"/> (doubling up to
-    /// <see cref="IndexRetryMaxDelay"/>).
+    /// wait before the next, and the work is tried again as <see cref="IndexRetry"/> goes.
     /// </summary>
     public Task IndexBuilding { get; private set; } = Task.CompletedTask;
 
@@ -134,7 +118,7 @@ public sealed partial class PgVectorStore
     /// </summary>
     private async Task BuildSearchIndexUntilDoneAsync(CancellationToken stopping)
     {
-        if (!await BackgroundRetry.UntilDoneAsync(BuildSearchIndexAsync, _indexRetryDelay, _indexRetryMaxDelay, (attempt, e, delay) =>
+        if (!await BackgroundRetry.UntilDoneAsync(BuildSearchIndexAsync, IndexRetry, (attempt, e, delay) =>
             _logger.LogError(e,
                 "Building the search index {Index} failed (attempt {Attempt}); {Searches}; next try in {RetrySeconds:F1} s",
                 HalfIndex, attempt,
