@@ -250,15 +250,19 @@ public sealed partial class PgVectorStore
         }
     }
 
-    /// <summary>The search index's qualified name and validity, the previous half-precision index's validity, and the earlier indexes that exist.</summary>
+    /// <summary>
+    /// The search index's qualified name and validity, the previous half-precision index's validity, and the earlier
+    /// indexes that exist: each index's <c>pg_index</c> row read once (a row of nulls for one that does not exist).
+    /// </summary>
     private static async Task<SearchIndexState> ReadSearchIndexStateAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand($"""
-            SELECT (SELECT h.indexrelid::regclass::text FROM ({PgSchema.IndexOf("content_items", HalfIndex)}) AS h),
-                   coalesce((SELECT h.indisvalid FROM ({PgSchema.IndexOf("content_items", HalfIndex)}) AS h), false),
-                   coalesce((SELECT p.indisvalid FROM ({PgSchema.IndexOf("content_items", PreviousHalfIndex)}) AS p), false),
-                   (SELECT p.indexrelid::regclass::text FROM ({PgSchema.IndexOf("content_items", PreviousHalfIndex)}) AS p),
-                   (SELECT p.indexrelid::regclass::text FROM ({PgSchema.IndexOf("content_items", PreviousIndex)}) AS p)
+            SELECT h.indexrelid::regclass::text, coalesce(h.indisvalid, false), coalesce(p.indisvalid, false),
+                   p.indexrelid::regclass::text, o.indexrelid::regclass::text
+            FROM (SELECT) AS one
+            LEFT JOIN ({PgSchema.IndexOf("content_items", HalfIndex)}) AS h ON true
+            LEFT JOIN ({PgSchema.IndexOf("content_items", PreviousHalfIndex)}) AS p ON true
+            LEFT JOIN ({PgSchema.IndexOf("content_items", PreviousIndex)}) AS o ON true
             """, connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
