@@ -369,10 +369,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [Fact]
     public async Task A_database_with_the_previous_index_gets_the_half_precision_index_and_loses_the_old_one()
     {
-        var store = await pg.CreateStoreAsync();
-        var topics = new Topics(23);
-        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
-        await MakePreviousVersionAsync(store);
+        var (store, vectors, topics) = await SeededAsync(23, MakePreviousVersionAsync);
 
         var upgraded = (PgVectorStore)await pg.ReopenAsync(store);
         await upgraded.IndexBuilding;
@@ -409,17 +406,10 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [Fact]
     public async Task The_index_is_built_after_start_while_searches_and_writes_go_on_and_the_old_index_goes_only_once_it_is_valid()
     {
-        var store = await pg.CreateStoreAsync();
-        var topics = new Topics(29);
-        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
-        await MakePreviousVersionAsync(store);
+        var (store, vectors, topics) = await SeededAsync(29, MakePreviousVersionAsync);
 
         // A writer's open transaction: a concurrent index build waits for it, so the build cannot end before it does.
-        await using var writer = await pg.OpenConnectionAsync(store);
-        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
-        {
-            await hold.ExecuteNonQueryAsync();
-        }
+        await using var writer = await HoldWritersAsync(store);
 
         var upgraded = (PgVectorStore)await pg.ReopenAsync(store).WaitAsync(Hung);
         // A second instance starting meanwhile is not held up either.
@@ -437,10 +427,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         await AssertExactAsync(upgraded, vectors, topics, during);
         await AssertExactAsync(second, vectors, topics, during);
 
-        await using (var release = new NpgsqlCommand("ROLLBACK", writer))
-        {
-            await release.ExecuteNonQueryAsync();
-        }
+        await ReleaseWritersAsync(writer);
         await upgraded.IndexBuilding;
         await second.IndexBuilding;
 
@@ -455,17 +442,9 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [Fact]
     public async Task The_previous_releases_sparser_graph_serves_searches_while_the_denser_one_is_built_then_goes()
     {
-        var store = await pg.CreateStoreAsync();
-        var topics = new Topics(37);
-        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
-        await MakePreviousReleaseAsync(store);
+        var (store, vectors, topics) = await SeededAsync(37, MakePreviousReleaseAsync);
 
-        // A writer's open transaction holds the concurrent build, as above.
-        await using var writer = await pg.OpenConnectionAsync(store);
-        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
-        {
-            await hold.ExecuteNonQueryAsync();
-        }
+        await using var writer = await HoldWritersAsync(store);
 
         var upgraded = (PgVectorStore)await pg.ReopenAsync(store).WaitAsync(Hung);
 
@@ -479,10 +458,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         await upgraded.UpsertAsync(Record(during.ContentType, during.ContentId), [vectors[during]]);
         await AssertExactAsync(upgraded, vectors, topics, during);
 
-        await using (var release = new NpgsqlCommand("ROLLBACK", writer))
-        {
-            await release.ExecuteNonQueryAsync();
-        }
+        await ReleaseWritersAsync(writer);
         await upgraded.IndexBuilding.WaitAsync(Hung);
 
         Assert.Equal([PgVectorStore.HalfIndex + " valid"], await pg.QueryAsync(upgraded, Indexes));
@@ -496,18 +472,11 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [Fact]
     public async Task An_invalid_index_left_by_a_failed_concurrent_build_is_dropped_and_built_again()
     {
-        var store = await pg.CreateStoreAsync();
-        var topics = new Topics(31);
-        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
-        await MakePreviousVersionAsync(store);
+        var (store, vectors, topics) = await SeededAsync(31, MakePreviousVersionAsync);
         // A concurrent build that dies (here: cancelled by its time limit while it waits for a writer) leaves its index invalid.
-        await using (var writer = await pg.OpenConnectionAsync(store))
+        await using (var writer = await HoldWritersAsync(store))
         await using (var builder = await pg.OpenConnectionAsync(store))
         {
-            await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
-            {
-                await hold.ExecuteNonQueryAsync();
-            }
             await using (var limit = new NpgsqlCommand("SET statement_timeout = '500ms'", builder))
             {
                 await limit.ExecuteNonQueryAsync();
@@ -549,16 +518,9 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     [InlineData("pg_terminate_backend", false)]
     public async Task A_build_that_fails_is_tried_again_without_a_restart_until_searches_walk_the_index(string stop, bool previousIndex)
     {
-        var store = await pg.CreateStoreAsync();
-        var topics = new Topics(37);
-        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
-        await (previousIndex ? MakePreviousVersionAsync(store) : pg.ExecuteSqlAsync(store, $"DROP INDEX {PgVectorStore.HalfIndex}"));
-        // A writer's open transaction holds the concurrent build in its first wait, where it is caught and stopped.
-        await using var writer = await pg.OpenConnectionAsync(store);
-        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
-        {
-            await hold.ExecuteNonQueryAsync();
-        }
+        var (store, vectors, topics) = await SeededAsync(37, previousIndex ? MakePreviousVersionAsync : DropSearchIndexAsync);
+        // The writer holds the concurrent build in its first wait, where it is caught and stopped.
+        await using var writer = await HoldWritersAsync(store);
         using var logs = new CapturedLogs();
         var upgraded = await pg.ReopenAsync(store, connectionString => new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)))
         {
@@ -582,10 +544,7 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
         var invalid = Assert.Single(await pg.QueryAsync(upgraded, $"SELECT '{PgVectorStore.HalfIndex}'::regclass::oid::text"));
         await AssertExactAsync(upgraded, vectors, topics, vectors.Keys.First());
 
-        await using (var release = new NpgsqlCommand("ROLLBACK", writer))
-        {
-            await release.ExecuteNonQueryAsync();
-        }
+        await ReleaseWritersAsync(writer);
         try
         {
             await upgraded.IndexBuilding.WaitAsync(Hung);
@@ -621,12 +580,8 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
     {
         var store = await pg.CreateStoreAsync();
         await SeedAsync(store, Enumerable.Range(0, 50).Select(i => new ContentKey("course", $"item-{i:D3}")), new Topics(41));
-        await pg.ExecuteSqlAsync(store, $"DROP INDEX {PgVectorStore.HalfIndex}");
-        await using var writer = await pg.OpenConnectionAsync(store);
-        await using (var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer))
-        {
-            await hold.ExecuteNonQueryAsync();
-        }
+        await DropSearchIndexAsync(store);
+        await using var writer = await HoldWritersAsync(store);
         using var logs = new CapturedLogs();
         // A wait far longer than the stop's own (30 s): the work ends only if stopping ends the wait.
         var upgraded = await pg.ReopenAsync(store, connectionString => new PgVectorStore(connectionString, logs.CreateLogger(nameof(PgVectorStore)))
@@ -706,6 +661,41 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
             await Task.Delay(50);
         }
     }
+
+    /// <summary>
+    /// A new store with 300 items (a third of them labs) from topics of <paramref name="seed"/>, its indexes then left as
+    /// <paramref name="shape"/> makes them.
+    /// </summary>
+    private async Task<(IVectorStore Store, Dictionary<ContentKey, float[]> Vectors, Topics Topics)> SeededAsync(int seed, Func<IVectorStore, Task> shape)
+    {
+        var store = await pg.CreateStoreAsync();
+        var topics = new Topics(seed);
+        var vectors = await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"item-{i:D3}")), topics);
+        await shape(store);
+        return (store, vectors, topics);
+    }
+
+    /// <summary>
+    /// A writer's open transaction on <paramref name="store"/>'s catalog: a concurrent index build waits for it before it
+    /// builds, so it cannot end before <see cref="ReleaseWritersAsync"/>.
+    /// </summary>
+    private async Task<NpgsqlConnection> HoldWritersAsync(IVectorStore store)
+    {
+        var writer = await pg.OpenConnectionAsync(store);
+        await using var hold = new NpgsqlCommand("BEGIN; LOCK TABLE content_items IN ROW EXCLUSIVE MODE", writer);
+        await hold.ExecuteNonQueryAsync();
+        return writer;
+    }
+
+    /// <summary>Ends the transaction of <see cref="HoldWritersAsync"/>: the build goes on.</summary>
+    private static async Task ReleaseWritersAsync(NpgsqlConnection writer)
+    {
+        await using var release = new NpgsqlCommand("ROLLBACK", writer);
+        await release.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A store without its search index, and none before it (as a build that never ran).</summary>
+    private Task DropSearchIndexAsync(IVectorStore store) => pg.ExecuteSqlAsync(store, $"DROP INDEX {PgVectorStore.HalfIndex}");
 
     /// <summary>The shape the previous version left: its HNSW index over the full-precision vectors, none over half precision.</summary>
     private Task MakePreviousVersionAsync(IVectorStore store) => pg.ExecuteSqlAsync(store, $"""
