@@ -1,6 +1,10 @@
+using System.Diagnostics;
+using System.Globalization;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Ai.VectorStore;
+using CyberHub.Testing;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
 
@@ -9,10 +13,17 @@ namespace CyberHub.Ai.Tests;
 /// <summary>
 /// The embedded store's approximate index and vector file across restarts: saved beside the SQLite file, opened (with
 /// the writes logged since replayed) rather than rebuilt; a missing, corrupt or stale file is rebuilt, never a failure;
-/// a file from the version before the index, or before the vector file, upgrades in place.
+/// a file from the version before the index, or before the vector file, upgrades in place; a build that fails is tried
+/// again without a restart.
 /// </summary>
 public sealed class EmbeddedVectorIndexTests : IDisposable
 {
+    // Only to turn a wait that would never end into a failure.
+    private static readonly TimeSpan Hung = TimeSpan.FromMinutes(2);
+
+    // Short waits between tries, so that a test sees the next try.
+    private static readonly RetrySchedule Quick = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1));
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "cyberhub-tests", "index-" + Guid.NewGuid().ToString("N"));
     private readonly List<EmbeddedVectorStore> _stores = [];
 
@@ -303,6 +314,184 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         Assert.Equal("loaded", (await OpenAsync(exactScanBelow: 50)).IndexStart);
     }
 
+    [Fact]
+    public async Task A_build_whose_save_fails_is_tried_again_without_a_restart_while_searches_stay_exact()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        store.Dispose();
+        foreach (var file in IndexFiles())
+        {
+            File.Delete(file);
+        }
+        // A directory where the build writes its file: the save fails, as in a data directory that refuses the file.
+        var blocker = Directory.CreateDirectory(IndexFilePath(await LastSeqAsync()) + ".tmp");
+        using var logs = new CapturedLogs();
+
+        var reopened = await OpenAsync(logger: logs.CreateLogger(nameof(EmbeddedVectorStore)), retry: Quick);
+
+        Assert.Equal("rebuilt", reopened.IndexStart);
+        var failure = await EventuallyAsync(() => logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error), "The failed build was not logged.");
+        Assert.Equal("1", failure.Value("Attempt"));
+        Assert.True(double.Parse(failure.Value("RetrySeconds")!, CultureInfo.InvariantCulture) is >= 0.15 and <= 0.2, failure.Message);
+        Assert.NotNull(failure.Exception);
+        Assert.Contains("walk the index", failure.Message);
+        // Meanwhile nothing is saved, and searches answer exactly.
+        Assert.Empty(IndexFiles());
+        var query = topics.Next();
+        Assert.Equal(ExactTop(vectors, query, 10), Keys(await reopened.SearchAsync(query, 10)));
+
+        blocker.Delete();
+        var added = new ContentKey("lab", "added-after-the-failure");
+        await reopened.UpsertAsync(Record(added.ContentType, added.ContentId), [query]);
+        vectors[added] = query;
+        await EndsAsync(reopened.IndexBuilt, logs, "The index build failed once and was not tried again");
+
+        Assert.True(reopened.IndexComplete);
+        Assert.Single(IndexFiles());
+        Assert.Contains(logs.Entries, e => e.Message.Contains("built", StringComparison.Ordinal) && e.Level == LogLevel.Information);
+        var hits = Keys(await reopened.SearchAsync(query, 10));
+        Assert.Equal(ExactTop(vectors, query, 10), hits);
+        Assert.Equal(added, hits[0]);
+        reopened.Dispose();
+        var again = await OpenAsync();
+        Assert.Equal("loaded", again.IndexStart);
+        Assert.Equal(ExactTop(vectors, query, 10), Keys(await again.SearchAsync(query, 10)));
+    }
+
+    [Fact]
+    public async Task A_build_that_fails_part_way_starts_again_from_an_empty_index_and_keeps_every_write_made_meanwhile()
+    {
+        var (store, vectors, topics) = await SeededAsync(1_500);
+        store.Dispose();
+        foreach (var file in IndexFiles())
+        {
+            File.Delete(file);
+        }
+        var queries = Enumerable.Range(0, 3).Select(_ => topics.Next()).ToArray();
+        var added = new ContentKey("lab", "added-during-the-failed-try");
+        var moved = vectors.Keys.First(k => k.ContentType == "course");
+        var gone = vectors.Keys.Last();
+        var goneVector = vectors[gone];
+        var addedLater = new ContentKey("lab", "added-during-the-next-try");
+        EmbeddedVectorStore? building = null;
+        var batches = 0;
+        using var logs = new CapturedLogs();
+        // The first try: writes after its first batch (into the index it fills), then a failure; the second: a write after its first batch.
+        var reopened = await OpenAsync(logger: logs.CreateLogger(nameof(EmbeddedVectorStore)), retry: Quick, candidates: 10, batchAdded: () =>
+        {
+            switch (Interlocked.Increment(ref batches))
+            {
+                case 1:
+                    building!.UpsertAsync(Record(added.ContentType, added.ContentId), [queries[0]]).GetAwaiter().GetResult();
+                    building.UpsertAsync(Record(moved.ContentType, moved.ContentId), [queries[1]]).GetAwaiter().GetResult();
+                    Assert.True(building.DeleteAsync(gone).GetAwaiter().GetResult());
+                    throw new IOException("The build's first try fails after its first batch.");
+                case 2:
+                    building!.UpsertAsync(Record(addedLater.ContentType, addedLater.ContentId), [queries[2]]).GetAwaiter().GetResult();
+                    break;
+            }
+        }, created: store => building = store);
+
+        var failure = await EventuallyAsync(() => logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error), "The failed build was not logged.");
+        Assert.Equal("1", failure.Value("Attempt"));
+        Assert.Equal("The build's first try fails after its first batch.", failure.Exception?.Message);
+        Assert.Contains("scan exactly", failure.Message);
+        await EndsAsync(reopened.IndexBuilt, logs, "The index build failed once and was not tried again");
+        vectors[added] = queries[0];
+        vectors[moved] = queries[1];
+        vectors.Remove(gone);
+        vectors[addedLater] = queries[2];
+
+        Assert.True(reopened.IndexComplete);
+        Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
+        await AssertThroughIndexAsync(reopened);
+        reopened.Dispose();
+        // A restart trusts the saved index only when it holds exactly the catalog's items.
+        var again = await OpenAsync(candidates: 10);
+        Assert.Equal("loaded", again.IndexStart);
+        await AssertThroughIndexAsync(again);
+
+        async Task AssertThroughIndexAsync(EmbeddedVectorStore searched)
+        {
+            Assert.Equal(added, Keys(await searched.SearchAsync(queries[0], 10))[0]);
+            Assert.Equal(moved, Keys(await searched.SearchAsync(queries[1], 10))[0]);
+            Assert.Equal(addedLater, Keys(await searched.SearchAsync(queries[2], 10))[0]);
+            Assert.DoesNotContain(gone, Keys(await searched.SearchAsync(goneVector, 10)));
+            Assert.Equal(vectors.Count, await searched.CountAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_the_store_while_a_failed_build_waits_to_be_tried_again_ends_it_quietly()
+    {
+        var (store, _, _) = await SeededAsync(600);
+        store.Dispose();
+        foreach (var file in IndexFiles())
+        {
+            File.Delete(file);
+        }
+        using var logs = new CapturedLogs();
+        // A wait far longer than the stop's own (30 s): the build ends only if stopping ends the wait.
+        var reopened = await OpenAsync(logger: logs.CreateLogger(nameof(EmbeddedVectorStore)), retry: new RetrySchedule(TimeSpan.FromHours(1), TimeSpan.FromHours(1)),
+            batchAdded: () => throw new IOException("The build fails."));
+        var failure = await EventuallyAsync(() => logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error), "The failed build was not logged.");
+        Assert.True(double.Parse(failure.Value("RetrySeconds")!, CultureInfo.InvariantCulture) >= 2700, failure.Message);
+
+        reopened.Dispose();
+
+        Assert.True(reopened.IndexBuilt.IsCompletedSuccessfully, $"The index build is {reopened.IndexBuilt.Status} after the store stopped.");
+        Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
+        Assert.Contains(logs.Entries, e => e.Message.Contains("stopped with the service", StringComparison.Ordinal));
+        Assert.Empty(IndexFiles());
+        Assert.Equal("rebuilt", (await OpenAsync()).IndexStart);
+    }
+
+    /// <summary>The saved index's file for write-log position <paramref name="seq"/>.</summary>
+    private string IndexFilePath(long seq) => DatabasePath + ".index-" + seq.ToString("D19", CultureInfo.InvariantCulture) + ".usearch";
+
+    /// <summary>The last position of the store's write log.</summary>
+    private async Task<long> LastSeqAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var select = connection.CreateCommand();
+        select.CommandText = "SELECT seq FROM sqlite_sequence WHERE name = 'content_vector_log'";
+        return (long)(await select.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>What <paramref name="probe"/> finds first, polled; a failure with <paramref name="failure"/> if it finds nothing for <see cref="Hung"/>.</summary>
+    private static async Task<T> EventuallyAsync<T>(Func<T?> probe, string failure) where T : class
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            if (probe() is { } found)
+            {
+                return found;
+            }
+            if (Stopwatch.GetElapsedTime(started) > Hung)
+            {
+                Assert.Fail($"{failure} (waited {Hung.TotalMinutes:F0} minutes)");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits for <paramref name="task"/>; a failure with <paramref name="failure"/> and what was logged if it has not ended within <see cref="Hung"/>.</summary>
+    private static async Task EndsAsync(Task task, CapturedLogs logs, string failure)
+    {
+        try
+        {
+            await task.WaitAsync(Hung);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{failure}: not ended after {Hung.TotalMinutes:F0} minutes. Logged: " + string.Join(" | ", logs.Entries.Select(e => e.Message)));
+        }
+    }
+
+    private static List<ContentKey> Keys(IReadOnlyList<SearchHit> hits) => [.. hits.Select(h => Key(h.Content))];
+
     private string VectorFilePath => DatabasePath + ".vectors";
 
     private async Task<long> LabelOfAsync(ContentKey key)
@@ -380,11 +569,20 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         return (store, vectors, topics);
     }
 
-    private async Task<EmbeddedVectorStore> OpenAsync(int exactScanBelow = 0, int candidates = EmbeddedVectorStore.DefaultCandidates)
+    private async Task<EmbeddedVectorStore> OpenAsync(
+        int exactScanBelow = 0, int candidates = EmbeddedVectorStore.DefaultCandidates, ILogger? logger = null, RetrySchedule? retry = null,
+        Action? batchAdded = null, Action<EmbeddedVectorStore>? created = null)
     {
-        var store = new EmbeddedVectorStore(DatabasePath, NullLogger.Instance) { ExactScanBelow = exactScanBelow, Candidates = candidates };
+        var store = new EmbeddedVectorStore(DatabasePath, logger ?? NullLogger.Instance)
+        {
+            ExactScanBelow = exactScanBelow,
+            Candidates = candidates,
+            IndexRetry = retry ?? RetrySchedule.Default,
+            IndexBatchAdded = batchAdded,
+        };
         store.Graph.BuildOnStart = false;
         _stores.Add(store);
+        created?.Invoke(store);
         await store.InitializeAsync();
         return store;
     }

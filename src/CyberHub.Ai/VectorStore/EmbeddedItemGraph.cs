@@ -653,7 +653,10 @@ internal interface INeighbourIndex
     /// <summary>True when <see cref="Nearest"/> answers through the index (false: the graph scans exactly).</summary>
     bool Usable { get; }
 
-    /// <summary>Completes when the index the store opens or builds at start is ready (at once when there is none to build).</summary>
+    /// <summary>
+    /// Completes when the index the store opens or builds at start is ready, or its build's first try failed (at once
+    /// when there is none to build): a graph build then goes on by exact scans rather than wait for the tries after it.
+    /// </summary>
     Task Ready { get; }
 
     /// <summary>

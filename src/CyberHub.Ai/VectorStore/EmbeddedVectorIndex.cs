@@ -160,9 +160,9 @@ internal sealed class EmbeddedVectorIndex : IDisposable
     /// <summary>
     /// Adds every catalog item the index lacks, a batch under the lock at a time (searches and writes go on between
     /// batches), the batch's inserts spread over the processors (USearch inserts concurrently into reserved capacity),
-    /// then marks the index complete.
+    /// then marks the index complete. <paramref name="batchAdded"/>, if given, is called after each batch, outside the lock.
     /// </summary>
-    public void Build(InMemoryCatalog catalog, CancellationToken cancellationToken)
+    public void Build(InMemoryCatalog catalog, CancellationToken cancellationToken, Action? batchAdded = null)
     {
         var labels = catalog.Labels();
         const int Batch = 1024;
@@ -192,6 +192,7 @@ internal sealed class EmbeddedVectorIndex : IDisposable
                 });
             }
             finally { _lock.ExitWriteLock(); }
+            batchAdded?.Invoke();
         }
         buffers.Dispose();
         _complete = true;

@@ -70,6 +70,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     private readonly CancellationTokenSource _stopping = new();
     private EmbeddedVectorIndex? _index;
     private Task _indexBuild = Task.CompletedTask;
+    private Task _indexTried = Task.CompletedTask;
     private long _lastSeq;
     private int _disposed;
     private volatile bool _ready;
@@ -119,8 +120,29 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// <summary>True once the approximate index holds the whole catalog (it is built in the background when missing).</summary>
     public bool IndexComplete => _index?.Complete == true;
 
-    /// <summary>Waits for the background build of the approximate index, if one runs (tests and benchmarks).</summary>
+    /// <summary>
+    /// Waits for the background build of the approximate index, if one runs (tests and benchmarks): it ends once the
+    /// index is built and saved, tried again after each failure (<see cref="IndexRetry"/>), or when the store stops. It
+    /// never faults.
+    /// </summary>
     public Task IndexBuilt => _indexBuild;
+
+    /// <summary>
+    /// How long the background build of the index waits after a failure before it tries again (default
+    /// <see cref="RetrySchedule.Default"/>: 30 s, doubling with each further failure up to 15 min; each wait between three
+    /// quarters and all of that at random).
+    /// </summary>
+    public RetrySchedule IndexRetry
+    {
+        get;
+        init => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = RetrySchedule.Default;
+
+    /// <summary>
+    /// Called after each batch the background build adds to the index, on the build's thread (tests: writes during a
+    /// build, a build that fails part way).
+    /// </summary>
+    internal Action? IndexBatchAdded { get; init; }
 
     /// <summary>
     /// How the index was brought up at start: "loaded", "rebuilt", "not needed" (a catalog below
@@ -487,7 +509,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 
     bool INeighbourIndex.Usable => _index is { Complete: true } && _catalog.Count >= ExactScanBelow;
 
-    Task INeighbourIndex.Ready => _indexBuild;
+    Task INeighbourIndex.Ready => _indexTried;
 
     List<(ContentKey Key, float Similarity)>? INeighbourIndex.Nearest(float[] unitVector, int count)
     {
@@ -507,14 +529,8 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             return;
         }
         _stopping.Cancel();
-        try
-        {
-            _indexBuild.Wait(TimeSpan.FromSeconds(30));
-        }
-        catch (AggregateException)
-        {
-            // Cancelled or failed: logged by the build itself.
-        }
+        // Stopping ends the build's wait before its next try, or the try itself; the task never faults.
+        _indexBuild.Wait(TimeSpan.FromSeconds(30));
         if (_ready && _writes.Wait(TimeSpan.FromSeconds(30)))
         {
             try
@@ -653,41 +669,85 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         StartIndexBuild();
     }
 
-    /// <summary>Builds a new index in the background (searches scan exactly meanwhile), then saves it. Under the write lock.</summary>
+    /// <summary>
+    /// Builds a new index in the background (searches scan exactly meanwhile), then saves it. A try that fails is logged
+    /// with its number and the wait before the next, and the build is tried again as <see cref="IndexRetry"/> goes,
+    /// until it is saved or the store stops; the task never faults. Under the write lock.
+    /// </summary>
     private void StartIndexBuild()
     {
-        var building = _index = EmbeddedVectorIndex.Empty(Path, _logger);
+        _index = EmbeddedVectorIndex.Empty(Path, _logger);
         var stopping = _stopping.Token;
+        var tried = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _indexTried = tried.Task;
         _indexBuild = Task.Run(async () =>
         {
             var started = Stopwatch.GetTimestamp();
+            var built = await BackgroundRetry.UntilDoneAsync(BuildIndexAsync, IndexRetry, (attempt, e, delay) =>
+            {
+                _logger.LogError(e, "Building the vector index of {Path} failed (attempt {Attempt}); {Searches}; next try in {RetrySeconds:F1} s",
+                    Path, attempt,
+                    IndexComplete ? "searches walk the index meanwhile, which the next try saves" : "searches scan exactly until it is built",
+                    delay.TotalSeconds);
+                tried.TrySetResult();
+            }, stopping);
+            tried.TrySetResult();
+            if (built)
+            {
+                _logger.LogInformation("Vector index of {Path} built: {Count} items in {Elapsed:F0} ms",
+                    Path, _index?.Size, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            else
+            {
+                _logger.LogInformation("Vector index build of {Path} stopped with the service; the next start builds it", Path);
+            }
+        }, CancellationToken.None);
+        _logger.LogInformation("Vector index of {Path} missing for {Count} items: building it in the background", Path, _catalog.Count);
+    }
+
+    /// <summary>
+    /// One try of the background build: fills the index unless a try before completed it (and only its save failed),
+    /// then saves it and prunes the log. Writes reach <see cref="_index"/> under the write lock all along, so it holds
+    /// each write made since it took its place, and the fill adds every other item of the catalog. When the fill fails,
+    /// what it added may be partial: a fresh empty index takes the failed one's place at once, under the write lock, so
+    /// the next try starts from it with every write made since (the catalog holds all earlier ones).
+    /// </summary>
+    private async Task BuildIndexAsync(CancellationToken stopping)
+    {
+        var index = _index!;
+        if (!index.Complete)
+        {
             try
             {
-                building.Build(_catalog, stopping);
+                index.Build(_catalog, stopping, IndexBatchAdded);
+            }
+            catch (Exception) when (!stopping.IsCancellationRequested)
+            {
                 await _writes.WaitAsync(stopping);
                 try
                 {
-                    SaveIndex(building, _lastSeq);
-                    await using var connection = await OpenAsync(stopping);
-                    await PruneLogAsync(connection, building.SavedSeq, stopping);
+                    _index = EmbeddedVectorIndex.Empty(Path, _logger);
                 }
                 finally
                 {
                     _writes.Release();
                 }
-                _logger.LogInformation("Vector index of {Path} built: {Count} items in {Elapsed:F0} ms",
-                    Path, building.Size, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                // No search or neighbour look-up walks an incomplete index, and no write reaches it any more.
+                index.Dispose();
+                throw;
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-            }
-            catch (Exception e)
-            {
-                // Searches keep scanning exactly; the next start tries again.
-                _logger.LogError(e, "Vector index of {Path} could not be built", Path);
-            }
-        }, CancellationToken.None);
-        _logger.LogInformation("Vector index of {Path} missing for {Count} items: building it in the background", Path, _catalog.Count);
+        }
+        await _writes.WaitAsync(stopping);
+        try
+        {
+            SaveIndex(index, _lastSeq);
+            await using var connection = await OpenAsync(stopping);
+            await PruneLogAsync(connection, index.SavedSeq, stopping);
+        }
+        finally
+        {
+            _writes.Release();
+        }
     }
 
     /// <summary>Rewrites the vector rows of the items written since <paramref name="savedSeq"/> from SQLite.</summary>
