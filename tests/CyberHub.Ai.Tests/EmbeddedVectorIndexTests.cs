@@ -374,11 +374,14 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         var goneVector = vectors[gone];
         var addedLater = new ContentKey("lab", "added-during-the-next-try");
         EmbeddedVectorStore? building = null;
+        // The build starts inside the start, before the store takes writes: the hook's writes wait for the start to end.
+        var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var batches = 0;
         using var logs = new CapturedLogs();
         // The first try: writes after its first batch (into the index it fills), then a failure; the second: a write after its first batch.
         var reopened = await OpenAsync(logger: logs.CreateLogger(nameof(EmbeddedVectorStore)), retry: Quick, candidates: 10, batchAdded: () =>
         {
+            opened.Task.Wait();
             switch (Interlocked.Increment(ref batches))
             {
                 case 1:
@@ -391,6 +394,7 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
                     break;
             }
         }, created: store => building = store);
+        opened.SetResult();
 
         var failure = await EventuallyAsync(() => logs.Entries.FirstOrDefault(e => e.Level == LogLevel.Error), "The failed build was not logged.");
         Assert.Equal("1", failure.Value("Attempt"));
