@@ -43,6 +43,55 @@ public sealed class BlendRankingTests
     }
 
     [Fact]
+    public void Diffusion_matches_personalised_pagerank_by_power_iteration_and_answers_the_same_when_asked_again()
+    {
+        // A random weighted graph of 60 items (plus one seed outside it, and a seed given twice): forward push with a tiny
+        // epsilon must agree with the fixed point p = restart·s + (1 − restart)·p·W (W: edge weights over each item's sum).
+        var random = new Random(7);
+        var lists = Enumerable.Range(0, 60).Select(i => (K($"n{i}"), (IReadOnlyList<Neighbour>)[.. Enumerable.Range(0, 4)
+            .Select(_ => random.Next(60)).Where(j => j != i).Select(j => new Neighbour(K($"n{j}"), 0.1 + 0.9 * random.NextDouble()))])).ToList();
+        var graph = new NeighbourGraph(lists);
+        (ContentKey, double)[] seeds = [(K("n3"), 1.0), (K("n17"), 0.5), (K("n3"), 0.5), (K("outside"), 1.0), (K("n40"), 0.0)];
+        const double Restart = 0.25;
+
+        var pushed = Diffusion.PersonalisedPageRank(graph, seeds, Restart, epsilon: 1e-12, maxPushes: 10_000_000);
+
+        var items = lists.Select(l => l.Item1).Append(K("outside")).ToList();
+        var start = items.ToDictionary(k => k, k => seeds.Where(s => s.Item1 == k).Sum(s => s.Item2) / 3.0);
+        var p = new Dictionary<ContentKey, double>(start);
+        for (var step = 0; step < 2_000; step++)
+        {
+            var next = items.ToDictionary(k => k, k => Restart * start[k]);
+            foreach (var k in items)
+            {
+                var edges = graph.Of(k);
+                var sum = edges.Sum(e => e.Similarity);
+                if (sum <= 0)
+                {
+                    next[k] += (1 - Restart) * p[k];
+                    continue;
+                }
+                foreach (var e in edges)
+                {
+                    next[e.Item] += (1 - Restart) * p[k] * e.Similarity / sum;
+                }
+            }
+            p = next;
+        }
+        foreach (var k in items)
+        {
+            Assert.True(Math.Abs(p[k] - pushed.GetValueOrDefault(k)) < 1e-8, $"{k}: power iteration {p[k]}, push {pushed.GetValueOrDefault(k)}");
+        }
+        Assert.Equal(1.0, pushed.Values.Sum(), 8);
+        Assert.Equal(1.0 / 3, pushed[K("outside")], 12);
+
+        Assert.Equal(pushed, Diffusion.PersonalisedPageRank(graph, seeds, Restart, epsilon: 1e-12, maxPushes: 10_000_000));
+        var other = Diffusion.PersonalisedPageRank(graph, [(K("n17"), 1.0)], Restart, epsilon: 1e-12, maxPushes: 10_000_000);
+        Assert.True(other[K("n17")] > pushed[K("n17")], "other seeds, another answer");
+        Assert.Equal(pushed, Diffusion.PersonalisedPageRank(graph, seeds, Restart, epsilon: 1e-12, maxPushes: 10_000_000));
+    }
+
+    [Fact]
     public void Co_completion_pairs_below_the_support_floor_are_ignored()
     {
         var model = new CoCompletionModel(new CoCompletionSettings(Window: 3, HalfLifeDays: 10_000, MinSupport: 3));

@@ -11,22 +11,38 @@ public readonly record struct Neighbour(ContentKey Item, double Similarity);
 /// similarity raised to <c>sharpness</c>, so close neighbours carry most of the mass. Only edges with positive similarity
 /// are kept. Immutable once built. Each item whose own list was given also has its <see cref="Hubness"/>: the mean
 /// similarity of that list.
+/// Items are numbered once here (their edges as arrays of those numbers, heaviest first), so a diffusion walks arrays
+/// instead of hashing content keys at every step.
 /// </summary>
 public sealed class NeighbourGraph
 {
-    private readonly Dictionary<ContentKey, Neighbour[]> _edges;
+    private static readonly Neighbour[] NoNeighbours = [];
+
+    private readonly Dictionary<ContentKey, int> _ids = [];
+    private readonly List<ContentKey> _items = [];
+    private readonly Neighbour[][] _edges;
+    private readonly int[][] _targets;
+    private readonly double[] _weightSums;
     private readonly Dictionary<ContentKey, double> _hubness = [];
+    private volatile Diffused? _lastDiffusion;
 
     public NeighbourGraph(IEnumerable<(ContentKey Item, IReadOnlyList<Neighbour> Nearest)> lists, double sharpness = 1)
     {
         ArgumentNullException.ThrowIfNull(lists);
-        var edges = new Dictionary<ContentKey, Dictionary<ContentKey, double>>();
-        void Link(ContentKey a, ContentKey b, double weight)
+        var links = new List<Dictionary<int, double>?>();
+        int Id(ContentKey key)
         {
-            if (!edges.TryGetValue(a, out var list))
+            if (!_ids.TryGetValue(key, out var id))
             {
-                edges[a] = list = [];
+                _ids[key] = id = _items.Count;
+                _items.Add(key);
+                links.Add(null);
             }
+            return id;
+        }
+        void Link(int a, int b, double weight)
+        {
+            var list = links[a] ??= [];
             list[b] = Math.Max(list.GetValueOrDefault(b), weight);
         }
         foreach (var (item, nearest) in lists)
@@ -50,18 +66,43 @@ public sealed class NeighbourGraph
                     continue;
                 }
                 var weight = Math.Pow(Math.Min(1, n.Similarity), sharpness);
-                Link(item, n.Item, weight);
-                Link(n.Item, item, weight);
+                var (a, b) = (Id(item), Id(n.Item));
+                Link(a, b, weight);
+                Link(b, a, weight);
             }
         }
-        _edges = edges.ToDictionary(e => e.Key, e => e.Value
-            .OrderByDescending(n => n.Value).ThenBy(n => n.Key.ContentType, StringComparer.Ordinal).ThenBy(n => n.Key.ContentId, StringComparer.Ordinal)
-            .Select(n => new Neighbour(n.Key, n.Value)).ToArray());
+        _edges = new Neighbour[_items.Count][];
+        _targets = new int[_items.Count][];
+        _weightSums = new double[_items.Count];
+        for (var id = 0; id < _items.Count; id++)
+        {
+            // Heaviest first, ties by key: the order a diffusion pushes mass in, so its sums come out the same every time.
+            var edges = links[id]!.Select(l => (Target: l.Key, Weight: l.Value)).ToArray();
+            Array.Sort(edges, (x, y) =>
+            {
+                var order = y.Weight.CompareTo(x.Weight);
+                return order != 0 ? order : Compare(_items[x.Target], _items[y.Target]);
+            });
+            _edges[id] = [.. edges.Select(e => new Neighbour(_items[e.Target], e.Weight))];
+            _targets[id] = [.. edges.Select(e => e.Target)];
+            foreach (var e in edges)
+            {
+                _weightSums[id] += e.Weight;
+            }
+        }
+        Count = _items.Count;
     }
 
-    public IReadOnlyList<Neighbour> Of(ContentKey item) => _edges.TryGetValue(item, out var list) ? list : [];
+    private static int Compare(ContentKey x, ContentKey y)
+    {
+        var order = string.CompareOrdinal(x.ContentType, y.ContentType);
+        return order != 0 ? order : string.CompareOrdinal(x.ContentId, y.ContentId);
+    }
 
-    public int Count => _edges.Count;
+    public IReadOnlyList<Neighbour> Of(ContentKey item) => _ids.TryGetValue(item, out var id) ? _edges[id] : NoNeighbours;
+
+    /// <summary>How many items have at least one edge.</summary>
+    public int Count { get; }
 
     /// <summary>
     /// How much of a hub the item is: the mean similarity of its own stored neighbour list (the local scaling term of
@@ -70,6 +111,33 @@ public sealed class NeighbourGraph
     /// the graph was built from (an item only reached through others' lists).
     /// </summary>
     public double? Hubness(ContentKey item) => _hubness.TryGetValue(item, out var value) ? value : null;
+
+    /// <summary>The item's number (0 ..) in this graph, or -1 when it has no edges.</summary>
+    internal int IdOf(ContentKey item) => _ids.TryGetValue(item, out var id) ? id : -1;
+
+    internal ContentKey ItemOf(int id) => _items[id];
+
+    /// <summary>The item's neighbours by number, heaviest first.</summary>
+    internal int[] TargetsOf(int id) => _targets[id];
+
+    /// <summary>The item's edge weights, in the order of <see cref="TargetsOf"/>.</summary>
+    internal Neighbour[] EdgesOf(int id) => _edges[id];
+
+    /// <summary>The sum of the item's edge weights.</summary>
+    internal double WeightSumOf(int id) => _weightSums[id];
+
+    /// <summary>
+    /// The graph keeps the last diffusion it ran (its seeds, parameters and result): a served ranking asks for the same
+    /// one twice, once for the candidates to fetch and once to rank them. Read and replaced whole, so callers on several
+    /// threads at worst compute it again.
+    /// </summary>
+    internal Diffused? LastDiffusion
+    {
+        get => _lastDiffusion;
+        set => _lastDiffusion = value;
+    }
+
+    internal sealed record Diffused((ContentKey Item, double Weight)[] Seeds, double Restart, double Epsilon, int MaxPushes, IReadOnlyDictionary<ContentKey, double> Rank);
 }
 
 /// <summary>
@@ -99,18 +167,57 @@ public static class Diffusion
         {
             throw new ArgumentOutOfRangeException(nameof(restart), "restart must be in (0, 1] and epsilon positive.");
         }
+        (ContentKey Item, double Weight)[] given = [.. seeds];
+        if (graph.LastDiffusion is { } last && last.Restart == restart && last.Epsilon == epsilon && last.MaxPushes == maxPushes
+            && last.Seeds.AsSpan().SequenceEqual(given))
+        {
+            return last.Rank;
+        }
+        var rank = Push(graph, given, restart, epsilon, maxPushes);
+        graph.LastDiffusion = new NeighbourGraph.Diffused(given, restart, epsilon, maxPushes, rank);
+        return rank;
+    }
+
+    private static IReadOnlyDictionary<ContentKey, double> Push(
+        NeighbourGraph graph, (ContentKey Item, double Weight)[] seeds, double restart, double epsilon, int maxPushes)
+    {
         var total = seeds.Where(s => s.Weight > 0).Sum(s => s.Weight);
-        var rank = new Dictionary<ContentKey, double>();
+        var result = new Dictionary<ContentKey, double>();
         if (!(total > 0))
         {
-            return rank;
+            return result;
         }
-        var residual = new Dictionary<ContentKey, double>();
-        var queue = new Queue<ContentKey>();
-        foreach (var (item, weight) in seeds.Where(s => s.Weight > 0))
+        // Seeds without edges get numbers after the graph's own: they keep their mass, and take their turn in the queue.
+        var count = graph.Count;
+        var extra = new List<ContentKey>();
+        int Id(ContentKey item)
         {
-            var before = residual.GetValueOrDefault(item);
-            residual[item] = before + weight / total;
+            var id = graph.IdOf(item);
+            if (id >= 0)
+            {
+                return id;
+            }
+            var at = extra.IndexOf(item);
+            if (at < 0)
+            {
+                extra.Add(item);
+                at = extra.Count - 1;
+            }
+            return count + at;
+        }
+        var ids = seeds.Select(s => s.Weight > 0 ? Id(s.Item) : -1).ToArray();
+        var residual = new double[count + extra.Count];
+        var rank = new double[count + extra.Count];
+        var queue = new Queue<int>();
+        for (var i = 0; i < seeds.Length; i++)
+        {
+            if (ids[i] < 0)
+            {
+                continue;
+            }
+            var item = ids[i];
+            var before = residual[item];
+            residual[item] = before + seeds[i].Weight / total;
             if (before <= epsilon && residual[item] > epsilon)
             {
                 queue.Enqueue(item);
@@ -127,13 +234,8 @@ public static class Diffusion
             }
             pushes++;
             residual[u] = 0;
-            rank[u] = rank.GetValueOrDefault(u) + restart * mass;
-            var neighbours = graph.Of(u);
-            var weightSum = 0.0;
-            foreach (var n in neighbours)
-            {
-                weightSum += n.Similarity;
-            }
+            rank[u] += restart * mass;
+            var weightSum = u < count ? graph.WeightSumOf(u) : 0;
             if (weightSum <= 0)
             {
                 // A node without edges keeps its mass (it restarts from itself).
@@ -141,17 +243,28 @@ public static class Diffusion
                 continue;
             }
             var spread = (1 - restart) * mass / weightSum;
-            foreach (var n in neighbours)
+            var targets = graph.TargetsOf(u);
+            var edges = graph.EdgesOf(u);
+            for (var e = 0; e < targets.Length; e++)
             {
-                var before = residual.GetValueOrDefault(n.Item);
-                var after = before + spread * n.Similarity;
-                residual[n.Item] = after;
+                var v = targets[e];
+                var before = residual[v];
+                var after = before + spread * edges[e].Similarity;
+                residual[v] = after;
                 if (before <= epsilon && after > epsilon)
                 {
-                    queue.Enqueue(n.Item);
+                    queue.Enqueue(v);
                 }
             }
         }
-        return rank;
+        // Every node pushed holds rank (restart × a mass above epsilon > 0); no other does.
+        for (var id = 0; id < rank.Length; id++)
+        {
+            if (rank[id] > 0)
+            {
+                result[id < count ? graph.ItemOf(id) : extra[id - count]] = rank[id];
+            }
+        }
+        return result;
     }
 }
