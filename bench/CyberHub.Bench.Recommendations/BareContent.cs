@@ -15,6 +15,7 @@ public static class BareContent
 {
     public const string Name = "content-only, bare (no metadata, no other learners)";
     public const string ServedDiffusion = "served, diffusion content (before)";
+    public const string HubnessAroundHistory = "served, hubness of the lists around the history only (before)";
 
     /// <summary>The served ranking as it was: the content component is the diffusion alone.</summary>
     public static BlendSettings Before { get; } = BlendSettings.Default with { ContentMix = 0 };
@@ -33,13 +34,14 @@ public static class BareContent
 
     public static EvaluationContext Context(LoadedCatalog bare, float[] starterQuery) => new(Name, bare.Store, bare.Items, [], starterQuery);
 
-    /// <summary>The rows of the bare tables: the baseline, the two content components, the served ranking before and now.</summary>
+    /// <summary>The rows of the bare tables: the baseline, the two content components, the served ranking before its direct content score, before it read every candidate's hubness, and now.</summary>
     public static IReadOnlyList<IRecommender> Strategies(EvaluationContext context) =>
     [
         new MeanEmbeddingRecommender(context),
         new BlendRecommender(context, Bench.Recommendations.Strategies.Diffusion, BlendRecommender.Mode.Diffusion),
         new MultiInterestRecommender(context, Bench.Recommendations.Strategies.MultiInterest),
         new ServedRecommender(context, ServedDiffusion, settings: Before),
+        new ServedRecommender(context, HubnessAroundHistory, everyHubness: false),
         new ServedRecommender(context, Bench.Recommendations.Strategies.Served),
     ];
 

@@ -46,6 +46,20 @@ public sealed class BlendInputs
     public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(items.Distinct().Where(Lists.ContainsKey).ToDictionary(k => k, k => Lists[k]));
 
+    /// <summary>The hubness of <paramref name="items"/> from their lists, as <see cref="IItemGraph.HubnessAsync"/> answers.</summary>
+    public Task<IReadOnlyDictionary<ContentKey, double>> HubnessAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<ContentKey, double>();
+        foreach (var item in items)
+        {
+            if (Lists.TryGetValue(item, out var list) && NeighbourGraph.MeanSimilarity(item, list) is { } hub)
+            {
+                found[item] = hub;
+            }
+        }
+        return Task.FromResult<IReadOnlyDictionary<ContentKey, double>>(found);
+    }
+
     /// <summary>The learned blend's model for this data set (null: <see cref="BlendModel.Default"/>).</summary>
     public BlendModel? Model { get; set; }
 
@@ -242,11 +256,13 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
 /// <summary>
 /// What the service serves, by the service's own code: the same reads in the same shape (the profile's 150 nearest
 /// items through <see cref="RecommendationCore.CandidatesAsync"/>, the item graph two hops around the latest completions
-/// through <see cref="ServedRanking.NeighbourhoodAsync"/>, the components' candidates) and <see cref="ServedRanking.Rank"/>
-/// over them, the 50-item list cut to 10 as a request for 10 is. The co-completion counts are the harness's model fed
-/// every training completion (the service's store answers the same counts for the pairs leaving the history).
+/// through <see cref="ServedRanking.NeighbourhoodAsync"/>, the components' candidates, the hubness of every candidate
+/// whose list that graph did not hold) and <see cref="ServedRanking.Rank"/> over them, the 50-item list cut to 10 as a
+/// request for 10 is. The co-completion counts are the harness's model fed every training completion (the service's
+/// store answers the same counts for the pairs leaving the history). <paramref name="everyHubness"/> false: the hubness
+/// of the lists read around the history only, the others counting their mean (the service before it read them).
 /// </summary>
-public sealed class ServedRecommender(EvaluationContext context, string name, ServedBlend? blend = null, BlendSettings? settings = null) : IRecommender
+public sealed class ServedRecommender(EvaluationContext context, string name, ServedBlend? blend = null, BlendSettings? settings = null, bool everyHubness = true) : IRecommender
 {
     public string Name => name;
 
@@ -266,7 +282,11 @@ public sealed class ServedRecommender(EvaluationContext context, string name, Se
         var nearest = vector is null ? [] : await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, cancellationToken);
         var graph = await ServedRanking.NeighbourhoodAsync(ServedRanking.Seeds(history), inputs.NeighboursAsync, cancellationToken);
         var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
-            .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct();
+            .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct().ToList();
+        if (everyHubness)
+        {
+            graph.LearnHubness(await inputs.HubnessAsync(ServedRanking.WithoutHubness(graph, keys), cancellationToken));
+        }
         var items = keys.Where(context.ByKey.ContainsKey)
             .ToDictionary(k => k, k => new RankingItem(k, context.ByKey[k].Vector, inputs.Paths[k]));
         return ServedRanking.Rank(new ServedRankingInput(history, graph, inputs.CoCompletion, items, [.. nearest.Select(n => n.Key)], started),

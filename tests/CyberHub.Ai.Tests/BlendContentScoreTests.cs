@@ -102,6 +102,39 @@ public sealed class BlendContentScoreTests
     }
 
     [Fact]
+    public void Hubness_read_for_candidates_outside_the_lists_around_the_history_corrects_them_too()
+    {
+        // The graph a miss reads around the history: the two done items' lists only. The hub and the topic's next item
+        // are candidates (the vector search found them), but their own lists were not read.
+        var history = History();
+        static NeighbourGraph Around() => new(
+        [
+            (K("a-1"), [new Neighbour(K("hub"), 0.9), new Neighbour(K("a-2"), 0.95)]),
+            (K("a-2"), [new Neighbour(K("hub"), 0.9), new Neighbour(K("a-1"), 0.95)]),
+        ]);
+        var items = Vectors.Keys.ToDictionary(k => k, k => new RankingItem(k, Vectors[k], new PathItem(k, null, null, [])));
+        ServedRankingInput Input(NeighbourGraph graph) =>
+            new(history, graph, new CoCompletionModel(), items, [K("hub"), K("topic")], history.Select(h => h.Key).ToHashSet());
+
+        var unread = Around();
+        Assert.Equal([K("hub"), K("topic")], ServedRanking.WithoutHubness(unread, [K("a-1"), K("hub"), K("topic"), K("hub"), K("a-2")]));
+        // Counting the known lists' mean for both, the hub (closer to the learner's mean) comes first ...
+        Assert.Equal(K("hub"), ServedRanking.Rank(Input(unread))[0].Key);
+
+        // ... with their own hubness, as the store answers it, the topic's item does, as when their lists were in the graph.
+        var read = Around();
+        var edges = read.Count;
+        read.LearnHubness(new Dictionary<ContentKey, double> { [K("hub")] = 0.9, [K("topic")] = 0.3, [K("a-1")] = 0.1 });
+        Assert.Equal(K("topic"), ServedRanking.Rank(Input(read))[0].Key);
+        Assert.Equal(0.3, read.Hubness(K("topic"))!.Value, 9);
+        // Learning hubness adds no edge and keeps what the graph's own lists said.
+        Assert.Equal(edges, read.Count);
+        Assert.Empty(read.Of(K("topic")));
+        Assert.Equal(0.925, read.Hubness(K("a-1"))!.Value, 9);
+        Assert.Empty(ServedRanking.WithoutHubness(read, [K("hub"), K("topic")]));
+    }
+
+    [Fact]
     public void Content_scores_are_shares_and_without_vectors_the_diffusion_is_unchanged()
     {
         var scores = Ranker(BlendSettings.Default with { ContentMix = 0.5 }).Candidates(History(), [K("topic")]).Select(c => c.Content.Score).ToList();

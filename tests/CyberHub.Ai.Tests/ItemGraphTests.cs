@@ -113,6 +113,34 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
     }
 
     [Fact]
+    public async Task Each_items_hubness_is_the_mean_similarity_of_its_stored_list_and_follows_it()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(131, count: 5);
+        var keys = Enumerable.Range(0, 60).Select(i => new ContentKey(i % 4 == 0 ? "lab" : "course", $"h{i:D3}")).ToList();
+        await SeedSequentiallyAsync(store, keys, topics);
+        var graph = ItemGraph.Of(store);
+
+        async Task AssertMeansAsync(IReadOnlyList<ContentKey> asked)
+        {
+            var lists = await graph.NeighboursAsync(asked);
+            var hubness = await graph.HubnessAsync([.. asked, new ContentKey("course", "never-stored")]);
+            Assert.Equal(lists.Keys.OrderBy(k => k.ContentId), hubness.Keys.OrderBy(k => k.ContentId));
+            Assert.All(lists, pair => Assert.Equal(pair.Value.Average(n => n.Similarity), hubness[pair.Key], 9));
+        }
+
+        await AssertMeansAsync(keys);
+        Assert.Empty(await graph.HubnessAsync([]));
+        // An item's list changes when a neighbour is deleted and it is refilled: its hubness is the new list's mean.
+        foreach (var key in keys.Take(20))
+        {
+            Assert.True(await store.DeleteAsync(key));
+        }
+        await AssertMeansAsync(keys);
+        Assert.DoesNotContain(keys[0], (await graph.HubnessAsync(keys)).Keys);
+    }
+
+    [Fact]
     public async Task A_store_with_items_but_no_graph_builds_it_at_start()
     {
         var store = await Fixture.CreateStoreAsync();

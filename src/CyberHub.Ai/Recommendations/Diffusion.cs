@@ -47,17 +47,9 @@ public sealed class NeighbourGraph
         }
         foreach (var (item, nearest) in lists)
         {
-            var (sum, count) = (0.0, 0);
-            foreach (var n in nearest)
+            if (MeanSimilarity(item, nearest) is { } hub)
             {
-                if (n.Item != item)
-                {
-                    (sum, count) = (sum + n.Similarity, count + 1);
-                }
-            }
-            if (count > 0)
-            {
-                _hubness[item] = sum / count;
+                _hubness[item] = hub;
             }
             foreach (var n in nearest)
             {
@@ -111,6 +103,35 @@ public sealed class NeighbourGraph
     /// the graph was built from (an item only reached through others' lists).
     /// </summary>
     public double? Hubness(ContentKey item) => _hubness.TryGetValue(item, out var value) ? value : null;
+
+    /// <summary>
+    /// Learns the <see cref="Hubness"/> of more items (as <see cref="IItemGraph.HubnessAsync"/> reads it) without adding
+    /// their edges: the walk stays the one over the lists the graph was built from, and what it already knows is kept.
+    /// Call it before the graph is shared.
+    /// </summary>
+    public void LearnHubness(IReadOnlyDictionary<ContentKey, double> hubness)
+    {
+        ArgumentNullException.ThrowIfNull(hubness);
+        foreach (var (item, hub) in hubness)
+        {
+            _hubness.TryAdd(item, hub);
+        }
+    }
+
+    /// <summary>The mean similarity of <paramref name="item"/>'s own list (the item itself not counted); null for an empty list.</summary>
+    public static double? MeanSimilarity(ContentKey item, IReadOnlyList<Neighbour> nearest)
+    {
+        ArgumentNullException.ThrowIfNull(nearest);
+        var (sum, count) = (0.0, 0);
+        foreach (var n in nearest)
+        {
+            if (n.Item != item)
+            {
+                (sum, count) = (sum + n.Similarity, count + 1);
+            }
+        }
+        return count > 0 ? sum / count : null;
+    }
 
     /// <summary>The item's number (0 ..) in this graph, or -1 when it has no edges.</summary>
     internal int IdOf(ContentKey item) => _ids.TryGetValue(item, out var id) ? id : -1;

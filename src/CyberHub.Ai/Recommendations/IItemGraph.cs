@@ -11,4 +11,11 @@ public interface IItemGraph
     /// <summary>The stored nearest neighbours of each of <paramref name="items"/>, closest first; items without a list are absent.</summary>
     Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
         IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The <see cref="NeighbourGraph.Hubness"/> of each of <paramref name="items"/>: the mean similarity of its stored
+    /// list (<see cref="NeighbourGraph.MeanSimilarity"/>), without reading the lists out; items without a list are absent.
+    /// </summary>
+    Task<IReadOnlyDictionary<ContentKey, double>> HubnessAsync(
+        IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default);
 }

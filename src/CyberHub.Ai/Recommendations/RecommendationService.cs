@@ -123,8 +123,12 @@ public sealed class RecommendationService(
             known.TryAdd(item.Key, item);
         }
         var model = CoCompletionModel.From(counts.Result, coCompletionSettings);
-        // The components' own candidates, fetched once for their vectors, titles and path facts.
-        await FetchAsync(known, ServedRanking.ComponentCandidates(history, neighbourhood.Result, model), cancellationToken);
+        // The components' own candidates, fetched once for their vectors, titles and path facts; beside that read, the
+        // hubness of every candidate whose list the graph around the history did not hold.
+        var candidates = ServedRanking.ComponentCandidates(history, neighbourhood.Result, model);
+        var hubness = graph.HubnessAsync(ServedRanking.WithoutHubness(neighbourhood.Result, known.Keys.Concat(candidates)), cancellationToken);
+        await FetchAsync(known, candidates, cancellationToken);
+        neighbourhood.Result.LearnHubness(await hubness);
 
         var input = new ServedRankingInput(history, neighbourhood.Result, model,
             known.ToDictionary(p => p.Key, p => new RankingItem(p.Key, p.Value.Vector, PathOf(p.Value))),

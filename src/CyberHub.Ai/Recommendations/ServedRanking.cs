@@ -173,6 +173,20 @@ public static class ServedRanking
     }
 
     /// <summary>
+    /// The items of <paramref name="candidates"/> (each once) whose <see cref="NeighbourGraph.Hubness"/> the graph does
+    /// not know: their lists were not among those read around the history. Read them with
+    /// <see cref="IItemGraph.HubnessAsync"/> and give them to <see cref="NeighbourGraph.LearnHubness"/>, so the content
+    /// score corrects every candidate by its own hubness instead of the mean of the known ones.
+    /// </summary>
+    public static IReadOnlyList<ContentKey> WithoutHubness(NeighbourGraph graph, IEnumerable<ContentKey> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(candidates);
+        var seen = new HashSet<ContentKey>();
+        return [.. candidates.Where(k => graph.Hubness(k) is null && seen.Add(k))];
+    }
+
+    /// <summary>
     /// The components' own candidates (what the diffusion reaches, capped; the co-completion successors): the items the
     /// caller fetches, besides the history and the vector search's nearest, before <see cref="Rank"/>.
     /// </summary>

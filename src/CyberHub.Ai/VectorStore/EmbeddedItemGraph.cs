@@ -104,6 +104,24 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         return Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(found);
     }
 
+    public Task<IReadOnlyDictionary<ContentKey, double>> HubnessAsync(
+        IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var found = new Dictionary<ContentKey, double>();
+        lock (_sync)
+        {
+            foreach (var item in items)
+            {
+                if (_lists.TryGetValue(item, out var list) && NeighbourGraph.MeanSimilarity(item, list) is { } hub)
+                {
+                    found[item] = hub;
+                }
+            }
+        }
+        return Task.FromResult<IReadOnlyDictionary<ContentKey, double>>(found);
+    }
+
     public Task<bool> IsBuiltAsync(CancellationToken cancellationToken = default) => Task.FromResult(_state == State.Built);
 
     public async Task DeferAsync(CancellationToken cancellationToken = default)

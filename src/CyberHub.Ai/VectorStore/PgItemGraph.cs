@@ -123,6 +123,36 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }, cancellationToken);
     }
 
+    public async Task<IReadOnlyDictionary<ContentKey, double>> HubnessAsync(
+        IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var found = new Dictionary<ContentKey, double>();
+        if (items.Count == 0)
+        {
+            return found;
+        }
+        var keys = items.Distinct().ToArray();
+        return await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            // The mean is taken here, so ten rows per item do not cross the wire for one number.
+            await using var command = new NpgsqlCommand("""
+                SELECT n.content_type, n.content_id, avg(n.similarity) FROM item_neighbours AS n
+                JOIN unnest($1::text[], $2::text[]) AS k(content_type, content_id) USING (content_type, content_id)
+                WHERE (n.neighbour_type, n.neighbour_id) <> (n.content_type, n.content_id)
+                GROUP BY n.content_type, n.content_id
+                """, connection);
+            command.Parameters.Add(TextArray(keys.Select(k => k.ContentType)));
+            command.Parameters.Add(TextArray(keys.Select(k => k.ContentId)));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                found[new ContentKey(reader.GetString(0), reader.GetString(1))] = reader.GetDouble(2);
+            }
+            return (IReadOnlyDictionary<ContentKey, double>)found;
+        }, cancellationToken);
+    }
+
     public async Task<bool> IsBuiltAsync(CancellationToken cancellationToken = default) =>
         await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
