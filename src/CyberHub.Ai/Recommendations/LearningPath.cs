@@ -40,6 +40,8 @@ public static class LearningPath
     /// <summary>What a ready item unlocked by a completed prerequisite scores (times the prerequisite's recency weight).</summary>
     public const double Unlocked = 1.0;
 
+    private static readonly ContentKey[] NoneMissing = [];
+
     /// <summary>
     /// Path signals for <paramref name="candidates"/> given the learner's history (items with their path facts and a
     /// recency weight, any order). Items of the history are not scored.
@@ -63,6 +65,7 @@ public static class LearningPath
                 Share: totalWeight > 0 ? g.Sum(h => Math.Max(0, h.Weight)) / totalWeight : 0,
                 Level: g.Where(h => h.Item.Level is not null).OrderByDescending(h => h.Weight).ThenByDescending(h => h.Item.Level).Select(h => h.Item.Level).FirstOrDefault()),
                 StringComparer.OrdinalIgnoreCase);
+        var maxWeight = weightOf.Count > 0 ? weightOf.Values.Max() : 0;
         var signals = new Dictionary<ContentKey, PathSignal>();
         foreach (var candidate in candidates)
         {
@@ -70,8 +73,10 @@ public static class LearningPath
             {
                 continue;
             }
-            var missing = candidate.Prerequisites.Where(p => !done.Contains(p)).Distinct().ToList();
-            var after = candidate.Prerequisites.Where(done.Contains).OrderByDescending(p => weightOf.GetValueOrDefault(p)).Cast<ContentKey?>().FirstOrDefault();
+            // Most items have no prerequisites: nothing missing, nothing unlocked them.
+            IReadOnlyList<ContentKey> missing = candidate.Prerequisites.Count == 0 ? NoneMissing : candidate.Prerequisites.Where(p => !done.Contains(p)).Distinct().ToList();
+            var after = candidate.Prerequisites.Count == 0 ? null
+                : candidate.Prerequisites.Where(done.Contains).OrderByDescending(p => weightOf.GetValueOrDefault(p)).Cast<ContentKey?>().FirstOrDefault();
             var score = 0.0;
             if (candidate.Topic is not null && topics.TryGetValue(candidate.Topic, out var topic))
             {
@@ -87,7 +92,7 @@ public static class LearningPath
             }
             if (missing.Count == 0 && after is { } unlockedBy)
             {
-                score = Math.Max(score, Unlocked * weightOf[unlockedBy] / Math.Max(1e-9, weightOf.Values.Max()) * topicShare(candidate));
+                score = Math.Max(score, Unlocked * weightOf[unlockedBy] / Math.Max(1e-9, maxWeight) * topicShare(candidate));
             }
             signals[candidate.Key] = new PathSignal(Math.Clamp(score, 0, 1), missing.Count == 0, after, missing);
         }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using CyberHub.Ai.VectorStore;
 
 namespace CyberHub.Ai.Recommendations;
@@ -418,6 +419,18 @@ public static class ServedRanking
                     after.Where(a => !done.Contains(a.Item)).ToDictionary(a => a.Item, a => Math.Min(1, a.Share * factor))));
             }
         }
+        // Other learners' part of each candidate's estimate, Σ weight · n · share / (n + m) over the sources, summed once
+        // per source entry rather than looked up per candidate and source: a source without the candidate adds 0, so
+        // each candidate's terms are added in the same order to the same total.
+        var observedOf = new Dictionary<ContentKey, double>();
+        foreach (var s in sources)
+        {
+            foreach (var (item, share) in s.After)
+            {
+                ref var sum = ref CollectionsMarshal.GetValueRefOrAddDefault(observedOf, item, out _);
+                sum += s.Weight * s.Learners * share / (s.Learners + m);
+            }
+        }
         // The prior's share of the estimate: Σ weight · m / (n + m), the same for every candidate.
         var priorShare = sources.Sum(s => s.Weight * m / (s.Learners + m));
         Func<BlendCandidate, double, double> score = (_, sum) => Math.Clamp(sum, 0, 1);
@@ -433,7 +446,7 @@ public static class ServedRanking
         }
         var picks = Blend.Picks(candidates, (c, _) =>
         {
-            var observed = sources.Sum(s => s.Weight * s.Learners * s.After.GetValueOrDefault(c.Key) / (s.Learners + m));
+            var observed = observedOf.GetValueOrDefault(c.Key);
             var (content, path) = Prior(c);
             return
             [
