@@ -301,8 +301,7 @@ public static class PgReadBench
         var fetch = searchCase.Limit + excluded.Length;
         var candidates = PgVectorStore.RerankCandidates(fetch);
         var efSearch = Math.Clamp(Math.Max(fetch * 2, candidates), EfSearch, 1000);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('plan_cache_mode', 'force_custom_plan', true)")
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(PgVectorStore.SearchSettingsSql(exactScan: false))
         {
             Parameters = { new() { Value = efSearch.ToString(CultureInfo.InvariantCulture) } },
         });

@@ -778,3 +778,81 @@ public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFix
         Assert.Contains("VectorSearch:EfSearch must be between 10 and 1000", error.Message);
     }
 }
+
+/// <summary>
+/// A pgvector search walks the HNSW index whatever its beam, exclusions and type. pgvector prices an HNSW scan by its
+/// beam, and a wide beam over a catalog of some thousands is priced as reading the whole index; where the rows keep
+/// their vectors out of line (rows of more than 2 KB, as an import's descriptions make them), a sequential scan looked
+/// cheaper, and the planner converted every row to half precision and sorted them all on each search.
+/// </summary>
+public sealed class PgVectorSearchPlanTests(PgVectorStoreFixture pg) : IClassFixture<PgVectorStoreFixture>
+{
+    // Beams and candidates as the store computes them (PgVectorSearchBeamTests): a recommendation miss asks for the 150
+    // nearest not started (beam and candidates 2 × (150 + started)); a page of search results for 10.
+    [Theory]
+    [InlineData(null, 150, 5, 310, 310)]
+    [InlineData(null, 150, 0, 300, 300)]
+    [InlineData(null, 10, 30, 100, 80)]
+    [InlineData("lab", 150, 5, 310, 310)]
+    public async Task A_search_walks_the_index_whatever_its_beam_exclusions_and_type(string? type, int limit, int excluded, int efSearch, int candidates)
+    {
+        var store = await Catalogs.GetOrAdd(pg, SeededAsync);
+        await using var connection = await pg.OpenConnectionAsync(store);
+        await using var transaction = await connection.BeginTransactionAsync();
+        var query = new Topics(3).Next();
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new(PgVectorStore.SearchSettingsSql(exactScan: false)) { Parameters = { new() { Value = efSearch.ToString(CultureInfo.InvariantCulture) } } },
+                new("EXPLAIN " + PgVectorStore.NearestSql(type is not null, excluded > 0, withVectors: true, halfIndex: true))
+                {
+                    Parameters =
+                    {
+                        new() { Value = "[" + string.Join(',', query.Select(x => x.ToString("R", CultureInfo.InvariantCulture))) + "]", NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Unknown },
+                        new() { Value = (long)candidates },
+                        new() { Value = (object?)type ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                        new() { Value = Enumerable.Range(1, excluded).Select(_ => "lesson").ToArray() },
+                        new() { Value = Enumerable.Range(1, excluded).Select(i => $"item-{i}").ToArray() },
+                        new() { Value = (long)limit },
+                    },
+                },
+            },
+        };
+        var plan = new List<string>();
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Contains(plan, line => line.Contains($"Index Scan using {PgVectorStore.HalfIndex} on content_items", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => line.Contains("Seq Scan on content_items", StringComparison.Ordinal));
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<PgVectorStoreFixture, Task<IVectorStore>> Catalogs = new();
+
+    /// <summary>
+    /// A store of 2,000 items written straight in, with descriptions long enough that the rows keep their vectors out
+    /// of line, then the index built over them and the table analysed, as after an import.
+    /// </summary>
+    private static async Task<IVectorStore> SeededAsync(PgVectorStoreFixture pg)
+    {
+        var store = await pg.CreateStoreAsync();
+        await pg.ExecuteSqlAsync(store, $"""
+            SELECT setseed(0.17);
+            INSERT INTO content_items (content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding)
+            SELECT CASE WHEN g % 10 = 0 THEN 'lab' ELSE 'lesson' END, 'item-' || g, 'Lesson ' || g,
+                   (SELECT string_agg(md5(random()::text), ' ') FROM generate_series(1, 24) WHERE g > 0), jsonb_build_object(), 1, now(), now(),
+                   (SELECT array_agg(random() - 0.5) FROM generate_series(1, {ContentVectors.Dimensions}) WHERE g > 0)::vector
+            FROM generate_series(1, 2000) AS g;
+            REINDEX INDEX {PgVectorStore.HalfIndex};
+            ANALYZE content_items;
+            """);
+        Assert.Equal("true", (await pg.QueryAsync(store, "SELECT (avg(pg_column_size(c.*)) > 2000)::text FROM content_items AS c"))[0]);
+        return store;
+    }
+}
