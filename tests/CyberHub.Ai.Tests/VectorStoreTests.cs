@@ -831,6 +831,8 @@ public sealed class PgVectorSearchPlanTests(PgVectorStoreFixture pg) : IClassFix
 
         Assert.Contains(plan, line => line.Contains($"Index Scan using {PgVectorStore.HalfIndex} on content_items", StringComparison.Ordinal));
         Assert.DoesNotContain(plan, line => line.Contains("Seq Scan on content_items", StringComparison.Ordinal));
+        // The price that keeps sorting out is not a reason to compile the plan.
+        Assert.DoesNotContain(plan, line => line.StartsWith("JIT:", StringComparison.Ordinal));
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<PgVectorStoreFixture, Task<IVectorStore>> Catalogs = new();

@@ -542,12 +542,13 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
     /// by the beam, and a wide one (a miss asks for 150 nearest, a beam of 310) on a catalog of some thousands is priced
     /// as reading the whole index, so the planner preferred to convert every row to half precision and sort them all
     /// (10,000 items: 1.6 cores of PostgreSQL for 13 recommendation misses a second). With sorting priced out, the only
-    /// plan that yields rows in distance order without one is the walk. Beyond what one walk yields comfortably
-    /// (<paramref name="exactScan"/>) it is the other way round: an exact scan is the complete answer.
+    /// plan that yields rows in distance order without one is the walk; the price that puts on the plan would also
+    /// have it compiled by the JIT (half a second per search, never repaid), so the JIT is off. Beyond what one walk
+    /// yields comfortably (<paramref name="exactScan"/>) it is the other way round: an exact scan is the complete answer.
     /// </summary>
     internal static string SearchSettingsSql(bool exactScan) =>
         "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), " +
-        "set_config('plan_cache_mode', 'force_custom_plan', true), " +
+        "set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true), " +
         (exactScan ? "set_config('enable_indexscan', 'off', true)" : "set_config('enable_sort', 'off', true)");
 
     /// <summary>
