@@ -132,7 +132,7 @@ public sealed class RolesTests(WebAppFixture app, ITestOutputHelper output)
         await app.Api.SetRolesAsync(registered.User.Id, CyberHub.Contracts.Roles.Learner, CyberHub.Contracts.Roles.ContentCreator);
 
         // The session still holds the old roles: the studio asks Core, learns that the account changed, and says so.
-        await web.Page.GotoAsync("/studio");
+        await web.OpenToBeRedirectedAsync("/studio");
         await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"/login\?"), new() { Timeout = (float)WebSession.BootTimeout.TotalMilliseconds });
         await web.ExpectAtAsync("/login", "Log in");
         await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"returnUrl=%2Fstudio"));

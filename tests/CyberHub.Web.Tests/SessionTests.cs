@@ -127,7 +127,7 @@ public sealed class SessionTests(WebAppFixture app, ITestOutputHelper output)
         var learner = Learner.New("visitor");
         await app.Api.RegisterAsync(learner);
 
-        await web.Page.GotoAsync("/insights");
+        await web.OpenToBeRedirectedAsync("/insights");
         await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"/login\?returnUrl=%2Finsights$"));
         await web.LogInAsync(learner.Email, learner.Password);
         await web.ExpectAtAsync("/insights", "Insights");
@@ -160,7 +160,7 @@ public sealed class SessionTests(WebAppFixture app, ITestOutputHelper output)
             """);
         await app.Api.RevokeAsync(refresh);
 
-        await web.Page.GotoAsync("/dashboard");
+        await web.OpenToBeRedirectedAsync("/dashboard");
         await Assertions.Expect(web.Page).ToHaveURLAsync(new Regex(@"/login\?returnUrl=%2Fdashboard$"));
         await web.WaitForHeadingAsync("Log in");
         Assert.Null(await web.StoredTokensAsync());

@@ -72,6 +72,13 @@ public sealed partial class WebSession : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(90);
 
+    /// <summary>
+    /// Opens an app path that the app is expected to leave by itself (a signed-out or ended session sent to log in),
+    /// waiting only until the navigation commits: the app's own redirect may come before the page's load event, and a
+    /// wait for that event would then fail as an aborted navigation. The caller asserts where the app went.
+    /// </summary>
+    public async Task OpenToBeRedirectedAsync(string path) => await Page.GotoAsync(path, new() { WaitUntil = WaitUntilState.Commit });
+
     /// <summary>Loads an app path and waits until Blazor has booted and rendered the page's heading.</summary>
     public async Task GotoAsync(string path)
     {
