@@ -9,8 +9,8 @@ public readonly record struct Neighbour(ContentKey Item, double Similarity);
 /// The catalog's k-nearest-neighbour graph: for each item, its nearest items by vector (as the vector store finds them
 /// when the item is imported). Edges are made symmetric (a neighbour of b is b's neighbour too) and weighted by
 /// similarity raised to <c>sharpness</c>, so close neighbours carry most of the mass. Only edges with positive similarity
-/// are kept. Immutable once built. Each item whose own list was given also has its <see cref="Hubness"/>: the mean
-/// similarity of that list.
+/// are kept. The edges are fixed once built. Each item whose own list was given also has its <see cref="Hubness"/>: the mean
+/// similarity of that list; the hubness of more items can be learnt (<see cref="LearnHubness"/>) before the graph is shared.
 /// Items are numbered once here (their edges as arrays of those numbers, heaviest first), so a diffusion walks arrays
 /// instead of hashing content keys at every step.
 /// </summary>
