@@ -266,6 +266,19 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
             }
         }
         Assert.Equal(count, keys.Count);
+        await AssertHubnessAsync(store, keys, lists);
+    }
+
+    /// <summary>Every listed item's hubness is its stored list's mean similarity; an item without a list has none.</summary>
+    private static async Task AssertHubnessAsync(IVectorStore store, IReadOnlyList<ContentKey> keys, IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>> lists)
+    {
+        var hubness = await ItemGraph.Of(store).HubnessAsync([.. keys, new ContentKey("course", "never-stored")]);
+        Assert.Equal(lists.Keys.ToHashSet(), hubness.Keys.ToHashSet());
+        foreach (var (key, list) in lists)
+        {
+            Assert.True(Math.Abs(list.Average(n => n.Similarity) - hubness[key]) < 1e-9,
+                $"{key}: hubness {hubness[key]}, its list's mean {list.Average(n => n.Similarity)}");
+        }
     }
 
     private static async Task AssertRecallAsync(IVectorStore store)
@@ -313,6 +326,7 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
         }
         Assert.True(poor.Count <= Math.Max(1, 0.02 * listed), $"{poor.Count} of {listed} lists hold under 7 in 10 of their exact neighbours: {string.Join("; ", poor)}");
         Assert.True(found >= 0.95 * wanted, $"the lists hold {found} of the exact {wanted} neighbours");
+        await AssertHubnessAsync(store, keys, lists);
     }
 }
 
@@ -435,6 +449,24 @@ public sealed class PgItemGraphTests(PgVectorStoreFixture fixture)
             }
             await Task.Delay(50);
         }
+    }
+
+    [Fact]
+    public async Task A_graph_stored_before_hubness_was_kept_gets_every_lists_mean_at_start_and_keeps_it()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(171, count: 6);
+        await SeedSequentiallyAsync(store, Enumerable.Range(0, 90).Select(i => new ContentKey("course", $"u{i:D3}")), topics);
+        // The shape the previous version left: a built graph, and no table of means.
+        await Fixture.ExecuteSqlAsync(store, "DROP TABLE item_hubness");
+
+        var reopened = await Fixture.ReopenAsync(store);
+        Assert.True(await ItemGraph.Of(reopened).IsBuiltAsync());
+        await AssertExactAsync(reopened);
+        await reopened.UpsertAsync(Record("course", "u001"), [topics.Next()]);
+        await reopened.DeleteAsync(new ContentKey("course", "u002"));
+        await reopened.UpsertAsync(Record("lab", "new"), [topics.Next()]);
+        await AssertExactAsync(reopened);
     }
 
     [Fact]

@@ -13,7 +13,9 @@ namespace CyberHub.Ai.VectorStore;
 /// <list type="bullet">
 /// <item><c>item_neighbours</c>: one row per edge (item → neighbour, similarity), keyed by the item and indexed by the
 /// neighbour, so both "the list of x" and "the lists that hold x" are index look-ups;</item>
-/// <item><c>item_neighbour_floors</c>: the k-th similarity of every full list, the bar a newcomer must clear to enter it.</item>
+/// <item><c>item_neighbour_floors</c>: the k-th similarity of every full list, the bar a newcomer must clear to enter it;</item>
+/// <item><c>item_hubness</c>: the mean similarity of every list, recomputed with the list, so a recommendation reads one row
+/// per candidate instead of aggregating its list.</item>
 /// </list>
 /// Every catalog write takes a per-schema advisory lock first and keeps the graph exact in its own transaction:
 /// <list type="bullet">
@@ -45,6 +47,12 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             content_type text COLLATE "C" NOT NULL,
             content_id text COLLATE "C" NOT NULL,
             floor double precision NOT NULL,
+            PRIMARY KEY (content_type, content_id)
+        );
+        CREATE TABLE IF NOT EXISTS item_hubness (
+            content_type text COLLATE "C" NOT NULL,
+            content_id text COLLATE "C" NOT NULL,
+            hubness double precision NOT NULL,
             PRIMARY KEY (content_type, content_id)
         );
         CREATE TABLE IF NOT EXISTS item_graph_state (
@@ -135,12 +143,11 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         var keys = items.Distinct().ToArray();
         return await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
-            // The mean is taken here, so ten rows per item do not cross the wire for one number.
+            // Kept with the lists: one row per item, where averaging each list here read ten (a fifth of a pgvector miss's
+            // database time, docs/benchmarks.md).
             await using var command = new NpgsqlCommand("""
-                SELECT n.content_type, n.content_id, avg(n.similarity) FROM item_neighbours AS n
+                SELECT h.content_type, h.content_id, h.hubness FROM item_hubness AS h
                 JOIN unnest($1::text[], $2::text[]) AS k(content_type, content_id) USING (content_type, content_id)
-                WHERE (n.neighbour_type, n.neighbour_id) <> (n.content_type, n.content_id)
-                GROUP BY n.content_type, n.content_id
                 """, connection);
             command.Parameters.Add(TextArray(keys.Select(k => k.ContentType)));
             command.Parameters.Add(TextArray(keys.Select(k => k.ContentId)));
@@ -183,6 +190,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+        await FillHubnessAsync(connection, cancellationToken);
         await using var state = new NpgsqlCommand("SELECT state FROM item_graph_state WHERE id = 1", connection);
         if (await state.ExecuteScalarAsync(cancellationToken) is "built" || !BuildOnStart)
         {
@@ -190,6 +198,30 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }
         _logger.LogInformation("Item graph not built: building it in the background");
         Building = ItemGraph.BuildInBackground(ct => BuildAsync(force: false, ct), _logger, BuildRetry, _stopping.Token);
+    }
+
+    /// <summary>
+    /// Lists with no hubness row: a graph stored before <c>item_hubness</c> existed gets every list's mean once, under the
+    /// write lock (a write keeps it from then on). On every later start this is one probe that finds nothing to do.
+    /// </summary>
+    private static async Task FillHubnessAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var probe = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT FROM item_neighbours) AND NOT EXISTS (SELECT FROM item_hubness)", connection))
+        {
+            if (await probe.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                return;
+            }
+        }
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, WriteLock, cancellationToken);
+        await ExecuteAsync(connection, transaction, """
+            INSERT INTO item_hubness (content_type, content_id, hubness)
+            SELECT content_type, content_id, avg(similarity) FROM item_neighbours GROUP BY content_type, content_id
+            ON CONFLICT (content_type, content_id) DO UPDATE SET hubness = EXCLUDED.hubness
+            """, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state and the item's vector.</summary>
@@ -264,6 +296,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command("DELETE FROM item_neighbours WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
         batch.BatchCommands.Add(Command("DELETE FROM item_neighbour_floors WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
+        batch.BatchCommands.Add(Command("DELETE FROM item_hubness WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
         if (holderTypes.Count > 0)
         {
             var types = holderTypes.ToArray();
@@ -290,6 +323,17 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                 GROUP BY n.content_type, n.content_id HAVING count(*) >= $3
                 ON CONFLICT (content_type, content_id) DO UPDATE SET floor = EXCLUDED.floor
                 """, TextArray(types), TextArray(ids), K));
+            // The refilled lists' means; a list refilled empty (a catalog of one) has none.
+            batch.BatchCommands.Add(Command("""
+                DELETE FROM item_hubness AS x USING unnest($1::text[], $2::text[]) AS h(content_type, content_id)
+                WHERE x.content_type = h.content_type AND x.content_id = h.content_id
+                """, TextArray(types), TextArray(ids)));
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO item_hubness (content_type, content_id, hubness)
+                SELECT n.content_type, n.content_id, avg(n.similarity) FROM item_neighbours AS n
+                JOIN unnest($1::text[], $2::text[]) AS h(content_type, content_id) USING (content_type, content_id)
+                GROUP BY n.content_type, n.content_id
+                """, TextArray(types), TextArray(ids)));
             // A list refilled short (fewer than k other items) has no floor: anything may enter it.
             batch.BatchCommands.Add(Command("""
                 DELETE FROM item_neighbour_floors AS f USING unnest($1::text[], $2::text[]) AS h(content_type, content_id)
@@ -335,6 +379,15 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                 GROUP BY n.content_type, n.content_id HAVING count(*) >= $3
                 ON CONFLICT (content_type, content_id) DO UPDATE SET floor = EXCLUDED.floor
                 """, key.ContentType, key.ContentId, K));
+            // The same lists' means: the item's own, and every list it entered (and cut back).
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO item_hubness (content_type, content_id, hubness)
+                SELECT n.content_type, n.content_id, avg(n.similarity) FROM item_neighbours AS n
+                JOIN (SELECT content_type, content_id FROM item_neighbours WHERE neighbour_type = $1 AND neighbour_id = $2
+                      UNION SELECT $1, $2) AS l USING (content_type, content_id)
+                GROUP BY n.content_type, n.content_id
+                ON CONFLICT (content_type, content_id) DO UPDATE SET hubness = EXCLUDED.hubness
+                """, key.ContentType, key.ContentId));
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -422,7 +475,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                 // Deferred again meanwhile: this build is out of date.
                 return false;
             }
-            await ExecuteAsync(connection, transaction, "DELETE FROM item_neighbours; DELETE FROM item_neighbour_floors", cancellationToken);
+            await ExecuteAsync(connection, transaction, "DELETE FROM item_neighbours; DELETE FROM item_neighbour_floors; DELETE FROM item_hubness", cancellationToken);
             await using (var edges = await connection.BeginBinaryImportAsync(
                 "COPY item_neighbours (content_type, content_id, neighbour_type, neighbour_id, similarity) FROM STDIN (FORMAT BINARY)", cancellationToken))
             {
@@ -456,6 +509,26 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                 }
                 await floors.CompleteAsync(cancellationToken);
             }
+            await using (var hubness = await connection.BeginBinaryImportAsync(
+                "COPY item_hubness (content_type, content_id, hubness) FROM STDIN (FORMAT BINARY)", cancellationToken))
+            {
+                for (var row = 0; row < keys.Count; row++)
+                {
+                    if (rows[row].Length > 0)
+                    {
+                        var sum = 0.0;
+                        foreach (var similarity in similarities[row])
+                        {
+                            sum += similarity;
+                        }
+                        await hubness.StartRowAsync(cancellationToken);
+                        await hubness.WriteAsync(keys[row].ContentType, NpgsqlDbType.Text, cancellationToken);
+                        await hubness.WriteAsync(keys[row].ContentId, NpgsqlDbType.Text, cancellationToken);
+                        await hubness.WriteAsync(sum / rows[row].Length, NpgsqlDbType.Double, cancellationToken);
+                    }
+                }
+                await hubness.CompleteAsync(cancellationToken);
+            }
             // Writes made after the snapshot: each item is taken out of the graph and put back as it is now.
             var pending = new List<ContentKey>();
             await using (var take = new NpgsqlCommand("DELETE FROM item_graph_pending RETURNING content_type, content_id", connection, transaction))
@@ -483,7 +556,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                 "Item graph built for {Count} items ({Pending} written meanwhile): {Read:F1} s reading, {Computed:F1} s computing, {Total:F1} s in all",
                 keys.Count, pending.Count, read.TotalSeconds, (computed - read).TotalSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
-        await using (var analyze = new NpgsqlCommand("ANALYZE item_neighbours, item_neighbour_floors", connection))
+        await using (var analyze = new NpgsqlCommand("ANALYZE item_neighbours, item_neighbour_floors, item_hubness", connection))
         {
             await analyze.ExecuteNonQueryAsync(cancellationToken);
         }
