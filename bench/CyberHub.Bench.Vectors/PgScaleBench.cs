@@ -12,7 +12,7 @@ namespace CyberHub.Bench.Vectors;
 
 /// <summary>
 /// pgvector's HNSW index at scale, the store's index against the previous release's, on one table in one run: recall@10
-/// against the exact top 10 (brute force in this process), p50/p99 per beam (<c>hnsw.ef_search</c>) with the two indexes'
+/// (or at <c>--top</c>) against the exact top 10 (brute force in this process), p50/p99 per beam (<c>hnsw.ef_search</c>) with the two indexes'
 /// searches interleaved query by query, build time and size of each index, and the store's own search path.
 /// <list type="bullet">
 /// <item><c>half</c> (the store's): HNSW over <c>embedding::halfvec(384)</c>, <c>halfvec_cosine_ops</c>; a top 10 takes the
@@ -31,6 +31,9 @@ public static class PgScaleBench
           --dataset real           real: MiniLM embeddings and their mixes (as `index`); topics: 1,000 seeded clusters
           --queries 300            measured searches per case (after 100 unmeasured ones)
           --ef-search 40,100,200   beams to measure
+          --top 10                 how many nearest a search keeps (recall@top against the exact top). Above 10 (a
+                                   recommendation's candidate pool asks 150) the half index's walk takes as many rows as
+                                   its beam and keeps the top by exact distance: recall against the beam's cost
           --indexes half,vector    which indexes to build: half (the store's), vector (the previous release's)
           --m 24 --ef-construction 128  the half index's graph parameters (default: the store's)
           --store-ef 40,100        also search through PgVectorStore.SearchAsync with these VectorSearch:EfSearch values
@@ -50,6 +53,7 @@ public static class PgScaleBench
         var datasetName = "real";
         var queryCount = 300;
         int[] efs = [40, 100, 200];
+        var top = 10;
         string[] indexes = ["half", "vector"];
         var m = PgVectorStore.GraphM;
         var efConstruction = PgVectorStore.GraphEfConstruction;
@@ -73,6 +77,7 @@ public static class PgScaleBench
                 case "--dataset": datasetName = value; break;
                 case "--queries": queryCount = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--ef-search": efs = Ints(); break;
+                case "--top": top = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--indexes": indexes = value.Split(','); break;
                 case "--m": m = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--ef-construction": efConstruction = int.Parse(value, CultureInfo.InvariantCulture); break;
@@ -83,7 +88,7 @@ public static class PgScaleBench
                 default: Console.Error.WriteLine(Usage); return 2;
             }
         }
-        if (datasetName is not ("real" or "topics") || indexes.Except(["half", "vector"]).Any() || !sizes.SequenceEqual(sizes.Order()))
+        if (datasetName is not ("real" or "topics") || top is < 1 or > 1000 || indexes.Except(["half", "vector"]).Any() || !sizes.SequenceEqual(sizes.Order()))
         {
             Console.Error.WriteLine(Usage);
             return 2;
@@ -125,8 +130,8 @@ public static class PgScaleBench
         var report = new StringBuilder();
         if (attach is not null)
         {
-            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] exact top 10 of {queryCount} queries by brute force");
-            var (allTruth, labTruth) = BruteForce(vectors, total, queries);
+            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] exact top {top} of {queryCount} queries by brute force");
+            var (allTruth, labTruth) = BruteForce(vectors, total, queries, top);
             var names = indexes.Select(i => i == "half" ? PgVectorStore.HalfIndex : OldIndex).ToArray();
             while (int.Parse(await ScalarAsync(connectionString,
                 $"SELECT count(*)::text FROM pg_indexes WHERE indexname IN ({string.Join(", ", names.Select(n => $"'{n}'"))})"), CultureInfo.InvariantCulture) < names.Length)
@@ -136,7 +141,7 @@ public static class PgScaleBench
                 await Task.Delay(TimeSpan.FromSeconds(10));
             }
             Emit(report, $"Attached to {attach} ({total:N0} items), load average {LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-            await SweepAsync(report, connectionString, indexes, efs, storeEfs, queries, allTruth, labTruth, total, clock);
+            await SweepAsync(report, connectionString, indexes, efs, storeEfs, queries, allTruth, labTruth, total, top, clock);
             return 0;
         }
         await ExecuteAsync(admin, $"CREATE DATABASE {name}");
@@ -156,7 +161,7 @@ public static class PgScaleBench
                 "SELECT 'PostgreSQL ' || current_setting('server_version') || ', pgvector ' || (SELECT extversion FROM pg_extension WHERE extname = 'vector') " +
                 "|| ', shared_buffers ' || current_setting('shared_buffers') || ', maintenance_work_mem ' || current_setting('maintenance_work_mem') " +
                 "|| ', max_parallel_maintenance_workers ' || current_setting('max_parallel_maintenance_workers')");
-            Emit(report, $"pgvector at scale: dataset **{datasetName}** ({description}); {queryCount} measured top-10 queries after {Warmup} unmeasured; " +
+            Emit(report, $"pgvector at scale: dataset **{datasetName}** ({description}); {queryCount} measured top-{top} queries after {Warmup} unmeasured; " +
                 $"{Environment.ProcessorCount} cores, {server}; load average at start {LoadAverage()}.");
             Emit(report, $"Command: `dotnet run -c Release --project bench/CyberHub.Bench.Vectors -- pg-scale {string.Join(' ', args)}`");
             Emit(report, "");
@@ -172,8 +177,8 @@ public static class PgScaleBench
                 await ExecuteAsync(connectionString, "VACUUM ANALYZE content_items");
                 loaded = size;
 
-                Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] exact top 10 of {queryCount} queries by brute force");
-                var (truth, labTruth) = BruteForce(vectors, size, queries);
+                Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] exact top {top} of {queryCount} queries by brute force");
+                var (truth, labTruth) = BruteForce(vectors, size, queries, top);
 
                 Emit(report, $"**{size:N0} items** ({size / copied.TotalSeconds:N0} rows/s copied; table {await SizeAsync(connectionString, "content_items")})");
                 Emit(report, "");
@@ -193,7 +198,7 @@ public static class PgScaleBench
                     built.Add(index);
                 }
                 await ExecuteAsync(connectionString, "ANALYZE content_items");
-                await SweepAsync(report, connectionString, built, efs, storeEfs, queries, truth, labTruth, size, clock);
+                await SweepAsync(report, connectionString, built, efs, storeEfs, queries, truth, labTruth, size, top, clock);
                 Emit(report, "");
                 Emit(report, $"- {size:N0} done at {clock.Elapsed.TotalMinutes:N1} min, load average {LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
                 Emit(report, "");
@@ -210,7 +215,7 @@ public static class PgScaleBench
 
     private static async Task SweepAsync(
         StringBuilder report, string connectionString, IReadOnlyList<string> built, int[] efs, int[] storeEfs, float[][] queries,
-        ContentKey[][] truth, ContentKey[][] labTruth, int size, Stopwatch clock)
+        ContentKey[][] truth, ContentKey[][] labTruth, int size, int top, Stopwatch clock)
     {
         Emit(report, "");
         foreach (var index in built)
@@ -218,7 +223,7 @@ public static class PgScaleBench
             Emit(report, $"- plan of a filtered (lab) search, {index}: {await FilteredPlanAsync(connectionString, index, queries[0])}");
         }
         Emit(report, "");
-        Emit(report, "| filter | ef_search | " + string.Join(" | ", built.Select(b => $"{b}: recall@10 | {b}: p50 ms | {b}: p99 ms")) + " |");
+        Emit(report, "| filter | ef_search | " + string.Join(" | ", built.Select(b => $"{b}: recall@{top} | {b}: p50 ms | {b}: p99 ms")) + " |");
         Emit(report, "|---|---:|" + string.Concat(built.Select(_ => "---:|---:|---:|")));
         foreach (var filter in new string?[] { null, "lab" })
         {
@@ -231,13 +236,13 @@ public static class PgScaleBench
                     continue;
                 }
                 Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {size:N0}: filter {filter ?? "none"}, ef_search {beam}");
-                var measured = await InterleavedAsync(connectionString, built, queries, beam, filter);
+                var measured = await InterleavedAsync(connectionString, built, queries, beam, filter, top);
                 var exact = filter is null ? truth : labTruth;
                 Emit(report, $"| {filter ?? "none"} | {beam} | " + string.Join(" | ", built.Select(b =>
                     $"{Measure.Recall(exact, measured[b].Hits):F3} | {Measure.Percentile(measured[b].Ms, 50):F2} | {Measure.Percentile(measured[b].Ms, 99):F2}")) + " |");
             }
         }
-        if (built.Contains("half") && storeEfs.Length > 0)
+        if (built.Contains("half") && storeEfs.Length > 0 && top == 10)
         {
             Emit(report, "");
             Emit(report, "Through `PgVectorStore.SearchAsync` (records, scores, its own beam and re-ranking; top 10):");
@@ -266,7 +271,7 @@ public static class PgScaleBench
         {
             await settings.ExecuteNonQueryAsync();
         }
-        await using var explain = new NpgsqlCommand("EXPLAIN " + SearchSql(index, "lab"), connection)
+        await using var explain = new NpgsqlCommand("EXPLAIN " + SearchSql(index, "lab", 10, 100), connection)
         {
             Parameters = { new() { Value = new Vector(query) }, new() { Value = "lab", NpgsqlDbType = NpgsqlDbType.Text } },
         };
@@ -281,17 +286,19 @@ public static class PgScaleBench
         return string.Join(" / ", lines.Where(l => l.Contains("Scan", StringComparison.Ordinal) || l.StartsWith("->", StringComparison.Ordinal)).Select(l => l.Split("  (")[0]));
     }
 
-    private static string SearchSql(string index, string? filter)
+    /// <summary>A top <paramref name="top"/>; above 10 the half index's walk takes <paramref name="efSearch"/> rows (at least the top) to re-rank.</summary>
+    private static string SearchSql(string index, string? filter, int top, int efSearch)
     {
+        var candidates = top == 10 ? RerankCandidates : Math.Max(top, efSearch);
         var where = filter is null ? "" : "WHERE content_type = $2";
         return index == "half"
             ? $"""
               WITH nearest AS MATERIALIZED (
                   SELECT content_type, content_id, embedding FROM content_items {where}
-                  ORDER BY {PgVectorStore.HalfEmbedding} <=> $1::halfvec({ContentVectors.Dimensions}) LIMIT {RerankCandidates})
-              SELECT content_type, content_id FROM nearest ORDER BY embedding <=> $1 LIMIT 10
+                  ORDER BY {PgVectorStore.HalfEmbedding} <=> $1::halfvec({ContentVectors.Dimensions}) LIMIT {candidates})
+              SELECT content_type, content_id FROM nearest ORDER BY embedding <=> $1 LIMIT {top}
               """
-            : $"SELECT content_type, content_id FROM content_items {where} ORDER BY embedding <=> $1 LIMIT 10";
+            : $"SELECT content_type, content_id FROM content_items {where} ORDER BY embedding <=> $1 LIMIT {top}";
     }
 
     private static string Label(string index, int m, int efConstruction) => index == "half"
@@ -307,7 +314,7 @@ public static class PgScaleBench
 
     /// <summary>Each query against every index in turn, at one beam: latencies and hits per index.</summary>
     private static async Task<Dictionary<string, (double[] Ms, ContentKey[][] Hits)>> InterleavedAsync(
-        string connectionString, IReadOnlyList<string> indexes, float[][] queries, int efSearch, string? filter)
+        string connectionString, IReadOnlyList<string> indexes, float[][] queries, int efSearch, string? filter, int top)
     {
         await using var dataSource = PgVectorStore.BuildDataSource(connectionString);
         await using var connection = await dataSource.OpenConnectionAsync();
@@ -316,7 +323,7 @@ public static class PgScaleBench
         {
             await settings.ExecuteNonQueryAsync();
         }
-        var commands = indexes.ToDictionary(i => i, i => new NpgsqlCommand(SearchSql(i, filter), connection));
+        var commands = indexes.ToDictionary(i => i, i => new NpgsqlCommand(SearchSql(i, filter, top, efSearch), connection));
         var results = indexes.ToDictionary(i => i, _ => (Ms: new double[queries.Length - Warmup], Hits: new ContentKey[queries.Length - Warmup][]));
         for (var q = 0; q < queries.Length; q++)
         {
@@ -329,7 +336,7 @@ public static class PgScaleBench
                 {
                     command.Parameters.Add(new NpgsqlParameter { Value = filter, NpgsqlDbType = NpgsqlDbType.Text });
                 }
-                var found = new List<ContentKey>(10);
+                var found = new List<ContentKey>(top);
                 var started = Stopwatch.GetTimestamp();
                 await using (var reader = await command.ExecuteReaderAsync())
                 {
@@ -353,8 +360,8 @@ public static class PgScaleBench
         return results;
     }
 
-    /// <summary>The exact top 10 of every measured query over the first <paramref name="size"/> items: unfiltered and of type lab.</summary>
-    private static (ContentKey[][] All, ContentKey[][] Lab) BruteForce(float[][] vectors, int size, float[][] queries)
+    /// <summary>The exact top <paramref name="top"/> of every measured query over the first <paramref name="size"/> items: unfiltered and of type lab.</summary>
+    private static (ContentKey[][] All, ContentKey[][] Lab) BruteForce(float[][] vectors, int size, float[][] queries, int top)
     {
         var all = new ContentKey[queries.Length - Warmup][];
         var lab = new ContentKey[queries.Length - Warmup][];
@@ -365,10 +372,10 @@ public static class PgScaleBench
             for (var i = 0; i < size; i++)
             {
                 var score = TensorPrimitives.Dot(vectors[i], queries[q]);
-                Offer(any, i, score);
+                Offer(any, i, score, top);
                 if (i % 10 == 0)
                 {
-                    Offer(labs, i, score);
+                    Offer(labs, i, score, top);
                 }
             }
             all[q - Warmup] = [.. any.UnorderedItems.Select(e => Dataset.KeyOf(e.Element))];
@@ -377,9 +384,9 @@ public static class PgScaleBench
         return (all, lab);
     }
 
-    private static void Offer(PriorityQueue<int, float> heap, int item, float score)
+    private static void Offer(PriorityQueue<int, float> heap, int item, float score, int top)
     {
-        if (heap.Count < 10)
+        if (heap.Count < top)
         {
             heap.Enqueue(item, score);
         }
