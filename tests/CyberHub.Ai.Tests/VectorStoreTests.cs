@@ -730,8 +730,8 @@ public sealed class PgVectorIndexUpgradeTests(PgVectorStoreFixture pg) : IClassF
 
 /// <summary>
 /// The HNSW beam (<c>hnsw.ef_search</c>) a pgvector search walks with: at least the configured one (larger catalogs
-/// need a wider beam for the same recall), at least 100 when filtered, twice the fetch when many are asked for; and how
-/// many of the index's candidates it re-ranks exactly (twice the fetch, at least 30 more; all of an exact scan).
+/// need a wider beam for the same recall), at least 100 when filtered, as wide as the candidates when many are asked for;
+/// and how many of the index's candidates it re-ranks exactly (the fetch and 30 more; all of an exact scan).
 /// </summary>
 public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFixture<PgVectorStoreFixture>, IDisposable
 {
@@ -744,11 +744,12 @@ public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFix
     [InlineData(40, null, 5, 40, 35)]
     [InlineData(40, null, 10, 40, 40)]
     [InlineData(40, "lab", 5, 100, 35)]
-    [InlineData(40, null, 150, 300, 300)]
+    [InlineData(40, null, 150, 180, 180)]
     [InlineData(250, null, 5, 250, 35)]
     [InlineData(250, "lab", 5, 250, 35)]
-    [InlineData(250, null, 150, 300, 300)]
-    [InlineData(1000, null, 600, 1000, 1000)]
+    [InlineData(250, null, 150, 250, 180)]
+    [InlineData(1000, null, 600, 1000, 630)]
+    [InlineData(40, null, 990, 1000, 1000)]
     [InlineData(PgVectorStore.DefaultEfSearch, null, 1001, 1000, 1001)]
     public async Task A_search_walks_with_the_configured_beam_or_wider(int configured, string? type, int limit, int expected, int candidates)
     {
@@ -788,12 +789,14 @@ public sealed class PgVectorSearchBeamTests(PgVectorStoreFixture pg) : IClassFix
 public sealed class PgVectorSearchPlanTests(PgVectorStoreFixture pg) : IClassFixture<PgVectorStoreFixture>
 {
     // Beams and candidates as the store computes them (PgVectorSearchBeamTests): a recommendation miss asks for the 150
-    // nearest not started (beam and candidates 2 × (150 + started)); a page of search results for 10.
+    // nearest not started (beam and candidates 150 + started + 30); a page of search results for 10. And the widest beam
+    // a configuration may set, over a miss's candidates.
     [Theory]
-    [InlineData(null, 150, 5, 310, 310)]
-    [InlineData(null, 150, 0, 300, 300)]
-    [InlineData(null, 10, 30, 100, 80)]
-    [InlineData("lab", 150, 5, 310, 310)]
+    [InlineData(null, 150, 5, 185, 185)]
+    [InlineData(null, 150, 0, 180, 180)]
+    [InlineData(null, 10, 30, 100, 70)]
+    [InlineData("lab", 150, 5, 185, 185)]
+    [InlineData(null, 150, 5, 1000, 185)]
     public async Task A_search_walks_the_index_whatever_its_beam_exclusions_and_type(string? type, int limit, int excluded, int efSearch, int candidates)
     {
         var store = await Catalogs.GetOrAdd(pg, SeededAsync);

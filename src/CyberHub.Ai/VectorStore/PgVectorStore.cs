@@ -125,11 +125,13 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// How many of the index's nearest (by half-precision distance) a search of <paramref name="fetch"/> items re-ranks
-    /// exactly: twice the fetch, and at least 30 more (a top 10 re-ranks 40; docs/benchmarks.md, "pgvector at one
-    /// million items"), never more than the widest beam.
+    /// How many of the index's nearest (by half-precision distance) a search of <paramref name="fetch"/> items takes and
+    /// re-ranks exactly: 30 more than the fetch (a top 10 re-ranks 40; docs/benchmarks.md, "pgvector at one million
+    /// items"), never more than the widest beam. The walk's beam is no narrower, and a beam as wide as what it keeps
+    /// already holds most of the exact nearest: a recommendation's pool of 150 at a beam of 180 holds 0.976 of the exact
+    /// 150 at 100,000 items, 0.985 at twice that beam, which costs the walk twice the time ("A pgvector miss's pool").
     /// </summary>
-    internal static int RerankCandidates(int fetch) => (int)Math.Min(MaxEfSearch, Math.Max(2L * fetch, fetch + 30L));
+    internal static int RerankCandidates(int fetch) => (int)Math.Min(MaxEfSearch, fetch + 30L);
 
     /// <summary>The value, if pgvector takes it as <see cref="EfSearch"/> and a top 10 can fill; else an error naming the setting.</summary>
     public static int CheckedEfSearch(int value) => value is >= MinEfSearch and <= MaxEfSearch
@@ -503,7 +505,7 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
         var candidates = exactScan ? fetch : RerankCandidates(fetch);
         // A filtered walk throws most candidates away; a wider beam wins back part of the recall at little cost
         // (type = 10% of the items: 0.86 -> 0.89 at 10k items, 0.94 -> 0.95 at 100k).
-        var efSearch = (int)Math.Clamp(Math.Max(fetch * 2L, candidates), contentType is null ? _efSearch : Math.Max(_efSearch, FilteredEfSearch), MaxEfSearch);
+        var efSearch = Math.Clamp(candidates, contentType is null ? _efSearch : Math.Max(_efSearch, FilteredEfSearch), MaxEfSearch);
         // Until the half-precision index is valid (built after start over an existing catalog), the walk is ordered by the
         // exact distance: the previous index serves that, or else it is an exact scan. Either way the answer is right.
         var halfIndex = _searchIndexReady;
@@ -539,9 +541,10 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
     /// <summary>
     /// The settings of a search's transaction ($1 the beam). Prepared, the search could settle on one generic plan for
     /// every query vector and limit: each is planned for its own. The walk is the index's: pgvector prices an HNSW scan
-    /// by the beam, and a wide one (a miss asks for 150 nearest, a beam of 310) on a catalog of some thousands is priced
-    /// as reading the whole index, so the planner preferred to convert every row to half precision and sort them all
-    /// (10,000 items: 1.6 cores of PostgreSQL for 13 recommendation misses a second). With sorting priced out, the only
+    /// by the beam, and a wide one (a recommendation miss walked with 310 when it re-ranked twice its fetch; a configured
+    /// beam may be as wide) on a catalog of some thousands is priced as reading the whole index, so the planner preferred
+    /// to convert every row to half precision and sort them all (10,000 items: 1.6 cores of PostgreSQL for 13
+    /// recommendation misses a second). With sorting priced out, the only
     /// plan that yields rows in distance order without one is the walk; the price that puts on the plan would also
     /// have it compiled by the JIT (half a second per search, never repaid), so the JIT is off. Beyond what one walk
     /// yields comfortably (<paramref name="exactScan"/>) it is the other way round: an exact scan is the complete answer.
