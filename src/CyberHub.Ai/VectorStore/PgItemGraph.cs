@@ -316,24 +316,12 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                     WHERE NOT (c.content_type = h.content_type AND c.content_id = h.content_id)
                     ORDER BY similarity DESC, c.content_type, c.content_id LIMIT $3) AS m
                 """, TextArray(types), TextArray(ids), K));
-            batch.BatchCommands.Add(Command("""
-                INSERT INTO item_neighbour_floors (content_type, content_id, floor)
-                SELECT n.content_type, n.content_id, min(n.similarity) FROM item_neighbours AS n
-                JOIN unnest($1::text[], $2::text[]) AS h(content_type, content_id) USING (content_type, content_id)
-                GROUP BY n.content_type, n.content_id HAVING count(*) >= $3
-                ON CONFLICT (content_type, content_id) DO UPDATE SET floor = EXCLUDED.floor
-                """, TextArray(types), TextArray(ids), K));
-            // The refilled lists' means; a list refilled empty (a catalog of one) has none.
+            // A list refilled empty (a catalog of one) has no mean.
             batch.BatchCommands.Add(Command("""
                 DELETE FROM item_hubness AS x USING unnest($1::text[], $2::text[]) AS h(content_type, content_id)
                 WHERE x.content_type = h.content_type AND x.content_id = h.content_id
                 """, TextArray(types), TextArray(ids)));
-            batch.BatchCommands.Add(Command("""
-                INSERT INTO item_hubness (content_type, content_id, hubness)
-                SELECT n.content_type, n.content_id, avg(n.similarity) FROM item_neighbours AS n
-                JOIN unnest($1::text[], $2::text[]) AS h(content_type, content_id) USING (content_type, content_id)
-                GROUP BY n.content_type, n.content_id
-                """, TextArray(types), TextArray(ids)));
+            batch.BatchCommands.Add(Command(ListStatsSql("unnest($1::text[], $2::text[]) AS h(content_type, content_id)"), TextArray(types), TextArray(ids), K));
             // A list refilled short (fewer than k other items) has no floor: anything may enter it.
             batch.BatchCommands.Add(Command("""
                 DELETE FROM item_neighbour_floors AS f USING unnest($1::text[], $2::text[]) AS h(content_type, content_id)
@@ -371,26 +359,31 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                 WHERE n.content_type = d.content_type AND n.content_id = d.content_id
                   AND n.neighbour_type = d.neighbour_type AND n.neighbour_id = d.neighbour_id
                 """, key.ContentType, key.ContentId, K));
-            batch.BatchCommands.Add(Command("""
-                INSERT INTO item_neighbour_floors (content_type, content_id, floor)
-                SELECT n.content_type, n.content_id, min(n.similarity) FROM item_neighbours AS n
-                JOIN (SELECT content_type, content_id FROM item_neighbours WHERE neighbour_type = $1 AND neighbour_id = $2
-                      UNION SELECT $1, $2) AS l USING (content_type, content_id)
-                GROUP BY n.content_type, n.content_id HAVING count(*) >= $3
-                ON CONFLICT (content_type, content_id) DO UPDATE SET floor = EXCLUDED.floor
-                """, key.ContentType, key.ContentId, K));
-            // The same lists' means: the item's own, and every list it entered (and cut back).
-            batch.BatchCommands.Add(Command("""
-                INSERT INTO item_hubness (content_type, content_id, hubness)
-                SELECT n.content_type, n.content_id, avg(n.similarity) FROM item_neighbours AS n
-                JOIN (SELECT content_type, content_id FROM item_neighbours WHERE neighbour_type = $1 AND neighbour_id = $2
-                      UNION SELECT $1, $2) AS l USING (content_type, content_id)
-                GROUP BY n.content_type, n.content_id
-                ON CONFLICT (content_type, content_id) DO UPDATE SET hubness = EXCLUDED.hubness
-                """, key.ContentType, key.ContentId));
+            // The item's own list, and every list it entered (and cut back).
+            batch.BatchCommands.Add(Command(ListStatsSql("""
+                (SELECT content_type, content_id FROM item_neighbours WHERE neighbour_type = $1 AND neighbour_id = $2
+                 UNION SELECT $1, $2) AS l
+                """), key.ContentType, key.ContentId, K));
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// One statement that recomputes, from the lists as they now are, the floor (full lists only: $3 is k) and the mean
+    /// of every list <paramref name="lists"/> names (a relation of content_type, content_id), in one pass over their rows.
+    /// </summary>
+    private static string ListStatsSql(string lists) => $"""
+        WITH stats AS MATERIALIZED (
+            SELECT n.content_type, n.content_id, min(n.similarity) AS floor, avg(n.similarity) AS mean, count(*) AS size
+            FROM item_neighbours AS n JOIN {lists} USING (content_type, content_id)
+            GROUP BY n.content_type, n.content_id),
+        means AS (
+            INSERT INTO item_hubness (content_type, content_id, hubness) SELECT content_type, content_id, mean FROM stats
+            ON CONFLICT (content_type, content_id) DO UPDATE SET hubness = EXCLUDED.hubness)
+        INSERT INTO item_neighbour_floors (content_type, content_id, floor)
+        SELECT content_type, content_id, floor FROM stats WHERE size >= $3
+        ON CONFLICT (content_type, content_id) DO UPDATE SET floor = EXCLUDED.floor
+        """;
 
     private async Task<bool> BuildAsync(bool force, CancellationToken cancellationToken)
     {
