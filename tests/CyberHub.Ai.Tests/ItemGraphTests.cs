@@ -1,7 +1,9 @@
+using System.Globalization;
 using CyberHub.Ai.Recommendations;
 using CyberHub.Ai.Tests.Infrastructure;
 using CyberHub.Ai.VectorStore;
 using CyberHub.Testing;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using static CyberHub.Ai.Tests.Infrastructure.SyntheticContent;
@@ -147,11 +149,9 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
         var topics = new Topics(131, count: 8);
         await SeedAsync(store, Enumerable.Range(0, 300).Select(i => new ContentKey(i % 2 == 0 ? "lab" : "path", $"p{i:D3}")), topics);
         // The shape an earlier version left: items, and no graph tables at all.
-        await Fixture.ExecuteSqlAsync(store, "DROP TABLE item_neighbours; DROP TABLE item_graph_state");
-        if (store is PgVectorStore)
-        {
-            await Fixture.ExecuteSqlAsync(store, "DROP TABLE item_neighbour_floors; DROP TABLE item_graph_pending");
-        }
+        await Fixture.ExecuteSqlAsync(store, store is PgVectorStore
+            ? "DROP TABLE item_neighbours; DROP TABLE item_graph_state; DROP TABLE item_neighbour_floors; DROP TABLE item_graph_pending"
+            : "DROP TABLE item_lists; DROP TABLE item_graph_state");
 
         var reopened = await Fixture.ReopenAsync(store);
         var graph = ItemGraph.Of(reopened);
@@ -350,6 +350,50 @@ public sealed class EmbeddedItemGraphTests(EmbeddedStoreFixture fixture)
         Assert.Equal(before.Keys.ToHashSet(), after.Keys.ToHashSet());
         Assert.All(before, p => Assert.Equal(p.Value.Select(n => n.Item), after[p.Key].Select(n => n.Item)));
         await AssertExactAsync(reopened);
+    }
+
+    [Fact]
+    public async Task A_graph_stored_one_row_an_edge_by_an_earlier_version_is_moved_to_one_row_a_list_at_start_not_built_again()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(157, count: 6);
+        await SeedSequentiallyAsync(store, Enumerable.Range(0, 90).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"e{i:D3}")), topics);
+        var before = await AllListsAsync(store);
+        // The shape the earlier version left: every edge a row, by key; no item_lists.
+        var rows = before.SelectMany(p => p.Value.Select(n => string.Create(CultureInfo.InvariantCulture,
+            $"('{p.Key.ContentType}', '{p.Key.ContentId}', '{n.Item.ContentType}', '{n.Item.ContentId}', {n.Similarity:R})")));
+        await Fixture.ExecuteSqlAsync(store, $"""
+            DROP TABLE item_lists;
+            CREATE TABLE item_neighbours (
+                content_type TEXT NOT NULL, content_id TEXT NOT NULL, neighbour_type TEXT NOT NULL, neighbour_id TEXT NOT NULL,
+                similarity REAL NOT NULL, PRIMARY KEY (content_type, content_id, neighbour_type, neighbour_id)) WITHOUT ROWID;
+            INSERT INTO item_neighbours VALUES {string.Join(", ", rows)};
+            """);
+
+        var reopened = (EmbeddedVectorStore)await Fixture.ReopenAsync(store);
+
+        Assert.True(await reopened.Graph.IsBuiltAsync());
+        Assert.True(reopened.Graph.Building.IsCompleted);
+        Assert.Null(reopened.Graph.LastBuild);
+        var after = await AllListsAsync(reopened);
+        Assert.Equal(before.Keys.ToHashSet(), after.Keys.ToHashSet());
+        Assert.All(before, p => Assert.Equal(p.Value, after[p.Key]));
+        await using (var connection = new SqliteConnection($"Data Source={reopened.Path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var tables = connection.CreateCommand();
+            tables.CommandText = "SELECT group_concat(name) FROM sqlite_master WHERE type = 'table' AND name LIKE 'item_%' ORDER BY name";
+            Assert.Equal("item_graph_state,item_lists", string.Join(",", ((string)(await tables.ExecuteScalarAsync())!).Split(',').Order()));
+        }
+        // Kept from there on, and read back from the new rows by the next start.
+        await reopened.UpsertAsync(Record("lab", "e000"), [topics.Next()]);
+        await reopened.DeleteAsync(new ContentKey("course", "e001"));
+        await reopened.UpsertAsync(Record("course", "e-new"), [topics.Next()]);
+        await AssertExactAsync(reopened);
+        var kept = await AllListsAsync(reopened);
+        var again = await AllListsAsync(await Fixture.ReopenAsync(reopened));
+        Assert.Equal(kept.Keys.ToHashSet(), again.Keys.ToHashSet());
+        Assert.All(kept, p => Assert.Equal(p.Value, again[p.Key]));
     }
 }
 

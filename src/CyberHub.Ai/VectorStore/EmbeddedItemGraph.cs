@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
@@ -9,8 +10,9 @@ namespace CyberHub.Ai.VectorStore;
 
 /// <summary>
 /// The embedded store's item graph: every item's <see cref="ItemGraph.K"/> nearest items in memory, with the reverse
-/// map (which lists hold an item), and in the store's SQLite file (<c>item_neighbours</c>), written in the transaction
-/// of the item write and applied to memory once it commits. Writes are serialised by the store, so each plans its
+/// map (which lists hold an item), and in the store's SQLite file (<c>item_lists</c>: one row per item, its list packed
+/// by label, so a start reads one row an item rather than one an edge), written in the transaction of the item write
+/// and applied to memory once it commits. Writes are serialised by the store, so each plans its
 /// changes against a graph no one else changes:
 /// <list type="bullet">
 /// <item>an upsert with a new vector looks at the items nearest it: the item's own list is the top k, and the item
@@ -30,14 +32,10 @@ namespace CyberHub.Ai.VectorStore;
 public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 {
     internal const string Schema = """
-        CREATE TABLE IF NOT EXISTS item_neighbours (
-            content_type TEXT NOT NULL,
-            content_id TEXT NOT NULL,
-            neighbour_type TEXT NOT NULL,
-            neighbour_id TEXT NOT NULL,
-            similarity REAL NOT NULL,
-            PRIMARY KEY (content_type, content_id, neighbour_type, neighbour_id)
-        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS item_lists (
+            label INTEGER NOT NULL PRIMARY KEY,
+            neighbours BLOB NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS item_graph_state (
             id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
             built INTEGER NOT NULL
@@ -45,6 +43,12 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         """;
 
     private const int K = ItemGraph.K;
+
+    /// <summary>
+    /// Bytes of one neighbour in <c>item_lists.neighbours</c>: its label (int64) and the similarity (float64), little-endian,
+    /// most similar first.
+    /// </summary>
+    private const int EntryBytes = sizeof(long) + sizeof(double);
 
     private enum State { Stale, Building, Built }
 
@@ -57,7 +61,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<ContentKey> _pending = [];
     private Dictionary<ContentKey, Neighbour[]> _lists = [];
-    private Dictionary<ContentKey, HashSet<ContentKey>> _holders = [];
+    // Which lists hold an item: small arrays, replaced on change (a million items' sets would take half a gigabyte).
+    private Dictionary<ContentKey, ContentKey[]> _holders = [];
     // No full list has a k-th similarity below this (it only ever decreases between builds): scores under it need no look-up.
     private double _floorBound = double.NegativeInfinity;
     private volatile State _state = State.Stale;
@@ -151,6 +156,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             schema.CommandText = Schema;
             await schema.ExecuteNonQueryAsync(cancellationToken);
         }
+        await UpgradeAsync(connection, cancellationToken);
         bool built;
         await using (var state = connection.CreateCommand())
         {
@@ -169,7 +175,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             await using (var clear = connection.CreateCommand())
             {
                 clear.Transaction = transaction;
-                clear.CommandText = "DELETE FROM item_neighbours";
+                clear.CommandText = "DELETE FROM item_lists";
                 await clear.ExecuteNonQueryAsync(cancellationToken);
             }
             await SetBuiltAsync(connection, transaction, true, cancellationToken);
@@ -190,8 +196,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     /// (null: a delete) changes in the graph; the returned action applies it to memory once the transaction commits.
     /// Called with the store's write lock held, before the catalog in memory changes.
     /// </summary>
+    /// <paramref name="label"/> is the item's label in the store (a new item's is not in the catalog yet).
     internal async Task<Action> WritingAsync(
-        SqliteConnection connection, SqliteTransaction transaction, ContentKey key, float[]? vector, CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, ContentKey key, long label, float[]? vector, CancellationToken cancellationToken)
     {
         switch (_state)
         {
@@ -206,7 +213,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             return static () => { };
         }
         var changes = Plan(key, vector, old is not null);
-        await SaveAsync(connection, transaction, changes, cancellationToken);
+        await SaveAsync(connection, transaction, changes, k => k == key ? label : _catalog.LabelOf(k), cancellationToken);
         return () => Apply(changes);
     }
 
@@ -279,7 +286,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             await using (var clear = connection.CreateCommand())
             {
                 clear.Transaction = transaction;
-                clear.CommandText = "DELETE FROM item_neighbours";
+                clear.CommandText = "DELETE FROM item_lists";
                 await clear.ExecuteNonQueryAsync(cancellationToken);
             }
             Dictionary<ContentKey, Neighbour[]> snapshot;
@@ -287,7 +294,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             {
                 snapshot = new Dictionary<ContentKey, Neighbour[]>(_lists);
             }
-            await InsertAsync(connection, transaction, snapshot, cancellationToken);
+            await InsertAsync(connection, transaction, snapshot, _catalog.LabelOf, cancellationToken);
             await SetBuiltAsync(connection, transaction, true, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             _state = State.Built;
@@ -386,10 +393,10 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         var changes = new Dictionary<ContentKey, Neighbour[]?>();
         if (held)
         {
-            HashSet<ContentKey>? holders;
+            ContentKey[]? holders;
             lock (_sync)
             {
-                holders = _holders.TryGetValue(key, out var set) ? [.. set] : null;
+                holders = _holders.GetValueOrDefault(key);
             }
             foreach (var holder in holders ?? [])
             {
@@ -521,9 +528,16 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 {
                     foreach (var n in old)
                     {
-                        if (_holders.TryGetValue(n.Item, out var set) && set.Remove(item) && set.Count == 0)
+                        if (_holders.TryGetValue(n.Item, out var held) && Array.IndexOf(held, item) is var at and >= 0)
                         {
-                            _holders.Remove(n.Item);
+                            if (held.Length == 1)
+                            {
+                                _holders.Remove(n.Item);
+                            }
+                            else
+                            {
+                                _holders[n.Item] = [.. held.AsSpan(0, at), .. held.AsSpan(at + 1)];
+                            }
                         }
                     }
                 }
@@ -534,29 +548,39 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 _lists[canonical] = list;
                 foreach (var n in list)
                 {
-                    if (!_holders.TryGetValue(n.Item, out var set))
+                    var held = _holders.GetValueOrDefault(n.Item) ?? [];
+                    if (Array.IndexOf(held, canonical) < 0)
                     {
-                        _holders[n.Item] = set = [];
+                        _holders[n.Item] = [.. held, canonical];
                     }
-                    set.Add(canonical);
                 }
                 _floorBound = Math.Min(_floorBound, list.Length == K ? list[K - 1].Similarity : double.NegativeInfinity);
             }
         }
     }
 
-    private static Dictionary<ContentKey, HashSet<ContentKey>> Holders(Dictionary<ContentKey, Neighbour[]> lists)
+    private static Dictionary<ContentKey, ContentKey[]> Holders(Dictionary<ContentKey, Neighbour[]> lists)
     {
-        var holders = new Dictionary<ContentKey, HashSet<ContentKey>>(lists.Count);
+        // Counted first, so each array is allocated once at its size (a list never holds an item twice).
+        var counts = new Dictionary<ContentKey, int>(lists.Count);
+        foreach (var list in lists.Values)
+        {
+            foreach (var n in list)
+            {
+                counts[n.Item] = counts.GetValueOrDefault(n.Item) + 1;
+            }
+        }
+        var holders = new Dictionary<ContentKey, ContentKey[]>(counts.Count);
+        foreach (var (item, count) in counts)
+        {
+            holders[item] = new ContentKey[count];
+        }
         foreach (var (item, list) in lists)
         {
             foreach (var n in list)
             {
-                if (!holders.TryGetValue(n.Item, out var set))
-                {
-                    holders[n.Item] = set = [];
-                }
-                set.Add(item);
+                var held = holders[n.Item];
+                held[--counts[n.Item]] = item;
             }
         }
         return holders;
@@ -574,30 +598,37 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 
     private async Task ReadListsAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        var lists = new Dictionary<ContentKey, List<Neighbour>>();
+        var sorted = new Dictionary<ContentKey, Neighbour[]>(_catalog.Count);
         await using (var select = connection.CreateCommand())
         {
-            select.CommandText = "SELECT content_type, content_id, neighbour_type, neighbour_id, similarity FROM item_neighbours";
+            select.CommandText = "SELECT label, neighbours FROM item_lists";
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            var packed = new byte[K * EntryBytes];
+            var entries = new List<Neighbour>(K);
             while (await reader.ReadAsync(cancellationToken))
             {
-                // The catalog's own strings: a million edges would otherwise hold two million copies.
-                var item = new ContentKey(reader.GetString(0), reader.GetString(1));
-                item = _catalog.Canonical(item) ?? item;
-                var neighbour = new ContentKey(reader.GetString(2), reader.GetString(3));
-                neighbour = _catalog.Canonical(neighbour) ?? neighbour;
-                if (!lists.TryGetValue(item, out var list))
+                // The catalog's own keys: a million lists would otherwise hold ten million copies of their strings.
+                if (_catalog.KeyOfLabel(reader.GetInt64(0)) is not { } item)
                 {
-                    lists[item] = list = new List<Neighbour>(K);
+                    continue;
                 }
-                list.Add(new Neighbour(neighbour, reader.GetDouble(4)));
+                var length = (int)reader.GetBytes(1, 0, null, 0, 0);
+                if (length % EntryBytes != 0 || length > packed.Length)
+                {
+                    throw new InvalidDataException($"The item graph's list of {item.ContentType}:{item.ContentId} is {length} bytes, not a list of at most {K}.");
+                }
+                reader.GetBytes(1, 0, packed, 0, length);
+                entries.Clear();
+                for (var at = 0; at < length; at += EntryBytes)
+                {
+                    if (_catalog.KeyOfLabel(BinaryPrimitives.ReadInt64LittleEndian(packed.AsSpan(at))) is { } neighbour)
+                    {
+                        entries.Add(new Neighbour(neighbour, BinaryPrimitives.ReadDoubleLittleEndian(packed.AsSpan(at + sizeof(long)))));
+                    }
+                }
+                entries.Sort(ItemGraph.Order);
+                sorted[item] = [.. entries];
             }
-        }
-        var sorted = new Dictionary<ContentKey, Neighbour[]>(lists.Count);
-        foreach (var (item, list) in lists)
-        {
-            list.Sort(ItemGraph.Order);
-            sorted[item] = [.. list];
         }
         lock (_sync)
         {
@@ -607,52 +638,107 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         }
     }
 
+    /// <summary>
+    /// Brings a graph stored by an earlier version, one row per edge by key (<c>item_neighbours</c>), into
+    /// <c>item_lists</c>, and drops the old table, in one transaction: the graph is not built again.
+    /// </summary>
+    private async Task UpgradeAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var exists = connection.CreateCommand())
+        {
+            exists.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'item_neighbours'";
+            if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                return;
+            }
+        }
+        var started = Stopwatch.GetTimestamp();
+        var lists = new Dictionary<ContentKey, List<Neighbour>>();
+        await using (var select = connection.CreateCommand())
+        {
+            select.CommandText = "SELECT content_type, content_id, neighbour_type, neighbour_id, similarity FROM item_neighbours";
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var item = new ContentKey(reader.GetString(0), reader.GetString(1));
+                var neighbour = new ContentKey(reader.GetString(2), reader.GetString(3));
+                if (_catalog.LabelOf(item) is null || _catalog.LabelOf(neighbour) is null)
+                {
+                    continue;
+                }
+                if (!lists.TryGetValue(item, out var list))
+                {
+                    lists[item] = list = new List<Neighbour>(K);
+                }
+                list.Add(new Neighbour(neighbour, reader.GetDouble(4)));
+            }
+        }
+        await using var transaction = connection.BeginTransaction();
+        await InsertAsync(connection, transaction,
+            lists.Select(p =>
+            {
+                p.Value.Sort(ItemGraph.Order);
+                return KeyValuePair.Create(p.Key, p.Value.Take(K).ToArray());
+            }), _catalog.LabelOf, cancellationToken);
+        await using (var drop = connection.CreateCommand())
+        {
+            drop.Transaction = transaction;
+            drop.CommandText = "DROP TABLE item_neighbours";
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        _logger.LogInformation("Item graph of {Count} lists moved to one row a list in {Elapsed:F0} ms",
+            lists.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
     private static async Task SaveAsync(
-        SqliteConnection connection, SqliteTransaction transaction, Dictionary<ContentKey, Neighbour[]?> changes, CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, Dictionary<ContentKey, Neighbour[]?> changes, Func<ContentKey, long?> labelOf,
+        CancellationToken cancellationToken)
     {
         await using (var clear = connection.CreateCommand())
         {
             clear.Transaction = transaction;
-            clear.CommandText = "DELETE FROM item_neighbours WHERE content_type = $type AND content_id = $id";
-            var type = clear.Parameters.Add("$type", SqliteType.Text);
-            var id = clear.Parameters.Add("$id", SqliteType.Text);
-            foreach (var item in changes.Keys)
+            clear.CommandText = "DELETE FROM item_lists WHERE label = $label";
+            var label = clear.Parameters.Add("$label", SqliteType.Integer);
+            foreach (var (item, list) in changes)
             {
-                type.Value = item.ContentType;
-                id.Value = item.ContentId;
-                await clear.ExecuteNonQueryAsync(cancellationToken);
+                // A list that goes with an item the catalog no longer holds was never stored apart from a build's.
+                if (list is null && labelOf(item) is { } gone)
+                {
+                    label.Value = gone;
+                    await clear.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
         }
-        await InsertAsync(connection, transaction, changes.Where(c => c.Value is not null).Select(c => KeyValuePair.Create(c.Key, c.Value!)), cancellationToken);
+        await InsertAsync(connection, transaction, changes.Where(c => c.Value is not null).Select(c => KeyValuePair.Create(c.Key, c.Value!)), labelOf, cancellationToken);
     }
 
+    /// <summary>Writes (or replaces) each list as one row: the item's label and its neighbours packed by label.</summary>
     private static async Task InsertAsync(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<KeyValuePair<ContentKey, Neighbour[]>> lists, CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<KeyValuePair<ContentKey, Neighbour[]>> lists, Func<ContentKey, long?> labelOf,
+        CancellationToken cancellationToken)
     {
         await using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
-        insert.CommandText = """
-            INSERT INTO item_neighbours (content_type, content_id, neighbour_type, neighbour_id, similarity)
-            VALUES ($type, $id, $neighbour_type, $neighbour_id, $similarity)
-            """;
-        var type = insert.Parameters.Add("$type", SqliteType.Text);
-        var id = insert.Parameters.Add("$id", SqliteType.Text);
-        var neighbourType = insert.Parameters.Add("$neighbour_type", SqliteType.Text);
-        var neighbourId = insert.Parameters.Add("$neighbour_id", SqliteType.Text);
-        var similarity = insert.Parameters.Add("$similarity", SqliteType.Real);
+        insert.CommandText = "INSERT OR REPLACE INTO item_lists (label, neighbours) VALUES ($label, $neighbours)";
+        var label = insert.Parameters.Add("$label", SqliteType.Integer);
+        var neighbours = insert.Parameters.Add("$neighbours", SqliteType.Blob);
         insert.Prepare();
         foreach (var (item, list) in lists)
         {
-            type.Value = item.ContentType;
-            id.Value = item.ContentId;
-            foreach (var n in list)
+            var packed = new byte[list.Length * EntryBytes];
+            for (var i = 0; i < list.Length; i++)
             {
-                neighbourType.Value = n.Item.ContentType;
-                neighbourId.Value = n.Item.ContentId;
-                similarity.Value = n.Similarity;
-                await insert.ExecuteNonQueryAsync(cancellationToken);
+                BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(i * EntryBytes), LabelOf(list[i].Item));
+                BinaryPrimitives.WriteDoubleLittleEndian(packed.AsSpan(i * EntryBytes + sizeof(long)), list[i].Similarity);
             }
+            label.Value = LabelOf(item);
+            neighbours.Value = packed;
+            await insert.ExecuteNonQueryAsync(cancellationToken);
         }
+
+        long LabelOf(ContentKey key) => labelOf(key)
+            ?? throw new InvalidOperationException($"The item graph refers to {key.ContentType}:{key.ContentId}, which the catalog does not hold.");
     }
 
     private static async Task SetBuiltAsync(SqliteConnection connection, SqliteTransaction? transaction, bool built, CancellationToken cancellationToken)

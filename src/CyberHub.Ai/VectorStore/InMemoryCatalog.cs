@@ -438,6 +438,22 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
+    /// <summary>The label of the item <paramref name="key"/>, or null when unknown.</summary>
+    public long? LabelOf(ContentKey key)
+    {
+        _lock.EnterReadLock();
+        try { return _rows.TryGetValue(key, out var row) ? _labels[row] : null; }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>The key of the item labelled <paramref name="label"/> as the catalog holds it, or null when none is.</summary>
+    public ContentKey? KeyOfLabel(long label)
+    {
+        _lock.EnterReadLock();
+        try { return _rowsByLabel.TryGetValue(label, out var row) ? ContentVectors.KeyOf(_records[row]) : null; }
+        finally { _lock.ExitReadLock(); }
+    }
+
     /// <summary>The key as the catalog holds it (its strings shared rather than copied), or null when unknown.</summary>
     public ContentKey? Canonical(ContentKey key)
     {
