@@ -88,6 +88,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 
     public Task Building { get; private set; } = Task.CompletedTask;
 
+    /// <summary>How long the start took to read the stored lists into memory (zero when none were read).</summary>
+    public TimeSpan LoadTime { get; private set; }
+
     /// <summary>How the last build from scratch computed the lists: "index" or "exact" (null before one).</summary>
     public string? LastBuild { get; private set; }
 
@@ -165,7 +168,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         }
         if (built)
         {
+            var started = Stopwatch.GetTimestamp();
             await ReadListsAsync(connection, cancellationToken);
+            LoadTime = Stopwatch.GetElapsedTime(started);
             _state = State.Built;
             return;
         }
@@ -598,43 +603,94 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 
     private async Task ReadListsAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        var sorted = new Dictionary<ContentKey, Neighbour[]>(_catalog.Count);
+        // Everything by catalog row while reading (a label's row from an array, not a key's from a hash table): ten
+        // million edges at a million items, and the keys are the catalog's own, so no string is read or hashed per edge.
+        var (keys, labels) = _catalog.KeysAndLabels();
+        var rowOfLabel = new int[labels.Length == 0 ? 1 : labels.Max() + 1];
+        Array.Fill(rowOfLabel, -1);
+        for (var row = 0; row < labels.Length; row++)
+        {
+            rowOfLabel[labels[row]] = row;
+        }
+        int RowOf(long label) => label > 0 && label < rowOfLabel.Length ? rowOfLabel[label] : -1;
+
+        var listed = new Neighbour[keys.Length][];
+        // Each list's neighbours by row, K slots a row (the list's own length says how many are used).
+        var neighbourRows = new int[(long)keys.Length * K];
+        var held = new int[keys.Length];
         await using (var select = connection.CreateCommand())
         {
             select.CommandText = "SELECT label, neighbours FROM item_lists";
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            var packed = new byte[K * EntryBytes];
-            var entries = new List<Neighbour>(K);
+            var entries = new List<(Neighbour Neighbour, int Row)>(K);
             while (await reader.ReadAsync(cancellationToken))
             {
-                // The catalog's own keys: a million lists would otherwise hold ten million copies of their strings.
-                if (_catalog.KeyOfLabel(reader.GetInt64(0)) is not { } item)
+                var row = RowOf(reader.GetInt64(0));
+                if (row < 0)
                 {
                     continue;
                 }
-                var length = (int)reader.GetBytes(1, 0, null, 0, 0);
-                if (length % EntryBytes != 0 || length > packed.Length)
+                // The blob as a value (GetBytes would open an incremental blob handle per call: a seek per list).
+                var packed = reader.GetFieldValue<byte[]>(1);
+                var length = packed.Length;
+                if (length % EntryBytes != 0 || length > K * EntryBytes)
                 {
-                    throw new InvalidDataException($"The item graph's list of {item.ContentType}:{item.ContentId} is {length} bytes, not a list of at most {K}.");
+                    throw new InvalidDataException($"The item graph's list of {keys[row].ContentType}:{keys[row].ContentId} is {length} bytes, not a list of at most {K}.");
                 }
-                reader.GetBytes(1, 0, packed, 0, length);
                 entries.Clear();
                 for (var at = 0; at < length; at += EntryBytes)
                 {
-                    if (_catalog.KeyOfLabel(BinaryPrimitives.ReadInt64LittleEndian(packed.AsSpan(at))) is { } neighbour)
+                    var other = RowOf(BinaryPrimitives.ReadInt64LittleEndian(packed.AsSpan(at)));
+                    if (other >= 0)
                     {
-                        entries.Add(new Neighbour(neighbour, BinaryPrimitives.ReadDoubleLittleEndian(packed.AsSpan(at + sizeof(long)))));
+                        entries.Add((new Neighbour(keys[other], BinaryPrimitives.ReadDoubleLittleEndian(packed.AsSpan(at + sizeof(long)))), other));
                     }
                 }
-                entries.Sort(ItemGraph.Order);
-                sorted[item] = [.. entries];
+                entries.Sort(static (a, b) => ItemGraph.Order(a.Neighbour, b.Neighbour));
+                var list = listed[row] = new Neighbour[entries.Count];
+                for (var i = 0; i < entries.Count; i++)
+                {
+                    (list[i], var other) = entries[i];
+                    neighbourRows[(long)row * K + i] = other;
+                    held[other]++;
+                }
+            }
+        }
+
+        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
+        var holding = new ContentKey[keys.Length][];
+        for (var row = 0; row < keys.Length; row++)
+        {
+            if (listed[row] is { } list)
+            {
+                lists[keys[row]] = list;
+            }
+            if (held[row] > 0)
+            {
+                holding[row] = new ContentKey[held[row]];
+            }
+        }
+        for (var row = 0; row < keys.Length; row++)
+        {
+            for (var i = 0; i < (listed[row]?.Length ?? 0); i++)
+            {
+                var other = neighbourRows[(long)row * K + i];
+                holding[other][--held[other]] = keys[row];
+            }
+        }
+        var holders = new Dictionary<ContentKey, ContentKey[]>(keys.Length);
+        for (var row = 0; row < keys.Length; row++)
+        {
+            if (holding[row] is { } by)
+            {
+                holders[keys[row]] = by;
             }
         }
         lock (_sync)
         {
-            _lists = sorted;
-            _holders = Holders(sorted);
-            _floorBound = FloorBound(sorted.Values);
+            _lists = lists;
+            _holders = holders;
+            _floorBound = FloorBound(lists.Values);
         }
     }
 

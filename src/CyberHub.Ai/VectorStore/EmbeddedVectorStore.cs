@@ -812,14 +812,18 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// </summary>
     private async Task LoadAsync(SqliteConnection connection, bool readVectors, CancellationToken cancellationToken)
     {
+        int expected;
         await using (var count = Command(connection, null, "SELECT count(*) FROM content_items"))
         {
-            _catalog.Reserve(Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+            expected = Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            _catalog.Reserve(expected);
         }
         await using var select = Command(connection, null, $"SELECT {(readVectors ? ItemColumns : RecordColumns)}, label FROM content_items");
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
         var vector = new float[ContentVectors.Dimensions];
+        var records = new List<ContentRecord>(readVectors ? 0 : expected);
+        var labels = new List<long>(readVectors ? 0 : expected);
         while (await reader.ReadAsync(cancellationToken))
         {
             var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
@@ -832,8 +836,13 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             }
             else
             {
-                _catalog.Attach(record, reader.GetInt64(10));
+                records.Add(record);
+                labels.Add(reader.GetInt64(10));
             }
+        }
+        if (!readVectors)
+        {
+            _catalog.AttachAll(records, labels);
         }
     }
 

@@ -103,18 +103,50 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitWriteLock(); }
     }
 
-    /// <summary>Adds or replaces the item whose vector the vector file already holds at <paramref name="label"/> (a start).</summary>
-    public void Attach(ContentRecord record, long label)
+    /// <summary>
+    /// Fills an empty catalog with the items a start read (each key once; the vector file already holds their rows): one
+    /// pass under one lock, the ids of each type sorted once and their sets built from the sorted ids, rather than a
+    /// million tree inserts.
+    /// </summary>
+    public void AttachAll(IReadOnlyList<ContentRecord> records, IReadOnlyList<long> labels)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(label);
         _lock.EnterWriteLock();
         try
         {
-            if (label >= _vectors.Rows)
+            if (_count != 0)
             {
-                throw new InvalidDataException($"The vector file has no row for label {label}.");
+                throw new InvalidOperationException("The catalog already holds items.");
             }
-            Place(record, label);
+            Grow(records.Count);
+            _rows.EnsureCapacity(records.Count);
+            _rowsByLabel.EnsureCapacity(records.Count);
+            var idsByType = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            for (var row = 0; row < records.Count; row++)
+            {
+                var record = records[row];
+                var label = labels[row];
+                if (label <= 0 || label >= _vectors.Rows)
+                {
+                    throw new InvalidDataException($"The vector file has no row for label {label}.");
+                }
+                if (!_rows.TryAdd(ContentVectors.KeyOf(record), row) || !_rowsByLabel.TryAdd(label, row))
+                {
+                    throw new InvalidDataException($"{record.ContentType}:{record.ContentId} (label {label}) is in the store twice.");
+                }
+                _records[row] = record;
+                _labels[row] = label;
+                _rowTypes[row] = TypeId(record.ContentType);
+                if (!idsByType.TryGetValue(record.ContentType, out var ids))
+                {
+                    idsByType.Add(record.ContentType, ids = []);
+                }
+                ids.Add(record.ContentId);
+            }
+            _count = records.Count;
+            foreach (var (type, ids) in idsByType)
+            {
+                _idsByType.Add(type, new SortedSet<string>(ids, CodePointComparer.Instance));
+            }
         }
         finally { _lock.ExitWriteLock(); }
     }
@@ -443,14 +475,6 @@ internal sealed class InMemoryCatalog : IDisposable
     {
         _lock.EnterReadLock();
         try { return _rows.TryGetValue(key, out var row) ? _labels[row] : null; }
-        finally { _lock.ExitReadLock(); }
-    }
-
-    /// <summary>The key of the item labelled <paramref name="label"/> as the catalog holds it, or null when none is.</summary>
-    public ContentKey? KeyOfLabel(long label)
-    {
-        _lock.EnterReadLock();
-        try { return _rowsByLabel.TryGetValue(label, out var row) ? ContentVectors.KeyOf(_records[row]) : null; }
         finally { _lock.ExitReadLock(); }
     }
 
