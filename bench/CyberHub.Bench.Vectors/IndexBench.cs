@@ -33,6 +33,10 @@ public static class IndexBench
                                  start then writes the vector file and builds the index (timed)
           --load-exact-below 0   VectorSearch:ExactScanBelow of the store the items are upserted into (0: the index is
                                  kept from the first write; the service's default 5000 keeps none below 5,000 items)
+          --graph-lists          with --bulk: also write an item graph of the stored shape (10 neighbours per item, drawn at
+                                 random: their similarity does not matter here) marked built, so the starts and the memory
+                                 figures include loading the graph as the service does
+          --keep DIR             build the store in DIR and keep it there (for `index-open`); default a temporary folder, deleted
           --graph 200            after the searches, build the item graph from scratch (through the index), time 20
                                  upserts that keep it, and check this many random lists against brute force (0: skip)
         """;
@@ -43,13 +47,16 @@ public static class IndexBench
         var queryCount = 1000;
         int[] candidateValues = [50, 100, 200];
         var bulk = false;
+        var graphLists = false;
         var graphSamples = 0;
+        string? keep = null;
         var loadExactBelow = 0;
         for (var i = 0; i < args.Length; i += 2)
         {
-            if (args[i] == "--bulk")
+            if (args[i] is "--bulk" or "--graph-lists")
             {
-                bulk = true;
+                bulk |= args[i] == "--bulk";
+                graphLists |= args[i] == "--graph-lists";
                 i--;
                 continue;
             }
@@ -61,12 +68,18 @@ public static class IndexBench
             switch (args[i])
             {
                 case "--load-exact-below": loadExactBelow = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--keep": keep = Path.GetFullPath(args[i + 1]); break;
                 case "--graph": graphSamples = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--size": size = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--queries": queryCount = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--candidates": candidateValues = [.. args[i + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))]; break;
                 default: Console.Error.WriteLine(Usage); return 2;
             }
+        }
+        if (graphLists && !bulk)
+        {
+            Console.Error.WriteLine("--graph-lists needs --bulk.");
+            return 2;
         }
         const int Warmup = 100;
         var clock = Stopwatch.StartNew();
@@ -85,7 +98,12 @@ public static class IndexBench
             queries[i] = i - Warmup is var q && q >= 0 && q < queryTexts.Length ? queryTexts[q] : Mix(bases, random);
         }
 
-        var directory = Path.Combine(Path.GetTempPath(), $"cyberhub-bench-index-{Guid.NewGuid():N}");
+        var directory = keep ?? Path.Combine(Path.GetTempPath(), $"cyberhub-bench-index-{Guid.NewGuid():N}");
+        if (keep is not null && Directory.Exists(keep) && Directory.EnumerateFileSystemEntries(keep).Any())
+        {
+            Console.Error.WriteLine($"--keep {keep}: the folder is not empty.");
+            return 2;
+        }
         var path = Path.Combine(directory, "vectors.db");
         var report = new StringBuilder();
         try
@@ -106,6 +124,11 @@ public static class IndexBench
             if (bulk)
             {
                 await BulkWriteAsync(path, vectors);
+                if (graphLists)
+                {
+                    Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] item graph: {ItemGraph.K} random neighbours an item");
+                    await BulkGraphAsync(path, size);
+                }
                 loadSeconds = Stopwatch.GetElapsedTime(loadStarted).TotalSeconds;
                 foreach (var file in Directory.EnumerateFiles(directory, "vectors.db.*").Where(f => f.EndsWith(".usearch", StringComparison.Ordinal) || f.EndsWith(".vectors", StringComparison.Ordinal)))
                 {
@@ -152,6 +175,10 @@ public static class IndexBench
             if (firstStart is not null)
             {
                 report.AppendLine(firstStart);
+            }
+            if (graphLists)
+            {
+                report.AppendLine(CultureInfo.InvariantCulture, $"- the file holds an item graph of {size:N0} lists of {ItemGraph.K} (neighbours drawn at random), read by every start below");
             }
             report.AppendLine(CultureInfo.InvariantCulture, $"- restart with the saved index ({indexStart}, vector file {indexed.VectorsStart}): {restartMs:N0} ms, of which the index {indexed.IndexOpenTime.TotalMilliseconds:N0} ms (the rest: the SQLite rows into memory); index file {indexFile / 1048576.0:N1} MB");
             report.AppendLine(CultureInfo.InvariantCulture, $"- memory of the opened store: {rss / 1048576.0:N0} MB resident ({heap / 1048576.0:N0} MB managed); {Delta(memoryBefore, memoryOpened)}");
@@ -207,13 +234,60 @@ public static class IndexBench
         }
         finally
         {
-            if (Directory.Exists(directory))
+            if (keep is null && Directory.Exists(directory))
             {
                 Directory.Delete(directory, recursive: true);
             }
         }
         report.AppendLine(CultureInfo.InvariantCulture, $"- run: {clock.Elapsed.TotalMinutes:N1} min, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         Console.Out.Write(report.ToString());
+        return 0;
+    }
+
+    public const string OpenUsage = """
+        Usage: dotnet run -c Release --project bench/CyberHub.Bench.Vectors -- index-open --path DIR/vectors.db [--times 3]
+          Opens a kept store (`index --keep DIR`) as the service does, item graph included, and reports each start's time
+          to ready and the memory the opened store holds. Changes nothing in the files (no write is made).
+        """;
+
+    /// <summary>Starts of a kept store: time to ready (the index's share apart) and the memory the opened store holds.</summary>
+    public static async Task<int> OpenAsync(string[] args)
+    {
+        string? path = null;
+        var times = 3;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--path": path = args[i + 1]; break;
+                case "--times": times = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                default: Console.Error.WriteLine(OpenUsage); return 2;
+            }
+        }
+        if (path is null || !File.Exists(path) || times is < 1 or > 20)
+        {
+            Console.Error.WriteLine(OpenUsage);
+            return 2;
+        }
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Starts of {path} ({new FileInfo(path).Length / 1048576.0:N0} MB), {Environment.ProcessorCount} cores, load average {LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC."));
+        Console.Out.WriteLine();
+        Console.Out.WriteLine("| start | items | ready ms | of which the index ms | the item graph ms | index | vector file | managed MB | process RSS |");
+        Console.Out.WriteLine("|---:|---:|---:|---:|---:|---|---|---:|---|");
+        for (var t = 1; t <= times; t++)
+        {
+            var memoryBefore = ProcessMemory();
+            var heapBefore = Heap();
+            var started = Stopwatch.GetTimestamp();
+            using var store = new EmbeddedVectorStore(path, NullLogger.Instance);
+            store.Graph.BuildOnStart = false;
+            await store.InitializeAsync();
+            var ready = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var heap = Heap() - heapBefore;
+            var count = await store.CountAsync();
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {t} | {count:N0} | {ready:N0} | {store.IndexOpenTime.TotalMilliseconds:N0} | {store.Graph.LoadTime.TotalMilliseconds:N0} | {store.IndexStart} | {store.VectorsStart} | {heap / 1048576.0:N0} | {Delta(memoryBefore, ProcessMemory())} |"));
+        }
         return 0;
     }
 
@@ -256,6 +330,56 @@ public static class IndexBench
             }
             await transaction.CommitAsync();
         }
+    }
+
+    /// <summary>
+    /// An item graph of the stored shape written straight into the SQLite file and marked built: <see cref="ItemGraph.K"/>
+    /// distinct other items per item, drawn at random, with descending similarities. What a start reads and holds of a
+    /// graph depends on its shape, not on which items are neighbours; building a real one at a million items through the
+    /// index takes hours on two cores.
+    /// </summary>
+    private static async Task BulkGraphAsync(string path, int size)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        var random = new Random(31);
+        var picked = new HashSet<int>();
+        var packed = new byte[ItemGraph.K * 16];
+        for (var start = 0; start < size; start += 20_000)
+        {
+            await using var transaction = connection.BeginTransaction();
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            // The store's format: one row a list, the item's label and its neighbours as (label int64, similarity float64).
+            insert.CommandText = "INSERT INTO item_lists (label, neighbours) VALUES ($label, $neighbours)";
+            var label = insert.Parameters.Add("$label", Microsoft.Data.Sqlite.SqliteType.Integer);
+            var neighbours = insert.Parameters.Add("$neighbours", Microsoft.Data.Sqlite.SqliteType.Blob);
+            insert.Prepare();
+            for (var i = start; i < Math.Min(size, start + 20_000); i++)
+            {
+                picked.Clear();
+                var score = 0.95;
+                while (picked.Count < ItemGraph.K)
+                {
+                    var other = random.Next(size);
+                    if (other == i || !picked.Add(other))
+                    {
+                        continue;
+                    }
+                    score -= random.NextDouble() * 0.04;
+                    var at = (picked.Count - 1) * 16;
+                    System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(at), other + 1);
+                    System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(packed.AsSpan(at + 8), score);
+                }
+                label.Value = i + 1;
+                neighbours.Value = packed;
+                await insert.ExecuteNonQueryAsync();
+            }
+            await transaction.CommitAsync();
+        }
+        await using var built = connection.CreateCommand();
+        built.CommandText = "INSERT OR REPLACE INTO item_graph_state (id, built) VALUES (1, 1)";
+        await built.ExecuteNonQueryAsync();
     }
 
     /// <summary>

@@ -13,6 +13,10 @@ if (args.FirstOrDefault() == "index")
 {
     return await IndexBench.RunAsync(args[1..]);
 }
+if (args.FirstOrDefault() == "index-open")
+{
+    return await IndexBench.OpenAsync(args[1..]);
+}
 if (args.FirstOrDefault() == "pg-scale")
 {
     return await PgScaleBench.RunAsync(args[1..]);
