@@ -121,28 +121,26 @@ internal sealed class InMemoryCatalog : IDisposable
             _rows.EnsureCapacity(records.Count);
             _rowsByLabel.EnsureCapacity(records.Count);
             var idsByType = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-            for (var row = 0; row < records.Count; row++)
+            for (var i = 0; i < records.Count; i++)
             {
-                var record = records[row];
-                var label = labels[row];
+                var record = records[i];
+                var key = ContentVectors.KeyOf(record);
+                var label = labels[i];
                 if (label <= 0 || label >= _vectors.Rows)
                 {
                     throw new InvalidDataException($"The vector file has no row for label {label}.");
                 }
-                if (!_rows.TryAdd(ContentVectors.KeyOf(record), row) || !_rowsByLabel.TryAdd(label, row))
+                if (_rows.ContainsKey(key) || _rowsByLabel.ContainsKey(label))
                 {
                     throw new InvalidDataException($"{record.ContentType}:{record.ContentId} (label {label}) is in the store twice.");
                 }
-                _records[row] = record;
-                _labels[row] = label;
-                _rowTypes[row] = TypeId(record.ContentType);
+                SetRecord(AppendRow(key), record, label);
                 if (!idsByType.TryGetValue(record.ContentType, out var ids))
                 {
                     idsByType.Add(record.ContentType, ids = []);
                 }
                 ids.Add(record.ContentId);
             }
-            _count = records.Count;
             foreach (var (type, ids) in idsByType)
             {
                 _idsByType.Add(type, new SortedSet<string>(ids, CodePointComparer.Instance));
@@ -164,16 +162,28 @@ internal sealed class InMemoryCatalog : IDisposable
         var key = ContentVectors.KeyOf(record);
         if (!_rows.TryGetValue(key, out var row))
         {
-            Grow(_count + 1);
-            row = _count++;
-            _rows.Add(key, row);
-            _rowTypes[row] = TypeId(key.ContentType);
+            row = AppendRow(key);
             if (!_idsByType.TryGetValue(key.ContentType, out var ids))
             {
                 _idsByType.Add(key.ContentType, ids = new SortedSet<string>(CodePointComparer.Instance));
             }
             ids.Add(key.ContentId);
         }
+        SetRecord(row, record, label);
+    }
+
+    /// <summary>A new row for <paramref name="key"/>, which the catalog does not hold (its ids by type are the caller's).</summary>
+    private int AppendRow(ContentKey key)
+    {
+        Grow(_count + 1);
+        var row = _count++;
+        _rows.Add(key, row);
+        _rowTypes[row] = TypeId(key.ContentType);
+        return row;
+    }
+
+    private void SetRecord(int row, ContentRecord record, long label)
+    {
         _records[row] = record;
         if (_labels[row] != label)
         {
