@@ -195,6 +195,31 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
         await AssertExactAsync(store);
     }
 
+    [Fact]
+    public async Task An_item_written_during_a_build_in_the_place_of_one_deleted_meanwhile_is_in_the_stored_graph_as_itself()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var graph = ItemGraph.Of(store);
+        var topics = new Topics(143, count: 6);
+        await graph.DeferAsync();
+        await SeedAsync(store, Enumerable.Range(0, 200).Select(i => new ContentKey("lab", $"r{i:D3}")), topics);
+        await store.UpsertAsync(Record("lab", "last"), [topics.Next()]);
+
+        // The last item written is deleted and another takes its place, five times (the embedded store numbers a new
+        // item after the highest one it holds, so each newcomer gets the number of the item just deleted).
+        var build = graph.RebuildAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            await store.DeleteAsync(new ContentKey("lab", round == 0 ? "last" : $"late{round - 1}"));
+            await store.UpsertAsync(Record("lab", $"late{round}"), [topics.Next()]);
+        }
+        Assert.True(await build);
+
+        Assert.True(await graph.IsBuiltAsync());
+        await AssertExactAsync(store);
+        await AssertExactAsync(await Fixture.ReopenAsync(store));
+    }
+
     /// <summary>Sequential upserts, one at a time, of one item per key.</summary>
     protected static async Task SeedSequentiallyAsync(IVectorStore store, IEnumerable<ContentKey> keys, Topics topics)
     {

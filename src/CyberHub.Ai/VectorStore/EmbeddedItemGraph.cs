@@ -60,9 +60,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     private readonly Lock _sync = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<ContentKey> _pending = [];
-    private Dictionary<ContentKey, Neighbour[]> _lists = [];
-    // Which lists hold an item: small arrays, replaced on change (a million items' sets would take half a gigabyte).
-    private Dictionary<ContentKey, ContentKey[]> _holders = [];
+    private LabelLists _lists = new(0);
     // No full list has a k-th similarity below this (it only ever decreases between builds): scores under it need no look-up.
     private double _floorBound = double.NegativeInfinity;
     private volatile State _state = State.Stale;
@@ -103,7 +101,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         {
             foreach (var item in items)
             {
-                if (_lists.TryGetValue(item, out var list) && list.Length > 0)
+                if (_catalog.LabelOf(item) is { } label && ListOf(LabelNumber(label)) is { Length: > 0 } list)
                 {
                     found[item] = list;
                 }
@@ -121,7 +119,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         {
             foreach (var item in items)
             {
-                if (_lists.TryGetValue(item, out var list) && NeighbourGraph.MeanSimilarity(item, list) is { } hub)
+                if (_catalog.LabelOf(item) is { } label && _lists.MeanSimilarity(LabelNumber(label)) is { } hub)
                 {
                     found[item] = hub;
                 }
@@ -217,8 +215,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         {
             return static () => { };
         }
-        var changes = Plan(key, vector, old is not null);
-        await SaveAsync(connection, transaction, changes, k => k == key ? label : _catalog.LabelOf(k), cancellationToken);
+        var changes = Plan(key, vector, old is not null, k => k == key ? label : _catalog.LabelOf(k));
+        await SaveAsync(connection, transaction, changes, cancellationToken);
         return () => Apply(changes);
     }
 
@@ -273,18 +271,21 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             {
                 return false;
             }
-            var holders = Holders(lists);
             lock (_sync)
             {
                 _lists = lists;
-                _holders = holders;
-                _floorBound = FloorBound(lists.Values);
+                _floorBound = lists.FloorBound();
             }
-            // Writes made after the snapshot: each item is taken out of the graph and put back as it is now.
-            foreach (var key in _pending)
+            // Writes made after the snapshot: each item is taken out of the graph and put back as it is now. Deletes go
+            // first (an item deleted meanwhile is found by the label it had in the snapshot): until then lists may hold
+            // items the catalog no longer has, and a list read to plan a change leaves those out.
+            Dictionary<ContentKey, long>? snapshot = null;
+            long? LabelOf(ContentKey key) => _catalog.LabelOf(key)
+                ?? ((snapshot ??= Snapshot(keys, labels)).TryGetValue(key, out var label) ? label : null);
+            foreach (var key in _pending.OrderBy(key => _catalog.LabelOf(key) is null ? 0 : 1))
             {
                 var vector = _catalog.GetVector(key);
-                Apply(Plan(key, vector, held: true));
+                Apply(Plan(key, vector, held: true, LabelOf));
             }
             await using var connection = await _open(cancellationToken);
             await using var transaction = connection.BeginTransaction();
@@ -294,12 +295,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 clear.CommandText = "DELETE FROM item_lists";
                 await clear.ExecuteNonQueryAsync(cancellationToken);
             }
-            Dictionary<ContentKey, Neighbour[]> snapshot;
-            lock (_sync)
-            {
-                snapshot = new Dictionary<ContentKey, Neighbour[]>(_lists);
-            }
-            await InsertAsync(connection, transaction, snapshot, _catalog.LabelOf, cancellationToken);
+            // The write lock is held: nothing changes the lists while they are stored.
+            await InsertAsync(connection, transaction, lists.Labels().Select(label => (label, lists.Entries(label))), cancellationToken);
             await SetBuiltAsync(connection, transaction, true, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             _state = State.Built;
@@ -322,7 +319,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     }
 
     /// <summary>Every list, exact: all pairs compared (<see cref="ExactNeighbours"/>).</summary>
-    private Dictionary<ContentKey, Neighbour[]> BuildExact(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
+    private LabelLists BuildExact(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
     {
         var vectors = new float[(long)keys.Length * ContentVectors.Dimensions];
         for (var row = 0; row < keys.Length; row++)
@@ -331,22 +328,30 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             _catalog.TryCopyVector(labels[row], vectors.AsSpan(row * ContentVectors.Dimensions, ContentVectors.Dimensions));
         }
         var (rows, similarities) = ExactNeighbours.Build(vectors, keys.Length, K, cancellationToken);
-        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
+        var lists = new LabelLists(MaxLabel(labels));
+        var list = new (Neighbour Neighbour, int Label)[K];
         for (var row = 0; row < keys.Length; row++)
         {
-            var list = new Neighbour[rows[row].Length];
-            for (var i = 0; i < list.Length; i++)
+            var length = rows[row].Length;
+            for (var i = 0; i < length; i++)
             {
-                list[i] = new Neighbour(keys[rows[row][i]], similarities[row][i]);
+                var other = rows[row][i];
+                list[i] = (new Neighbour(keys[other], similarities[row][i]), LabelNumber(labels[other]));
             }
-            Array.Sort(list, ItemGraph.Order);
-            lists[keys[row]] = list;
+            list.AsSpan(0, length).Sort(static (a, b) => ItemGraph.Compare(a.Neighbour, b.Neighbour));
+            var entries = new Entry[length];
+            for (var i = 0; i < length; i++)
+            {
+                entries[i] = new Entry(list[i].Label, (float)list[i].Neighbour.Similarity);
+            }
+            lists.Fill(LabelNumber(labels[row]), entries);
         }
+        lists.CountHolders();
         return lists;
     }
 
     /// <summary>Every list from one index search per item, on all processors.</summary>
-    private Dictionary<ContentKey, Neighbour[]> BuildThroughIndex(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
+    private LabelLists BuildThroughIndex(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
     {
         var built = new Neighbour[keys.Length][];
         var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
@@ -381,37 +386,54 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             }
             return vector;
         }, static _ => { });
-        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
+        // An item written since the snapshot is found in the catalog; one deleted since is left out (its pending
+        // write refills the lists that would hold it).
+        var snapshot = Snapshot(keys, labels);
+        var lists = new LabelLists(MaxLabel(labels));
         for (var row = 0; row < keys.Length; row++)
         {
-            lists[keys[row]] = built[row] ?? [];
+            var entries = new List<Entry>(K);
+            foreach (var n in built[row] ?? [])
+            {
+                if ((snapshot.TryGetValue(n.Item, out var label) ? label : _catalog.LabelOf(n.Item)) is { } found)
+                {
+                    entries.Add(new Entry(LabelNumber(found), (float)n.Similarity));
+                }
+            }
+            lists.Fill(LabelNumber(labels[row]), [.. entries]);
         }
+        lists.CountHolders();
         return lists;
     }
 
     /// <summary>
-    /// The lists that change when <paramref name="key"/> takes <paramref name="vector"/> (null: leaves): null for a list
-    /// that goes. <paramref name="held"/>: the item may sit in other lists (it existed before).
+    /// The lists that change when <paramref name="key"/> takes <paramref name="vector"/> (null: leaves), by label: null
+    /// for a list that goes. <paramref name="held"/>: the item may sit in other lists (it existed before).
+    /// <paramref name="labelOf"/> gives the label of any key involved (the written item's may not be in the catalog).
     /// </summary>
-    private Dictionary<ContentKey, Neighbour[]?> Plan(ContentKey key, float[]? vector, bool held)
+    private Dictionary<int, Entry[]?> Plan(ContentKey key, float[]? vector, bool held, Func<ContentKey, long?> labelOf)
     {
         var changes = new Dictionary<ContentKey, Neighbour[]?>();
-        if (held)
+        var gone = new List<int>();
+        if (held && labelOf(key) is { } ownLabel)
         {
-            ContentKey[]? holders;
-            lock (_sync)
+            foreach (var (holderLabel, holder) in HoldersOf(LabelNumber(ownLabel)))
             {
-                holders = _holders.GetValueOrDefault(key);
-            }
-            foreach (var holder in holders ?? [])
-            {
-                changes[holder] = Refill(holder, key, vector);
+                if (holder is { } found)
+                {
+                    changes[found] = Refill(found, key, vector);
+                }
+                else
+                {
+                    // A list of an item deleted while a build ran (its own pending write takes it out): it goes.
+                    gone.Add(holderLabel);
+                }
             }
         }
         if (vector is null)
         {
             changes[key] = null;
-            return changes;
+            return InLabels(changes, gone, labelOf);
         }
 
         var own = new TopList(K);
@@ -427,7 +449,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             {
                 return;
             }
-            var list = changes.TryGetValue(other, out var changed) ? changed ?? [] : _lists.GetValueOrDefault(other) ?? [];
+            var list = changes.TryGetValue(other, out var changed) ? changed ?? [] : ListOfKey(other) ?? [];
             if (list.Length == K && similarity <= list[K - 1].Similarity)
             {
                 return;
@@ -454,7 +476,38 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             }
         }
         changes[key] = own.ToArray();
-        return changes;
+        return InLabels(changes, gone, labelOf);
+    }
+
+    /// <summary>A plan's changes by label (a list that goes with an item no label is known for was never stored).</summary>
+    private static Dictionary<int, Entry[]?> InLabels(Dictionary<ContentKey, Neighbour[]?> changes, List<int> gone, Func<ContentKey, long?> labelOf)
+    {
+        var byLabel = new Dictionary<int, Entry[]?>(changes.Count + gone.Count);
+        foreach (var label in gone)
+        {
+            byLabel[label] = null;
+        }
+        foreach (var (item, list) in changes)
+        {
+            if (list is null)
+            {
+                if (labelOf(item) is { } label)
+                {
+                    byLabel[LabelNumber(label)] = null;
+                }
+                continue;
+            }
+            var entries = new Entry[list.Length];
+            for (var i = 0; i < list.Length; i++)
+            {
+                entries[i] = new Entry(LabelNumber(Known(list[i].Item)), (float)list[i].Similarity);
+            }
+            byLabel[LabelNumber(Known(item))] = entries;
+        }
+        return byLabel;
+
+        long Known(ContentKey key) => labelOf(key)
+            ?? throw new InvalidOperationException($"The item graph refers to {key.ContentType}:{key.ContentId}, which the catalog does not hold.");
     }
 
     /// <summary>
@@ -522,111 +575,107 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         return grown;
     }
 
-    private void Apply(Dictionary<ContentKey, Neighbour[]?> changes)
+    private void Apply(Dictionary<int, Entry[]?> changes)
     {
         lock (_sync)
         {
-            foreach (var (item, list) in changes)
+            foreach (var (label, list) in changes)
             {
-                var canonical = list is null ? item : _catalog.Canonical(item) ?? item;
-                if (_lists.Remove(item, out var old))
-                {
-                    foreach (var n in old)
-                    {
-                        if (_holders.TryGetValue(n.Item, out var held) && Array.IndexOf(held, item) is var at and >= 0)
-                        {
-                            if (held.Length == 1)
-                            {
-                                _holders.Remove(n.Item);
-                            }
-                            else
-                            {
-                                _holders[n.Item] = [.. held.AsSpan(0, at), .. held.AsSpan(at + 1)];
-                            }
-                        }
-                    }
-                }
                 if (list is null)
                 {
+                    _lists.Remove(label);
                     continue;
                 }
-                _lists[canonical] = list;
-                foreach (var n in list)
-                {
-                    var held = _holders.GetValueOrDefault(n.Item) ?? [];
-                    if (Array.IndexOf(held, canonical) < 0)
-                    {
-                        _holders[n.Item] = [.. held, canonical];
-                    }
-                }
+                _lists.Set(label, list);
                 _floorBound = Math.Min(_floorBound, list.Length == K ? list[K - 1].Similarity : double.NegativeInfinity);
             }
         }
     }
 
-    private static Dictionary<ContentKey, ContentKey[]> Holders(Dictionary<ContentKey, Neighbour[]> lists)
+    /// <summary>The list of the item labelled <paramref name="label"/> with its neighbours' keys, or null when it has none.</summary>
+    private Neighbour[]? ListOf(int label)
     {
-        // Counted first, so each array is allocated once at its size (a list never holds an item twice).
-        var counts = new Dictionary<ContentKey, int>(lists.Count);
-        foreach (var list in lists.Values)
+        lock (_sync)
         {
-            foreach (var n in list)
+            var length = _lists.Length(label);
+            if (length < 0)
             {
-                counts[n.Item] = counts.GetValueOrDefault(n.Item) + 1;
+                return null;
             }
-        }
-        var holders = new Dictionary<ContentKey, ContentKey[]>(counts.Count);
-        foreach (var (item, count) in counts)
-        {
-            holders[item] = new ContentKey[count];
-        }
-        foreach (var (item, list) in lists)
-        {
-            foreach (var n in list)
+            var keys = new ContentKey[length];
+            var found = new bool[length];
+            _catalog.KeysOf(_lists.Neighbours(label), keys, found);
+            var similarities = _lists.Similarities(label);
+            var list = new List<Neighbour>(length);
+            for (var i = 0; i < length; i++)
             {
-                var held = holders[n.Item];
-                held[--counts[n.Item]] = item;
+                if (found[i])
+                {
+                    list.Add(new Neighbour(keys[i], similarities[i]));
+                }
             }
+            return [.. list];
         }
-        return holders;
     }
 
-    private static double FloorBound(IEnumerable<Neighbour[]> lists)
+    private Neighbour[]? ListOfKey(ContentKey key) => _catalog.LabelOf(key) is { } label ? ListOf(LabelNumber(label)) : null;
+
+    /// <summary>The labels of the lists that hold <paramref name="label"/>, each with its item's key (null: not in the catalog).</summary>
+    private List<(int Label, ContentKey? Key)> HoldersOf(int label)
     {
-        var bound = double.PositiveInfinity;
-        foreach (var list in lists)
+        int[] holders;
+        lock (_sync)
         {
-            bound = Math.Min(bound, list.Length == K ? list[K - 1].Similarity : double.NegativeInfinity);
+            holders = _lists.Holders(label).ToArray();
         }
-        return double.IsPositiveInfinity(bound) ? double.NegativeInfinity : bound;
+        var keys = new ContentKey[holders.Length];
+        var found = new bool[holders.Length];
+        _catalog.KeysOf(holders, keys, found);
+        var result = new List<(int, ContentKey?)>(holders.Length);
+        for (var i = 0; i < holders.Length; i++)
+        {
+            result.Add((holders[i], found[i] ? keys[i] : null));
+        }
+        return result;
     }
+
+    private static Dictionary<ContentKey, long> Snapshot(ContentKey[] keys, long[] labels)
+    {
+        var snapshot = new Dictionary<ContentKey, long>(keys.Length);
+        for (var row = 0; row < keys.Length; row++)
+        {
+            snapshot[keys[row]] = labels[row];
+        }
+        return snapshot;
+    }
+
+    private static int MaxLabel(long[] labels) => labels.Length == 0 ? 0 : LabelNumber(labels.Max());
+
+    /// <summary>A label as the lists hold it (the vector file has a row per label, so a label stays far below this).</summary>
+    private static int LabelNumber(long label) => label is > 0 and < int.MaxValue
+        ? (int)label
+        : throw new InvalidDataException($"The item graph cannot hold label {label}.");
 
     private async Task ReadListsAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        // Everything by catalog row while reading (a label's row from an array, not a key's from a hash table): ten
-        // million edges at a million items, and the keys are the catalog's own, so no string is read or hashed per edge.
-        var (keys, labels) = _catalog.KeysAndLabels();
-        var rowOfLabel = new int[labels.Length == 0 ? 1 : labels.Max() + 1];
-        Array.Fill(rowOfLabel, -1);
-        for (var row = 0; row < labels.Length; row++)
+        // By label throughout: a million lists are read into flat arrays without a key, a string or a hash per edge.
+        var labels = _catalog.Labels();
+        var maxLabel = MaxLabel(labels);
+        var known = new bool[maxLabel + 1];
+        foreach (var label in labels)
         {
-            rowOfLabel[labels[row]] = row;
+            known[label] = true;
         }
-        int RowOf(long label) => label > 0 && label < rowOfLabel.Length ? rowOfLabel[label] : -1;
-
-        var listed = new Neighbour[keys.Length][];
-        // Each list's neighbours by row, K slots a row (the list's own length says how many are used).
-        var neighbourRows = new int[(long)keys.Length * K];
-        var held = new int[keys.Length];
+        var lists = new LabelLists(maxLabel);
         await using (var select = connection.CreateCommand())
         {
             select.CommandText = "SELECT label, neighbours FROM item_lists";
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            var entries = new List<(Neighbour Neighbour, int Row)>(K);
+            var entries = new Entry[K];
             while (await reader.ReadAsync(cancellationToken))
             {
-                var row = RowOf(reader.GetInt64(0));
-                if (row < 0)
+                var label = reader.GetInt64(0);
+                if (label <= 0 || label > maxLabel || !known[label])
                 {
                     continue;
                 }
@@ -635,62 +684,43 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 var length = packed.Length;
                 if (length % EntryBytes != 0 || length > K * EntryBytes)
                 {
-                    throw new InvalidDataException($"The item graph's list of {keys[row].ContentType}:{keys[row].ContentId} is {length} bytes, not a list of at most {K}.");
+                    throw new InvalidDataException($"The item graph's list of label {label} is {length} bytes, not a list of at most {K}.");
                 }
-                entries.Clear();
+                var count = 0;
                 for (var at = 0; at < length; at += EntryBytes)
                 {
-                    var other = RowOf(BinaryPrimitives.ReadInt64LittleEndian(packed.AsSpan(at)));
-                    if (other >= 0)
+                    var other = BinaryPrimitives.ReadInt64LittleEndian(packed.AsSpan(at));
+                    if (other > 0 && other <= maxLabel && known[other])
                     {
-                        entries.Add((new Neighbour(keys[other], BinaryPrimitives.ReadDoubleLittleEndian(packed.AsSpan(at + sizeof(long)))), other));
+                        entries[count++] = new Entry((int)other, (float)BinaryPrimitives.ReadDoubleLittleEndian(packed.AsSpan(at + sizeof(long))));
                     }
                 }
-                entries.Sort(static (a, b) => ItemGraph.Order(a.Neighbour, b.Neighbour));
-                var list = listed[row] = new Neighbour[entries.Count];
-                for (var i = 0; i < entries.Count; i++)
-                {
-                    (list[i], var other) = entries[i];
-                    neighbourRows[(long)row * K + i] = other;
-                    held[other]++;
-                }
+                // Stored most similar first, ties in key order; a stable sort keeps that order and mends any other.
+                InsertionSort(entries.AsSpan(0, count));
+                lists.Fill((int)label, entries.AsSpan(0, count));
             }
         }
-
-        var lists = new Dictionary<ContentKey, Neighbour[]>(keys.Length);
-        var holding = new ContentKey[keys.Length][];
-        for (var row = 0; row < keys.Length; row++)
-        {
-            if (listed[row] is { } list)
-            {
-                lists[keys[row]] = list;
-            }
-            if (held[row] > 0)
-            {
-                holding[row] = new ContentKey[held[row]];
-            }
-        }
-        for (var row = 0; row < keys.Length; row++)
-        {
-            for (var i = 0; i < (listed[row]?.Length ?? 0); i++)
-            {
-                var other = neighbourRows[(long)row * K + i];
-                holding[other][--held[other]] = keys[row];
-            }
-        }
-        var holders = new Dictionary<ContentKey, ContentKey[]>(keys.Length);
-        for (var row = 0; row < keys.Length; row++)
-        {
-            if (holding[row] is { } by)
-            {
-                holders[keys[row]] = by;
-            }
-        }
+        lists.CountHolders();
         lock (_sync)
         {
             _lists = lists;
-            _holders = holders;
-            _floorBound = FloorBound(lists.Values);
+            _floorBound = lists.FloorBound();
+        }
+    }
+
+    /// <summary>Most similar first, stable (a list is ten entries, already in order as stored).</summary>
+    private static void InsertionSort(Span<Entry> entries)
+    {
+        for (var i = 1; i < entries.Length; i++)
+        {
+            var entry = entries[i];
+            var at = i;
+            while (at > 0 && entries[at - 1].Similarity < entry.Similarity)
+            {
+                entries[at] = entries[at - 1];
+                at--;
+            }
+            entries[at] = entry;
         }
     }
 
@@ -730,12 +760,13 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             }
         }
         await using var transaction = connection.BeginTransaction();
+        long LabelOf(ContentKey key) => _catalog.LabelOf(key)!.Value;
         await InsertAsync(connection, transaction,
             lists.Select(p =>
             {
                 p.Value.Sort(ItemGraph.Order);
-                return KeyValuePair.Create(p.Key, p.Value.Take(K).ToArray());
-            }), _catalog.LabelOf, cancellationToken);
+                return (LabelNumber(LabelOf(p.Key)), p.Value.Take(K).Select(n => new Entry(LabelNumber(LabelOf(n.Item)), (float)n.Similarity)).ToArray());
+            }), cancellationToken);
         await using (var drop = connection.CreateCommand())
         {
             drop.Transaction = transaction;
@@ -748,31 +779,28 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     }
 
     private static async Task SaveAsync(
-        SqliteConnection connection, SqliteTransaction transaction, Dictionary<ContentKey, Neighbour[]?> changes, Func<ContentKey, long?> labelOf,
-        CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, Dictionary<int, Entry[]?> changes, CancellationToken cancellationToken)
     {
         await using (var clear = connection.CreateCommand())
         {
             clear.Transaction = transaction;
             clear.CommandText = "DELETE FROM item_lists WHERE label = $label";
             var label = clear.Parameters.Add("$label", SqliteType.Integer);
-            foreach (var (item, list) in changes)
+            foreach (var (gone, list) in changes)
             {
-                // A list that goes with an item the catalog no longer holds was never stored apart from a build's.
-                if (list is null && labelOf(item) is { } gone)
+                if (list is null)
                 {
                     label.Value = gone;
                     await clear.ExecuteNonQueryAsync(cancellationToken);
                 }
             }
         }
-        await InsertAsync(connection, transaction, changes.Where(c => c.Value is not null).Select(c => KeyValuePair.Create(c.Key, c.Value!)), labelOf, cancellationToken);
+        await InsertAsync(connection, transaction, changes.Where(c => c.Value is not null).Select(c => (c.Key, c.Value!)), cancellationToken);
     }
 
     /// <summary>Writes (or replaces) each list as one row: the item's label and its neighbours packed by label.</summary>
     private static async Task InsertAsync(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<KeyValuePair<ContentKey, Neighbour[]>> lists, Func<ContentKey, long?> labelOf,
-        CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<(int Label, Entry[] List)> lists, CancellationToken cancellationToken)
     {
         await using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
@@ -785,16 +813,13 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             var packed = new byte[list.Length * EntryBytes];
             for (var i = 0; i < list.Length; i++)
             {
-                BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(i * EntryBytes), LabelOf(list[i].Item));
+                BinaryPrimitives.WriteInt64LittleEndian(packed.AsSpan(i * EntryBytes), list[i].Label);
                 BinaryPrimitives.WriteDoubleLittleEndian(packed.AsSpan(i * EntryBytes + sizeof(long)), list[i].Similarity);
             }
-            label.Value = LabelOf(item);
+            label.Value = item;
             neighbours.Value = packed;
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
-
-        long LabelOf(ContentKey key) => labelOf(key)
-            ?? throw new InvalidOperationException($"The item graph refers to {key.ContentType}:{key.ContentId}, which the catalog does not hold.");
     }
 
     private static async Task SetBuiltAsync(SqliteConnection connection, SqliteTransaction? transaction, bool built, CancellationToken cancellationToken)
@@ -804,6 +829,179 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         command.CommandText = "INSERT INTO item_graph_state (id, built) VALUES (1, $built) ON CONFLICT (id) DO UPDATE SET built = excluded.built";
         command.Parameters.AddWithValue("$built", built ? 1 : 0);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A neighbour as memory holds it: its label and the similarity (every similarity is computed as a float).</summary>
+    private readonly record struct Entry(int Label, float Similarity);
+
+    /// <summary>
+    /// The lists by label: <see cref="K"/> slots a label in two flat arrays (neighbour labels, similarities) with each
+    /// list's length beside them, and which lists hold a label as a small array, replaced on change. No object a list
+    /// and no key: a million items' lists take about 80 MB, and a start fills them without a string or a hash an edge.
+    /// Keys are looked up in the catalog for the lists a caller reads only. The caller serialises changes.
+    /// </summary>
+    private sealed class LabelLists(int maxLabel)
+    {
+        private int[] _neighbours = new int[(maxLabel + 1) * K];
+        private float[] _similarities = new float[(maxLabel + 1) * K];
+        // 0: no list; otherwise the list's length + 1 (an item's list may be empty).
+        private byte[] _lengths = new byte[maxLabel + 1];
+        private int[]?[] _holders = new int[]?[maxLabel + 1];
+
+        /// <summary>The length of the list of <paramref name="label"/>; -1 when it has none.</summary>
+        public int Length(int label) => label > 0 && label < _lengths.Length ? _lengths[label] - 1 : -1;
+
+        public ReadOnlySpan<int> Neighbours(int label) => Length(label) is var length and >= 0 ? _neighbours.AsSpan(label * K, length) : default;
+
+        public ReadOnlySpan<float> Similarities(int label) => Length(label) is var length and >= 0 ? _similarities.AsSpan(label * K, length) : default;
+
+        public ReadOnlySpan<int> Holders(int label) => label > 0 && label < _holders.Length ? _holders[label] : default;
+
+        /// <summary>The labels that have a list, in order.</summary>
+        public IEnumerable<int> Labels()
+        {
+            for (var label = 1; label < _lengths.Length; label++)
+            {
+                if (_lengths[label] != 0)
+                {
+                    yield return label;
+                }
+            }
+        }
+
+        public Entry[] Entries(int label)
+        {
+            var neighbours = Neighbours(label);
+            var similarities = Similarities(label);
+            var entries = new Entry[neighbours.Length];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i] = new Entry(neighbours[i], similarities[i]);
+            }
+            return entries;
+        }
+
+        /// <summary>The mean similarity of the list of <paramref name="label"/> (<see cref="NeighbourGraph.MeanSimilarity"/>); null when empty.</summary>
+        public double? MeanSimilarity(int label)
+        {
+            var neighbours = Neighbours(label);
+            var similarities = Similarities(label);
+            var (sum, count) = (0.0, 0);
+            for (var i = 0; i < neighbours.Length; i++)
+            {
+                if (neighbours[i] != label)
+                {
+                    (sum, count) = (sum + similarities[i], count + 1);
+                }
+            }
+            return count > 0 ? sum / count : null;
+        }
+
+        /// <summary>The least k-th similarity of a full list; -infinity when a list is not full or there is none.</summary>
+        public double FloorBound()
+        {
+            var bound = double.PositiveInfinity;
+            for (var label = 1; label < _lengths.Length; label++)
+            {
+                var length = _lengths[label] - 1;
+                if (length >= 0)
+                {
+                    bound = Math.Min(bound, length == K ? _similarities[label * K + K - 1] : double.NegativeInfinity);
+                }
+            }
+            return double.IsPositiveInfinity(bound) ? double.NegativeInfinity : bound;
+        }
+
+        /// <summary>Puts a list in place while a start or a build fills the lists; <see cref="CountHolders"/> follows.</summary>
+        public void Fill(int label, ReadOnlySpan<Entry> list) => Write(label, list);
+
+        /// <summary>Which lists hold each label, from the lists as filled: counted first, so each array is allocated once at its size.</summary>
+        public void CountHolders()
+        {
+            var counts = new int[_lengths.Length];
+            for (var label = 1; label < _lengths.Length; label++)
+            {
+                foreach (var other in Neighbours(label))
+                {
+                    counts[other]++;
+                }
+            }
+            for (var label = 1; label < _lengths.Length; label++)
+            {
+                _holders[label] = counts[label] > 0 ? new int[counts[label]] : null;
+            }
+            for (var label = 1; label < _lengths.Length; label++)
+            {
+                foreach (var other in Neighbours(label))
+                {
+                    _holders[other]![--counts[other]] = label;
+                }
+            }
+        }
+
+        /// <summary>Replaces the list of <paramref name="label"/> and keeps the holders in step.</summary>
+        public void Set(int label, ReadOnlySpan<Entry> list)
+        {
+            Remove(label);
+            Write(label, list);
+            foreach (var entry in list)
+            {
+                var held = _holders[entry.Label] ?? [];
+                if (Array.IndexOf(held, label) < 0)
+                {
+                    _holders[entry.Label] = [.. held, label];
+                }
+            }
+        }
+
+        /// <summary>Takes the list of <paramref name="label"/> away, and the label out of its neighbours' holders.</summary>
+        public void Remove(int label)
+        {
+            foreach (var other in Neighbours(label))
+            {
+                if (_holders[other] is { } held && Array.IndexOf(held, label) is var at and >= 0)
+                {
+                    _holders[other] = held.Length == 1 ? null : [.. held.AsSpan(0, at), .. held.AsSpan(at + 1)];
+                }
+            }
+            if (label > 0 && label < _lengths.Length)
+            {
+                _lengths[label] = 0;
+            }
+        }
+
+        private void Write(int label, ReadOnlySpan<Entry> list)
+        {
+            if (list.Length > K)
+            {
+                throw new ArgumentException($"A list holds at most {K} neighbours.", nameof(list));
+            }
+            var highest = label;
+            foreach (var entry in list)
+            {
+                highest = Math.Max(highest, entry.Label);
+            }
+            Ensure(highest);
+            for (var i = 0; i < list.Length; i++)
+            {
+                _neighbours[label * K + i] = list[i].Label;
+                _similarities[label * K + i] = list[i].Similarity;
+            }
+            _lengths[label] = (byte)(list.Length + 1);
+        }
+
+        private void Ensure(int label)
+        {
+            if (label < _lengths.Length)
+            {
+                return;
+            }
+            var slots = Math.Max(label + 1, Math.Max(64, _lengths.Length * 2));
+            Array.Resize(ref _neighbours, slots * K);
+            Array.Resize(ref _similarities, slots * K);
+            Array.Resize(ref _lengths, slots);
+            Array.Resize(ref _holders, slots);
+        }
     }
 }
 

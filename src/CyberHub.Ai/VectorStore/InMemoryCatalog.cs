@@ -488,11 +488,21 @@ internal sealed class InMemoryCatalog : IDisposable
         finally { _lock.ExitReadLock(); }
     }
 
-    /// <summary>The key as the catalog holds it (its strings shared rather than copied), or null when unknown.</summary>
-    public ContentKey? Canonical(ContentKey key)
+    /// <summary>
+    /// The keys of the items labelled <paramref name="labels"/> into <paramref name="keys"/>, under one lock; false
+    /// (and a default key) for a label no item has.
+    /// </summary>
+    public void KeysOf(ReadOnlySpan<int> labels, Span<ContentKey> keys, Span<bool> found)
     {
         _lock.EnterReadLock();
-        try { return _rows.TryGetValue(key, out var row) ? ContentVectors.KeyOf(_records[row]) : null; }
+        try
+        {
+            for (var i = 0; i < labels.Length; i++)
+            {
+                found[i] = _rowsByLabel.TryGetValue(labels[i], out var row);
+                keys[i] = found[i] ? ContentVectors.KeyOf(_records[row]) : default;
+            }
+        }
         finally { _lock.ExitReadLock(); }
     }
 
