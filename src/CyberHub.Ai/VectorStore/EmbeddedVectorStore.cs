@@ -822,27 +822,29 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
         var vector = new float[ContentVectors.Dimensions];
-        var records = new List<ContentRecord>(readVectors ? 0 : expected);
-        var labels = new List<long>(readVectors ? 0 : expected);
+        var items = new List<InMemoryCatalog.StoredItem>(readVectors ? 0 : expected);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)),
-                reader.IsDBNull(9) ? null : reader.GetString(9));
             if (readVectors)
             {
+                var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)),
+                    reader.IsDBNull(9) ? null : reader.GetString(9));
                 ReadVector(reader, 8, blob, vector, $"{record.ContentType}:{record.ContentId}");
                 _catalog.Upsert(record, vector, reader.GetInt64(10));
             }
             else
             {
-                records.Add(record);
-                labels.Add(reader.GetInt64(10));
+                // The texts as SQLite holds them, UTF-8, straight into the catalog's packed form: no string for them.
+                var texts = InMemoryCatalog.PackTexts(reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4),
+                    reader.IsDBNull(9) ? null : reader.GetFieldValue<byte[]>(9));
+                items.Add(new InMemoryCatalog.StoredItem(reader.GetString(0), reader.GetString(1), texts, reader.GetInt32(5),
+                    ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)), reader.GetInt64(10)));
             }
         }
         if (!readVectors)
         {
-            _catalog.AttachAll(records, labels);
+            _catalog.AttachAll(items);
         }
     }
 

@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Numerics.Tensors;
+using System.Text;
 
 namespace CyberHub.Ai.VectorStore;
 
@@ -6,8 +8,10 @@ namespace CyberHub.Ai.VectorStore;
 /// The embedded store's in-memory copy of the catalog: records, type ids and labels in parallel arrays by row, sorted
 /// ids per type for listing, and the float item vectors outside the managed heap in a <see cref="VectorFile"/> by label
 /// (memory-mapped from the store's <c>.vectors</c> file: a million items' 1.5 GB of vectors are not read at start and
-/// only the rows a search rescores are paged in). Searches hold a read lock and writes a write lock, so a reader never
-/// sees half an update.
+/// only the rows a search rescores are paged in). A row's record is held compact: its type as a number, its id as the
+/// key's string, its texts as one UTF-8 array, its times as values; a <see cref="ContentRecord"/> is made when one is
+/// read (a million items' records take about 300 MB rather than 500). Searches hold a read lock and writes a write lock,
+/// so a reader never sees half an update.
 /// </summary>
 internal sealed class InMemoryCatalog : IDisposable
 {
@@ -16,13 +20,24 @@ internal sealed class InMemoryCatalog : IDisposable
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<ContentKey, int> _rows = [];
     private readonly Dictionary<string, int> _typeIds = new(StringComparer.Ordinal);
+    private readonly List<string> _typeNames = [];
     private readonly SortedDictionary<string, SortedSet<string>> _idsByType = new(CodePointComparer.Instance);
     private VectorFile _vectors;
-    private readonly Dictionary<long, int> _rowsByLabel = [];
-    private ContentRecord[] _records = [];
+    // By row: the record's parts (see RecordAt), its label, and its type's number.
+    private string[] _ids = [];
+    private byte[][] _texts = [];
+    private DateTime[] _created = [];
+    private DateTime[] _updated = [];
+    private int[] _chunks = [];
     private int[] _rowTypes = [];
     private long[] _labels = [];
+    // By label: the row + 1 (0: no item has the label).
+    private int[] _rowOfLabel = [];
     private int _count;
+
+    /// <summary>An item as a start reads it: its texts already packed (<see cref="PackTexts(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, byte[])"/>).</summary>
+    public readonly record struct StoredItem(
+        string ContentType, string ContentId, byte[] Texts, int ChunkCount, DateTime CreatedAt, DateTime UpdatedAt, long Label);
 
     /// <summary>A catalog whose vectors are kept in native memory.</summary>
     public InMemoryCatalog() : this(VectorFile.InMemory())
@@ -108,7 +123,7 @@ internal sealed class InMemoryCatalog : IDisposable
     /// pass under one lock, the ids of each type sorted once and their sets built from the sorted ids, rather than a
     /// million tree inserts.
     /// </summary>
-    public void AttachAll(IReadOnlyList<ContentRecord> records, IReadOnlyList<long> labels)
+    public void AttachAll(IReadOnlyList<StoredItem> items)
     {
         _lock.EnterWriteLock();
         try
@@ -117,29 +132,30 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 throw new InvalidOperationException("The catalog already holds items.");
             }
-            Grow(records.Count);
-            _rows.EnsureCapacity(records.Count);
-            _rowsByLabel.EnsureCapacity(records.Count);
+            Grow(items.Count);
+            _rows.EnsureCapacity(items.Count);
             var idsByType = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-            for (var i = 0; i < records.Count; i++)
+            foreach (var item in items)
             {
-                var record = records[i];
-                var key = ContentVectors.KeyOf(record);
-                var label = labels[i];
-                if (label <= 0 || label >= _vectors.Rows)
+                var key = new ContentKey(item.ContentType, item.ContentId);
+                if (item.Label <= 0 || item.Label >= _vectors.Rows)
                 {
-                    throw new InvalidDataException($"The vector file has no row for label {label}.");
+                    throw new InvalidDataException($"The vector file has no row for label {item.Label}.");
                 }
-                if (_rows.ContainsKey(key) || _rowsByLabel.ContainsKey(label))
+                if (_rows.ContainsKey(key) || RowOf(item.Label) >= 0)
                 {
-                    throw new InvalidDataException($"{record.ContentType}:{record.ContentId} (label {label}) is in the store twice.");
+                    throw new InvalidDataException($"{item.ContentType}:{item.ContentId} (label {item.Label}) is in the store twice.");
                 }
-                SetRecord(AppendRow(key), record, label);
-                if (!idsByType.TryGetValue(record.ContentType, out var ids))
+                var row = AppendRow(key);
+                _texts[row] = item.Texts;
+                (_chunks[row], _created[row], _updated[row]) = (item.ChunkCount, item.CreatedAt, item.UpdatedAt);
+                SetLabel(row, item.Label);
+                var type = _typeNames[_rowTypes[row]];
+                if (!idsByType.TryGetValue(type, out var ids))
                 {
-                    idsByType.Add(record.ContentType, ids = []);
+                    idsByType.Add(type, ids = []);
                 }
-                ids.Add(record.ContentId);
+                ids.Add(item.ContentId);
             }
             foreach (var (type, ids) in idsByType)
             {
@@ -148,6 +164,30 @@ internal sealed class InMemoryCatalog : IDisposable
         }
         finally { _lock.ExitWriteLock(); }
     }
+
+    /// <summary>
+    /// The texts of a record as a row holds them: the UTF-8 lengths of title, description, metadata and owner (-1: none)
+    /// as four little-endian integers, then the four in UTF-8. A start passes the bytes SQLite holds, without a string.
+    /// </summary>
+    public static byte[] PackTexts(ReadOnlySpan<byte> title, ReadOnlySpan<byte> description, ReadOnlySpan<byte> metadata, byte[]? owner)
+    {
+        var packed = new byte[4 * sizeof(int) + title.Length + description.Length + metadata.Length + (owner?.Length ?? 0)];
+        var span = packed.AsSpan();
+        BinaryPrimitives.WriteInt32LittleEndian(span, title.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(span[4..], description.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(span[8..], metadata.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(span[12..], owner?.Length ?? -1);
+        span = span[16..];
+        title.CopyTo(span);
+        description.CopyTo(span = span[title.Length..]);
+        metadata.CopyTo(span = span[description.Length..]);
+        owner.AsSpan().CopyTo(span[metadata.Length..]);
+        return packed;
+    }
+
+    private static byte[] PackTexts(ContentRecord record) => PackTexts(
+        Encoding.UTF8.GetBytes(record.Title), Encoding.UTF8.GetBytes(record.Description), Encoding.UTF8.GetBytes(record.Metadata),
+        record.CreatedBy is null ? null : Encoding.UTF8.GetBytes(record.CreatedBy));
 
     /// <summary>Writes the vector of <paramref name="label"/> without changing the catalog (a start's replay of the log).</summary>
     public void WriteVector(long label, ReadOnlySpan<float> vector)
@@ -177,24 +217,60 @@ internal sealed class InMemoryCatalog : IDisposable
     {
         Grow(_count + 1);
         var row = _count++;
-        _rows.Add(key, row);
-        _rowTypes[row] = TypeId(key.ContentType);
+        var type = TypeId(key.ContentType);
+        // The key as held shares the type's one string.
+        _rows.Add(new ContentKey(_typeNames[type], key.ContentId), row);
+        _rowTypes[row] = type;
+        _ids[row] = key.ContentId;
         return row;
     }
 
     private void SetRecord(int row, ContentRecord record, long label)
     {
-        _records[row] = record;
-        if (_labels[row] != label)
-        {
-            if (_labels[row] != 0)
-            {
-                _rowsByLabel.Remove(_labels[row]);
-            }
-            _labels[row] = label;
-            _rowsByLabel[label] = row;
-        }
+        _texts[row] = PackTexts(record);
+        (_chunks[row], _created[row], _updated[row]) = (record.ChunkCount, record.CreatedAt, record.UpdatedAt);
+        SetLabel(row, label);
     }
+
+    private void SetLabel(int row, long label)
+    {
+        if (_labels[row] == label)
+        {
+            return;
+        }
+        if (_labels[row] != 0)
+        {
+            _rowOfLabel[_labels[row]] = 0;
+        }
+        _labels[row] = label;
+        if (label >= _rowOfLabel.Length)
+        {
+            Array.Resize(ref _rowOfLabel, (int)Math.Max(label + 1, Math.Min(Array.MaxLength, Math.Max(64L, _rowOfLabel.Length * 2L))));
+        }
+        _rowOfLabel[label] = row + 1;
+    }
+
+    /// <summary>The row of the item labelled <paramref name="label"/>, or -1.</summary>
+    private int RowOf(long label) => label > 0 && label < _rowOfLabel.Length ? _rowOfLabel[label] - 1 : -1;
+
+    /// <summary>The record of <paramref name="row"/>, made from its parts.</summary>
+    private ContentRecord RecordAt(int row)
+    {
+        var texts = _texts[row].AsSpan();
+        var title = BinaryPrimitives.ReadInt32LittleEndian(texts);
+        var description = BinaryPrimitives.ReadInt32LittleEndian(texts[4..]);
+        var metadata = BinaryPrimitives.ReadInt32LittleEndian(texts[8..]);
+        var owner = BinaryPrimitives.ReadInt32LittleEndian(texts[12..]);
+        texts = texts[16..];
+        return new ContentRecord(_typeNames[_rowTypes[row]], _ids[row],
+            Encoding.UTF8.GetString(texts[..title]),
+            Encoding.UTF8.GetString(texts.Slice(title, description)),
+            Encoding.UTF8.GetString(texts.Slice(title + description, metadata)),
+            _chunks[row], _created[row], _updated[row],
+            owner < 0 ? null : Encoding.UTF8.GetString(texts.Slice(title + description + metadata, owner)));
+    }
+
+    private ContentKey KeyAt(int row) => new(_typeNames[_rowTypes[row]], _ids[row]);
 
     public bool Remove(ContentKey key)
     {
@@ -211,17 +287,20 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 _idsByType.Remove(key.ContentType);
             }
-            _rowsByLabel.Remove(_labels[row]);
+            _rowOfLabel[_labels[row]] = 0;
             var last = --_count;
             if (row != last)
             {
-                _records[row] = _records[last];
+                _ids[row] = _ids[last];
+                _texts[row] = _texts[last];
+                (_chunks[row], _created[row], _updated[row]) = (_chunks[last], _created[last], _updated[last]);
                 _rowTypes[row] = _rowTypes[last];
                 _labels[row] = _labels[last];
-                _rows[ContentVectors.KeyOf(_records[row])] = row;
-                _rowsByLabel[_labels[row]] = row;
+                _rows[KeyAt(row)] = row;
+                _rowOfLabel[_labels[row]] = row + 1;
             }
-            _records[last] = null!;
+            _ids[last] = null!;
+            _texts[last] = null!;
             _labels[last] = 0;
             return true;
         }
@@ -231,7 +310,7 @@ internal sealed class InMemoryCatalog : IDisposable
     public ContentRecord? Get(ContentKey key)
     {
         _lock.EnterReadLock();
-        try { return _rows.TryGetValue(key, out var row) ? _records[row] : null; }
+        try { return _rows.TryGetValue(key, out var row) ? RecordAt(row) : null; }
         finally { _lock.ExitReadLock(); }
     }
 
@@ -252,7 +331,7 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 if (_rows.TryGetValue(key, out var row))
                 {
-                    found.Add(new ContentVector(_records[row], Vector(row).ToArray()));
+                    found.Add(new ContentVector(RecordAt(row), Vector(row).ToArray()));
                 }
             }
         }
@@ -264,7 +343,7 @@ internal sealed class InMemoryCatalog : IDisposable
     public IReadOnlyList<ContentRecord> Records()
     {
         _lock.EnterReadLock();
-        try { return [.. _rows.Values.Select(row => _records[row])]; }
+        try { return [.. _rows.Values.Select(RecordAt)]; }
         finally { _lock.ExitReadLock(); }
     }
 
@@ -343,7 +422,7 @@ internal sealed class InMemoryCatalog : IDisposable
                     top.Add(row, score);
                 }
             }
-            return top.Hits(_records);
+            return top.Hits(RecordAt);
         }
         finally { _lock.ExitReadLock(); }
     }
@@ -366,17 +445,18 @@ internal sealed class InMemoryCatalog : IDisposable
             var top = new TopRows(limit);
             foreach (var label in labels)
             {
-                if (!_rowsByLabel.TryGetValue((long)label, out var row) || (typeFilter >= 0 && _rowTypes[row] != typeFilter))
+                var row = RowOf((long)label);
+                if (row < 0 || (typeFilter >= 0 && _rowTypes[row] != typeFilter))
                 {
                     continue;
                 }
                 var score = TensorPrimitives.Dot(Vector(row), unitQuery);
-                if (top.Admits(score) && (exclude is null || !exclude.Contains(ContentVectors.KeyOf(_records[row]))))
+                if (top.Admits(score) && (exclude is null || !exclude.Contains(KeyAt(row))))
                 {
                     top.Add(row, score);
                 }
             }
-            return top.Hits(_records);
+            return top.Hits(RecordAt);
         }
         finally { _lock.ExitReadLock(); }
     }
@@ -387,7 +467,8 @@ internal sealed class InMemoryCatalog : IDisposable
         _lock.EnterReadLock();
         try
         {
-            if (!_rowsByLabel.TryGetValue(label, out var row))
+            var row = RowOf(label);
+            if (row < 0)
             {
                 return false;
             }
@@ -420,9 +501,9 @@ internal sealed class InMemoryCatalog : IDisposable
         {
             foreach (var label in labels)
             {
-                if (_rowsByLabel.TryGetValue((long)label, out var row))
+                if (RowOf((long)label) is var row and >= 0)
                 {
-                    scored.Add((ContentVectors.KeyOf(_records[row]), TensorPrimitives.Dot(Vector(row), unitQuery)));
+                    scored.Add((KeyAt(row), TensorPrimitives.Dot(Vector(row), unitQuery)));
                 }
             }
         }
@@ -439,7 +520,7 @@ internal sealed class InMemoryCatalog : IDisposable
             var keys = new ContentKey[_count];
             for (var row = 0; row < _count; row++)
             {
-                keys[row] = ContentVectors.KeyOf(_records[row]);
+                keys[row] = KeyAt(row);
             }
             return (keys, _labels.AsSpan(0, _count).ToArray());
         }
@@ -450,7 +531,7 @@ internal sealed class InMemoryCatalog : IDisposable
     public bool HasLabel(long label)
     {
         _lock.EnterReadLock();
-        try { return _rowsByLabel.ContainsKey(label); }
+        try { return RowOf(label) >= 0; }
         finally { _lock.ExitReadLock(); }
     }
 
@@ -472,7 +553,7 @@ internal sealed class InMemoryCatalog : IDisposable
             var scores = new float[_count];
             for (var row = 0; row < _count; row++)
             {
-                keys[row] = ContentVectors.KeyOf(_records[row]);
+                keys[row] = KeyAt(row);
                 scores[row] = TensorPrimitives.Dot(Vector(row), unitQuery);
             }
             return (keys, scores);
@@ -499,8 +580,9 @@ internal sealed class InMemoryCatalog : IDisposable
         {
             for (var i = 0; i < labels.Length; i++)
             {
-                found[i] = _rowsByLabel.TryGetValue(labels[i], out var row);
-                keys[i] = found[i] ? ContentVectors.KeyOf(_records[row]) : default;
+                var row = RowOf(labels[i]);
+                found[i] = row >= 0;
+                keys[i] = found[i] ? KeyAt(row) : default;
             }
         }
         finally { _lock.ExitReadLock(); }
@@ -518,7 +600,7 @@ internal sealed class InMemoryCatalog : IDisposable
     {
         foreach (var id in ids.Skip(skip).Take(take))
         {
-            page.Add(_records[_rows[new ContentKey(type, id)]]);
+            page.Add(RecordAt(_rows[new ContentKey(type, id)]));
         }
     }
 
@@ -527,6 +609,7 @@ internal sealed class InMemoryCatalog : IDisposable
         if (!_typeIds.TryGetValue(contentType, out var id))
         {
             _typeIds.Add(contentType, id = _typeIds.Count);
+            _typeNames.Add(contentType);
         }
         return id;
     }
@@ -535,11 +618,15 @@ internal sealed class InMemoryCatalog : IDisposable
 
     private void Grow(int needed)
     {
-        if (needed > _records.Length)
+        if (needed > _labels.Length)
         {
-            // 20 bytes a row: doubling these costs little.
-            var capacity = Math.Max(needed, Math.Max(64, _records.Length * 2));
-            Array.Resize(ref _records, capacity);
+            // About 50 bytes a row: doubling these costs little.
+            var capacity = Math.Max(needed, Math.Max(64, _labels.Length * 2));
+            Array.Resize(ref _ids, capacity);
+            Array.Resize(ref _texts, capacity);
+            Array.Resize(ref _created, capacity);
+            Array.Resize(ref _updated, capacity);
+            Array.Resize(ref _chunks, capacity);
             Array.Resize(ref _rowTypes, capacity);
             Array.Resize(ref _labels, capacity);
         }
@@ -570,13 +657,13 @@ internal sealed class InMemoryCatalog : IDisposable
         }
 
         /// <summary>Empties the heap into hits, best first.</summary>
-        public SearchHit[] Hits(IReadOnlyList<ContentRecord> records)
+        public SearchHit[] Hits(Func<int, ContentRecord> recordAt)
         {
             var hits = new SearchHit[_heap.Count];
             for (var i = hits.Length - 1; i >= 0; i--)
             {
                 _heap.TryDequeue(out var row, out var score);
-                hits[i] = new SearchHit(records[row], score);
+                hits[i] = new SearchHit(recordAt(row), score);
             }
             return hits;
         }
