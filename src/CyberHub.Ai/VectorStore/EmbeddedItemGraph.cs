@@ -9,8 +9,8 @@ using Microsoft.Extensions.Logging;
 namespace CyberHub.Ai.VectorStore;
 
 /// <summary>
-/// The embedded store's item graph: every item's <see cref="ItemGraph.K"/> nearest items in memory, with the reverse
-/// map (which lists hold an item), and in the store's SQLite file (<c>item_lists</c>: one row per item, its list packed
+/// The embedded store's item graph: every item's <see cref="ItemGraph.K"/> nearest items in memory by label, with the
+/// reverse map (which lists hold an item), and in the store's SQLite file (<c>item_lists</c>: one row per item, its list packed
 /// by label, so a start reads one row an item rather than one an edge), written in the transaction of the item write
 /// and applied to memory once it commits. Writes are serialised by the store, so each plans its
 /// changes against a graph no one else changes:
@@ -837,8 +837,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     /// <summary>
     /// The lists by label: <see cref="K"/> slots a label in two flat arrays (neighbour labels, similarities) with each
     /// list's length beside them, and which lists hold a label as a small array, replaced on change. No object a list
-    /// and no key: a million items' lists take about 80 MB, and a start fills them without a string or a hash an edge.
-    /// Keys are looked up in the catalog for the lists a caller reads only. The caller serialises changes.
+    /// and no key: a million items' lists take 80 MB (150 with their holders), and a start fills them without a string
+    /// or a hash an edge. Keys are looked up in the catalog for the lists a caller reads only. The caller serialises
+    /// changes.
     /// </summary>
     private sealed class LabelLists(int maxLabel)
     {
