@@ -13,7 +13,9 @@ namespace CyberHub.Ai.VectorStore;
 /// <summary>
 /// The default store: an SQLite file (WAL) holds items and chunk vectors; the records live in memory and the float item
 /// vectors in a memory-mapped file beside it (<see cref="VectorFile"/>, <c>{file}.vectors</c>, a copy of the
-/// <c>embedding</c> column kept in step through the write log, like the index). A catalog of
+/// <c>content_vectors</c> table kept in step through the write log, like the index). In SQLite an item's vector has its
+/// own table, one row a label, apart from its record in <c>content_items</c>: a start reads every record but no vector
+/// (the vector file holds them), so its scan of <c>content_items</c> reads text pages only. A catalog of
 /// <see cref="ExactScanBelow"/> items or more is searched through an approximate index (<see cref="EmbeddedVectorIndex"/>,
 /// HNSW over int8 vectors) whose candidates are rescored exactly; a smaller one is scanned exactly. Writes go to SQLite
 /// first, then to memory, the vector file and the index, one at a time. One instance per file: a second process writing
@@ -23,8 +25,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 {
     private const int VectorBytes = ContentVectors.Dimensions * sizeof(float);
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
-    private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding, created_by";
-    private const string RecordColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, NULL, created_by";
+    private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, created_by";
 
     private static readonly string Schema = """
         CREATE TABLE IF NOT EXISTS content_items (
@@ -36,7 +37,6 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             chunk_count INTEGER NOT NULL,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
-            embedding BLOB NOT NULL,
             created_by TEXT,
             label INTEGER,
             PRIMARY KEY (content_type, content_id)
@@ -55,6 +55,17 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             label INTEGER NOT NULL
         );
         """ + IdempotencyKeyTable.Sqlite.Schema;
+
+    /// <summary>
+    /// The item vectors, one row a label. Created by <see cref="UpgradeAsync"/> once <c>content_items</c> has its label
+    /// index: a foreign key needs one on the column it refers to, and a file from before the label has neither yet.
+    /// </summary>
+    private const string VectorSchema = """
+        CREATE TABLE IF NOT EXISTS content_vectors (
+            label INTEGER NOT NULL PRIMARY KEY REFERENCES content_items (label) ON DELETE CASCADE,
+            embedding BLOB NOT NULL
+        );
+        """;
 
     /// <summary>The least number of items searched through the approximate index (<c>VectorSearch__ExactScanBelow</c>).</summary>
     public const int DefaultExactScanBelow = 5_000;
@@ -153,7 +164,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 
     /// <summary>
     /// How the vector file was brought up at start: "mapped" (trusted, the logged writes replayed into it), "rewritten"
-    /// (from SQLite's <c>embedding</c> column: a file from before it, lost, damaged or behind the index), or null before start.
+    /// (from SQLite's <c>content_vectors</c>: a file from before it, lost, damaged or behind the index), or null before start.
     /// </summary>
     public string? VectorsStart { get; private set; }
 
@@ -251,11 +262,11 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             // The owner is checked by the upsert itself: a row the writer may not replace is left as it is, and
             // returns nothing. The owner of an existing row is never changed.
             await using (var item = Command(connection, transaction, $"""
-                INSERT INTO content_items ({ItemColumns}, label) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $embedding, $writer,
+                INSERT INTO content_items ({ItemColumns}, label) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $writer,
                     coalesce((SELECT max(label) FROM content_items), 0) + 1)
                 ON CONFLICT (content_type, content_id) DO UPDATE SET title = excluded.title, description = excluded.description,
                     metadata = excluded.metadata, chunk_count = excluded.chunk_count, created_at = excluded.created_at,
-                    updated_at = excluded.updated_at, embedding = excluded.embedding
+                    updated_at = excluded.updated_at
                     WHERE $any OR content_items.created_by = $writer
                 RETURNING created_by, label;
                 """))
@@ -268,7 +279,6 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 item.Parameters.AddWithValue("$chunks", record.ChunkCount);
                 item.Parameters.AddWithValue("$created", record.CreatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
                 item.Parameters.AddWithValue("$updated", record.UpdatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
-                item.Parameters.AddWithValue("$embedding", ToBlob(vector));
                 item.Parameters.AddWithValue("$writer", (object?)writer.Subject ?? DBNull.Value);
                 item.Parameters.AddWithValue("$any", writer.MayReplaceAny);
                 await using var returned = await item.ExecuteReaderAsync(cancellationToken);
@@ -278,6 +288,15 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 }
                 owner = returned.IsDBNull(0) ? null : returned.GetString(0);
                 label = returned.GetInt64(1);
+            }
+            await using (var itemVector = Command(connection, transaction, """
+                INSERT INTO content_vectors (label, embedding) VALUES ($label, $embedding)
+                ON CONFLICT (label) DO UPDATE SET embedding = excluded.embedding
+                """))
+            {
+                itemVector.Parameters.AddWithValue("$label", label);
+                itemVector.Parameters.AddWithValue("$embedding", ToBlob(vector));
+                await itemVector.ExecuteNonQueryAsync(cancellationToken);
             }
             var seq = await LogAsync(connection, transaction, label, cancellationToken);
             await using (var clear = Command(connection, transaction, "DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id"))
@@ -383,6 +402,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 await chunks.ExecuteNonQueryAsync(cancellationToken);
             }
             long? label = null;
+            // The item's row in content_vectors goes with it (ON DELETE CASCADE).
             await using (var delete = Command(connection, transaction, "DELETE FROM content_items WHERE content_type = $type AND content_id = $id RETURNING label"))
             {
                 delete.Parameters.AddWithValue("$type", key.ContentType);
@@ -573,7 +593,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// <summary>
     /// Opens the saved index (mapped read-only) and the vector file, reads the records, and replays the writes logged
     /// since the index was saved into both. The vector file is trusted when the index is and it was flushed at or after
-    /// the index's save; otherwise it is rewritten from the <c>embedding</c> column (a file from a version before it, or
+    /// the index's save; otherwise it is rewritten from <c>content_vectors</c> (a file from a version before it, or
     /// a lost one). When the index is missing, cannot be read, the log no longer reaches back to it, or it disagrees with
     /// the catalog, a new one is built in the background (searches scan exactly meanwhile).
     /// </summary>
@@ -754,7 +774,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     private async Task ReplayVectorsAsync(SqliteConnection connection, long savedSeq, CancellationToken cancellationToken)
     {
         await using var select = Command(connection, null,
-            "SELECT label, embedding FROM content_items WHERE label IN (SELECT label FROM content_vector_log WHERE seq > $seq)");
+            "SELECT label, embedding FROM content_vectors WHERE label IN (SELECT label FROM content_vector_log WHERE seq > $seq)");
         select.Parameters.AddWithValue("$seq", savedSeq);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
@@ -818,7 +838,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             expected = Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
             _catalog.Reserve(expected);
         }
-        await using var select = Command(connection, null, $"SELECT {(readVectors ? ItemColumns : RecordColumns)}, label FROM content_items");
+        await using var select = Command(connection, null, readVectors
+            ? $"SELECT {ItemColumns}, i.label, v.embedding FROM content_items AS i LEFT JOIN content_vectors AS v ON v.label = i.label"
+            : $"SELECT {ItemColumns}, label FROM content_items");
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
         var vector = new float[ContentVectors.Dimensions];
@@ -828,16 +850,16 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         {
             var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
                 reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)),
-                reader.IsDBNull(9) ? null : reader.GetString(9));
+                reader.IsDBNull(8) ? null : reader.GetString(8));
             if (readVectors)
             {
-                ReadVector(reader, 8, blob, vector, $"{record.ContentType}:{record.ContentId}");
-                _catalog.Upsert(record, vector, reader.GetInt64(10));
+                ReadVector(reader, 10, blob, vector, $"{record.ContentType}:{record.ContentId}");
+                _catalog.Upsert(record, vector, reader.GetInt64(9));
             }
             else
             {
                 records.Add(record);
-                labels.Add(reader.GetInt64(10));
+                labels.Add(reader.GetInt64(9));
             }
         }
         if (!readVectors)
@@ -848,6 +870,10 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 
     private void ReadVector(SqliteDataReader reader, int ordinal, byte[] blob, float[] vector, string item)
     {
+        if (reader.IsDBNull(ordinal))
+        {
+            throw new InvalidDataException($"{Path}: {item} has no vector in content_vectors.");
+        }
         if (reader.GetBytes(ordinal, 0, null, 0, 0) != VectorBytes)
         {
             throw new InvalidDataException($"{Path}: the vector of {item} is not {ContentVectors.Dimensions} floats.");
@@ -860,9 +886,12 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// Brings a file made by an earlier version up to the current schema: <c>created_by</c> was added when items got
     /// owners; the rows that predate it have none, so they belong to the platform. <c>label</c> (the approximate
     /// index's key, stable across a VACUUM unlike the rowid) was added with the index; the rows that predate it are
-    /// numbered in rowid order.
+    /// numbered in rowid order (before the vectors move, which keys them by label). The item vector was a column of
+    /// <c>content_items</c>, <c>embedding</c>, stored inline with the record; it moves to <c>content_vectors</c> and the
+    /// column is dropped (SQLite rewrites the table's rows, rowids kept, so the full-text index stays in step). The pages
+    /// it frees stay in the file for later writes: no VACUUM, which would copy the whole file at start.
     /// </summary>
-    private static async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    private async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
     {
         if (!await HasColumnAsync(connection, transaction, "created_by", cancellationToken))
         {
@@ -874,6 +903,16 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             await ExecuteAsync(connection, transaction, "UPDATE content_items SET label = rowid", cancellationToken);
         }
         await ExecuteAsync(connection, transaction, "CREATE UNIQUE INDEX IF NOT EXISTS ix_content_items_label ON content_items (label)", cancellationToken);
+        await ExecuteAsync(connection, transaction, VectorSchema, cancellationToken);
+        if (await HasColumnAsync(connection, transaction, "embedding", cancellationToken))
+        {
+            var started = Stopwatch.GetTimestamp();
+            await using var move = Command(connection, transaction, "INSERT INTO content_vectors (label, embedding) SELECT label, embedding FROM content_items");
+            var moved = await move.ExecuteNonQueryAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction, "ALTER TABLE content_items DROP COLUMN embedding", cancellationToken);
+            _logger.LogInformation("Embedded vector store {Path}: the vectors of {Count} items moved to their own table in {Elapsed:F0} ms",
+                Path, moved, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
     }
 
     private static async Task<bool> HasColumnAsync(SqliteConnection connection, SqliteTransaction transaction, string column, CancellationToken cancellationToken)
