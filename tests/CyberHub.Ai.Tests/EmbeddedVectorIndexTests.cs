@@ -213,6 +213,13 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         Assert.Equal("600", moved.Value("Count"));
         Assert.DoesNotContain("embedding", await ItemColumnsAsync());
         Assert.Equal(await ItemLabelsAsync(), await VectorLabelsAsync());
+        // The records' table was rebuilt, not only stripped of the column (which leaves every row on its page, and the
+        // table as many pages as before): the old table's pages are free, at least half the vectors' bytes.
+        var freed = await PragmaAsync("freelist_count") * await PragmaAsync("page_size");
+        Assert.True(freed > 600L * 384 * sizeof(float) / 2, $"{freed} bytes of free pages");
+        var log = new FileInfo(DatabasePath + "-wal").Length;
+        Assert.True(log < 600L * 384 * sizeof(float) / 2, $"write-ahead log of {log} bytes after the move");
+        Assert.Empty(await QueryAsync("PRAGMA foreign_key_check"));
         Assert.Equal(before, await TopKeysAsync(upgraded, queries));
         // The rows kept their rowids: the full-text index, keyed by them, was in step and not built again.
         Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("full-text index built", StringComparison.Ordinal));
@@ -633,6 +640,8 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         await rewrite.ExecuteNonQueryAsync();
         Assert.Contains("embedding", await ItemColumnsAsync());
     }
+
+    private async Task<long> PragmaAsync(string name) => (long)Assert.Single(await QueryAsync($"PRAGMA {name}"))!;
 
     private async Task<List<string>> ItemColumnsAsync() =>
         [.. (await QueryAsync("SELECT name FROM pragma_table_info('content_items') ORDER BY cid")).Select(v => (string)v!)];

@@ -27,20 +27,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
     private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, created_by";
 
-    private static readonly string Schema = """
-        CREATE TABLE IF NOT EXISTS content_items (
-            content_type TEXT NOT NULL,
-            content_id TEXT NOT NULL,
-            title TEXT NOT NULL,
-            description TEXT NOT NULL,
-            metadata TEXT NOT NULL,
-            chunk_count INTEGER NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            created_by TEXT,
-            label INTEGER,
-            PRIMARY KEY (content_type, content_id)
-        );
+    private static readonly string Schema = ItemTable("content_items") + """
         CREATE TABLE IF NOT EXISTS content_chunks (
             id TEXT NOT NULL PRIMARY KEY,
             content_type TEXT NOT NULL,
@@ -56,9 +43,27 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         );
         """ + IdempotencyKeyTable.Sqlite.Schema;
 
+    /// <summary>The item records' table under <paramref name="name"/> (the upgrade that moves the vectors out builds it anew).</summary>
+    private static string ItemTable(string name) => $"""
+        CREATE TABLE IF NOT EXISTS {name} (
+            content_type TEXT NOT NULL,
+            content_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            chunk_count INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            created_by TEXT,
+            label INTEGER,
+            PRIMARY KEY (content_type, content_id)
+        );
+        """;
+
     /// <summary>
-    /// The item vectors, one row a label. Created by <see cref="UpgradeAsync"/> once <c>content_items</c> has its label
-    /// index: a foreign key needs one on the column it refers to, and a file from before the label has neither yet.
+    /// The item vectors, one row a label. Created by <see cref="UpgradeAsync"/> once <c>content_items</c> has its labels
+    /// and their unique index, which the foreign key needs: with this table in place and foreign keys on, numbering the
+    /// rows of a file from before the label would fail.
     /// </summary>
     private const string VectorSchema = """
         CREATE TABLE IF NOT EXISTS content_vectors (
@@ -185,13 +190,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             var started = Stopwatch.GetTimestamp();
             await using var connection = await OpenAsync(cancellationToken);
             await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
-            await using (var transaction = connection.BeginTransaction())
-            {
-                await ExecuteAsync(connection, transaction, Schema, cancellationToken);
-                await UpgradeAsync(connection, transaction, cancellationToken);
-                await EnsureLexicalIndexAsync(connection, transaction, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
+            await PrepareSchemaAsync(connection, cancellationToken);
             await OpenCatalogAsync(connection, cancellationToken);
             await Graph.LoadAsync(connection, cancellationToken);
             _ready = true;
@@ -201,6 +200,42 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         finally
         {
             _writes.Release();
+        }
+    }
+
+    /// <summary>
+    /// Creates the schema, or brings a file of an earlier version up to it (<see cref="UpgradeAsync"/>), and the full-text
+    /// index, in one transaction.
+    /// </summary>
+    private async Task PrepareSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        // Moving the vectors out of content_items rebuilds the table, which needs foreign keys off (see
+        // MoveVectorsOutAsync); SQLite ignores the setting inside a transaction.
+        var moving = await HasColumnAsync(connection, null, "embedding", cancellationToken);
+        if (moving)
+        {
+            await ExecuteAsync(connection, null, "PRAGMA foreign_keys = OFF;", cancellationToken);
+        }
+        try
+        {
+            await using var transaction = connection.BeginTransaction();
+            await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+            await UpgradeAsync(connection, transaction, cancellationToken);
+            await EnsureLexicalIndexAsync(connection, transaction, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            if (moving)
+            {
+                await ExecuteAsync(connection, null, "PRAGMA foreign_keys = ON;", CancellationToken.None);
+            }
+        }
+        if (moving)
+        {
+            // The move grew the write-ahead log to about the vectors' size; SQLite reuses that file but shortens it
+            // only when the last connection closes.
+            await ExecuteAsync(connection, null, "PRAGMA wal_checkpoint(TRUNCATE);", cancellationToken);
         }
     }
 
@@ -887,9 +922,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// owners; the rows that predate it have none, so they belong to the platform. <c>label</c> (the approximate
     /// index's key, stable across a VACUUM unlike the rowid) was added with the index; the rows that predate it are
     /// numbered in rowid order (before the vectors move, which keys them by label). The item vector was a column of
-    /// <c>content_items</c>, <c>embedding</c>, stored inline with the record; it moves to <c>content_vectors</c> and the
-    /// column is dropped (SQLite rewrites the table's rows, rowids kept, so the full-text index stays in step). The pages
-    /// it frees stay in the file for later writes: no VACUUM, which would copy the whole file at start.
+    /// <c>content_items</c>, <c>embedding</c>; it moves to <c>content_vectors</c> (<see cref="MoveVectorsOutAsync"/>).
     /// </summary>
     private async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
     {
@@ -902,20 +935,41 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             await ExecuteAsync(connection, transaction, "ALTER TABLE content_items ADD COLUMN label INTEGER", cancellationToken);
             await ExecuteAsync(connection, transaction, "UPDATE content_items SET label = rowid", cancellationToken);
         }
-        await ExecuteAsync(connection, transaction, "CREATE UNIQUE INDEX IF NOT EXISTS ix_content_items_label ON content_items (label)", cancellationToken);
-        await ExecuteAsync(connection, transaction, VectorSchema, cancellationToken);
         if (await HasColumnAsync(connection, transaction, "embedding", cancellationToken))
         {
-            var started = Stopwatch.GetTimestamp();
-            await using var move = Command(connection, transaction, "INSERT INTO content_vectors (label, embedding) SELECT label, embedding FROM content_items");
-            var moved = await move.ExecuteNonQueryAsync(cancellationToken);
-            await ExecuteAsync(connection, transaction, "ALTER TABLE content_items DROP COLUMN embedding", cancellationToken);
-            _logger.LogInformation("Embedded vector store {Path}: the vectors of {Count} items moved to their own table in {Elapsed:F0} ms",
-                Path, moved, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            await MoveVectorsOutAsync(connection, transaction, cancellationToken);
         }
+        await ExecuteAsync(connection, transaction, "CREATE UNIQUE INDEX IF NOT EXISTS ix_content_items_label ON content_items (label)", cancellationToken);
+        await ExecuteAsync(connection, transaction, VectorSchema, cancellationToken);
     }
 
-    private static async Task<bool> HasColumnAsync(SqliteConnection connection, SqliteTransaction transaction, string column, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves the item vectors of a file from before <c>content_vectors</c> out of <c>content_items</c>: copies them by
+    /// label, then rebuilds <c>content_items</c> without the column the documented way (a new table, every row copied
+    /// under its rowid, the old table dropped and the new one renamed; <see cref="UpgradeAsync"/> makes the label index
+    /// again and <see cref="SqliteLexicalIndex"/> the full-text triggers, right after). The full-text index is keyed by
+    /// rowid, so it stays in step. <c>DROP COLUMN</c> alone would leave each shortened row on its page: the table would
+    /// keep all its pages, most of each empty, and a start would read as many as before. The caller turns foreign keys
+    /// off: dropping a table with them on deletes its rows first, which would cascade to the chunks and the vectors.
+    /// The pages freed stay in the file for later writes: no VACUUM, which would copy the whole file at start.
+    /// </summary>
+    private async Task MoveVectorsOutAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await ExecuteAsync(connection, transaction, VectorSchema, cancellationToken);
+        await using var move = Command(connection, transaction, "INSERT INTO content_vectors (label, embedding) SELECT label, embedding FROM content_items");
+        var moved = await move.ExecuteNonQueryAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, $"""
+            {ItemTable("content_items_rebuilt")}
+            INSERT INTO content_items_rebuilt (rowid, {ItemColumns}, label) SELECT rowid, {ItemColumns}, label FROM content_items ORDER BY rowid;
+            DROP TABLE content_items;
+            ALTER TABLE content_items_rebuilt RENAME TO content_items;
+            """, cancellationToken);
+        _logger.LogInformation("Embedded vector store {Path}: the vectors of {Count} items moved to their own table in {Elapsed:F0} ms",
+            Path, moved, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private static async Task<bool> HasColumnAsync(SqliteConnection connection, SqliteTransaction? transaction, string column, CancellationToken cancellationToken)
     {
         await using var columns = Command(connection, transaction, "SELECT count(*) FROM pragma_table_info('content_items') WHERE name = $column");
         columns.Parameters.AddWithValue("$column", column);
