@@ -13,8 +13,8 @@ namespace CyberHub.Ai.Tests;
 /// <summary>
 /// The embedded store's approximate index and vector file across restarts: saved beside the SQLite file, opened (with
 /// the writes logged since replayed) rather than rebuilt; a missing, corrupt or stale file is rebuilt, never a failure;
-/// a file from the version before the index, or before the vector file, upgrades in place; a build that fails is tried
-/// again without a restart.
+/// a file from the version before the index, before the vector file, or with the item vector inside the item's row,
+/// upgrades in place; a build that fails is tried again without a restart.
 /// </summary>
 public sealed class EmbeddedVectorIndexTests : IDisposable
 {
@@ -160,7 +160,9 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         {
             File.Delete(file);
         }
-        // The shape the previous version left: no label column, no write log, no index file.
+        // The shape the version before the index left: the vector inside the item's row, no label column, no write log,
+        // no index file. The start numbers the rows before it moves their vectors to the table keyed by that number.
+        await MoveVectorsBackIntoItemsAsync();
         await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
         {
             await connection.OpenAsync();
@@ -187,6 +189,97 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         var again = await OpenAsync();
         Assert.Equal("loaded", again.IndexStart);
         Assert.Equal(added, Key((await again.SearchAsync(query, 1))[0].Content));
+        Assert.Equal(await ItemLabelsAsync(), await VectorLabelsAsync());
+    }
+
+    [Fact]
+    public async Task A_store_with_the_vector_inside_the_item_row_moves_it_to_its_own_table_at_start_and_keeps_it_in_step()
+    {
+        var (store, vectors, topics) = await SeededAsync(600);
+        var queries = Enumerable.Range(0, 5).Select(_ => topics.Next()).ToArray();
+        var before = await TopKeysAsync(store, queries);
+        var stored = await StoredVectorsAsync(store, vectors.Keys);
+        store.Dispose();
+        // The shape the version before left: the item vector a column of content_items, no content_vectors.
+        await MoveVectorsBackIntoItemsAsync();
+        using var logs = new CapturedLogs();
+
+        var upgraded = await OpenAsync(logger: logs.CreateLogger(nameof(EmbeddedVectorStore)));
+
+        // The vector file and the index stay trusted: the vectors they copy have not changed, only where SQLite keeps them.
+        Assert.Equal("mapped", upgraded.VectorsStart);
+        Assert.Equal("loaded", upgraded.IndexStart);
+        var moved = Assert.Single(logs.Entries, e => e.Message.Contains("moved to their own table", StringComparison.Ordinal));
+        Assert.Equal("600", moved.Value("Count"));
+        Assert.DoesNotContain("embedding", await ItemColumnsAsync());
+        Assert.Equal(await ItemLabelsAsync(), await VectorLabelsAsync());
+        // The records' table was rebuilt, not only stripped of the column (which leaves every row on its page, and the
+        // table as many pages as before): the old table's pages are free, at least half the vectors' bytes.
+        var freed = await PragmaAsync("freelist_count") * await PragmaAsync("page_size");
+        Assert.True(freed > 600L * 384 * sizeof(float) / 2, $"{freed} bytes of free pages");
+        var log = new FileInfo(DatabasePath + "-wal").Length;
+        Assert.True(log < 600L * 384 * sizeof(float) / 2, $"write-ahead log of {log} bytes after the move");
+        Assert.Empty(await QueryAsync("PRAGMA foreign_key_check"));
+        Assert.Equal(before, await TopKeysAsync(upgraded, queries));
+        // The rows kept their rowids: the full-text index, keyed by them, was in step and not built again.
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("full-text index built", StringComparison.Ordinal));
+        foreach (var key in before.Select(top => top[0]))
+        {
+            Assert.Equal(key, Key((await upgraded.LexicalSearchAsync(key.ContentId, 1))[0].Content));
+        }
+        // Writes and deletes from there on keep the table in step.
+        var added = new ContentKey("lab", "after-move");
+        await upgraded.UpsertAsync(Record(added.ContentType, added.ContentId), [queries[0]]);
+        stored[added] = (await upgraded.GetVectorAsync(added))!;
+        var changed = before[1][0];
+        await upgraded.UpsertAsync(Record(changed.ContentType, changed.ContentId), [queries[2]]);
+        stored[changed] = (await upgraded.GetVectorAsync(changed))!;
+        var gone = before[3][0];
+        var goneLabel = await LabelOfAsync(gone);
+        Assert.True(await upgraded.DeleteAsync(gone));
+        stored.Remove(gone);
+        Assert.DoesNotContain(goneLabel, await VectorLabelsAsync());
+        Assert.Equal(await ItemLabelsAsync(), await VectorLabelsAsync());
+        var after = await TopKeysAsync(upgraded, queries);
+        upgraded.Dispose();
+        // Rewritten from SQLite alone: every vector as it was written.
+        File.Delete(VectorFilePath);
+
+        var rewritten = await OpenAsync(logger: logs.CreateLogger(nameof(EmbeddedVectorStore)));
+
+        Assert.Equal("rewritten", rewritten.VectorsStart);
+        Assert.Single(logs.Entries, e => e.Message.Contains("moved to their own table", StringComparison.Ordinal));
+        Assert.Equal(stored.Count, await rewritten.CountAsync());
+        foreach (var (key, vector) in stored)
+        {
+            Assert.Equal(vector, await rewritten.GetVectorAsync(key));
+        }
+        Assert.Null(await rewritten.GetVectorAsync(gone));
+        Assert.Equal(after, await TopKeysAsync(rewritten, queries));
+    }
+
+    [Fact]
+    public async Task A_delete_takes_the_items_vector_row_with_it_and_a_rewrite_replaces_the_row()
+    {
+        var (store, vectors, topics) = await SeededAsync(40);
+        var gone = vectors.Keys.First();
+        var kept = vectors.Keys.Last();
+        var goneLabel = await LabelOfAsync(gone);
+        var keptLabel = await LabelOfAsync(kept);
+        Assert.Contains(goneLabel, await VectorLabelsAsync());
+        var keptBefore = await StoredVectorAsync(keptLabel);
+
+        Assert.True(await store.DeleteAsync(gone));
+        var replacement = topics.Next();
+        await store.UpsertAsync(Record(kept.ContentType, kept.ContentId), [replacement]);
+
+        var labels = await VectorLabelsAsync();
+        Assert.DoesNotContain(goneLabel, labels);
+        Assert.Equal(await ItemLabelsAsync(), labels);
+        Assert.Equal(39, labels.Count);
+        var keptAfter = await StoredVectorAsync(keptLabel);
+        Assert.NotEqual(keptBefore, keptAfter);
+        Assert.Equal(await store.GetVectorAsync(kept), keptAfter);
     }
 
     [Fact]
@@ -195,11 +288,7 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
         var (store, vectors, topics) = await SeededAsync(600);
         var queries = Enumerable.Range(0, 5).Select(_ => topics.Next()).ToArray();
         var before = await TopKeysAsync(store, queries);
-        var stored = new Dictionary<ContentKey, float[]>();
-        foreach (var key in vectors.Keys.Take(50))
-        {
-            stored[key] = (await store.GetVectorAsync(key))!;
-        }
+        var stored = await StoredVectorsAsync(store, vectors.Keys.Take(50));
         store.Dispose();
         // What the version before left: the index file and the write log, no vector file.
         File.Delete(VectorFilePath);
@@ -498,6 +587,93 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
 
     private string VectorFilePath => DatabasePath + ".vectors";
 
+    /// <summary>
+    /// Rewrites the store's file into the shape the version before <c>content_vectors</c> left: the item vector a column of
+    /// <c>content_items</c> between <c>updated_at</c> and <c>created_by</c>, the rows under their rowids (the full-text
+    /// index's keys), the label index and the full-text triggers in place (the table rebuilt the documented way).
+    /// </summary>
+    private async Task MoveVectorsBackIntoItemsAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        var triggers = new List<string>();
+        await using (var select = connection.CreateCommand())
+        {
+            select.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'content_items'";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                triggers.Add(reader.GetString(0) + ";");
+            }
+        }
+        Assert.Equal(3, triggers.Count);
+        await using var rewrite = connection.CreateCommand();
+        rewrite.CommandText = $"""
+            PRAGMA foreign_keys = OFF;
+            BEGIN;
+            CREATE TABLE content_items_previous (
+                content_type TEXT NOT NULL,
+                content_id TEXT NOT NULL,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                metadata TEXT NOT NULL,
+                chunk_count INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                embedding BLOB NOT NULL,
+                created_by TEXT,
+                label INTEGER,
+                PRIMARY KEY (content_type, content_id)
+            );
+            INSERT INTO content_items_previous (rowid, content_type, content_id, title, description, metadata, chunk_count, created_at,
+                updated_at, embedding, created_by, label)
+            SELECT i.rowid, i.content_type, i.content_id, i.title, i.description, i.metadata, i.chunk_count, i.created_at,
+                i.updated_at, v.embedding, i.created_by, i.label
+            FROM content_items AS i JOIN content_vectors AS v ON v.label = i.label;
+            DROP TABLE content_vectors;
+            DROP TABLE content_items;
+            ALTER TABLE content_items_previous RENAME TO content_items;
+            CREATE UNIQUE INDEX ix_content_items_label ON content_items (label);
+            {string.Join("\n", triggers)}
+            COMMIT;
+            """;
+        await rewrite.ExecuteNonQueryAsync();
+        Assert.Contains("embedding", await ItemColumnsAsync());
+    }
+
+    private async Task<long> PragmaAsync(string name) => (long)Assert.Single(await QueryAsync($"PRAGMA {name}"))!;
+
+    private async Task<List<string>> ItemColumnsAsync() =>
+        [.. (await QueryAsync("SELECT name FROM pragma_table_info('content_items') ORDER BY cid")).Select(v => (string)v!)];
+
+    private async Task<List<long>> ItemLabelsAsync() =>
+        [.. (await QueryAsync("SELECT label FROM content_items ORDER BY label")).Select(v => (long)v!)];
+
+    private async Task<List<long>> VectorLabelsAsync() =>
+        [.. (await QueryAsync("SELECT label FROM content_vectors ORDER BY label")).Select(v => (long)v!)];
+
+    /// <summary>The vector SQLite holds for <paramref name="label"/> (little-endian float32).</summary>
+    private async Task<float[]> StoredVectorAsync(long label)
+    {
+        var blob = (byte[])Assert.Single(await QueryAsync($"SELECT embedding FROM content_vectors WHERE label = {label}"))!;
+        return [.. Enumerable.Range(0, blob.Length / sizeof(float)).Select(i => BitConverter.ToSingle(blob, i * sizeof(float)))];
+    }
+
+    private async Task<List<object?>> QueryAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var select = connection.CreateCommand();
+        select.CommandText = sql;
+        await using var reader = await select.ExecuteReaderAsync();
+        var values = new List<object?>();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.IsDBNull(0) ? null : reader.GetValue(0));
+        }
+        return values;
+    }
+
     private async Task<long> LabelOfAsync(ContentKey key)
     {
         await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
@@ -604,4 +780,14 @@ public sealed class EmbeddedVectorIndexTests : IDisposable
     }
 
     private static ContentKey Key(ContentRecord record) => new(record.ContentType, record.ContentId);
+
+    private static async Task<Dictionary<ContentKey, float[]>> StoredVectorsAsync(IVectorStore store, IEnumerable<ContentKey> keys)
+    {
+        var stored = new Dictionary<ContentKey, float[]>();
+        foreach (var key in keys)
+        {
+            stored[key] = (await store.GetVectorAsync(key))!;
+        }
+        return stored;
+    }
 }

@@ -13,7 +13,9 @@ namespace CyberHub.Ai.VectorStore;
 /// <summary>
 /// The default store: an SQLite file (WAL) holds items and chunk vectors; the records live in memory and the float item
 /// vectors in a memory-mapped file beside it (<see cref="VectorFile"/>, <c>{file}.vectors</c>, a copy of the
-/// <c>embedding</c> column kept in step through the write log, like the index). A catalog of
+/// <c>content_vectors</c> table kept in step through the write log, like the index). In SQLite an item's vector has its
+/// own table, one row a label, apart from its record in <c>content_items</c>: a start reads every record but no vector
+/// (the vector file holds them), so its scan of <c>content_items</c> reads text pages only. A catalog of
 /// <see cref="ExactScanBelow"/> items or more is searched through an approximate index (<see cref="EmbeddedVectorIndex"/>,
 /// HNSW over int8 vectors) whose candidates are rescored exactly; a smaller one is scanned exactly. Writes go to SQLite
 /// first, then to memory, the vector file and the index, one at a time. One instance per file: a second process writing
@@ -23,24 +25,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 {
     private const int VectorBytes = ContentVectors.Dimensions * sizeof(float);
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
-    private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, embedding, created_by";
-    private const string RecordColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, NULL, created_by";
+    private const string ItemColumns = "content_type, content_id, title, description, metadata, chunk_count, created_at, updated_at, created_by";
 
-    private static readonly string Schema = """
-        CREATE TABLE IF NOT EXISTS content_items (
-            content_type TEXT NOT NULL,
-            content_id TEXT NOT NULL,
-            title TEXT NOT NULL,
-            description TEXT NOT NULL,
-            metadata TEXT NOT NULL,
-            chunk_count INTEGER NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            embedding BLOB NOT NULL,
-            created_by TEXT,
-            label INTEGER,
-            PRIMARY KEY (content_type, content_id)
-        );
+    private static readonly string Schema = ItemTable("content_items") + """
         CREATE TABLE IF NOT EXISTS content_chunks (
             id TEXT NOT NULL PRIMARY KEY,
             content_type TEXT NOT NULL,
@@ -55,6 +42,35 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             label INTEGER NOT NULL
         );
         """ + IdempotencyKeyTable.Sqlite.Schema;
+
+    /// <summary>The item records' table under <paramref name="name"/> (the upgrade that moves the vectors out builds it anew).</summary>
+    private static string ItemTable(string name) => $"""
+        CREATE TABLE IF NOT EXISTS {name} (
+            content_type TEXT NOT NULL,
+            content_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            chunk_count INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            created_by TEXT,
+            label INTEGER,
+            PRIMARY KEY (content_type, content_id)
+        );
+        """;
+
+    /// <summary>
+    /// The item vectors, one row a label. Created by <see cref="UpgradeAsync"/> once <c>content_items</c> has its labels
+    /// and their unique index, which the foreign key needs: with this table in place and foreign keys on, numbering the
+    /// rows of a file from before the label would fail.
+    /// </summary>
+    private const string VectorSchema = """
+        CREATE TABLE IF NOT EXISTS content_vectors (
+            label INTEGER NOT NULL PRIMARY KEY REFERENCES content_items (label) ON DELETE CASCADE,
+            embedding BLOB NOT NULL
+        );
+        """;
 
     /// <summary>The least number of items searched through the approximate index (<c>VectorSearch__ExactScanBelow</c>).</summary>
     public const int DefaultExactScanBelow = 5_000;
@@ -153,7 +169,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 
     /// <summary>
     /// How the vector file was brought up at start: "mapped" (trusted, the logged writes replayed into it), "rewritten"
-    /// (from SQLite's <c>embedding</c> column: a file from before it, lost, damaged or behind the index), or null before start.
+    /// (from SQLite's <c>content_vectors</c>: a file from before it, lost, damaged or behind the index), or null before start.
     /// </summary>
     public string? VectorsStart { get; private set; }
 
@@ -174,13 +190,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             var started = Stopwatch.GetTimestamp();
             await using var connection = await OpenAsync(cancellationToken);
             await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
-            await using (var transaction = connection.BeginTransaction())
-            {
-                await ExecuteAsync(connection, transaction, Schema, cancellationToken);
-                await UpgradeAsync(connection, transaction, cancellationToken);
-                await EnsureLexicalIndexAsync(connection, transaction, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
+            await PrepareSchemaAsync(connection, cancellationToken);
             await OpenCatalogAsync(connection, cancellationToken);
             await Graph.LoadAsync(connection, cancellationToken);
             _ready = true;
@@ -190,6 +200,42 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
         finally
         {
             _writes.Release();
+        }
+    }
+
+    /// <summary>
+    /// Creates the schema, or brings a file of an earlier version up to it (<see cref="UpgradeAsync"/>), and the full-text
+    /// index, in one transaction.
+    /// </summary>
+    private async Task PrepareSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        // Moving the vectors out of content_items rebuilds the table, which needs foreign keys off (see
+        // MoveVectorsOutAsync); SQLite ignores the setting inside a transaction.
+        var moving = await HasColumnAsync(connection, null, "embedding", cancellationToken);
+        if (moving)
+        {
+            await ExecuteAsync(connection, null, "PRAGMA foreign_keys = OFF;", cancellationToken);
+        }
+        try
+        {
+            await using var transaction = connection.BeginTransaction();
+            await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+            await UpgradeAsync(connection, transaction, cancellationToken);
+            await EnsureLexicalIndexAsync(connection, transaction, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            if (moving)
+            {
+                await ExecuteAsync(connection, null, "PRAGMA foreign_keys = ON;", CancellationToken.None);
+            }
+        }
+        if (moving)
+        {
+            // The move grew the write-ahead log to about the vectors' size; SQLite reuses that file but shortens it
+            // only when the last connection closes.
+            await ExecuteAsync(connection, null, "PRAGMA wal_checkpoint(TRUNCATE);", cancellationToken);
         }
     }
 
@@ -251,11 +297,11 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             // The owner is checked by the upsert itself: a row the writer may not replace is left as it is, and
             // returns nothing. The owner of an existing row is never changed.
             await using (var item = Command(connection, transaction, $"""
-                INSERT INTO content_items ({ItemColumns}, label) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $embedding, $writer,
+                INSERT INTO content_items ({ItemColumns}, label) VALUES ($type, $id, $title, $description, $metadata, $chunks, $created, $updated, $writer,
                     coalesce((SELECT max(label) FROM content_items), 0) + 1)
                 ON CONFLICT (content_type, content_id) DO UPDATE SET title = excluded.title, description = excluded.description,
                     metadata = excluded.metadata, chunk_count = excluded.chunk_count, created_at = excluded.created_at,
-                    updated_at = excluded.updated_at, embedding = excluded.embedding
+                    updated_at = excluded.updated_at
                     WHERE $any OR content_items.created_by = $writer
                 RETURNING created_by, label;
                 """))
@@ -268,7 +314,6 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 item.Parameters.AddWithValue("$chunks", record.ChunkCount);
                 item.Parameters.AddWithValue("$created", record.CreatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
                 item.Parameters.AddWithValue("$updated", record.UpdatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
-                item.Parameters.AddWithValue("$embedding", ToBlob(vector));
                 item.Parameters.AddWithValue("$writer", (object?)writer.Subject ?? DBNull.Value);
                 item.Parameters.AddWithValue("$any", writer.MayReplaceAny);
                 await using var returned = await item.ExecuteReaderAsync(cancellationToken);
@@ -278,6 +323,15 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 }
                 owner = returned.IsDBNull(0) ? null : returned.GetString(0);
                 label = returned.GetInt64(1);
+            }
+            await using (var itemVector = Command(connection, transaction, """
+                INSERT INTO content_vectors (label, embedding) VALUES ($label, $embedding)
+                ON CONFLICT (label) DO UPDATE SET embedding = excluded.embedding
+                """))
+            {
+                itemVector.Parameters.AddWithValue("$label", label);
+                itemVector.Parameters.AddWithValue("$embedding", ToBlob(vector));
+                await itemVector.ExecuteNonQueryAsync(cancellationToken);
             }
             var seq = await LogAsync(connection, transaction, label, cancellationToken);
             await using (var clear = Command(connection, transaction, "DELETE FROM content_chunks WHERE content_type = $type AND content_id = $id"))
@@ -383,6 +437,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 await chunks.ExecuteNonQueryAsync(cancellationToken);
             }
             long? label = null;
+            // The item's row in content_vectors goes with it (ON DELETE CASCADE).
             await using (var delete = Command(connection, transaction, "DELETE FROM content_items WHERE content_type = $type AND content_id = $id RETURNING label"))
             {
                 delete.Parameters.AddWithValue("$type", key.ContentType);
@@ -573,7 +628,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// <summary>
     /// Opens the saved index (mapped read-only) and the vector file, reads the records, and replays the writes logged
     /// since the index was saved into both. The vector file is trusted when the index is and it was flushed at or after
-    /// the index's save; otherwise it is rewritten from the <c>embedding</c> column (a file from a version before it, or
+    /// the index's save; otherwise it is rewritten from <c>content_vectors</c> (a file from a version before it, or
     /// a lost one). When the index is missing, cannot be read, the log no longer reaches back to it, or it disagrees with
     /// the catalog, a new one is built in the background (searches scan exactly meanwhile).
     /// </summary>
@@ -754,7 +809,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     private async Task ReplayVectorsAsync(SqliteConnection connection, long savedSeq, CancellationToken cancellationToken)
     {
         await using var select = Command(connection, null,
-            "SELECT label, embedding FROM content_items WHERE label IN (SELECT label FROM content_vector_log WHERE seq > $seq)");
+            "SELECT label, embedding FROM content_vectors WHERE label IN (SELECT label FROM content_vector_log WHERE seq > $seq)");
         select.Parameters.AddWithValue("$seq", savedSeq);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
@@ -818,7 +873,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             expected = Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
             _catalog.Reserve(expected);
         }
-        await using var select = Command(connection, null, $"SELECT {(readVectors ? ItemColumns : RecordColumns)}, label FROM content_items");
+        await using var select = Command(connection, null, readVectors
+            ? $"SELECT {ItemColumns}, i.label, v.embedding FROM content_items AS i LEFT JOIN content_vectors AS v ON v.label = i.label"
+            : $"SELECT {ItemColumns}, label FROM content_items");
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var blob = new byte[VectorBytes];
         var vector = new float[ContentVectors.Dimensions];
@@ -829,17 +886,17 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             {
                 var record = new ContentRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
                     reader.GetString(4), reader.GetInt32(5), ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)),
-                    reader.IsDBNull(9) ? null : reader.GetString(9));
-                ReadVector(reader, 8, blob, vector, $"{record.ContentType}:{record.ContentId}");
-                _catalog.Upsert(record, vector, reader.GetInt64(10));
+                    reader.IsDBNull(8) ? null : reader.GetString(8));
+                ReadVector(reader, 10, blob, vector, $"{record.ContentType}:{record.ContentId}");
+                _catalog.Upsert(record, vector, reader.GetInt64(9));
             }
             else
             {
                 // The texts as SQLite holds them, UTF-8, straight into the catalog's packed form: no string for them.
                 var texts = InMemoryCatalog.PackTexts(reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4),
-                    reader.IsDBNull(9) ? null : reader.GetFieldValue<byte[]>(9));
+                    reader.IsDBNull(8) ? null : reader.GetFieldValue<byte[]>(8));
                 items.Add(new InMemoryCatalog.StoredItem(reader.GetString(0), reader.GetString(1), texts, reader.GetInt32(5),
-                    ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)), reader.GetInt64(10)));
+                    ParseTimestamp(reader.GetString(6)), ParseTimestamp(reader.GetString(7)), reader.GetInt64(9)));
             }
         }
         if (!readVectors)
@@ -850,6 +907,10 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
 
     private void ReadVector(SqliteDataReader reader, int ordinal, byte[] blob, float[] vector, string item)
     {
+        if (reader.IsDBNull(ordinal))
+        {
+            throw new InvalidDataException($"{Path}: {item} has no vector in content_vectors.");
+        }
         if (reader.GetBytes(ordinal, 0, null, 0, 0) != VectorBytes)
         {
             throw new InvalidDataException($"{Path}: the vector of {item} is not {ContentVectors.Dimensions} floats.");
@@ -862,9 +923,10 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     /// Brings a file made by an earlier version up to the current schema: <c>created_by</c> was added when items got
     /// owners; the rows that predate it have none, so they belong to the platform. <c>label</c> (the approximate
     /// index's key, stable across a VACUUM unlike the rowid) was added with the index; the rows that predate it are
-    /// numbered in rowid order.
+    /// numbered in rowid order (before the vectors move, which keys them by label). The item vector was a column of
+    /// <c>content_items</c>, <c>embedding</c>; it moves to <c>content_vectors</c> (<see cref="MoveVectorsOutAsync"/>).
     /// </summary>
-    private static async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    private async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
     {
         if (!await HasColumnAsync(connection, transaction, "created_by", cancellationToken))
         {
@@ -875,10 +937,41 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             await ExecuteAsync(connection, transaction, "ALTER TABLE content_items ADD COLUMN label INTEGER", cancellationToken);
             await ExecuteAsync(connection, transaction, "UPDATE content_items SET label = rowid", cancellationToken);
         }
+        if (await HasColumnAsync(connection, transaction, "embedding", cancellationToken))
+        {
+            await MoveVectorsOutAsync(connection, transaction, cancellationToken);
+        }
         await ExecuteAsync(connection, transaction, "CREATE UNIQUE INDEX IF NOT EXISTS ix_content_items_label ON content_items (label)", cancellationToken);
+        await ExecuteAsync(connection, transaction, VectorSchema, cancellationToken);
     }
 
-    private static async Task<bool> HasColumnAsync(SqliteConnection connection, SqliteTransaction transaction, string column, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves the item vectors of a file from before <c>content_vectors</c> out of <c>content_items</c>: copies them by
+    /// label, then rebuilds <c>content_items</c> without the column the documented way (a new table, every row copied
+    /// under its rowid, the old table dropped and the new one renamed; <see cref="UpgradeAsync"/> makes the label index
+    /// again and <see cref="SqliteLexicalIndex"/> the full-text triggers, right after). The full-text index is keyed by
+    /// rowid, so it stays in step. <c>DROP COLUMN</c> alone would leave each shortened row on its page: the table would
+    /// keep all its pages, most of each empty, and a start would read as many as before. The caller turns foreign keys
+    /// off: dropping a table with them on deletes its rows first, which would cascade to the chunks and the vectors.
+    /// The pages freed stay in the file for later writes: no VACUUM, which would copy the whole file at start.
+    /// </summary>
+    private async Task MoveVectorsOutAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await ExecuteAsync(connection, transaction, VectorSchema, cancellationToken);
+        await using var move = Command(connection, transaction, "INSERT INTO content_vectors (label, embedding) SELECT label, embedding FROM content_items");
+        var moved = await move.ExecuteNonQueryAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, $"""
+            {ItemTable("content_items_rebuilt")}
+            INSERT INTO content_items_rebuilt (rowid, {ItemColumns}, label) SELECT rowid, {ItemColumns}, label FROM content_items ORDER BY rowid;
+            DROP TABLE content_items;
+            ALTER TABLE content_items_rebuilt RENAME TO content_items;
+            """, cancellationToken);
+        _logger.LogInformation("Embedded vector store {Path}: the vectors of {Count} items moved to their own table in {Elapsed:F0} ms",
+            Path, moved, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private static async Task<bool> HasColumnAsync(SqliteConnection connection, SqliteTransaction? transaction, string column, CancellationToken cancellationToken)
     {
         await using var columns = Command(connection, transaction, "SELECT count(*) FROM pragma_table_info('content_items') WHERE name = $column");
         columns.Parameters.AddWithValue("$column", column);

@@ -10,10 +10,10 @@ namespace CyberHub.Ai.VectorStore;
 /// (<c>{file}.vectors</c>), whose pages the kernel reads in on demand and may drop again, or by native memory when there
 /// is no file (a catalog built in memory). Rows of deleted items stay behind until a label is given again.
 /// <para>
-/// The file is a copy of the <c>embedding</c> column kept like the approximate index: the header names the write-log
-/// position up to which the file was flushed to disk (<see cref="FlushedSeq"/>), and a start replays the writes logged
-/// since; a file without a valid header is rewritten from SQLite. Not thread-safe: <see cref="InMemoryCatalog"/> reads
-/// rows under its read lock and grows or writes them under its write lock.
+/// The file is a copy of the SQLite table <c>content_vectors</c> kept like the approximate index: the header names the
+/// write-log position up to which the file was flushed to disk (<see cref="FlushedSeq"/>), and a start replays the writes
+/// logged since; a file without a valid header is rewritten from SQLite. Not thread-safe: <see cref="InMemoryCatalog"/>
+/// reads rows under its read lock and grows or writes them under its write lock.
 /// </para>
 /// </summary>
 internal sealed unsafe class VectorFile : IDisposable
