@@ -259,9 +259,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
-        var lists = throughIndex
+        var (lists, incomplete) = throughIndex
             ? await Task.Run(() => BuildThroughIndex(keys, labels, cancellationToken), cancellationToken)
-            : await Task.Run(() => BuildExact(keys, labels, cancellationToken), cancellationToken);
+            : (await Task.Run(() => BuildExact(keys, labels, cancellationToken), cancellationToken), []);
         var computed = Stopwatch.GetElapsedTime(started);
 
         await _writes.WaitAsync(cancellationToken);
@@ -276,13 +276,14 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 _lists = lists;
                 _floorBound = lists.FloorBound();
             }
-            // Writes made after the snapshot: each item is taken out of the graph and put back as it is now. Deletes go
-            // first (an item deleted meanwhile is found by the label it had in the snapshot): until then lists may hold
-            // items the catalog no longer has, and a list read to plan a change leaves those out.
+            // Writes made after the snapshot, and the items whose lists lost a neighbour written and deleted since: each is
+            // taken out of the graph and put back as it is now. Deletes go first (an item deleted meanwhile is found by
+            // the label it had in the snapshot): until then lists may hold items the catalog no longer has, and a list
+            // read to plan a change leaves those out.
             Dictionary<ContentKey, long>? snapshot = null;
             long? LabelOf(ContentKey key) => _catalog.LabelOf(key)
                 ?? ((snapshot ??= Snapshot(keys, labels)).TryGetValue(key, out var label) ? label : null);
-            foreach (var key in _pending.OrderBy(key => _catalog.LabelOf(key) is null ? 0 : 1))
+            foreach (var key in _pending.Union(incomplete).OrderBy(key => _catalog.LabelOf(key) is null ? 0 : 1))
             {
                 var vector = _catalog.GetVector(key);
                 Apply(Plan(key, vector, held: true, LabelOf));
@@ -350,8 +351,11 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         return lists;
     }
 
-    /// <summary>Every list from one index search per item, on all processors.</summary>
-    private LabelLists BuildThroughIndex(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every list from one index search per item, on all processors; with the items whose list left out a neighbour
+    /// written and deleted since the snapshot (no label is known for it: the item is put back in place afterwards).
+    /// </summary>
+    private (LabelLists Lists, List<ContentKey> Incomplete) BuildThroughIndex(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
     {
         var built = new Neighbour[keys.Length][];
         var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
@@ -386,10 +390,11 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             }
             return vector;
         }, static _ => { });
-        // An item written since the snapshot is found in the catalog; one deleted since is left out (its pending
-        // write refills the lists that would hold it).
+        // A neighbour written since the snapshot is found in the catalog, one deleted since by its snapshot label (its
+        // pending delete refills the lists that hold it).
         var snapshot = Snapshot(keys, labels);
         var lists = new LabelLists(MaxLabel(labels));
+        var incomplete = new List<ContentKey>();
         for (var row = 0; row < keys.Length; row++)
         {
             var entries = new List<Entry>(K);
@@ -399,11 +404,15 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 {
                     entries.Add(new Entry(LabelNumber(found), (float)n.Similarity));
                 }
+                else
+                {
+                    incomplete.Add(keys[row]);
+                }
             }
             lists.Fill(LabelNumber(labels[row]), [.. entries]);
         }
         lists.CountHolders();
-        return lists;
+        return (lists, incomplete);
     }
 
     /// <summary>
