@@ -10,10 +10,10 @@ namespace CyberHub.Ai.VectorStore;
 
 /// <summary>
 /// The embedded store's item graph: every item's <see cref="ItemGraph.K"/> nearest items in memory by label, with the
-/// reverse map (which lists hold an item), and in the store's SQLite file (<c>item_lists</c>: one row per item, its list packed
-/// by label, so a start reads one row an item rather than one an edge), written in the transaction of the item write
-/// and applied to memory once it commits. Writes are serialised by the store, so each plans its
-/// changes against a graph no one else changes:
+/// reverse map (which lists hold an item), and in the store's SQLite file (<c>item_lists</c>: one row per item, its
+/// list packed by label, so a start reads one row an item rather than one an edge), written in the transaction of the
+/// item write and applied to memory once it commits. Writes are serialised by the store, so each plans its changes
+/// against a graph no one else changes:
 /// <list type="bullet">
 /// <item>an upsert with a new vector looks at the items nearest it: the item's own list is the top k, and the item
 /// enters every list among them whose k-th neighbour it beats (or that has room);</item>
@@ -276,10 +276,10 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 _lists = lists;
                 _floorBound = lists.FloorBound();
             }
-            // Writes made after the snapshot, and the items whose lists lost a neighbour written and deleted since: each is
-            // taken out of the graph and put back as it is now. Deletes go first (an item deleted meanwhile is found by
-            // the label it had in the snapshot): until then lists may hold items the catalog no longer has, and a list
-            // read to plan a change leaves those out.
+            // Writes made after the snapshot, and the items whose lists lost a neighbour written and deleted since:
+            // each is taken out of the graph and put back as it is now. Deletes go first (an item deleted meanwhile is
+            // found by the label it had in the snapshot): until then lists may hold items the catalog no longer has,
+            // and a list read to plan a change leaves those out.
             Dictionary<ContentKey, long>? snapshot = null;
             long? LabelOf(ContentKey key) => _catalog.LabelOf(key)
                 ?? ((snapshot ??= Snapshot(keys, labels)).TryGetValue(key, out var label) ? label : null);
@@ -852,8 +852,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     /// </summary>
     private sealed class LabelLists(int maxLabel)
     {
-        private int[] _neighbours = new int[(maxLabel + 1) * K];
-        private float[] _similarities = new float[(maxLabel + 1) * K];
+        private int[] _neighbours = new int[checked((maxLabel + 1) * K)];
+        private float[] _similarities = new float[checked((maxLabel + 1) * K)];
         // 0: no list; otherwise the list's length + 1 (an item's list may be empty).
         private byte[] _lengths = new byte[maxLabel + 1];
         private int[]?[] _holders = new int[]?[maxLabel + 1];
@@ -1007,8 +1007,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 return;
             }
             var slots = Math.Max(label + 1, Math.Max(64, _lengths.Length * 2));
-            Array.Resize(ref _neighbours, slots * K);
-            Array.Resize(ref _similarities, slots * K);
+            Array.Resize(ref _neighbours, checked(slots * K));
+            Array.Resize(ref _similarities, checked(slots * K));
             Array.Resize(ref _lengths, slots);
             Array.Resize(ref _holders, slots);
         }
