@@ -259,8 +259,10 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
+        // The label each key had at the snapshot: for the build through the index, and for items deleted meanwhile.
+        Dictionary<ContentKey, long>? snapshot = throughIndex ? Snapshot(keys, labels) : null;
         var (lists, incomplete) = throughIndex
-            ? await Task.Run(() => BuildThroughIndex(keys, labels, cancellationToken), cancellationToken)
+            ? await Task.Run(() => BuildThroughIndex(keys, labels, snapshot!, cancellationToken), cancellationToken)
             : (await Task.Run(() => BuildExact(keys, labels, cancellationToken), cancellationToken), []);
         var computed = Stopwatch.GetElapsedTime(started);
 
@@ -280,7 +282,6 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             // each is taken out of the graph and put back as it is now. Deletes go first (an item deleted meanwhile is
             // found by the label it had in the snapshot): until then lists may hold items the catalog no longer has,
             // and a list read to plan a change leaves those out.
-            Dictionary<ContentKey, long>? snapshot = null;
             long? LabelOf(ContentKey key) => _catalog.LabelOf(key)
                 ?? ((snapshot ??= Snapshot(keys, labels)).TryGetValue(key, out var label) ? label : null);
             foreach (var key in _pending.Union(incomplete).OrderBy(key => _catalog.LabelOf(key) is null ? 0 : 1))
@@ -355,7 +356,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     /// Every list from one index search per item, on all processors; with the items whose list left out a neighbour
     /// written and deleted since the snapshot (no label is known for it: the item is put back in place afterwards).
     /// </summary>
-    private (LabelLists Lists, List<ContentKey> Incomplete) BuildThroughIndex(ContentKey[] keys, long[] labels, CancellationToken cancellationToken)
+    private (LabelLists Lists, List<ContentKey> Incomplete) BuildThroughIndex(
+        ContentKey[] keys, long[] labels, Dictionary<ContentKey, long> snapshot, CancellationToken cancellationToken)
     {
         var built = new Neighbour[keys.Length][];
         var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
@@ -392,7 +394,6 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         }, static _ => { });
         // A neighbour written since the snapshot is found in the catalog, one deleted since by its snapshot label (its
         // pending delete refills the lists that hold it).
-        var snapshot = Snapshot(keys, labels);
         var lists = new LabelLists(MaxLabel(labels));
         var incomplete = new List<ContentKey>();
         for (var row = 0; row < keys.Length; row++)

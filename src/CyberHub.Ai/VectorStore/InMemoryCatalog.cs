@@ -171,13 +171,7 @@ internal sealed class InMemoryCatalog : IDisposable
     /// </summary>
     public static byte[] PackTexts(ReadOnlySpan<byte> title, ReadOnlySpan<byte> description, ReadOnlySpan<byte> metadata, byte[]? owner)
     {
-        var packed = new byte[4 * sizeof(int) + title.Length + description.Length + metadata.Length + (owner?.Length ?? 0)];
-        var span = packed.AsSpan();
-        BinaryPrimitives.WriteInt32LittleEndian(span, title.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(span[4..], description.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(span[8..], metadata.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(span[12..], owner?.Length ?? -1);
-        span = span[16..];
+        var packed = NewPacked(title.Length, description.Length, metadata.Length, owner?.Length ?? -1, out var span);
         title.CopyTo(span);
         description.CopyTo(span = span[title.Length..]);
         metadata.CopyTo(span = span[description.Length..]);
@@ -185,9 +179,33 @@ internal sealed class InMemoryCatalog : IDisposable
         return packed;
     }
 
-    private static byte[] PackTexts(ContentRecord record) => PackTexts(
-        Encoding.UTF8.GetBytes(record.Title), Encoding.UTF8.GetBytes(record.Description), Encoding.UTF8.GetBytes(record.Metadata),
-        record.CreatedBy is null ? null : Encoding.UTF8.GetBytes(record.CreatedBy));
+    /// <summary>As the other <c>PackTexts</c>, encoding the record's strings straight into the packed array.</summary>
+    private static byte[] PackTexts(ContentRecord record)
+    {
+        var utf8 = Encoding.UTF8;
+        var packed = NewPacked(utf8.GetByteCount(record.Title), utf8.GetByteCount(record.Description), utf8.GetByteCount(record.Metadata),
+            record.CreatedBy is null ? -1 : utf8.GetByteCount(record.CreatedBy), out var span);
+        span = span[utf8.GetBytes(record.Title, span)..];
+        span = span[utf8.GetBytes(record.Description, span)..];
+        span = span[utf8.GetBytes(record.Metadata, span)..];
+        if (record.CreatedBy is not null)
+        {
+            utf8.GetBytes(record.CreatedBy, span);
+        }
+        return packed;
+    }
+
+    /// <summary>A packed array for texts of these UTF-8 lengths (owner -1: none), its lengths written; <paramref name="texts"/> is where the texts go.</summary>
+    private static byte[] NewPacked(int title, int description, int metadata, int owner, out Span<byte> texts)
+    {
+        var packed = new byte[4 * sizeof(int) + title + description + metadata + Math.Max(owner, 0)];
+        BinaryPrimitives.WriteInt32LittleEndian(packed, title);
+        BinaryPrimitives.WriteInt32LittleEndian(packed.AsSpan(4), description);
+        BinaryPrimitives.WriteInt32LittleEndian(packed.AsSpan(8), metadata);
+        BinaryPrimitives.WriteInt32LittleEndian(packed.AsSpan(12), owner);
+        texts = packed.AsSpan(16);
+        return packed;
+    }
 
     /// <summary>Writes the vector of <paramref name="label"/> without changing the catalog (a start's replay of the log).</summary>
     public void WriteVector(long label, ReadOnlySpan<float> vector)
