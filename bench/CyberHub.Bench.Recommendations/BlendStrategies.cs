@@ -42,6 +42,9 @@ public sealed class BlendInputs
     /// <summary>The co-completion model fed every training completion in time order.</summary>
     public CoCompletionModel CoCompletion { get; }
 
+    /// <summary>The mean of every catalog item's vector, as the store's <see cref="IItemGraph.CatalogMeanAsync"/> answers.</summary>
+    public Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken) => ItemGraph.Of(Context.Store).CatalogMeanAsync(cancellationToken);
+
     /// <summary>The neighbour lists of <paramref name="items"/>, as <see cref="IItemGraph.NeighboursAsync"/> answers.</summary>
     public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(items.Distinct().Where(Lists.ContainsKey).ToDictionary(k => k, k => Lists[k]));
@@ -257,12 +260,11 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
 /// What the service serves, by the service's own code: the same reads in the same shape (the profile's 150 nearest
 /// items through <see cref="RecommendationCore.CandidatesAsync"/>, the item graph two hops around the latest completions
 /// through <see cref="ServedRanking.NeighbourhoodAsync"/>, the components' candidates, the hubness of every candidate
-/// whose list that graph did not hold) and <see cref="ServedRanking.Rank"/> over them, the 50-item list cut to 10 as a
-/// request for 10 is. The co-completion counts are the harness's model fed every training completion (the service's
-/// store answers the same counts for the pairs leaving the history). <paramref name="everyHubness"/> false: the hubness
-/// of the lists read around the history only, the others counting their mean (the service before it read them).
+/// whose list that graph did not hold, the catalog's mean vector) and <see cref="ServedRanking.Rank"/> over them, the
+/// 50-item list cut to 10 as a request for 10 is. The co-completion counts are the harness's model fed every training
+/// completion (the service's store answers the same counts for the pairs leaving the history).
 /// </summary>
-public sealed class ServedRecommender(EvaluationContext context, string name, ServedBlend? blend = null, BlendSettings? settings = null, bool everyHubness = true) : IRecommender
+public sealed class ServedRecommender(EvaluationContext context, string name, ServedBlend? blend = null, BlendSettings? settings = null) : IRecommender
 {
     public string Name => name;
 
@@ -283,10 +285,8 @@ public sealed class ServedRecommender(EvaluationContext context, string name, Se
         var graph = await ServedRanking.NeighbourhoodAsync(ServedRanking.Seeds(history), inputs.NeighboursAsync, cancellationToken);
         var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
             .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct().ToList();
-        if (everyHubness)
-        {
-            graph.LearnHubness(await inputs.HubnessAsync(ServedRanking.WithoutHubness(graph, keys), cancellationToken));
-        }
+        graph.LearnHubness(await inputs.HubnessAsync(ServedRanking.WithoutHubness(graph, keys), cancellationToken));
+        graph.LearnCatalogMean(await inputs.CatalogMeanAsync(cancellationToken));
         var items = keys.Where(context.ByKey.ContainsKey)
             .ToDictionary(k => k, k => new RankingItem(k, context.ByKey[k].Vector, inputs.Paths[k]));
         return ServedRanking.Rank(new ServedRankingInput(history, graph, inputs.CoCompletion, items, [.. nearest.Select(n => n.Key)], started),

@@ -73,7 +73,11 @@ try
         var bareContext = BareContent.Context(bare, starterQuery);
         var bareLearners = ContentLearners.TimeSplit(bare.Items, options.ContentLearners, options.Seed + 1);
         var bareProbes = ContentLearners.TopicPrecision(bare.Items, options.ProbesPerGroup, completed: 3, options.Seed + 2);
-        if (options.TuneLexical)
+        if (options.TuneSpace)
+        {
+            await CatalogSpace.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, options.Hidden, Say, cancellationToken);
+        }
+        else if (options.TuneLexical)
         {
             await LexicalFusionRecommender.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, options.Hidden, Say, cancellationToken);
         }
@@ -248,7 +252,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false, bool TuneBare = false, bool TuneLexical = false)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false, bool TuneBare = false, bool TuneLexical = false, bool TuneSpace = false)
 {
     public static Options Parse(string[] args)
     {
@@ -271,9 +275,10 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--tune-served" => options with { TuneServed = true },
                 "--tune-bare" => options with { TuneBare = true, Only = "bare" },
                 "--tune-lexical" => options with { TuneLexical = true, Only = "bare" },
+                "--tune-space" => options with { TuneSpace = true, Only = "bare" },
                 "--only" => options with { Only = Next() is var only && only is "search" or "served" or "recommendations" or "bare" ? only : throw new ArgumentException("--only takes: search, served, recommendations, bare") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --tune-bare, --tune-lexical, --only search|served|recommendations|bare"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --tune-bare, --tune-lexical, --tune-space, --only search|served|recommendations|bare"),
             };
         }
         return options;

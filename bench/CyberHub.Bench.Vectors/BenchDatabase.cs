@@ -80,6 +80,7 @@ public sealed class BenchDatabase : IAsyncDisposable
             }
             await chunks.CompleteAsync();
         }
+        await ForgetVectorSumAsync(connection);
         var copied = Stopwatch.GetElapsedTime(started);
         started = Stopwatch.GetTimestamp();
         await store.InitializeAsync();
@@ -177,6 +178,16 @@ public sealed class BenchDatabase : IAsyncDisposable
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// After rows were copied around the store: its sum of the item vectors (<c>item_vector_sum</c>) no longer holds them,
+    /// so it is dropped, and the store's next start computes it again from the rows.
+    /// </summary>
+    internal static async Task ForgetVectorSumAsync(NpgsqlConnection connection)
+    {
+        await using var forget = new NpgsqlCommand("DO $$ BEGIN IF to_regclass('item_vector_sum') IS NOT NULL THEN DELETE FROM item_vector_sum; END IF; END $$", connection);
+        await forget.ExecuteNonQueryAsync();
     }
 
     /// <summary>The COPY that writes bench items straight into <c>content_items</c> (<see cref="CopyRowAsync"/> writes each row).</summary>

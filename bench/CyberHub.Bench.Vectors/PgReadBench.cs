@@ -98,6 +98,11 @@ public static class PgReadBench
                 }
                 await rows.CompleteAsync();
             }
+            await using (var dataSource = PgVectorStore.BuildDataSource(connectionString))
+            await using (var connection = await dataSource.OpenConnectionAsync())
+            {
+                await BenchDatabase.ForgetVectorSumAsync(connection);
+            }
             // The store's own start over a catalog without its index: the concurrent build after start.
             Progress(clock, "building the index (the store's start, concurrently)");
             var started = Stopwatch.GetTimestamp();

@@ -407,6 +407,7 @@ public static class PgScaleBench
             await BenchDatabase.CopyRowAsync(rows, Dataset.KeyOf(i), vectors[i]);
         }
         await rows.CompleteAsync();
+        await BenchDatabase.ForgetVectorSumAsync(connection);
     }
 
     private static async Task<string> SizeAsync(string connectionString, string relation) =>

@@ -223,4 +223,36 @@ public sealed class BlendContentScoreTests
         Assert.Equal(0, candidates[K("c-1")]);
         Assert.True(candidates[K("topic")] > 0 && candidates[K("hub")] > 0);
     }
+
+    [Fact]
+    public void Taking_out_the_catalogs_mean_puts_first_the_item_that_shares_what_sets_the_learners_item_apart()
+    {
+        // The whole catalog leans along the first axis (its mean is 0.7 there). "done" is the learner's item; "generic"
+        // lies nearer the catalog's shared direction, "focused" shares what sets "done" apart from it (the second axis).
+        var vectors = new Dictionary<ContentKey, float[]>
+        {
+            [K("done")] = Unit(0.8f, 0.6f, 0f),
+            [K("generic")] = Unit(0.95f, 0.31f, 0f),
+            [K("focused")] = Unit(0.5f, 0.866f, 0f),
+        };
+        float[] catalogMean = [0.7f, 0f, 0f];
+        HistoryItem[] history = [new(K("done"), T0, vectors[K("done")], Bare(K("done")))];
+        List<ContentKey> Order(float[]? mean, double centring)
+        {
+            var graph = new NeighbourGraph([(K("done"), [new Neighbour(K("generic"), 0.95), new Neighbour(K("focused"), 0.92)])]);
+            graph.LearnCatalogMean(mean);
+            var ranker = new BlendRanker(graph, new CoCompletionModel(), Bare, k => vectors.GetValueOrDefault(k), _ => [],
+                BlendSettings.Default with { Hubness = 0, Centring = centring });
+            return [.. ranker.Candidates(history, [K("generic"), K("focused")]).Where(c => c.Key != K("done"))
+                .OrderByDescending(c => c.Content.Score).Select(c => c.Key)];
+        }
+
+        // By raw cosine "generic" is closer to "done" ...
+        Assert.True(TensorPrimitives.CosineSimilarity(vectors[K("done")], vectors[K("generic")]) > TensorPrimitives.CosineSimilarity(vectors[K("done")], vectors[K("focused")]));
+        Assert.Equal([K("generic"), K("focused")], Order(catalogMean, centring: 0));
+        Assert.Equal([K("generic"), K("focused")], Order(mean: null, centring: 2));
+        // ... with twice the catalog's mean taken out of both, "focused" is.
+        Assert.Equal([K("focused"), K("generic")], Order(catalogMean, centring: 2));
+        Assert.Equal(K("focused"), Order(catalogMean, BlendSettings.Default.Centring)[0]);
+    }
 }

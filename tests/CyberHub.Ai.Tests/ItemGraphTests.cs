@@ -143,6 +143,57 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
     }
 
     [Fact]
+    public async Task The_catalog_mean_is_the_mean_of_every_stored_vector_through_writes_a_deferred_graph_and_restarts()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var graph = ItemGraph.Of(store);
+        Assert.Null(await graph.CatalogMeanAsync());
+        var topics = new Topics(181, count: 6);
+        var keys = Enumerable.Range(0, 40).Select(i => new ContentKey(i % 3 == 0 ? "lab" : "course", $"c{i:D3}")).ToList();
+        await SeedSequentiallyAsync(store, keys, topics);
+        await AssertCatalogMeanAsync(store);
+
+        // New vectors, the same vector again, deletes (one of an item never stored).
+        for (var i = 0; i < 10; i++)
+        {
+            await store.UpsertAsync(Record(keys[i].ContentType, keys[i].ContentId), [topics.Next()]);
+        }
+        var same = (await store.GetVectorAsync(keys[12]))!;
+        await store.UpsertAsync(Record(keys[12].ContentType, keys[12].ContentId), [same]);
+        foreach (var key in keys.Skip(20).Take(8).Append(new ContentKey("course", "never-stored")))
+        {
+            await store.DeleteAsync(key);
+        }
+        await AssertCatalogMeanAsync(store);
+
+        // The graph deferred for a bulk load: the sum is kept all the same, and after the rebuild.
+        await graph.DeferAsync();
+        await SeedSequentiallyAsync(store, Enumerable.Range(0, 15).Select(i => new ContentKey("lab", $"d{i:D3}")), topics);
+        await store.DeleteAsync(keys[30]);
+        await AssertCatalogMeanAsync(store);
+        await graph.RebuildAsync();
+        await AssertCatalogMeanAsync(store);
+
+        // Read back after a restart; and computed from the items at start when the stored sum is missing (a database
+        // from before it, or rows copied in around the store).
+        var reopened = await Fixture.ReopenAsync(store);
+        await AssertCatalogMeanAsync(reopened);
+        await Fixture.ExecuteSqlAsync(reopened, reopened is PgVectorStore ? "DROP TABLE item_vector_sum" : "DROP TABLE catalog_vector_sum");
+        var upgraded = await Fixture.ReopenAsync(reopened);
+        await AssertCatalogMeanAsync(upgraded);
+        await upgraded.UpsertAsync(Record("lab", "after-upgrade"), [topics.Next()]);
+        await AssertCatalogMeanAsync(upgraded);
+
+        // Every item gone: no mean.
+        var (_, left) = await upgraded.ListAsync(null, 0, 1000);
+        foreach (var item in left)
+        {
+            await upgraded.DeleteAsync(new ContentKey(item.ContentType, item.ContentId));
+        }
+        Assert.Null(await ItemGraph.Of(upgraded).CatalogMeanAsync());
+    }
+
+    [Fact]
     public async Task A_store_with_items_but_no_graph_builds_it_at_start()
     {
         var store = await Fixture.CreateStoreAsync();
@@ -218,6 +269,20 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
         Assert.True(await graph.IsBuiltAsync());
         await AssertExactAsync(store);
         await AssertExactAsync(await Fixture.ReopenAsync(store));
+    }
+
+    /// <summary>The store's catalog mean equals the mean of the vectors it holds, dimension by dimension.</summary>
+    protected static async Task AssertCatalogMeanAsync(IVectorStore store)
+    {
+        var (_, items) = await store.ListAsync(null, 0, 100_000);
+        var vectors = await store.GetManyAsync([.. items.Select(i => new ContentKey(i.ContentType, i.ContentId))]);
+        var mean = await ItemGraph.Of(store).CatalogMeanAsync();
+        Assert.NotNull(mean);
+        Assert.Equal(ContentVectors.Dimensions, mean.Length);
+        for (var d = 0; d < mean.Length; d++)
+        {
+            Assert.Equal(vectors.Average(v => (double)v.Vector[d]), mean[d], 5);
+        }
     }
 
     /// <summary>Sequential upserts, one at a time, of one item per key.</summary>
@@ -561,5 +626,11 @@ public sealed class PgItemGraphTests(PgVectorStoreFixture fixture)
         });
 
         await AssertExactAsync(first);
+        if (first is PgVectorStore)
+        {
+            // Both instances changed the one stored sum under the write lock: neither's change is lost.
+            await AssertCatalogMeanAsync(first);
+            await AssertCatalogMeanAsync(second);
+        }
     }
 }

@@ -15,11 +15,15 @@ public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? 
 /// shares, the largest first, in the order of the candidate's cosine to the learner's interest (the weighted mean
 /// direction of the latest <see cref="ServedRanking.RecentSeeds"/> completions, each step back weighted by
 /// <see cref="InterestStepDecay"/> besides recency) minus <see cref="Hubness"/> × its <see cref="NeighbourGraph.Hubness"/>:
-/// the order is the direct score's, the spread the diffusion's. Vectors and the item graph only: no topic or other
-/// metadata, no other learners.
+/// the order is the direct score's, the spread the diffusion's. The cosine is taken after <see cref="Centring"/> × the
+/// catalog's mean vector (<see cref="NeighbourGraph.CatalogMean"/>) is subtracted from both the interest and the
+/// candidate: what every item of the catalog shares says nothing about which of them the learner is after, and an item
+/// close to that shared direction (a generic one) loses the lead its raw cosine gave it. 0: raw cosines. Vectors and
+/// the item graph only: no topic or other metadata, no other learners. The defaults were chosen with the evaluation
+/// harness on its tuning split (docs/recommendations.md, "The content side: the catalog's mean taken out").
 /// </summary>
 public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
-    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.5, double InterestStepDecay = 1.0)
+    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.25, double InterestStepDecay = 1.0, double Centring = 2)
 {
     public static BlendSettings Default { get; } = new();
 }
@@ -194,13 +198,14 @@ public sealed class BlendRanker(
             }
         }
         var meanHub = hubCount > 0 ? hubSum / hubCount : 0;
+        var centred = Centred(interest);
         // The candidates similar to the interest, by the direct score (ties by key, so the order is the same every time).
         var scored = new List<(int Index, double Score)>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
         {
             if (vectorOf(keys[i]) is { } v && v.Length == interest.Length && TensorPrimitives.CosineSimilarity(interest, v) is var cosine && cosine > 0)
             {
-                scored.Add((i, cosine - _settings.Hubness * (hubs[i] ?? meanHub)));
+                scored.Add((i, (centred is null ? cosine : centred.Cosine(v)) - _settings.Hubness * (hubs[i] ?? meanHub)));
             }
         }
         scored.Sort((a, b) =>
@@ -235,6 +240,36 @@ public sealed class BlendRanker(
             result[keys[i]] = new ComponentSignal((1 - mix) * Math.Max(0, d.Score) / diffusionSum + mix * direct[i], d.Driver);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The interest with <see cref="BlendSettings.Centring"/> × the catalog's mean taken out (null without a mean or
+    /// centring): candidates are then compared by what sets them apart from the rest of the catalog.
+    /// </summary>
+    private CentredInterest? Centred(float[] interest)
+    {
+        if (!(_settings.Centring > 0) || graph.CatalogMean is not { } mean || mean.Length != interest.Length)
+        {
+            return null;
+        }
+        var beta = (float)_settings.Centring;
+        var shifted = new float[interest.Length];
+        TensorPrimitives.MultiplyAdd(mean, -beta, interest, shifted);
+        var norm = TensorPrimitives.Norm(shifted);
+        return norm > 1e-6f ? new CentredInterest(shifted, norm, mean, beta, TensorPrimitives.Dot(shifted, mean), TensorPrimitives.Dot(mean, mean)) : null;
+    }
+
+    /// <summary>
+    /// cos(interest − βμ, v − βμ) for unit candidates v, without shifting each: (i'·v − β i'·μ) / (|i'| |v − βμ|), where
+    /// |v − βμ|² = |v|² − 2β v·μ + β²|μ|².
+    /// </summary>
+    private sealed record CentredInterest(float[] Shifted, float Norm, float[] Mean, float Beta, float ShiftedDotMean, float MeanDotMean)
+    {
+        public double Cosine(float[] v)
+        {
+            var length2 = TensorPrimitives.Dot(v, v) - 2 * Beta * TensorPrimitives.Dot(v, Mean) + Beta * Beta * MeanDotMean;
+            return length2 > 1e-12 ? (TensorPrimitives.Dot(Shifted, v) - Beta * ShiftedDotMean) / (Norm * Math.Sqrt(length2)) : 0;
+        }
     }
 
     /// <summary>The learner's interest: the unit weighted mean of the latest completions' vectors (null without any).</summary>

@@ -118,6 +118,15 @@ public sealed class NeighbourGraph
         }
     }
 
+    /// <summary>
+    /// The catalog's mean vector (<see cref="IItemGraph.CatalogMeanAsync"/>), when learnt: the direction every item shares,
+    /// which the content score takes out before it compares a candidate with the learner's interest.
+    /// </summary>
+    public float[]? CatalogMean { get; private set; }
+
+    /// <summary>Learns the catalog's mean vector (null: none known). Call it before the graph is shared.</summary>
+    public void LearnCatalogMean(float[]? mean) => CatalogMean = mean;
+
     /// <summary>The mean similarity of <paramref name="item"/>'s own list (the item itself not counted); null for an empty list.</summary>
     public static double? MeanSimilarity(ContentKey item, IReadOnlyList<Neighbour> nearest)
     {

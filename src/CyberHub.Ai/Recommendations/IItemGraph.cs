@@ -18,4 +18,11 @@ public interface IItemGraph
     /// </summary>
     Task<IReadOnlyDictionary<ContentKey, double>> HubnessAsync(
         IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The mean of every stored item's vector (not normalised; null for an empty catalog): the direction the whole
+    /// catalog shares, which the content score takes out (<see cref="BlendSettings.Centring"/>). Kept by every write in
+    /// its own transaction, like the lists, and kept whether or not the graph is built.
+    /// </summary>
+    Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default);
 }

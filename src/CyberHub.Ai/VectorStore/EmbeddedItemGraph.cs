@@ -40,6 +40,11 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
             built INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS catalog_vector_sum (
+            id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            total BLOB NOT NULL,
+            items INTEGER NOT NULL
+        );
         """;
 
     private const int K = ItemGraph.K;
@@ -64,6 +69,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     // No full list has a k-th similarity below this (it only ever decreases between builds): scores under it need no look-up.
     private double _floorBound = double.NegativeInfinity;
     private volatile State _state = State.Stale;
+    private volatile CatalogVectorSum _sum = CatalogVectorSum.Empty;
     private int _generation;
 
     internal EmbeddedItemGraph(
@@ -128,6 +134,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         return Task.FromResult<IReadOnlyDictionary<ContentKey, double>>(found);
     }
 
+    public Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default) => Task.FromResult(_sum.Mean());
+
     public Task<bool> IsBuiltAsync(CancellationToken cancellationToken = default) => Task.FromResult(_state == State.Built);
 
     public async Task DeferAsync(CancellationToken cancellationToken = default)
@@ -158,6 +166,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             await schema.ExecuteNonQueryAsync(cancellationToken);
         }
         await UpgradeAsync(connection, cancellationToken);
+        _sum = await ReadSumAsync(connection, cancellationToken);
         bool built;
         await using (var state = connection.CreateCommand())
         {
@@ -203,21 +212,87 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     internal async Task<Action> WritingAsync(
         SqliteConnection connection, SqliteTransaction transaction, ContentKey key, long label, float[]? vector, CancellationToken cancellationToken)
     {
-        switch (_state)
-        {
-            case State.Stale:
-                return static () => { };
-            case State.Building:
-                return () => _pending.Add(key);
-        }
         var old = _catalog.GetVector(key);
         if ((old is null && vector is null) || (old is not null && vector is not null && old.AsSpan().SequenceEqual(vector)))
         {
             return static () => { };
         }
+        // The catalog's vector sum follows every write, whatever the graph's state.
+        var sum = _sum.Changed(old, vector);
+        await SaveSumAsync(connection, transaction, sum, cancellationToken);
+        switch (_state)
+        {
+            case State.Stale:
+                return () => _sum = sum;
+            case State.Building:
+                return () =>
+                {
+                    _sum = sum;
+                    _pending.Add(key);
+                };
+        }
         var changes = Plan(key, vector, old is not null, k => k == key ? label : _catalog.LabelOf(k));
         await SaveAsync(connection, transaction, changes, cancellationToken);
-        return () => Apply(changes);
+        return () =>
+        {
+            _sum = sum;
+            Apply(changes);
+        };
+    }
+
+    /// <summary>
+    /// The stored sum of the item vectors; a file from before it (no row) gets it from <c>content_vectors</c> once, in
+    /// one pass over the vectors as SQLite stores them (not the mapped file, which a start leaves unread).
+    /// </summary>
+    private static async Task<CatalogVectorSum> ReadSumAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var read = connection.CreateCommand())
+        {
+            read.CommandText = "SELECT total, items FROM catalog_vector_sum WHERE id = 1";
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return CatalogVectorSum.FromBytes(reader.GetFieldValue<byte[]>(0), reader.GetInt64(1));
+            }
+        }
+        var total = new double[ContentVectors.Dimensions];
+        long items = 0;
+        await using (var vectors = connection.CreateCommand())
+        {
+            vectors.CommandText = "SELECT embedding FROM content_vectors";
+            await using var reader = await vectors.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var blob = reader.GetFieldValue<byte[]>(0);
+                if (blob.Length != ContentVectors.Dimensions * sizeof(float))
+                {
+                    throw new InvalidDataException($"A vector in content_vectors has {blob.Length} bytes, not {ContentVectors.Dimensions * sizeof(float)}.");
+                }
+                for (var d = 0; d < total.Length; d++)
+                {
+                    total[d] += BinaryPrimitives.ReadSingleLittleEndian(blob.AsSpan(d * sizeof(float)));
+                }
+                items++;
+            }
+        }
+        var sum = items == 0 ? CatalogVectorSum.Empty : new CatalogVectorSum(total, items);
+        await using var transaction = connection.BeginTransaction();
+        await SaveSumAsync(connection, transaction, sum, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return sum;
+    }
+
+    private static async Task SaveSumAsync(SqliteConnection connection, SqliteTransaction transaction, CatalogVectorSum sum, CancellationToken cancellationToken)
+    {
+        await using var save = connection.CreateCommand();
+        save.Transaction = transaction;
+        save.CommandText = """
+            INSERT INTO catalog_vector_sum (id, total, items) VALUES (1, $total, $items)
+            ON CONFLICT (id) DO UPDATE SET total = excluded.total, items = excluded.items
+            """;
+        save.Parameters.AddWithValue("$total", sum.ToBytes());
+        save.Parameters.AddWithValue("$items", sum.Items);
+        await save.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public void Dispose()

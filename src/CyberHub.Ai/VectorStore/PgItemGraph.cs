@@ -15,7 +15,9 @@ namespace CyberHub.Ai.VectorStore;
 /// neighbour, so both "the list of x" and "the lists that hold x" are index look-ups;</item>
 /// <item><c>item_neighbour_floors</c>: the k-th similarity of every full list, the bar a newcomer must clear to enter it;</item>
 /// <item><c>item_hubness</c>: the mean similarity of every list, recomputed with the list, so a recommendation reads one row
-/// per candidate instead of aggregating its list.</item>
+/// per candidate instead of aggregating its list;</item>
+/// <item><c>item_vector_sum</c>: one row, the sum of every item's vector and their count, changed by every write whatever
+/// the graph's state (<see cref="CatalogMeanAsync"/>).</item>
 /// </list>
 /// Every catalog write takes a per-schema advisory lock first and keeps the graph exact in its own transaction:
 /// <list type="bullet">
@@ -59,6 +61,11 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             id integer PRIMARY KEY CHECK (id = 1),
             state text NOT NULL CHECK (state IN ('stale', 'building', 'built'))
         );
+        CREATE TABLE IF NOT EXISTS item_vector_sum (
+            id integer PRIMARY KEY CHECK (id = 1),
+            total double precision[] NOT NULL,
+            items bigint NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS item_graph_pending (
             content_type text COLLATE "C" NOT NULL,
             content_id text COLLATE "C" NOT NULL,
@@ -92,8 +99,8 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
 
     public Task Building { get; private set; } = Task.CompletedTask;
 
-    /// <summary>What a write found when it took the lock: the graph's state and the item's vector before the write.</summary>
-    internal readonly record struct Write(ContentKey Key, string State, float[]? Before);
+    /// <summary>What a write found when it took the lock: the graph's state, the item's vector before the write and the catalog's vector sum.</summary>
+    internal readonly record struct Write(ContentKey Key, string State, float[]? Before, CatalogVectorSum? Sum);
 
     public async Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
         IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
@@ -160,6 +167,14 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }, cancellationToken);
     }
 
+    public async Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default) =>
+        await PostgresConnections.RunAsync(_dataSource, async connection =>
+        {
+            await using var command = new NpgsqlCommand("SELECT total, items FROM item_vector_sum WHERE id = 1", connection);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? SumOf(reader).Mean() : null;
+        }, cancellationToken);
+
     public async Task<bool> IsBuiltAsync(CancellationToken cancellationToken = default) =>
         await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
@@ -191,6 +206,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         await FillHubnessAsync(connection, cancellationToken);
+        await FillVectorSumAsync(connection, cancellationToken);
         await using var state = new NpgsqlCommand("SELECT state FROM item_graph_state WHERE id = 1", connection);
         if (await state.ExecuteScalarAsync(cancellationToken) is "built" || !BuildOnStart)
         {
@@ -224,7 +240,45 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state and the item's vector.</summary>
+    /// <summary>
+    /// No vector sum row (a database from before it, or items copied in around the store): the sum is computed once, under
+    /// the write lock, from pgvector's mean of the stored vectors (a write keeps it from then on). On every later start
+    /// this is one probe that finds the row.
+    /// </summary>
+    private static async Task FillVectorSumAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var probe = new NpgsqlCommand("SELECT EXISTS (SELECT FROM item_vector_sum)", connection))
+        {
+            if (await probe.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                return;
+            }
+        }
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, WriteLock, cancellationToken);
+        var sum = CatalogVectorSum.Empty;
+        await using (var mean = new NpgsqlCommand("SELECT avg(embedding), count(*) FROM content_items", connection, transaction))
+        {
+            await using var reader = await mean.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken) && reader.GetInt64(1) is var items and > 0)
+            {
+                var average = reader.GetFieldValue<Vector>(0).ToArray();
+                sum = new CatalogVectorSum([.. average.Select(x => (double)x * items)], items);
+            }
+        }
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO item_vector_sum (id, total, items) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING", connection, transaction))
+        {
+            insert.Parameters.Add(new() { Value = sum.Total.ToArray() });
+            insert.Parameters.Add(new() { Value = sum.Items });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static CatalogVectorSum SumOf(NpgsqlDataReader reader) => new(reader.GetFieldValue<double[]>(0), reader.GetInt64(1));
+
+    /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state, the item's vector and the vector sum.</summary>
     internal static async Task<Write> BeginWriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ContentKey key, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction)
@@ -234,6 +288,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                 new(WriteLock),
                 new("SELECT coalesce((SELECT state FROM item_graph_state WHERE id = 1), 'stale')"),
                 Command("SELECT embedding FROM content_items WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId),
+                new("SELECT total, items FROM item_vector_sum WHERE id = 1"),
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
@@ -242,13 +297,28 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         var state = reader.GetString(0);
         await reader.NextResultAsync(cancellationToken);
         var before = await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
-        return new Write(key, state, before);
+        await reader.NextResultAsync(cancellationToken);
+        var sum = await reader.ReadAsync(cancellationToken) ? SumOf(reader) : null;
+        return new Write(key, state, before, sum);
     }
 
     /// <summary>Last step of a catalog write, after the item row changed: the graph follows (<paramref name="vector"/> null: deleted).</summary>
     internal static async Task EndWriteAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Write write, float[]? vector, CancellationToken cancellationToken)
     {
+        if ((write.Before is null && vector is null) || (write.Before is not null && vector is not null && write.Before.AsSpan().SequenceEqual(vector)))
+        {
+            return;
+        }
+        if (write.Sum is { } sum)
+        {
+            // The catalog's vector sum follows every write, whatever the graph's state.
+            var changed = sum.Changed(write.Before, vector);
+            await using var update = new NpgsqlCommand("UPDATE item_vector_sum SET total = $1, items = $2 WHERE id = 1", connection, transaction);
+            update.Parameters.Add(new() { Value = changed.Total.ToArray() });
+            update.Parameters.Add(new() { Value = changed.Items });
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
         switch (write.State)
         {
             case "stale":
@@ -262,10 +332,6 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                     await pending.ExecuteNonQueryAsync(cancellationToken);
                 }
                 return;
-        }
-        if ((write.Before is null && vector is null) || (write.Before is not null && vector is not null && write.Before.AsSpan().SequenceEqual(vector)))
-        {
-            return;
         }
         await RefreshAsync(connection, transaction, write.Key, vector, held: write.Before is not null, cancellationToken);
     }

@@ -1,0 +1,193 @@
+using System.Globalization;
+using CyberHub.Ai.VectorStore;
+
+namespace CyberHub.Bench.Recommendations;
+
+/// <summary>
+/// The content score's space, tried on the bare content-only set (<c>--tune-space</c>, tuning split only;
+/// docs/recommendations.md, "The content side: the catalog's mean taken out"): every rule ranked exactly against the
+/// learner's profile after the catalog's mean is taken out (× β) and, optionally, its top principal directions
+/// ("all-but-the-top", Mu and Viswanath 2018), with a hubness correction in the same space, a penalty for candidates
+/// close to one completed item but not the others, a share of the closest completed item's similarity, or the profile
+/// expanded by its nearest items (pseudo-relevance feedback).
+/// </summary>
+public static class CatalogSpace
+{
+    /// <summary>One variant of the space and the score over it.</summary>
+    public sealed record Variant(double Beta, int Directions, double Hubness, double Spread = 0, double Closest = 0, double Feedback = 0)
+    {
+        public string Label => string.Create(CultureInfo.InvariantCulture,
+            $"{(Beta == 0 ? "raw" : $"mean × {Beta} out")}{(Directions > 0 ? $", top {Directions} directions out" : "")}, h {Hubness}"
+            + $"{(Spread > 0 ? $", spread penalty {Spread}" : "")}{(Closest > 0 ? $", closest item {Closest}" : "")}{(Feedback > 0 ? $", feedback {Feedback}" : "")}");
+    }
+
+    /// <summary>The variants reported: β, the principal directions, and each further idea at the β that did best.</summary>
+    public static IReadOnlyList<Variant> Grid { get; } =
+    [
+        new(0, 0, 0), new(0, 0, 0.5),
+        new(1, 0, 0), new(1, 0, 0.25), new(1.5, 0, 0), new(2, 0, 0), new(2, 0, 0.25), new(2.5, 0, 0), new(3, 0, 0), new(4, 0, 0),
+        new(1, 1, 0), new(1, 2, 0), new(1, 4, 0), new(1, 8, 0), new(1, 16, 0),
+        new(1, 0, 0, Spread: 0.5), new(1, 0, 0, Spread: 1),
+        new(2, 0, 0.25, Closest: 0.25), new(2, 0, 0.25, Closest: 0.5), new(2, 0, 0.25, Closest: 1),
+        new(2, 0, 0.25, Feedback: 0.5), new(2, 0, 0.25, Feedback: 1),
+    ];
+
+    public static async Task TuneAsync(
+        EvaluationContext bare, IReadOnlyList<Learner> learners, IReadOnlyList<TopicProbe> probes, int seed, int hidden, Action<string> say, CancellationToken cancellationToken)
+    {
+        IRecommender[] baseline = [new MeanEmbeddingRecommender(bare)];
+        var topicBase = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, baseline, cancellationToken)).Rows[0].Precision.Mean;
+        var timeBase = (await Evaluation.TimeSplitAsync(bare, learners, Learner.Tuning, hidden, baseline, cancellationToken)).Rows[0].Precision.Mean;
+        var vectors = bare.Items.Select(i => i.Vector).ToList();
+        var mean = MeanOf(vectors);
+        say(string.Create(CultureInfo.InvariantCulture, $"- the catalog's mean vector has length {Math.Sqrt(mean.Sum(x => x * x)):F3}"));
+        say("| space and score (exact over the catalog) | topic precision P@10 ratio | time split P@10 ratio |");
+        say("|---|---:|---:|");
+        var directions = TopDirections(vectors, mean, Grid.Max(v => v.Directions));
+        foreach (var variant in Grid)
+        {
+            IRecommender[] strategy = [new SpaceRecommender(bare, variant, mean, directions.Take(variant.Directions).ToArray())];
+            var topic = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, strategy, cancellationToken)).Rows[0].Precision.Mean;
+            var time = (await Evaluation.TimeSplitAsync(bare, learners, Learner.Tuning, hidden, strategy, cancellationToken)).Rows[0].Precision.Mean;
+            say(string.Create(CultureInfo.InvariantCulture, $"| {variant.Label} | {topic / topicBase:F3} | {time / timeBase:F3} |"));
+        }
+    }
+
+    private static double[] MeanOf(IReadOnlyList<float[]> vectors)
+    {
+        var mean = new double[vectors[0].Length];
+        foreach (var v in vectors)
+        {
+            for (var d = 0; d < mean.Length; d++)
+            {
+                mean[d] += v[d] / (double)vectors.Count;
+            }
+        }
+        return mean;
+    }
+
+    /// <summary>The top principal directions of the centred vectors, by power iteration with deflation (fixed start, so deterministic).</summary>
+    private static double[][] TopDirections(IReadOnlyList<float[]> vectors, double[] mean, int count)
+    {
+        var centred = vectors.Select(v => v.Select((x, d) => x - mean[d]).ToArray()).ToArray();
+        var found = new List<double[]>();
+        var random = new Random(7);
+        for (var k = 0; k < count; k++)
+        {
+            var u = Enumerable.Range(0, mean.Length).Select(_ => random.NextDouble() - 0.5).ToArray();
+            for (var iteration = 0; iteration < 200; iteration++)
+            {
+                var next = new double[u.Length];
+                foreach (var x in centred)
+                {
+                    var dot = Dot(x, u);
+                    for (var d = 0; d < next.Length; d++)
+                    {
+                        next[d] += dot * x[d];
+                    }
+                }
+                foreach (var f in found)
+                {
+                    var dot = Dot(next, f);
+                    for (var d = 0; d < next.Length; d++)
+                    {
+                        next[d] -= dot * f[d];
+                    }
+                }
+                var norm = Math.Sqrt(Dot(next, next));
+                u = [.. next.Select(x => x / norm)];
+            }
+            found.Add(u);
+        }
+        return [.. found];
+    }
+
+    private static double Dot(double[] a, double[] b)
+    {
+        var sum = 0.0;
+        for (var d = 0; d < a.Length; d++)
+        {
+            sum += a[d] * b[d];
+        }
+        return sum;
+    }
+
+    /// <summary>Every rule the learner has not done, scored exactly in the variant's space against today's weighted-mean profile.</summary>
+    private sealed class SpaceRecommender : IRecommender
+    {
+        private readonly EvaluationContext _context;
+        private readonly Variant _variant;
+        private readonly double[] _mean;
+        private readonly double[][] _directions;
+        private readonly Dictionary<ContentKey, double[]> _mapped;
+        private readonly Dictionary<ContentKey, double> _hubness;
+
+        public SpaceRecommender(EvaluationContext context, Variant variant, double[] mean, double[][] directions)
+        {
+            (_context, _variant, _mean, _directions) = (context, variant, mean, directions);
+            _mapped = context.Items.ToDictionary(i => i.Key, i => Map(i.Vector));
+            // Each rule's mean similarity to its 10 nearest others, in the same space.
+            _hubness = _mapped.ToDictionary(p => p.Key, p => _mapped.Where(o => o.Key != p.Key).Select(o => Dot(p.Value, o.Value)).OrderDescending().Take(10).Average());
+        }
+
+        public string Name => _variant.Label;
+
+        private double[] Map(float[] vector)
+        {
+            var x = vector.Select((v, d) => v - _variant.Beta * _mean[d]).ToArray();
+            foreach (var u in _directions)
+            {
+                var dot = Dot(x, u);
+                for (var d = 0; d < x.Length; d++)
+                {
+                    x[d] -= dot * u[d];
+                }
+            }
+            var norm = Math.Max(Math.Sqrt(Dot(x, x)), 1e-12);
+            return [.. x.Select(v => v / norm)];
+        }
+
+        public async Task<IReadOnlyList<ContentKey>> RecommendAsync(RecommendationRequest request, CancellationToken cancellationToken)
+        {
+            var (vector, history, started) = await _context.ProfileAsync(request, cancellationToken);
+            if (vector is null)
+            {
+                return await TodayRecommender.StarterAsync(_context, request.Count, cancellationToken);
+            }
+            var profile = Map(vector);
+            var items = history.Select(w => (Vector: Map(w.Item.Vector), w.Weight)).ToList();
+            var total = items.Sum(i => i.Weight);
+            var open = _mapped.Where(p => !started.Contains(p.Key)).ToList();
+            if (_variant.Feedback > 0)
+            {
+                var top = open.OrderByDescending(p => Dot(profile, p.Value) - _variant.Hubness * _hubness[p.Key]).Take(10).ToList();
+                var expanded = (double[])profile.Clone();
+                foreach (var (_, v) in top)
+                {
+                    for (var d = 0; d < expanded.Length; d++)
+                    {
+                        expanded[d] += _variant.Feedback / top.Count * v[d];
+                    }
+                }
+                var norm = Math.Sqrt(Dot(expanded, expanded));
+                profile = [.. expanded.Select(x => x / norm)];
+            }
+            double Spread(double[] v)
+            {
+                if (_variant.Spread == 0 || items.Count < 2)
+                {
+                    return 0;
+                }
+                var similarities = items.Select(i => (Similarity: Dot(v, i.Vector), i.Weight)).ToList();
+                var mean = similarities.Sum(s => s.Similarity * s.Weight) / total;
+                return Math.Sqrt(similarities.Sum(s => s.Weight * (s.Similarity - mean) * (s.Similarity - mean)) / total);
+            }
+            double Closest(double[] v) => _variant.Closest == 0 ? 0 : items.Max(i => Dot(v, i.Vector));
+            return [.. open
+                .Select(p => (p.Key, Score: (1 - _variant.Closest) * Dot(profile, p.Value) + _variant.Closest * Closest(p.Value)
+                    - _variant.Hubness * _hubness[p.Key] - _variant.Spread * Spread(p.Value)))
+                .OrderByDescending(x => x.Score).ThenBy(x => x.Key.ContentType, StringComparer.Ordinal).ThenBy(x => x.Key.ContentId, StringComparer.Ordinal)
+                .Take(request.Count).Select(x => x.Key)];
+        }
+    }
+}
