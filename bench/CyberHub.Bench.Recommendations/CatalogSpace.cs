@@ -1,4 +1,5 @@
 using System.Globalization;
+using CyberHub.Ai.Recommendations;
 using CyberHub.Ai.VectorStore;
 
 namespace CyberHub.Bench.Recommendations;
@@ -9,16 +10,18 @@ namespace CyberHub.Bench.Recommendations;
 /// learner's profile after the catalog's mean is taken out (× β) and, optionally, its top principal directions
 /// ("all-but-the-top", Mu and Viswanath 2018), with a hubness correction in the same space, a penalty for candidates
 /// close to one completed item but not the others, a share of the closest completed item's similarity, or the profile
-/// expanded by its nearest items (pseudo-relevance feedback).
+/// expanded by its nearest items (pseudo-relevance feedback), each dimension scaled by a power of its spread over the
+/// catalog, each completed item's direction counted alike in the profile, or a boost for the learner's share of the
+/// candidate's content cluster (<see cref="ContentClusters"/>).
 /// </summary>
 public static class CatalogSpace
 {
     /// <summary>One variant of the space and the score over it.</summary>
-    public sealed record Variant(double Beta, int Directions, double Hubness, double Spread = 0, double Closest = 0, double Feedback = 0)
+    public sealed record Variant(double Beta, int Directions, double Hubness, double Spread = 0, double Closest = 0, double Feedback = 0, double Scale = 0, bool EqualItems = false, double ClusterBoost = 0, int PerCluster = 50, double Augment = 0, int AugmentK = 10)
     {
         public string Label => string.Create(CultureInfo.InvariantCulture,
             $"{(Beta == 0 ? "raw" : $"mean × {Beta} out")}{(Directions > 0 ? $", top {Directions} directions out" : "")}, h {Hubness}"
-            + $"{(Spread > 0 ? $", spread penalty {Spread}" : "")}{(Closest > 0 ? $", closest item {Closest}" : "")}{(Feedback > 0 ? $", feedback {Feedback}" : "")}");
+            + $"{(Spread > 0 ? $", spread penalty {Spread}" : "")}{(Closest > 0 ? $", closest item {Closest}" : "")}{(Feedback > 0 ? $", feedback {Feedback}" : "")}{(Scale != 0 ? $", dimensions × std^{Scale}" : "")}{(EqualItems ? ", each completed item's direction counted alike" : "")}{(ClusterBoost > 0 ? $", cluster boost {ClusterBoost} ({PerCluster} a cluster)" : "")}{(Augment > 0 ? $", each item plus {Augment} × the mean of its {AugmentK} nearest" : "")}");
     }
 
     /// <summary>The variants reported: β, the principal directions, and each further idea at the β that did best.</summary>
@@ -30,6 +33,11 @@ public static class CatalogSpace
         new(1, 0, 0, Spread: 0.5), new(1, 0, 0, Spread: 1),
         new(2, 0, 0.25, Closest: 0.25), new(2, 0, 0.25, Closest: 0.5), new(2, 0, 0.25, Closest: 1),
         new(2, 0, 0.25, Feedback: 0.5), new(2, 0, 0.25, Feedback: 1),
+        new(2, 0, 0.25, Scale: -0.5), new(2, 0, 0.25, Scale: 0.5), new(2, 0, 0.25, Scale: 1), new(2, 0, 0.25, Scale: 2),
+        new(2, 0, 0.25, EqualItems: true), new(1, 0, 0.25, EqualItems: true),
+        new(2, 0, 0.25, ClusterBoost: 0.05), new(2, 0, 0.25, ClusterBoost: 0.1), new(2, 0, 0.25, ClusterBoost: 0.2),
+        new(2, 0, 0.25, ClusterBoost: 0.1, PerCluster: 25), new(2, 0, 0.25, ClusterBoost: 0.1, PerCluster: 100),
+        new(2, 0, 0.25, Augment: 0.5), new(2, 0, 0.25, Augment: 1), new(2, 0, 0.25, Augment: 2), new(2, 0, 0.25, Augment: 1, AugmentK: 5), new(0, 0, 0, Augment: 1),
     ];
 
     public static async Task TuneAsync(
@@ -44,13 +52,31 @@ public static class CatalogSpace
         say("| space and score (exact over the catalog) | topic precision P@10 ratio | time split P@10 ratio |");
         say("|---|---:|---:|");
         var directions = TopDirections(vectors, mean, Grid.Max(v => v.Directions));
+        var std = StdOf(vectors, mean);
+        // The harness's content clusters (spherical k-means over the raw vectors), one set per cluster size the grid asks for.
+        var clusters = Grid.Where(v => v.ClusterBoost > 0).Select(v => v.PerCluster).Distinct().ToDictionary(n => n,
+            n => ContentClusters.Build([.. bare.Items.Select(i => (i.Key, i.Vector))], Math.Max(2, (int)Math.Round(bare.Items.Count / (double)n))));
         foreach (var variant in Grid)
         {
-            IRecommender[] strategy = [new SpaceRecommender(bare, variant, mean, directions.Take(variant.Directions).ToArray())];
+            IRecommender[] strategy = [new SpaceRecommender(bare, variant, mean, directions.Take(variant.Directions).ToArray(), std,
+                variant.ClusterBoost > 0 ? clusters[variant.PerCluster] : null)];
             var topic = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, strategy, cancellationToken)).Rows[0].Precision.Mean;
             var time = (await Evaluation.TimeSplitAsync(bare, learners, Learner.Tuning, hidden, strategy, cancellationToken)).Rows[0].Precision.Mean;
             say(string.Create(CultureInfo.InvariantCulture, $"| {variant.Label} | {topic / topicBase:F3} | {time / timeBase:F3} |"));
         }
+    }
+
+    private static double[] StdOf(IReadOnlyList<float[]> vectors, double[] mean)
+    {
+        var variance = new double[mean.Length];
+        foreach (var v in vectors)
+        {
+            for (var d = 0; d < mean.Length; d++)
+            {
+                variance[d] += (v[d] - mean[d]) * (v[d] - mean[d]) / vectors.Count;
+            }
+        }
+        return [.. variance.Select(Math.Sqrt)];
     }
 
     private static double[] MeanOf(IReadOnlyList<float[]> vectors)
@@ -115,17 +141,38 @@ public static class CatalogSpace
     /// <summary>Every rule the learner has not done, scored exactly in the variant's space against today's weighted-mean profile.</summary>
     private sealed class SpaceRecommender : IRecommender
     {
+
         private readonly EvaluationContext _context;
         private readonly Variant _variant;
         private readonly double[] _mean;
         private readonly double[][] _directions;
+        private readonly double[] _std;
+        private readonly ContentClusters? _clusters;
+        private readonly Dictionary<ContentKey, float[]> _raw;
+
+        /// <summary>Database-side augmentation: the item's vector plus <paramref name="alpha"/> × the mean of its k nearest others' (raw cosine).</summary>
+        private static float[] Augmented(IReadOnlyList<CatalogItem> items, CatalogItem item, double alpha, int k)
+        {
+            var nearest = items.Where(o => o.Key != item.Key).OrderByDescending(o => System.Numerics.Tensors.TensorPrimitives.Dot(o.Vector, item.Vector)).Take(k).ToList();
+            var sum = item.Vector.Select(x => (double)x).ToArray();
+            foreach (var o in nearest)
+            {
+                for (var d = 0; d < sum.Length; d++)
+                {
+                    sum[d] += alpha / nearest.Count * o.Vector[d];
+                }
+            }
+            var norm = Math.Sqrt(Dot(sum, sum));
+            return [.. sum.Select(x => (float)(x / norm))];
+        }
         private readonly Dictionary<ContentKey, double[]> _mapped;
         private readonly Dictionary<ContentKey, double> _hubness;
 
-        public SpaceRecommender(EvaluationContext context, Variant variant, double[] mean, double[][] directions)
+        public SpaceRecommender(EvaluationContext context, Variant variant, double[] mean, double[][] directions, double[] std, ContentClusters? clusters)
         {
-            (_context, _variant, _mean, _directions) = (context, variant, mean, directions);
-            _mapped = context.Items.ToDictionary(i => i.Key, i => Map(i.Vector));
+            (_context, _variant, _mean, _directions, _std, _clusters) = (context, variant, mean, directions, std, clusters);
+            _raw = context.Items.ToDictionary(i => i.Key, i => variant.Augment > 0 ? Augmented(context.Items, i, variant.Augment, variant.AugmentK) : i.Vector);
+            _mapped = _raw.ToDictionary(p => p.Key, p => Map(p.Value));
             // Each rule's mean similarity to its 10 nearest others, in the same space.
             _hubness = _mapped.ToDictionary(p => p.Key, p => _mapped.Where(o => o.Key != p.Key).Select(o => Dot(p.Value, o.Value)).OrderDescending().Take(10).Average());
         }
@@ -134,7 +181,7 @@ public static class CatalogSpace
 
         private double[] Map(float[] vector)
         {
-            var x = vector.Select((v, d) => v - _variant.Beta * _mean[d]).ToArray();
+            var x = vector.Select((v, d) => (v - _variant.Beta * _mean[d]) * (_variant.Scale == 0 ? 1 : Math.Pow(_std[d], _variant.Scale))).ToArray();
             foreach (var u in _directions)
             {
                 var dot = Dot(x, u);
@@ -154,8 +201,36 @@ public static class CatalogSpace
             {
                 return await TodayRecommender.StarterAsync(_context, request.Count, cancellationToken);
             }
+            if (_variant.Augment > 0)
+            {
+                // The profile from the augmented vectors of the history, weighted as today's.
+                var sum = new float[vector.Length];
+                foreach (var w in history)
+                {
+                    var v = _raw[new ContentKey(w.Entry.ContentType, w.Entry.ContentId)];
+                    for (var d = 0; d < sum.Length; d++)
+                    {
+                        sum[d] += (float)w.Weight * v[d];
+                    }
+                }
+                vector = ContentVectors.UnitOrZero(sum);
+            }
             var profile = Map(vector);
-            var items = history.Select(w => (Vector: Map(w.Item.Vector), w.Weight)).ToList();
+            var shares = _clusters?.Share([.. history.Select(w => (new ContentKey(w.Entry.ContentType, w.Entry.ContentId), w.Weight))]);
+            var items = history.Select(w => (Vector: _mapped[new ContentKey(w.Entry.ContentType, w.Entry.ContentId)], w.Weight)).ToList();
+            if (_variant.EqualItems)
+            {
+                var sum = new double[profile.Length];
+                foreach (var (v, w) in items)
+                {
+                    for (var d = 0; d < sum.Length; d++)
+                    {
+                        sum[d] += w * v[d];
+                    }
+                }
+                var norm = Math.Sqrt(Dot(sum, sum));
+                profile = [.. sum.Select(x => x / norm)];
+            }
             var total = items.Sum(i => i.Weight);
             var open = _mapped.Where(p => !started.Contains(p.Key)).ToList();
             if (_variant.Feedback > 0)
@@ -185,6 +260,7 @@ public static class CatalogSpace
             double Closest(double[] v) => _variant.Closest == 0 ? 0 : items.Max(i => Dot(v, i.Vector));
             return [.. open
                 .Select(p => (p.Key, Score: (1 - _variant.Closest) * Dot(profile, p.Value) + _variant.Closest * Closest(p.Value)
+                    + (_clusters is null ? 0 : _variant.ClusterBoost * shares!.GetValueOrDefault(_clusters.Of(p.Key)))
                     - _variant.Hubness * _hubness[p.Key] - _variant.Spread * Spread(p.Value)))
                 .OrderByDescending(x => x.Score).ThenBy(x => x.Key.ContentType, StringComparer.Ordinal).ThenBy(x => x.Key.ContentId, StringComparer.Ordinal)
                 .Take(request.Count).Select(x => x.Key)];
