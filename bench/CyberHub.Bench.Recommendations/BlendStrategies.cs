@@ -11,9 +11,10 @@ namespace CyberHub.Bench.Recommendations;
 /// completion in time order, each item's path facts as <see cref="ContentFacts"/> reads them from the stored record
 /// (topic, level, the prerequisites the catalog states; nothing of the simulator's own choices), and the catalog's content
 /// clusters (k-means over the vectors, no metadata). The learned blend's model is fitted on the tuning split by the
-/// harness (<see cref="BlendTuning.FitAsync"/>) and set here.
+/// harness (<see cref="BlendTuning.FitAsync"/>) and set here. As an <see cref="IItemGraph"/> it answers what the stores
+/// answer: the lists and their hubness from the graph in memory, the catalog's mean from the store.
 /// </summary>
-public sealed class BlendInputs
+public sealed class BlendInputs : IItemGraph
 {
     public const int Neighbours = 10;
     private static readonly ConditionalWeakTable<EvaluationContext, Task<BlendInputs>> Built = [];
@@ -43,14 +44,14 @@ public sealed class BlendInputs
     public CoCompletionModel CoCompletion { get; }
 
     /// <summary>The mean of every catalog item's vector, as the store's <see cref="IItemGraph.CatalogMeanAsync"/> answers.</summary>
-    public Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken) => ItemGraph.Of(Context.Store).CatalogMeanAsync(cancellationToken);
+    public Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default) => ItemGraph.Of(Context.Store).CatalogMeanAsync(cancellationToken);
 
     /// <summary>The neighbour lists of <paramref name="items"/>, as <see cref="IItemGraph.NeighboursAsync"/> answers.</summary>
-    public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(items.Distinct().Where(Lists.ContainsKey).ToDictionary(k => k, k => Lists[k]));
 
     /// <summary>The hubness of <paramref name="items"/> from their lists, as <see cref="IItemGraph.HubnessAsync"/> answers.</summary>
-    public Task<IReadOnlyDictionary<ContentKey, double>> HubnessAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<ContentKey, double>> HubnessAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
     {
         var found = new Dictionary<ContentKey, double>();
         foreach (var item in items)
@@ -285,8 +286,7 @@ public sealed class ServedRecommender(EvaluationContext context, string name, Se
         var graph = await ServedRanking.NeighbourhoodAsync(ServedRanking.Seeds(history), inputs.NeighboursAsync, cancellationToken);
         var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
             .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct().ToList();
-        graph.LearnHubness(await inputs.HubnessAsync(ServedRanking.WithoutHubness(graph, keys), cancellationToken));
-        graph.LearnCatalogMean(await inputs.CatalogMeanAsync(cancellationToken));
+        await ServedRanking.LearnFromStoreAsync(inputs, graph, keys, cancellationToken);
         var items = keys.Where(context.ByKey.ContainsKey)
             .ToDictionary(k => k, k => new RankingItem(k, context.ByKey[k].Vector, inputs.Paths[k]));
         return ServedRanking.Rank(new ServedRankingInput(history, graph, inputs.CoCompletion, items, [.. nearest.Select(n => n.Key)], started),

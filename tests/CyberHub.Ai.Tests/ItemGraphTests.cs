@@ -194,6 +194,27 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
     }
 
     [Fact]
+    public async Task The_graph_around_a_history_learns_the_candidates_hubness_and_the_catalog_mean_from_the_store()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(191, count: 4);
+        var keys = Enumerable.Range(0, 50).Select(i => new ContentKey("course", $"l{i:D3}")).ToList();
+        await SeedSequentiallyAsync(store, keys, topics);
+        var graph = ItemGraph.Of(store);
+        // The lists around one completed item, as a miss reads them; the candidates beyond them are the rest of the catalog.
+        var neighbourhood = await ServedRanking.NeighbourhoodAsync([keys[0]], graph.NeighboursAsync, CancellationToken.None);
+        var outside = keys.Where(k => neighbourhood.Hubness(k) is null).ToList();
+        Assert.NotEmpty(outside);
+        Assert.Null(neighbourhood.CatalogMean);
+
+        await ServedRanking.LearnFromStoreAsync(graph, neighbourhood, keys, CancellationToken.None);
+
+        var stored = await graph.HubnessAsync(keys);
+        Assert.All(keys, k => Assert.Equal(stored[k], neighbourhood.Hubness(k)!.Value, 9));
+        Assert.Equal(await graph.CatalogMeanAsync(), neighbourhood.CatalogMean);
+    }
+
+    [Fact]
     public async Task A_store_with_items_but_no_graph_builds_it_at_start()
     {
         var store = await Fixture.CreateStoreAsync();

@@ -110,28 +110,25 @@ public sealed class RecommendationService(
         var recent = ServedRanking.Seeds(history);
         var startedSet = learner.Started.ToHashSet();
 
-        // Four independent reads: the graph around the history (two hops), the co-completion counts leaving it, the items
-        // nearest the profile (new items have no co-completion support yet; content still finds them), and the
-        // catalog's mean vector (the content score compares candidates by what sets them apart from it).
+        // Three independent reads: the graph around the history (two hops), the co-completion counts leaving it, and
+        // the items nearest the profile (new items have no co-completion support yet; content still finds them).
         var neighbourhood = ServedRanking.NeighbourhoodAsync(recent, graph.NeighboursAsync, cancellationToken);
-        var catalogMean = graph.CatalogMeanAsync(cancellationToken);
         var counts = coCompletion.ReadAsync(recent, Served.Weights.Popular > 0 ? MaxLimit : 0, cancellationToken);
         var nearest = profile is null
             ? Task.FromResult<IReadOnlyList<ContentVector>>([])
             : RecommendationCore.CandidatesAsync(catalog, profile, type, startedSet, cancellationToken);
-        await Task.WhenAll(neighbourhood, counts, nearest, catalogMean);
+        await Task.WhenAll(neighbourhood, counts, nearest);
         foreach (var item in nearest.Result)
         {
             known.TryAdd(item.Key, item);
         }
         var model = CoCompletionModel.From(counts.Result, coCompletionSettings);
         // The components' own candidates, fetched once for their vectors, titles and path facts; beside that read, the
-        // hubness of every candidate whose list the graph around the history did not hold.
+        // hubness of every candidate whose list the graph around the history did not hold, and the catalog's mean.
         var candidates = ServedRanking.ComponentCandidates(history, neighbourhood.Result, model);
-        var hubness = graph.HubnessAsync(ServedRanking.WithoutHubness(neighbourhood.Result, known.Keys.Concat(candidates)), cancellationToken);
+        var learning = ServedRanking.LearnFromStoreAsync(graph, neighbourhood.Result, known.Keys.Concat(candidates), cancellationToken);
         await FetchAsync(known, candidates, cancellationToken);
-        neighbourhood.Result.LearnHubness(await hubness);
-        neighbourhood.Result.LearnCatalogMean(catalogMean.Result);
+        await learning;
 
         var input = new ServedRankingInput(history, neighbourhood.Result, model,
             known.ToDictionary(p => p.Key, p => new RankingItem(p.Key, p.Value.Vector, PathOf(p.Value))),

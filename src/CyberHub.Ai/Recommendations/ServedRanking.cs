@@ -188,6 +188,22 @@ public static class ServedRanking
     }
 
     /// <summary>
+    /// What the content score needs of the store beyond the lists around the history, in two concurrent reads: the
+    /// hubness of the <paramref name="candidates"/> whose lists <paramref name="neighbourhood"/> does not hold
+    /// (<see cref="WithoutHubness"/>) and the catalog's mean vector; both learnt by <paramref name="neighbourhood"/>.
+    /// </summary>
+    public static async Task LearnFromStoreAsync(
+        IItemGraph graph, NeighbourGraph neighbourhood, IEnumerable<ContentKey> candidates, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(neighbourhood);
+        var hubness = graph.HubnessAsync(WithoutHubness(neighbourhood, candidates), cancellationToken);
+        var mean = graph.CatalogMeanAsync(cancellationToken);
+        neighbourhood.LearnHubness(await hubness);
+        neighbourhood.LearnCatalogMean(await mean);
+    }
+
+    /// <summary>
     /// The components' own candidates (what the diffusion reaches, capped; the co-completion successors): the items the
     /// caller fetches, besides the history and the vector search's nearest, before <see cref="Rank"/>.
     /// </summary>
