@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics.Tensors;
 using System.Text.Json;
 
@@ -7,6 +8,26 @@ namespace CyberHub.Ai.VectorStore;
 public static class ContentVectors
 {
     public const int Dimensions = 384;
+
+    /// <summary>A vector as SQLite stores it: its floats, little-endian.</summary>
+    public static byte[] ToBlob(ReadOnlySpan<float> vector)
+    {
+        var blob = new byte[vector.Length * sizeof(float)];
+        for (var i = 0; i < vector.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(blob.AsSpan(i * sizeof(float)), vector[i]);
+        }
+        return blob;
+    }
+
+    /// <summary>Reads <paramref name="vector"/>'s length of floats back from a blob <see cref="ToBlob"/> wrote.</summary>
+    public static void FromBlob(ReadOnlySpan<byte> blob, Span<float> vector)
+    {
+        for (var i = 0; i < vector.Length; i++)
+        {
+            vector[i] = BinaryPrimitives.ReadSingleLittleEndian(blob[(i * sizeof(float))..]);
+        }
+    }
 
     public static string ChunkId(ContentKey key, int index) => $"{key.ContentType}:{key.ContentId}:{index}";
 

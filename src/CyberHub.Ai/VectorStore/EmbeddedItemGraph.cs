@@ -256,6 +256,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
             }
         }
         var total = new double[ContentVectors.Dimensions];
+        var vector = new float[ContentVectors.Dimensions];
         long items = 0;
         await using (var vectors = connection.CreateCommand())
         {
@@ -268,9 +269,10 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                 {
                     throw new InvalidDataException($"A vector in content_vectors has {blob.Length} bytes, not {ContentVectors.Dimensions * sizeof(float)}.");
                 }
+                ContentVectors.FromBlob(blob, vector);
                 for (var d = 0; d < total.Length; d++)
                 {
-                    total[d] += BinaryPrimitives.ReadSingleLittleEndian(blob.AsSpan(d * sizeof(float)));
+                    total[d] += vector[d];
                 }
                 items++;
             }

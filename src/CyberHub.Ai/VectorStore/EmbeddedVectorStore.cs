@@ -1,5 +1,4 @@
 using CyberHub.Contracts;
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using CyberHub.ServiceDefaults;
@@ -330,7 +329,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 """))
             {
                 itemVector.Parameters.AddWithValue("$label", label);
-                itemVector.Parameters.AddWithValue("$embedding", ToBlob(vector));
+                itemVector.Parameters.AddWithValue("$embedding", ContentVectors.ToBlob(vector));
                 await itemVector.ExecuteNonQueryAsync(cancellationToken);
             }
             var seq = await LogAsync(connection, transaction, label, cancellationToken);
@@ -352,7 +351,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 {
                     chunkId.Value = ids[i];
                     index.Value = i;
-                    embedding.Value = ToBlob(chunkVectors[i]);
+                    embedding.Value = ContentVectors.ToBlob(chunkVectors[i]);
                     await chunk.ExecuteNonQueryAsync(cancellationToken);
                 }
             }
@@ -916,7 +915,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             throw new InvalidDataException($"{Path}: the vector of {item} is not {ContentVectors.Dimensions} floats.");
         }
         reader.GetBytes(ordinal, 0, blob, 0, VectorBytes);
-        FromBlob(blob, vector);
+        ContentVectors.FromBlob(blob, vector);
     }
 
     /// <summary>
@@ -1032,21 +1031,4 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
     private static DateTime ParseTimestamp(string value) =>
         DateTime.ParseExact(value, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
 
-    private static byte[] ToBlob(ReadOnlySpan<float> vector)
-    {
-        var blob = new byte[vector.Length * sizeof(float)];
-        for (var i = 0; i < vector.Length; i++)
-        {
-            BinaryPrimitives.WriteSingleLittleEndian(blob.AsSpan(i * sizeof(float)), vector[i]);
-        }
-        return blob;
-    }
-
-    private static void FromBlob(ReadOnlySpan<byte> blob, Span<float> vector)
-    {
-        for (var i = 0; i < vector.Length; i++)
-        {
-            vector[i] = BinaryPrimitives.ReadSingleLittleEndian(blob[(i * sizeof(float))..]);
-        }
-    }
 }
