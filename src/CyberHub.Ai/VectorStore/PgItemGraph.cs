@@ -310,38 +310,44 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         {
             return;
         }
-        if (write.Sum is { } sum)
-        {
-            // The catalog's vector sum follows every write, whatever the graph's state.
-            var changed = sum.Changed(write.Before, vector);
-            await using var update = new NpgsqlCommand("UPDATE item_vector_sum SET total = $1, items = $2 WHERE id = 1", connection, transaction);
-            update.Parameters.Add(new() { Value = changed.Total.ToArray() });
-            update.Parameters.Add(new() { Value = changed.Items });
-            await update.ExecuteNonQueryAsync(cancellationToken);
-        }
+        // The catalog's vector sum follows every write, whatever the graph's state, in the round trip the graph's own
+        // change takes.
+        var sum = write.Sum is { } before ? before.Changed(write.Before, vector) : null;
+        var sumUpdate = sum is null ? null : Command("UPDATE item_vector_sum SET total = $1, items = $2 WHERE id = 1", sum.Total.ToArray(), sum.Items);
         switch (write.State)
         {
             case "stale":
-                return;
             case "building":
-                await using (var pending = new NpgsqlCommand(
-                    "INSERT INTO item_graph_pending (content_type, content_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", connection, transaction))
+                await using (var batch = new NpgsqlBatch(connection, transaction))
                 {
-                    pending.Parameters.Add(new() { Value = write.Key.ContentType });
-                    pending.Parameters.Add(new() { Value = write.Key.ContentId });
-                    await pending.ExecuteNonQueryAsync(cancellationToken);
+                    if (sumUpdate is not null)
+                    {
+                        batch.BatchCommands.Add(sumUpdate);
+                    }
+                    if (write.State == "building")
+                    {
+                        batch.BatchCommands.Add(Command(
+                            "INSERT INTO item_graph_pending (content_type, content_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            write.Key.ContentType, write.Key.ContentId));
+                    }
+                    if (batch.BatchCommands.Count > 0)
+                    {
+                        await batch.ExecuteNonQueryAsync(cancellationToken);
+                    }
                 }
                 return;
         }
-        await RefreshAsync(connection, transaction, write.Key, vector, held: write.Before is not null, cancellationToken);
+        await RefreshAsync(connection, transaction, write.Key, vector, held: write.Before is not null, sumUpdate, cancellationToken);
     }
 
     /// <summary>
     /// Takes <paramref name="key"/> out of the graph (if <paramref name="held"/>: out of every list, each refilled exactly)
     /// and, when it has a <paramref name="vector"/>, puts it back: its own list, and into every list it now belongs to.
+    /// <paramref name="alongside"/> (the vector sum's change) rides in the same round trip.
     /// </summary>
     private static async Task RefreshAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, ContentKey key, float[]? vector, bool held, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, ContentKey key, float[]? vector, bool held, NpgsqlBatchCommand? alongside,
+        CancellationToken cancellationToken)
     {
         var holderTypes = new List<string>();
         var holderIds = new List<string>();
@@ -360,6 +366,10 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }
 
         await using var batch = new NpgsqlBatch(connection, transaction);
+        if (alongside is not null)
+        {
+            batch.BatchCommands.Add(alongside);
+        }
         batch.BatchCommands.Add(Command("DELETE FROM item_neighbours WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
         batch.BatchCommands.Add(Command("DELETE FROM item_neighbour_floors WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
         batch.BatchCommands.Add(Command("DELETE FROM item_hubness WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
@@ -607,7 +617,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                     current.Parameters.Add(new() { Value = key.ContentId });
                     vector = await current.ExecuteScalarAsync(cancellationToken) is Vector v ? v.ToArray() : null;
                 }
-                await RefreshAsync(connection, transaction, key, vector, held: true, cancellationToken);
+                await RefreshAsync(connection, transaction, key, vector, held: true, alongside: null, cancellationToken);
             }
             await SetStateAsync(connection, transaction, "built", cancellationToken);
             await transaction.CommitAsync(cancellationToken);
