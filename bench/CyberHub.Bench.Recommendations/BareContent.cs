@@ -14,10 +14,10 @@ namespace CyberHub.Bench.Recommendations;
 public static class BareContent
 {
     public const string Name = "content-only, bare (no metadata, no other learners)";
-    public const string ServedDiffusion = "served, content not centred (before)";
+    public const string ServedDiffusion = "served, vectors alone (before)";
 
-    /// <summary>The served ranking as it was: the content score compares raw vectors (no centring), hubness weight 0.5.</summary>
-    public static BlendSettings Before { get; } = BlendSettings.Default with { Centring = 0, Hubness = 0.5 };
+    /// <summary>The served ranking as it was: the content score compares the centred vectors alone, no words.</summary>
+    public static BlendSettings Before { get; } = BlendSettings.Default with { Words = 0 };
 
     /// <summary>The content-only catalog's records and vectors copied into a new embedded store with empty metadata (nothing embedded again).</summary>
     public static async Task<LoadedCatalog> StripAsync(LoadedCatalog content, string directory, CancellationToken cancellationToken)
@@ -33,7 +33,7 @@ public static class BareContent
 
     public static EvaluationContext Context(LoadedCatalog bare, float[] starterQuery) => new(Name, bare.Store, bare.Items, [], starterQuery);
 
-    /// <summary>The rows of the bare tables: the baseline, the two content components, the served ranking before its content score took out the catalog's mean, and now.</summary>
+    /// <summary>The rows of the bare tables: the baseline, the two content components, the served ranking before its content score weighed words, and now.</summary>
     public static IReadOnlyList<IRecommender> Strategies(EvaluationContext context) =>
     [
         new MeanEmbeddingRecommender(context),
@@ -67,19 +67,16 @@ public static class BareContent
         EvaluationContext bare, IReadOnlyList<Learner> bareLearners, IReadOnlyList<TopicProbe> probes, int seed,
         EvaluationContext demo, IReadOnlyList<Learner> population, int hidden, Action<string> say, CancellationToken cancellationToken)
     {
-        var grid = new List<BlendSettings> { BlendSettings.Default with { ContentMix = 0 } };
-        foreach (var centring in new[] { 0.0, 1.0, 1.5, 2.0, 3.0 })
+        var grid = new List<BlendSettings> { BlendSettings.Default with { ContentMix = 0, Words = 0 }, Before };
+        foreach (var words in new[] { 0.2, 0.3, 0.5, 0.8, 1.2, 1.6 })
         {
-            foreach (var hubness in new[] { 0.0, 0.25, 0.5 })
-            {
-                grid.Add(BlendSettings.Default with { Centring = centring, Hubness = hubness });
-            }
+            grid.Add(BlendSettings.Default with { Words = words });
         }
         IRecommender[] baseline = [new MeanEmbeddingRecommender(bare)];
         var topicBase = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, baseline, cancellationToken)).Rows[0].Precision.Mean;
         var timeBase = (await Evaluation.TimeSplitAsync(bare, bareLearners, Learner.Tuning, hidden, baseline, cancellationToken)).Rows[0].Precision.Mean;
-        say("| content mix | centring | hubness | bare topic P@10 ratio | bare time split P@10 ratio | simulated NDCG@10 (tuning) | new topic NDCG@10 (tuning) |");
-        say("|---:|---:|---:|---:|---:|---:|---:|");
+        say("| content mix | centring | hubness | words | bare topic P@10 ratio | bare time split P@10 ratio | simulated NDCG@10 (tuning) | new topic NDCG@10 (tuning) |");
+        say("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var settings in grid)
         {
             IRecommender[] served = [new ServedRecommender(bare, Bench.Recommendations.Strategies.Served, settings: settings)];
@@ -89,7 +86,7 @@ public static class BareContent
             var ndcg = (await Evaluation.TimeSplitAsync(demo, population, Learner.Tuning, hidden, servedDemo, cancellationToken)).Rows[0].Ndcg;
             var newTopic = (await Evaluation.TimeSplitAsync(demo, population, Learner.Tuning, hidden, servedDemo, cancellationToken, crossTopicOnly: true)).Rows[0].Ndcg;
             say(string.Create(CultureInfo.InvariantCulture,
-                $"| {settings.ContentMix} | {settings.Centring} | {settings.Hubness} | {topic / topicBase:F3} | {time / timeBase:F3} | {ndcg} | {newTopic} |"));
+                $"| {settings.ContentMix} | {settings.Centring} | {settings.Hubness} | {settings.Words} | {topic / topicBase:F3} | {time / timeBase:F3} | {ndcg} | {newTopic} |"));
         }
     }
 }

@@ -46,6 +46,13 @@ public sealed class BlendInputs : IItemGraph
     /// <summary>The mean of every catalog item's vector, as the store's <see cref="IItemGraph.CatalogMeanAsync"/> answers.</summary>
     public Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default) => ItemGraph.Of(Context.Store).CatalogMeanAsync(cancellationToken);
 
+    /// <summary>How many items hold each word, as the store's <see cref="IItemGraph.TermItemsAsync"/> answers.</summary>
+    public Task<TermItems> TermItemsAsync(IReadOnlyCollection<string> words, CancellationToken cancellationToken = default) =>
+        ItemGraph.Of(Context.Store).TermItemsAsync(words, cancellationToken);
+
+    /// <summary>Every item's record (title and description for its words).</summary>
+    public IReadOnlyDictionary<ContentKey, ContentRecord> Records { get; private init; } = new Dictionary<ContentKey, ContentRecord>();
+
     /// <summary>The neighbour lists of <paramref name="items"/>, as <see cref="IItemGraph.NeighboursAsync"/> answers.</summary>
     public Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>>(items.Distinct().Where(Lists.ContainsKey).ToDictionary(k => k, k => Lists[k]));
@@ -113,7 +120,10 @@ public sealed class BlendInputs : IItemGraph
         var unlocks = paths.Values.SelectMany(p => p.Prerequisites.Select(q => (q, p.Key))).GroupBy(x => x.q).ToDictionary(g => g.Key, g => (IReadOnlyList<ContentKey>)[.. g.Select(x => x.Key)]);
         var ranker = new BlendRanker(graph, co, k => paths.GetValueOrDefault(k), k => context.ByKey.TryGetValue(k, out var i) ? i.Vector : null,
             k => unlocks.GetValueOrDefault(k) ?? [], Settings);
-        return new BlendInputs(context, ranker, paths, lists.ToDictionary(l => l.Item1, l => l.Item2), co);
+        return new BlendInputs(context, ranker, paths, lists.ToDictionary(l => l.Item1, l => l.Item2), co)
+        {
+            Records = records.ToDictionary(r => r.Key, r => r.Value.Content),
+        };
     }
 
     public IReadOnlyList<HistoryItem> History(IReadOnlyList<Completion> history) =>
@@ -287,6 +297,9 @@ public sealed class ServedRecommender(EvaluationContext context, string name, Se
         var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
             .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct().ToList();
         await ServedRanking.LearnFromStoreAsync(inputs, graph, keys, cancellationToken);
+        var interestWords = await ServedRanking.ReadInterestWordsAsync(
+            inputs, ServedRanking.Seeds(history).Select(k => inputs.Records[k]), settings ?? BlendInputs.Settings, cancellationToken);
+        ServedRanking.LearnWords(graph, keys.Where(inputs.Records.ContainsKey).Select(k => inputs.Records[k]), interestWords);
         var items = keys.Where(context.ByKey.ContainsKey)
             .ToDictionary(k => k, k => new RankingItem(k, context.ByKey[k].Vector, inputs.Paths[k]));
         return ServedRanking.Rank(new ServedRankingInput(history, graph, inputs.CoCompletion, items, [.. nearest.Select(n => n.Key)], started),

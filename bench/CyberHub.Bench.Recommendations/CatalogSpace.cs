@@ -11,17 +11,18 @@ namespace CyberHub.Bench.Recommendations;
 /// ("all-but-the-top", Mu and Viswanath 2018), with a hubness correction in the same space, a penalty for candidates
 /// close to one completed item but not the others, a share of the closest completed item's similarity, or the profile
 /// expanded by its nearest items (pseudo-relevance feedback), each dimension scaled by a power of its spread over the
-/// catalog, each completed item's direction counted alike in the profile, or a boost for the learner's share of the
-/// candidate's content cluster (<see cref="ContentClusters"/>).
+/// catalog, each completed item's direction counted alike in the profile, a boost for the learner's share of the
+/// candidate's content cluster (<see cref="ContentClusters"/>), or the cosine of the candidate's words to the learner's
+/// (TF-IDF; docs/recommendations.md, "Words weighed by the catalog").
 /// </summary>
 public static class CatalogSpace
 {
     /// <summary>One variant of the space and the score over it.</summary>
-    public sealed record Variant(double Beta, int Directions, double Hubness, double Spread = 0, double Closest = 0, double Feedback = 0, double Scale = 0, bool EqualItems = false, double ClusterBoost = 0, int PerCluster = 50, double Augment = 0, int AugmentK = 10)
+    public sealed record Variant(double Beta, int Directions, double Hubness, double Spread = 0, double Closest = 0, double Feedback = 0, double Scale = 0, bool EqualItems = false, double ClusterBoost = 0, int PerCluster = 50, double Augment = 0, int AugmentK = 10, double Words = 0, bool WordsTfNorm = false, int ProfileTerms = 0, bool TitlesOnly = false)
     {
         public string Label => string.Create(CultureInfo.InvariantCulture,
             $"{(Beta == 0 ? "raw" : $"mean × {Beta} out")}{(Directions > 0 ? $", top {Directions} directions out" : "")}, h {Hubness}"
-            + $"{(Spread > 0 ? $", spread penalty {Spread}" : "")}{(Closest > 0 ? $", closest item {Closest}" : "")}{(Feedback > 0 ? $", feedback {Feedback}" : "")}{(Scale != 0 ? $", dimensions × std^{Scale}" : "")}{(EqualItems ? ", each completed item's direction counted alike" : "")}{(ClusterBoost > 0 ? $", cluster boost {ClusterBoost} ({PerCluster} a cluster)" : "")}{(Augment > 0 ? $", each item plus {Augment} × the mean of its {AugmentK} nearest" : "")}");
+            + $"{(Spread > 0 ? $", spread penalty {Spread}" : "")}{(Closest > 0 ? $", closest item {Closest}" : "")}{(Feedback > 0 ? $", feedback {Feedback}" : "")}{(Scale != 0 ? $", dimensions × std^{Scale}" : "")}{(EqualItems ? ", each completed item's direction counted alike" : "")}{(ClusterBoost > 0 ? $", cluster boost {ClusterBoost} ({PerCluster} a cluster)" : "")}{(Augment > 0 ? $", each item plus {Augment} × the mean of its {AugmentK} nearest" : "")}{(Words > 0 ? $", words (TF-IDF cosine) × {Words}{(WordsTfNorm ? ", candidates without idf (lnc.ltc)" : "")}{(ProfileTerms > 0 ? $", profile's top {ProfileTerms} terms" : "")}{(TitlesOnly ? ", titles only" : "")}" : "")}");
     }
 
     /// <summary>The variants reported: β, the principal directions, and each further idea at the β that did best.</summary>
@@ -38,6 +39,11 @@ public static class CatalogSpace
         new(2, 0, 0.25, ClusterBoost: 0.05), new(2, 0, 0.25, ClusterBoost: 0.1), new(2, 0, 0.25, ClusterBoost: 0.2),
         new(2, 0, 0.25, ClusterBoost: 0.1, PerCluster: 25), new(2, 0, 0.25, ClusterBoost: 0.1, PerCluster: 100),
         new(2, 0, 0.25, Augment: 0.5), new(2, 0, 0.25, Augment: 1), new(2, 0, 0.25, Augment: 2), new(2, 0, 0.25, Augment: 1, AugmentK: 5), new(0, 0, 0, Augment: 1),
+        new(2, 0, 0.25, Words: 0.05), new(2, 0, 0.25, Words: 0.1), new(2, 0, 0.25, Words: 0.2), new(2, 0, 0.25, Words: 0.3),
+        new(2, 0, 0.25, Words: 0.5), new(2, 0, 0.25, Words: 1), new(0, 0, 0.5, Words: 0.2), new(0, 0, 0, Words: 1000),
+        new(2, 0, 0.25, Words: 0.4), new(2, 0, 0.25, Words: 0.3, WordsTfNorm: true), new(2, 0, 0.25, Words: 0.5, WordsTfNorm: true), new(2, 0, 0.25, Words: 0.8, WordsTfNorm: true), new(2, 0, 0.25, Words: 1.2, WordsTfNorm: true),
+        new(2, 0, 0.25, Words: 0.3, ProfileTerms: 32), new(2, 0, 0.25, Words: 0.3, ProfileTerms: 64), new(2, 0, 0.25, Words: 0.3, ProfileTerms: 128),
+        new(2, 0, 0.25, Words: 0.3, TitlesOnly: true), new(2, 0, 0.25, Words: 0.3, Closest: 0.25), new(2, 0, 0.25, Words: 0.3, ClusterBoost: 0.05),
     ];
 
     public static async Task TuneAsync(
@@ -56,10 +62,15 @@ public static class CatalogSpace
         // The harness's content clusters (spherical k-means over the raw vectors), one set per cluster size the grid asks for.
         var clusters = Grid.Where(v => v.ClusterBoost > 0).Select(v => v.PerCluster).Distinct().ToDictionary(n => n,
             n => ContentClusters.Build([.. bare.Items.Select(i => (i.Key, i.Vector))], Math.Max(2, (int)Math.Round(bare.Items.Count / (double)n))));
+        var records = await bare.Store.GetManyAsync([.. bare.Items.Select(i => i.Key)], cancellationToken);
+        var texts = records.Select(r => (ContentVectors.KeyOf(r.Content), r.Content.Title, (string?)r.Content.Description)).ToList();
+        var words = WordVectors.Of(texts);
+        var tfNormed = WordVectors.Of(texts, weighed: false);
+        var titles = WordVectors.Of([.. texts.Select(t => (t.Item1, t.Title, (string?)null))]);
         foreach (var variant in Grid)
         {
             IRecommender[] strategy = [new SpaceRecommender(bare, variant, mean, directions.Take(variant.Directions).ToArray(), std,
-                variant.ClusterBoost > 0 ? clusters[variant.PerCluster] : null)];
+                variant.ClusterBoost > 0 ? clusters[variant.PerCluster] : null, variant.TitlesOnly ? titles : variant.WordsTfNorm ? tfNormed : words, words)];
             var topic = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, strategy, cancellationToken)).Rows[0].Precision.Mean;
             var time = (await Evaluation.TimeSplitAsync(bare, learners, Learner.Tuning, hidden, strategy, cancellationToken)).Rows[0].Precision.Mean;
             say(string.Create(CultureInfo.InvariantCulture, $"| {variant.Label} | {topic / topicBase:F3} | {time / timeBase:F3} |"));
@@ -168,9 +179,14 @@ public static class CatalogSpace
         private readonly Dictionary<ContentKey, double[]> _mapped;
         private readonly Dictionary<ContentKey, double> _hubness;
 
-        public SpaceRecommender(EvaluationContext context, Variant variant, double[] mean, double[][] directions, double[] std, ContentClusters? clusters)
+        private readonly IReadOnlyDictionary<ContentKey, WordVector> _words;
+        private readonly IReadOnlyDictionary<ContentKey, WordVector> _profileWords;
+
+        public SpaceRecommender(EvaluationContext context, Variant variant, double[] mean, double[][] directions, double[] std, ContentClusters? clusters,
+            IReadOnlyDictionary<ContentKey, WordVector> words, IReadOnlyDictionary<ContentKey, WordVector> profileWords)
         {
-            (_context, _variant, _mean, _directions, _std, _clusters) = (context, variant, mean, directions, std, clusters);
+            (_context, _variant, _mean, _directions, _std, _clusters, _words) = (context, variant, mean, directions, std, clusters, words);
+            _profileWords = variant.TitlesOnly ? words : profileWords;
             _raw = context.Items.ToDictionary(i => i.Key, i => variant.Augment > 0 ? Augmented(context.Items, i, variant.Augment, variant.AugmentK) : i.Vector);
             _mapped = _raw.ToDictionary(p => p.Key, p => Map(p.Value));
             // Each rule's mean similarity to its 10 nearest others, in the same space.
@@ -258,12 +274,55 @@ public static class CatalogSpace
                 return Math.Sqrt(similarities.Sum(s => s.Weight * (s.Similarity - mean) * (s.Similarity - mean)) / total);
             }
             double Closest(double[] v) => _variant.Closest == 0 ? 0 : items.Max(i => Dot(v, i.Vector));
+            var wordProfile = _variant.Words > 0
+                ? WordVectors.Sum(history.Select(w => (_profileWords[new ContentKey(w.Entry.ContentType, w.Entry.ContentId)], w.Weight)), _variant.ProfileTerms)
+                : null;
             return [.. open
                 .Select(p => (p.Key, Score: (1 - _variant.Closest) * Dot(profile, p.Value) + _variant.Closest * Closest(p.Value)
                     + (_clusters is null ? 0 : _variant.ClusterBoost * shares!.GetValueOrDefault(_clusters.Of(p.Key)))
-                    - _variant.Hubness * _hubness[p.Key] - _variant.Spread * Spread(p.Value)))
+                    - _variant.Hubness * _hubness[p.Key] - _variant.Spread * Spread(p.Value)
+                    + (wordProfile is null ? 0 : _variant.Words * _words[p.Key].Dot(wordProfile))))
                 .OrderByDescending(x => x.Score).ThenBy(x => x.Key.ContentType, StringComparer.Ordinal).ThenBy(x => x.Key.ContentId, StringComparer.Ordinal)
                 .Take(request.Count).Select(x => x.Key)];
         }
+    }
+}
+
+/// <summary>The catalog's words as the service weighs them (<see cref="ItemWords"/>, <see cref="TermItems"/>), every item at once.</summary>
+public static class WordVectors
+{
+    /// <summary>
+    /// Each item's words weighed by the whole catalog's counts (ltc, <see cref="TermItems.Vector"/>), or without them
+    /// (lnc, <see cref="ItemWords.Vector(string, string?)"/>, as the service holds a candidate's).
+    /// </summary>
+    public static IReadOnlyDictionary<ContentKey, WordVector> Of(IReadOnlyList<(ContentKey Key, string Title, string? Description)> texts, bool weighed = true)
+    {
+        var words = texts.ToDictionary(t => t.Key, t => ItemWords.Of(t.Title, t.Description));
+        var holding = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var item in words.Values)
+        {
+            foreach (var word in item.Words)
+            {
+                holding[word] = holding.GetValueOrDefault(word) + 1;
+            }
+        }
+        var termItems = new TermItems(texts.Count, holding);
+        return texts.ToDictionary(t => t.Key, t => weighed ? termItems.Vector(words[t.Key]) : ItemWords.Vector(t.Title, t.Description));
+    }
+
+    /// <summary>The weighted sum of <paramref name="vectors"/>, cut to its <paramref name="top"/> heaviest words (0: all), unit length.</summary>
+    public static Dictionary<int, double> Sum(IEnumerable<(WordVector Vector, double Weight)> vectors, int top = 0)
+    {
+        var sum = new Dictionary<int, double>();
+        foreach (var (vector, weight) in vectors)
+        {
+            vector.AddTo(sum, weight);
+        }
+        if (top > 0)
+        {
+            sum = sum.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(top).ToDictionary();
+        }
+        var norm = Math.Sqrt(sum.Values.Sum(w => w * w));
+        return sum.ToDictionary(p => p.Key, p => p.Value / Math.Max(norm, 1e-12));
     }
 }

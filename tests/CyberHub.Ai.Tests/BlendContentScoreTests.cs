@@ -255,4 +255,73 @@ public sealed class BlendContentScoreTests
         Assert.Equal([K("focused"), K("generic")], Order(catalogMean, centring: 2));
         Assert.Equal(K("focused"), Order(catalogMean, BlendSettings.Default.Centring)[0]);
     }
+
+    [Fact]
+    public void The_words_put_first_the_item_that_shares_the_rare_words_of_the_learners_item()
+    {
+        // "near" is a little closer in meaning to "done"; "named" shares the tool's name ("auditd"), which few items have,
+        // and "common" shares only words most items have ("configure", "the", "rule").
+        var vectors = new Dictionary<ContentKey, float[]>
+        {
+            [K("done")] = Unit(1f, 0.2f, 0f),
+            [K("near")] = Unit(1f, 0.3f, 0f),
+            [K("named")] = Unit(1f, 0.4f, 0f),
+            [K("common")] = Unit(1f, 0.35f, 0f),
+        };
+        var texts = new Dictionary<ContentKey, (string Title, string Description)>
+        {
+            [K("done")] = ("Configure the auditd rule", "Record logins with auditd."),
+            [K("near")] = ("Record who signs in", "Keep a trail of logins."),
+            [K("named")] = ("Keep auditd running", "Enable auditd at boot."),
+            [K("common")] = ("Configure the firewall rule", "Configure the rule."),
+        };
+        var words = texts.ToDictionary(p => p.Key, p => ItemWords.Of(p.Value.Title, p.Value.Description));
+        // 1,000 items: "configure", "the" and "rule" are held by most of them, "auditd" by three, "logins" by twenty.
+        var termItems = new TermItems(1000, new Dictionary<string, long>
+        {
+            ["configure"] = 700, ["the"] = 990, ["rule"] = 600, ["auditd"] = 3, ["record"] = 80, ["logins"] = 20,
+            ["with"] = 900, ["keep"] = 150, ["running"] = 60, ["enable"] = 400, ["at"] = 800, ["boot"] = 90,
+            ["who"] = 300, ["signs"] = 25, ["in"] = 950, ["trail"] = 30, ["of"] = 980, ["firewall"] = 40,
+        });
+        HistoryItem[] history = [new(K("done"), T0, vectors[K("done")], Bare(K("done")))];
+        List<ContentKey> Order(double weight, bool learnt = true)
+        {
+            var graph = new NeighbourGraph([(K("done"), [new Neighbour(K("near"), 0.99), new Neighbour(K("common"), 0.98), new Neighbour(K("named"), 0.97)])]);
+            if (learnt)
+            {
+                graph.LearnWords(texts.Where(p => p.Key != K("done")).ToDictionary(p => p.Key, p => ItemWords.Vector(p.Value.Title, p.Value.Description)),
+                    new Dictionary<ContentKey, ItemWords> { [K("done")] = words[K("done")] }, termItems);
+            }
+            var ranker = new BlendRanker(graph, new CoCompletionModel(), Bare, k => vectors.GetValueOrDefault(k), _ => [],
+                BlendSettings.Default with { Hubness = 0, Centring = 0, Words = weight });
+            return [.. ranker.Candidates(history, [K("near"), K("named"), K("common")]).Where(c => c.Key != K("done"))
+                .OrderByDescending(c => c.Content.Score).Select(c => c.Key)];
+        }
+
+        // By meaning alone, the order of closeness; with no words learnt, the same.
+        Assert.Equal([K("near"), K("common"), K("named")], Order(weight: 0));
+        Assert.Equal([K("near"), K("common"), K("named")], Order(BlendSettings.Default.Words, learnt: false));
+        // With the words, the item that shares the rare one leads, and common words count for little.
+        Assert.Equal(K("named"), Order(BlendSettings.Default.Words)[0]);
+        var done = new Dictionary<int, double>();
+        termItems.Vector(words[K("done")]).AddTo(done, 1);
+        Assert.True(ItemWords.Vector(texts[K("named")].Title, texts[K("named")].Description).Dot(done)
+            > ItemWords.Vector(texts[K("common")].Title, texts[K("common")].Description).Dot(done));
+    }
+
+    [Theory]
+    [InlineData("Disable SSH root login", "disable ssh root login")]
+    [InlineData("Audit /etc/passwd (CCE-80955-2)!", "audit etc passwd cce 80955")]
+    [InlineData("a I x", "")]
+    [InlineData("Ensure the the THE audit", "ensure the audit")]
+    [InlineData("Prüfung der Übersicht", "prüfung der übersicht")]
+    public void An_items_words_are_its_runs_of_letters_and_digits_lower_cased_of_two_to_forty_characters(string title, string expected)
+    {
+        Assert.Equal(expected.Split(' ', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal),
+            ItemWords.Distinct(title, null).Order(StringComparer.Ordinal));
+        Assert.Equal(["the"], ItemWords.Of("the The THE", null).Words);
+        Assert.Equal([3], ItemWords.Of("the The THE", null).Counts);
+        Assert.Empty(ItemWords.Of(new string('a', ItemWords.MaxLength + 1), null).Words);
+        Assert.Single(ItemWords.Of(new string('a', ItemWords.MaxLength), "").Words);
+    }
 }

@@ -194,6 +194,86 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
     }
 
     [Fact]
+    public async Task The_word_counts_follow_every_write_whether_or_not_the_vector_changed_a_deferred_graph_and_restarts()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var graph = ItemGraph.Of(store);
+        Assert.Equal(0, (await graph.TermItemsAsync(["audit"])).Items);
+        Assert.Empty((await graph.TermItemsAsync(["audit"])).PerWord);
+        var topics = new Topics(211, count: 4);
+        string[] titles = ["Audit the login records", "Disable SSH root login", "Store password hashes slowly", "Audit SSH keys", "Rotate the audit logs"];
+        for (var i = 0; i < titles.Length; i++)
+        {
+            await store.UpsertAsync(Record("lesson", $"w{i}", titles[i]) with { Description = $"Lesson {i}, step by step (CCE-{i}0955-2)." }, [topics.Next()]);
+        }
+        await AssertWordCountsAsync(store);
+        Assert.Equal(3, (await graph.TermItemsAsync(["audit"])).PerWord["audit"]);
+
+        // New words with the same vector, new words and a new vector, a delete, a delete of an item never stored.
+        var same = (await store.GetVectorAsync(new ContentKey("lesson", "w0")))!;
+        await store.UpsertAsync(Record("lesson", "w0", "Review the login records"), [same]);
+        await store.UpsertAsync(Record("lesson", "w1", "Disable SSH password login"), [topics.Next()]);
+        await store.DeleteAsync(new ContentKey("lesson", "w4"));
+        await store.DeleteAsync(new ContentKey("lesson", "never-stored"));
+        await AssertWordCountsAsync(store);
+        Assert.Equal(1, (await graph.TermItemsAsync(["audit"])).PerWord["audit"]);
+
+        // The graph deferred for a bulk load: the counts are kept all the same, and after the rebuild.
+        await graph.DeferAsync();
+        await store.UpsertAsync(Record("lab", "w5", "Audit everything"), [topics.Next()]);
+        await store.DeleteAsync(new ContentKey("lesson", "w3"));
+        await AssertWordCountsAsync(store);
+        await graph.RebuildAsync();
+        await AssertWordCountsAsync(store);
+
+        // After a restart; and counted again at start when the stored counts are missing (a database from before them).
+        var reopened = await Fixture.ReopenAsync(store);
+        await AssertWordCountsAsync(reopened);
+        if (reopened is PgVectorStore)
+        {
+            await Fixture.ExecuteSqlAsync(reopened, "DELETE FROM item_word_items; UPDATE item_vector_sum SET words_counted = false");
+            reopened = await Fixture.ReopenAsync(reopened);
+            await AssertWordCountsAsync(reopened);
+        }
+        await reopened.UpsertAsync(Record("lab", "after-restart", "Audit after the restart"), [topics.Next()]);
+        await AssertWordCountsAsync(reopened);
+    }
+
+    [Fact]
+    public async Task A_miss_weighs_the_learners_words_by_the_stores_counts_and_learns_the_candidates_words()
+    {
+        var store = await Fixture.CreateStoreAsync();
+        var topics = new Topics(223, count: 3);
+        string[] titles = ["Audit the logins", "Audit the file changes", "Harden the SSH daemon", "Patch the kernel"];
+        for (var i = 0; i < titles.Length; i++)
+        {
+            await store.UpsertAsync(Record("lesson", $"v{i}", titles[i]), [topics.Next()]);
+        }
+        var records = (await store.GetManyAsync([.. Enumerable.Range(0, titles.Length).Select(i => new ContentKey("lesson", $"v{i}"))]))
+            .OrderBy(v => v.Key.ContentId, StringComparer.Ordinal).Select(v => v.Content).ToList();
+        var graph = ItemGraph.Of(store);
+
+        var interest = await ServedRanking.ReadInterestWordsAsync(graph, [records[0]], BlendSettings.Default, CancellationToken.None);
+
+        Assert.NotNull(interest);
+        Assert.Equal(titles.Length, interest.TermItems.Items);
+        Assert.Equal(2, interest.TermItems.PerWord["audit"]);
+        Assert.Equal(4, interest.TermItems.PerWord["the"]);
+        Assert.False(interest.TermItems.PerWord.ContainsKey("ssh"));
+        var neighbourhood = new NeighbourGraph([]);
+        ServedRanking.LearnWords(neighbourhood, records, interest);
+        var learnt = neighbourhood.WeighedWords(ContentVectors.KeyOf(records[0]));
+        Assert.NotNull(learnt);
+        // A word every item holds weighs least; the learner's own item is not a candidate.
+        Assert.True(learnt.WeightOf("logins") > learnt.WeightOf("audit") && learnt.WeightOf("audit") > learnt.WeightOf("the"));
+        Assert.Equal(0, learnt.WeightOf("ssh"));
+        Assert.Null(neighbourhood.Words(ContentVectors.KeyOf(records[0])));
+        Assert.All(records.Skip(1), r => Assert.NotNull(neighbourhood.Words(ContentVectors.KeyOf(r))));
+        // No weight for words: nothing read.
+        Assert.Null(await ServedRanking.ReadInterestWordsAsync(graph, [records[0]], BlendSettings.Default with { Words = 0 }, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task The_graph_around_a_history_learns_the_candidates_hubness_and_the_catalog_mean_from_the_store()
     {
         var store = await Fixture.CreateStoreAsync();
@@ -290,6 +370,24 @@ public abstract class ItemGraphTests<TFixture>(TFixture fixture) where TFixture 
         Assert.True(await graph.IsBuiltAsync());
         await AssertExactAsync(store);
         await AssertExactAsync(await Fixture.ReopenAsync(store));
+    }
+
+    /// <summary>The store counts, for each word, exactly the items whose title or description holds it, and every item.</summary>
+    protected static async Task AssertWordCountsAsync(IVectorStore store)
+    {
+        var (_, items) = await store.ListAsync(null, 0, 100_000);
+        var expected = new Dictionary<string, long>();
+        foreach (var item in items)
+        {
+            foreach (var word in ItemWords.Distinct(item.Title, item.Description))
+            {
+                expected[word] = expected.GetValueOrDefault(word) + 1;
+            }
+        }
+        // Besides the words held now, words that some earlier item held (gone when their last item went) and one never written.
+        var counted = await ItemGraph.Of(store).TermItemsAsync([.. expected.Keys.Union(["rotate", "keys", "audit", "root", "never"])]);
+        Assert.Equal(items.Count, counted.Items);
+        Assert.Equal(expected.OrderBy(p => p.Key, StringComparer.Ordinal), counted.PerWord.OrderBy(p => p.Key, StringComparer.Ordinal));
     }
 
     /// <summary>The store's catalog mean equals the mean of the vectors it holds, dimension by dimension.</summary>

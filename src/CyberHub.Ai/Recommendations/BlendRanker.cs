@@ -18,12 +18,17 @@ public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? 
 /// the order is the direct score's, the spread the diffusion's. The cosine is taken after <see cref="Centring"/> × the
 /// catalog's mean vector (<see cref="NeighbourGraph.CatalogMean"/>) is subtracted from both the interest and the
 /// candidate: what every item of the catalog shares says nothing about which of them the learner is after, and an item
-/// close to that shared direction (a generic one) loses the lead its raw cosine gave it. 0: raw cosines. Vectors and
-/// the item graph only: no topic or other metadata, no other learners. The defaults were chosen with the evaluation
-/// harness on its tuning split (docs/recommendations.md, "The content side: the catalog's mean taken out").
+/// close to that shared direction (a generic one) loses the lead its raw cosine gave it. 0: raw cosines. The words add
+/// <see cref="Words"/> × the cosine of the candidate's words (<see cref="NeighbourGraph.Words"/>) to the interest's (the
+/// same completions' words, each weighed by how few items of the catalog hold it: <see cref="NeighbourGraph.WeighedWords"/>;
+/// the completions weighted alike): a candidate that shares the rare words of what the
+/// learner just did (a service's name, a tool's) gains on one that only means something near. 0: vectors alone.
+/// Vectors, words and the item graph only: no topic or other metadata, no other learners. The defaults were chosen with the evaluation harness on its tuning split (docs/recommendations.md,
+/// "The content side: the catalog's mean taken out" and "Words weighed by the catalog").
 /// </summary>
 public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
-    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.25, double InterestStepDecay = 1.0, double Centring = 2)
+    double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.25, double InterestStepDecay = 1.0, double Centring = 2,
+    double Words = 0.5)
 {
     public static BlendSettings Default { get; } = new();
 }
@@ -199,13 +204,19 @@ public sealed class BlendRanker(
         }
         var meanHub = hubCount > 0 ? hubSum / hubCount : 0;
         var centred = Centred(interest);
+        var words = WordInterest(history);
         // The candidates similar to the interest, by the direct score (ties by key, so the order is the same every time).
         var scored = new List<(int Index, double Score)>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
         {
             if (vectorOf(keys[i]) is { } v && v.Length == interest.Length && TensorPrimitives.CosineSimilarity(interest, v) is var cosine && cosine > 0)
             {
-                scored.Add((i, (centred is null ? cosine : centred.Cosine(v)) - _settings.Hubness * (hubs[i] ?? meanHub)));
+                var score = (centred is null ? cosine : centred.Cosine(v)) - _settings.Hubness * (hubs[i] ?? meanHub);
+                if (words is not null && graph.Words(keys[i]) is { } candidateWords)
+                {
+                    score += _settings.Words * candidateWords.Dot(words);
+                }
+                scored.Add((i, score));
             }
         }
         scored.Sort((a, b) =>
@@ -275,24 +286,59 @@ public sealed class BlendRanker(
     /// <summary>The learner's interest: the unit weighted mean of the latest completions' vectors (null without any).</summary>
     private float[]? Interest(IReadOnlyList<HistoryItem> history)
     {
-        if (history.Count == 0)
-        {
-            return null;
-        }
-        var latest = history.Max(h => h.CompletedAt);
         float[]? sum = null;
-        for (var i = Math.Max(0, history.Count - ServedRanking.RecentSeeds); i < history.Count; i++)
+        foreach (var (i, weight) in InterestWeights(history))
         {
             if (history[i].Vector is not { } v || (sum is not null && v.Length != sum.Length))
             {
                 continue;
             }
             sum ??= new float[v.Length];
-            var weight = Math.Max(_settings.MinRecency, Math.Pow(0.5, Math.Max(0, (latest - history[i].CompletedAt).TotalDays) / _settings.HalfLifeDays))
-                * Math.Pow(_settings.InterestStepDecay, history.Count - 1 - i);
             TensorPrimitives.MultiplyAdd(v, (float)weight, sum, sum);
         }
         return sum is null ? null : ContentVectors.UnitOrZero(sum);
+    }
+
+    /// <summary>
+    /// The interest's words: the same completions' word vectors, weighted alike, unit length. Null without words (setting
+    /// 0, or none learnt for those completions).
+    /// </summary>
+    private Dictionary<int, double>? WordInterest(IReadOnlyList<HistoryItem> history)
+    {
+        if (!(_settings.Words > 0))
+        {
+            return null;
+        }
+        var sum = new Dictionary<int, double>();
+        foreach (var (i, weight) in InterestWeights(history))
+        {
+            graph.WeighedWords(history[i].Key)?.AddTo(sum, weight);
+        }
+        if (sum.Count == 0)
+        {
+            return null;
+        }
+        var norm = Math.Sqrt(sum.Values.Sum(v => v * v));
+        foreach (var word in sum.Keys)
+        {
+            sum[word] /= norm;
+        }
+        return sum;
+    }
+
+    /// <summary>The latest <see cref="ServedRanking.RecentSeeds"/> completions (index into the history) and their weights in the interest.</summary>
+    private IEnumerable<(int Index, double Weight)> InterestWeights(IReadOnlyList<HistoryItem> history)
+    {
+        if (history.Count == 0)
+        {
+            yield break;
+        }
+        var latest = history.Max(h => h.CompletedAt);
+        for (var i = Math.Max(0, history.Count - ServedRanking.RecentSeeds); i < history.Count; i++)
+        {
+            yield return (i, Math.Max(_settings.MinRecency, Math.Pow(0.5, Math.Max(0, (latest - history[i].CompletedAt).TotalDays) / _settings.HalfLifeDays))
+                * Math.Pow(_settings.InterestStepDecay, history.Count - 1 - i));
+        }
     }
 
     /// <summary>The item graph the diffusion walks.</summary>

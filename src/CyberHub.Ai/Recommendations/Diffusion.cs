@@ -127,6 +127,37 @@ public sealed class NeighbourGraph
     /// <summary>Learns the catalog's mean vector (null: none known). Call it before the graph is shared.</summary>
     public void LearnCatalogMean(float[]? mean) => CatalogMean = mean;
 
+    private readonly Dictionary<ContentKey, WordVector> _words = [];
+    private readonly Dictionary<ContentKey, WordVector> _weighedWords = [];
+
+    /// <summary>The item's words as a candidate's (<see cref="ItemWords.Vector(string, string?)"/>), when learnt (<see cref="LearnWords"/>); null otherwise.</summary>
+    public WordVector? Words(ContentKey item) => _words.TryGetValue(item, out var vector) ? vector : null;
+
+    /// <summary>
+    /// The words of one of the learner's items, weighed by how many items of the catalog hold each
+    /// (<see cref="TermItems.Vector"/>), when learnt (<see cref="LearnWords"/>); null otherwise.
+    /// </summary>
+    public WordVector? WeighedWords(ContentKey item) => _weighedWords.TryGetValue(item, out var vector) ? vector : null;
+
+    /// <summary>
+    /// Learns the words of <paramref name="items"/> as candidates' and those of <paramref name="interest"/> (the learner's
+    /// items) weighed by <paramref name="termItems"/> (<see cref="IItemGraph.TermItemsAsync"/>). Call it before the graph is shared.
+    /// </summary>
+    public void LearnWords(IReadOnlyDictionary<ContentKey, WordVector> items, IReadOnlyDictionary<ContentKey, ItemWords> interest, TermItems termItems)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(interest);
+        ArgumentNullException.ThrowIfNull(termItems);
+        foreach (var (item, words) in items)
+        {
+            _words[item] = words;
+        }
+        foreach (var (item, words) in interest)
+        {
+            _weighedWords[item] = termItems.Vector(words);
+        }
+    }
+
     /// <summary>The mean similarity of <paramref name="item"/>'s own list (the item itself not counted); null for an empty list.</summary>
     public static double? MeanSimilarity(ContentKey item, IReadOnlyList<Neighbour> nearest)
     {

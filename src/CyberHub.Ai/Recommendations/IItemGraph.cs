@@ -25,4 +25,11 @@ public interface IItemGraph
     /// its own transaction, like the lists, and kept whether or not the graph is built.
     /// </summary>
     Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// How many items the catalog has, and how many of them hold each of <paramref name="words"/> in their title or
+    /// description (<see cref="ItemWords"/>' reading): the words' weights in the content score (<see cref="BlendSettings.Words"/>).
+    /// Kept by every write in its own transaction, like the mean, whether or not the graph is built.
+    /// </summary>
+    Task<TermItems> TermItemsAsync(IReadOnlyCollection<string> words, CancellationToken cancellationToken = default);
 }

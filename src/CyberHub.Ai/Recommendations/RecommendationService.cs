@@ -110,14 +110,16 @@ public sealed class RecommendationService(
         var recent = ServedRanking.Seeds(history);
         var startedSet = learner.Started.ToHashSet();
 
-        // Three independent reads: the graph around the history (two hops), the co-completion counts leaving it, and
-        // the items nearest the profile (new items have no co-completion support yet; content still finds them).
+        // Four independent reads: the graph around the history (two hops), the co-completion counts leaving it, the items
+        // nearest the profile (new items have no co-completion support yet; content still finds them), and how many items
+        // of the catalog hold each word of the latest completions.
         var neighbourhood = ServedRanking.NeighbourhoodAsync(recent, graph.NeighboursAsync, cancellationToken);
         var counts = coCompletion.ReadAsync(recent, Served.Weights.Popular > 0 ? MaxLimit : 0, cancellationToken);
         var nearest = profile is null
             ? Task.FromResult<IReadOnlyList<ContentVector>>([])
             : RecommendationCore.CandidatesAsync(catalog, profile, type, startedSet, cancellationToken);
-        await Task.WhenAll(neighbourhood, counts, nearest);
+        var interestWords = ServedRanking.ReadInterestWordsAsync(graph, recent.Select(k => known[k].Content), BlendSettings.Default, cancellationToken);
+        await Task.WhenAll(neighbourhood, counts, nearest, interestWords);
         foreach (var item in nearest.Result)
         {
             known.TryAdd(item.Key, item);
@@ -129,6 +131,7 @@ public sealed class RecommendationService(
         var learning = ServedRanking.LearnFromStoreAsync(graph, neighbourhood.Result, known.Keys.Concat(candidates), cancellationToken);
         await FetchAsync(known, candidates, cancellationToken);
         await learning;
+        ServedRanking.LearnWords(neighbourhood.Result, known.Values.Select(v => v.Content), interestWords.Result);
 
         var input = new ServedRankingInput(history, neighbourhood.Result, model,
             known.ToDictionary(p => p.Key, p => new RankingItem(p.Key, p.Value.Vector, PathOf(p.Value))),

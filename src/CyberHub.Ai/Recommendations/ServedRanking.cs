@@ -7,6 +7,9 @@ namespace CyberHub.Ai.Recommendations;
 /// <summary>An item as the served ranking knows it: its vector (null when unknown) and its place in a learning path.</summary>
 public sealed record RankingItem(ContentKey Key, float[]? Vector, PathItem Path);
 
+/// <summary>The words of the learner's latest items and how many items of the catalog hold each: <see cref="ServedRanking.ReadInterestWordsAsync"/>.</summary>
+public sealed record InterestWords(IReadOnlyDictionary<ContentKey, ItemWords> Items, TermItems TermItems);
+
 /// <summary>How the served ranking turns the components' scores into one.</summary>
 public enum ServedFusion
 {
@@ -201,6 +204,56 @@ public static class ServedRanking
         var mean = graph.CatalogMeanAsync(cancellationToken);
         neighbourhood.LearnHubness(await hubness);
         neighbourhood.LearnCatalogMean(await mean);
+    }
+
+    /// <summary>
+    /// The words of the learner's <paramref name="seeds"/> (the records of <see cref="Seeds"/>) and how many items of the
+    /// catalog hold each (one read of <see cref="IItemGraph.TermItemsAsync"/>, for the seeds' words only): what
+    /// <see cref="LearnWords"/> weighs the learner's words by. Null (nothing read) when <paramref name="settings"/> gives
+    /// words no weight.
+    /// </summary>
+    public static async Task<InterestWords?> ReadInterestWordsAsync(
+        IItemGraph graph, IEnumerable<ContentRecord> seeds, BlendSettings? settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(seeds);
+        if (!((settings ?? BlendSettings.Default).Words > 0))
+        {
+            return null;
+        }
+        var interest = new Dictionary<ContentKey, ItemWords>();
+        var distinct = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var seed in seeds)
+        {
+            var words = ItemWords.Of(seed.Title, seed.Description);
+            interest[ContentVectors.KeyOf(seed)] = words;
+            distinct.UnionWith(words.Words);
+        }
+        return new InterestWords(interest, distinct.Count == 0 ? TermItems.None : await graph.TermItemsAsync(distinct, cancellationToken));
+    }
+
+    /// <summary>
+    /// Gives <paramref name="neighbourhood"/> the words of every candidate in <paramref name="items"/> and the learner's
+    /// weighed words (<see cref="ReadInterestWordsAsync"/>; null: none, the content score compares vectors alone).
+    /// </summary>
+    public static void LearnWords(NeighbourGraph neighbourhood, IEnumerable<ContentRecord> items, InterestWords? interest)
+    {
+        ArgumentNullException.ThrowIfNull(neighbourhood);
+        ArgumentNullException.ThrowIfNull(items);
+        if (interest is null)
+        {
+            return;
+        }
+        var words = new Dictionary<ContentKey, WordVector>();
+        foreach (var item in items)
+        {
+            var key = ContentVectors.KeyOf(item);
+            if (!interest.Items.ContainsKey(key) && !words.ContainsKey(key))
+            {
+                words[key] = ItemWords.Vector(item.Title, item.Description);
+            }
+        }
+        neighbourhood.LearnWords(words, interest.Items, interest.TermItems);
     }
 
     /// <summary>

@@ -70,6 +70,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     private double _floorBound = double.NegativeInfinity;
     private volatile State _state = State.Stale;
     private volatile CatalogVectorSum _sum = CatalogVectorSum.Empty;
+    private readonly Lock _wordsSync = new();
+    private Task<Dictionary<string, long>>? _wordCounts;
+    private long _wordItems;
     private int _generation;
 
     internal EmbeddedItemGraph(
@@ -135,6 +138,96 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     }
 
     public Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default) => Task.FromResult(_sum.Mean());
+
+    public async Task<TermItems> TermItemsAsync(IReadOnlyCollection<string> words, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        var counts = await WordCountsAsync().WaitAsync(cancellationToken);
+        var found = new Dictionary<string, long>(StringComparer.Ordinal);
+        lock (_wordsSync)
+        {
+            foreach (var word in words)
+            {
+                if (counts.TryGetValue(word, out var items))
+                {
+                    found[word] = items;
+                }
+            }
+            return new TermItems(_wordItems, found);
+        }
+    }
+
+    /// <summary>
+    /// How many items hold each word: counted from the catalog in memory on first use (with the write lock held, so no
+    /// write comes between), then kept by every write. Nothing is stored: a start does not pay for it, and the count
+    /// is exact from the texts the catalog holds.
+    /// </summary>
+    private Task<Dictionary<string, long>> WordCountsAsync()
+    {
+        lock (_wordsSync)
+        {
+            return _wordCounts ??= Task.Run(async () =>
+            {
+                await _writes.WaitAsync(_stopping.Token);
+                try
+                {
+                    var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+                    var items = 0L;
+                    foreach (var (title, description) in _catalog.Texts())
+                    {
+                        foreach (var word in ItemWords.Distinct(title, description))
+                        {
+                            counts[word] = counts.GetValueOrDefault(word) + 1;
+                        }
+                        items++;
+                    }
+                    lock (_wordsSync)
+                    {
+                        _wordItems = items;
+                    }
+                    return counts;
+                }
+                finally
+                {
+                    _writes.Release();
+                }
+            });
+        }
+    }
+
+    /// <summary>What a write changes in the word counts, applied to them once it commits (nothing while they are not counted yet).</summary>
+    private Action WordsWriting(ContentKey key, ContentRecord? record)
+    {
+        var old = _catalog.Get(key);
+        var before = old is null ? [] : ItemWords.Distinct(old.Title, old.Description);
+        var after = record is null ? [] : ItemWords.Distinct(record.Title, record.Description);
+        var items = (record is null ? 0 : 1) - (old is null ? 0 : 1);
+        var removed = before.Except(after, StringComparer.Ordinal).ToArray();
+        var added = after.Except(before, StringComparer.Ordinal).ToArray();
+        return () =>
+        {
+            if (_wordCounts is not { IsCompletedSuccessfully: true } counted)
+            {
+                return;
+            }
+            var counts = counted.Result;
+            lock (_wordsSync)
+            {
+                _wordItems += items;
+                foreach (var word in removed)
+                {
+                    if ((counts[word] -= 1) <= 0)
+                    {
+                        counts.Remove(word);
+                    }
+                }
+                foreach (var word in added)
+                {
+                    counts[word] = counts.GetValueOrDefault(word) + 1;
+                }
+            }
+        };
+    }
 
     public Task<bool> IsBuiltAsync(CancellationToken cancellationToken = default) => Task.FromResult(_state == State.Built);
 
@@ -210,12 +303,15 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     /// </summary>
     /// <paramref name="label"/> is the item's label in the store (a new item's is not in the catalog yet).
     internal async Task<Action> WritingAsync(
-        SqliteConnection connection, SqliteTransaction transaction, ContentKey key, long label, float[]? vector, CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, ContentKey key, long label, ContentRecord? record, float[]? vector,
+        CancellationToken cancellationToken)
     {
+        // The word counts follow every write, whatever the graph's state and whether or not the vector changed.
+        var words = WordsWriting(key, record);
         var old = _catalog.GetVector(key);
         if ((old is null && vector is null) || (old is not null && vector is not null && old.AsSpan().SequenceEqual(vector)))
         {
-            return static () => { };
+            return words;
         }
         // The catalog's vector sum follows every write, whatever the graph's state.
         var sum = _sum.Changed(old, vector);
@@ -223,11 +319,16 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         switch (_state)
         {
             case State.Stale:
-                return () => _sum = sum;
+                return () =>
+                {
+                    _sum = sum;
+                    words();
+                };
             case State.Building:
                 return () =>
                 {
                     _sum = sum;
+                    words();
                     _pending.Add(key);
                 };
         }
@@ -236,6 +337,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         return () =>
         {
             _sum = sum;
+            words();
             Apply(changes);
         };
     }

@@ -362,7 +362,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
                 await using var answer = IdempotencyKeyTable.Sqlite.Answer(command, answered.Claim, answered.Answer);
                 await answer.ExecuteNonQueryAsync(cancellationToken);
             }
-            var graph = await Graph.WritingAsync(connection, transaction, key, label, vector, cancellationToken);
+            var graph = await Graph.WritingAsync(connection, transaction, key, label, record, vector, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             _catalog.Upsert(record with { CreatedBy = owner }, vector, label);
             _index?.Upsert(label, vector);
@@ -449,7 +449,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable, INe
             }
             var deleted = label is not null;
             var seq = label is { } logged ? await LogAsync(connection, transaction, logged, cancellationToken) : _lastSeq;
-            var graph = await Graph.WritingAsync(connection, transaction, key, label ?? 0, null, cancellationToken);
+            var graph = await Graph.WritingAsync(connection, transaction, key, label ?? 0, null, null, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             var removed = _catalog.Remove(key) || deleted;
             if (label is { } gone)

@@ -288,6 +288,40 @@ internal sealed class InMemoryCatalog : IDisposable
             owner < 0 ? null : Encoding.UTF8.GetString(texts.Slice(title + description + metadata, owner)));
     }
 
+    /// <summary>
+    /// Each item's title and description, read a batch of rows at a time under the read lock: nothing else of the records
+    /// is decoded, and no more than one batch is held. Rows move on a delete: the caller keeps writes out meanwhile.
+    /// </summary>
+    public IEnumerable<(string Title, string Description)> Texts()
+    {
+        const int Batch = 4096;
+        var batch = new List<(string Title, string Description)>(Batch);
+        for (var start = 0; ; start += Batch)
+        {
+            batch.Clear();
+            _lock.EnterReadLock();
+            try
+            {
+                for (var row = start; row < _count && row < start + Batch; row++)
+                {
+                    var texts = _texts[row].AsSpan();
+                    var title = BinaryPrimitives.ReadInt32LittleEndian(texts);
+                    var description = BinaryPrimitives.ReadInt32LittleEndian(texts[4..]);
+                    batch.Add((Encoding.UTF8.GetString(texts.Slice(16, title)), Encoding.UTF8.GetString(texts.Slice(16 + title, description))));
+                }
+            }
+            finally { _lock.ExitReadLock(); }
+            if (batch.Count == 0)
+            {
+                yield break;
+            }
+            foreach (var texts in batch)
+            {
+                yield return texts;
+            }
+        }
+    }
+
     private ContentKey KeyAt(int row) => new(_typeNames[_rowTypes[row]], _ids[row]);
 
     public bool Remove(ContentKey key)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using CyberHub.Ai.Recommendations;
 using CyberHub.ServiceDefaults.Data;
@@ -17,7 +18,9 @@ namespace CyberHub.Ai.VectorStore;
 /// <item><c>item_hubness</c>: the mean similarity of every list, recomputed with the list, so a recommendation reads one row
 /// per candidate instead of aggregating its list;</item>
 /// <item><c>item_vector_sum</c>: one row, the sum of every item's vector and their count, changed by every write whatever
-/// the graph's state (<see cref="CatalogMeanAsync"/>).</item>
+/// the graph's state (<see cref="CatalogMeanAsync"/>), and whether <c>item_word_items</c> has been counted;</item>
+/// <item><c>item_word_items</c>: for every word of the items' titles and descriptions (<see cref="ItemWords"/>), how many
+/// items hold it, changed by every write whatever the graph's state (<see cref="TermItemsAsync"/>).</item>
 /// </list>
 /// Every catalog write takes a per-schema advisory lock first and keeps the graph exact in its own transaction:
 /// <list type="bullet">
@@ -66,6 +69,11 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             total double precision[] NOT NULL,
             items bigint NOT NULL
         );
+        ALTER TABLE item_vector_sum ADD COLUMN IF NOT EXISTS words_counted boolean NOT NULL DEFAULT false;
+        CREATE TABLE IF NOT EXISTS item_word_items (
+            word text COLLATE "C" PRIMARY KEY,
+            items bigint NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS item_graph_pending (
             content_type text COLLATE "C" NOT NULL,
             content_id text COLLATE "C" NOT NULL,
@@ -99,8 +107,11 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
 
     public Task Building { get; private set; } = Task.CompletedTask;
 
-    /// <summary>What a write found when it took the lock: the graph's state, the item's vector before the write and the catalog's vector sum.</summary>
-    internal readonly record struct Write(ContentKey Key, string State, float[]? Before, CatalogVectorSum? Sum);
+    /// <summary>
+    /// What a write found when it took the lock: the graph's state, the item's vector and words before the write (none:
+    /// a new item) and the catalog's vector sum.
+    /// </summary>
+    internal readonly record struct Write(ContentKey Key, string State, float[]? Before, IReadOnlyCollection<string> WordsBefore, CatalogVectorSum? Sum);
 
     public async Task<IReadOnlyDictionary<ContentKey, IReadOnlyList<Neighbour>>> NeighboursAsync(
         IReadOnlyCollection<ContentKey> items, CancellationToken cancellationToken = default)
@@ -167,6 +178,74 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// How long word counts read from <c>item_word_items</c> are answered from memory: a word's weight moves slowly with
+    /// the catalog, and the catalog's vocabulary is shared by every learner, so most misses read no word at all. A catalog
+    /// write through this instance forgets them at once; another instance's write shows within this time.
+    /// </summary>
+    public static readonly TimeSpan WordCountsKept = TimeSpan.FromMinutes(5);
+
+    /// <summary>The most words held in memory before the counts are read afresh.</summary>
+    private const int MostWordsKept = 200_000;
+
+    private sealed class WordCounts
+    {
+        public readonly ConcurrentDictionary<string, long> PerWord = new(StringComparer.Ordinal);
+        public readonly long Born = Stopwatch.GetTimestamp();
+        public long Items = -1;
+    }
+
+    private volatile WordCounts _wordCounts = new();
+
+    /// <summary>Forgets the word counts held in memory: called after a catalog write through this instance commits.</summary>
+    internal void ForgetWordCounts() => _wordCounts = new();
+
+    public async Task<TermItems> TermItemsAsync(IReadOnlyCollection<string> words, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        var kept = _wordCounts;
+        if (Stopwatch.GetElapsedTime(kept.Born) > WordCountsKept || kept.PerWord.Count > MostWordsKept)
+        {
+            _wordCounts = kept = new WordCounts();
+        }
+        var missing = words.Where(w => !kept.PerWord.ContainsKey(w)).Distinct(StringComparer.Ordinal).ToArray();
+        if (missing.Length > 0 || Interlocked.Read(ref kept.Items) < 0)
+        {
+            await PostgresConnections.RunAsync(_dataSource, async connection =>
+            {
+                await using var batch = new NpgsqlBatch(connection)
+                {
+                    BatchCommands =
+                    {
+                        new("SELECT items FROM item_vector_sum WHERE id = 1"),
+                        // One index probe a word, whatever the plan would make of a long array (a seq scan, a hash of the table).
+                        Command("""
+                            SELECT u.word, (SELECT w.items FROM item_word_items AS w WHERE w.word = u.word COLLATE "C") FROM unnest($1::text[]) AS u(word)
+                            """, TextArray(missing)),
+                    },
+                };
+                await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+                Interlocked.Exchange(ref kept.Items, await reader.ReadAsync(cancellationToken) ? reader.GetInt64(0) : 0);
+                await reader.NextResultAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    // A word no item holds is kept as 0, so it is not asked for again.
+                    kept.PerWord[reader.GetString(0)] = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
+                }
+                return true;
+            }, cancellationToken);
+        }
+        var found = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var word in words)
+        {
+            if (kept.PerWord.TryGetValue(word, out var items) && items > 0)
+            {
+                found[word] = items;
+            }
+        }
+        return new TermItems(Interlocked.Read(ref kept.Items), found);
+    }
+
     public async Task<float[]?> CatalogMeanAsync(CancellationToken cancellationToken = default) =>
         await PostgresConnections.RunAsync(_dataSource, async connection =>
         {
@@ -207,6 +286,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }
         await FillHubnessAsync(connection, cancellationToken);
         await FillVectorSumAsync(connection, cancellationToken);
+        await CountWordsAsync(connection, cancellationToken);
         await using var state = new NpgsqlCommand("SELECT state FROM item_graph_state WHERE id = 1", connection);
         if (await state.ExecuteScalarAsync(cancellationToken) is "built" || !BuildOnStart)
         {
@@ -276,6 +356,47 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Words not counted yet (a database from before <c>item_word_items</c>, or items copied in around the store): every
+    /// item's title and description is read once, under the write lock, and the counts stored (a write keeps them from
+    /// then on). On every later start this is one probe.
+    /// </summary>
+    private static async Task CountWordsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var probe = new NpgsqlCommand("SELECT NOT words_counted FROM item_vector_sum WHERE id = 1", connection))
+        {
+            if (await probe.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                return;
+            }
+        }
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, WriteLock, cancellationToken);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var texts = new NpgsqlCommand("SELECT title, description FROM content_items", connection, transaction))
+        {
+            await using var reader = await texts.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                foreach (var word in ItemWords.Distinct(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)))
+                {
+                    counts[word] = counts.GetValueOrDefault(word) + 1;
+                }
+            }
+        }
+        await ExecuteAsync(connection, transaction, "DELETE FROM item_word_items", cancellationToken);
+        foreach (var chunk in counts.Chunk(10_000))
+        {
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO item_word_items (word, items) SELECT * FROM unnest($1::text[], $2::bigint[])", connection, transaction);
+            insert.Parameters.Add(TextArray(chunk.Select(c => c.Key)));
+            insert.Parameters.Add(new() { Value = chunk.Select(c => c.Value).ToArray() });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await ExecuteAsync(connection, transaction, "UPDATE item_vector_sum SET words_counted = true WHERE id = 1", cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     private static CatalogVectorSum SumOf(NpgsqlDataReader reader) => new(reader.GetFieldValue<double[]>(0), reader.GetInt64(1));
 
     /// <summary>First step of a catalog write, before the item row changes: takes the graph's lock, reads its state, the item's vector and the vector sum.</summary>
@@ -287,7 +408,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             {
                 new(WriteLock),
                 new("SELECT coalesce((SELECT state FROM item_graph_state WHERE id = 1), 'stale')"),
-                Command("SELECT embedding FROM content_items WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId),
+                Command("SELECT embedding, title, description FROM content_items WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId),
                 new("SELECT total, items FROM item_vector_sum WHERE id = 1"),
             },
         };
@@ -296,57 +417,79 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         await reader.ReadAsync(cancellationToken);
         var state = reader.GetString(0);
         await reader.NextResultAsync(cancellationToken);
-        var before = await reader.ReadAsync(cancellationToken) ? reader.GetFieldValue<Vector>(0).ToArray() : null;
+        float[]? before = null;
+        IReadOnlyCollection<string> wordsBefore = [];
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            before = reader.GetFieldValue<Vector>(0).ToArray();
+            wordsBefore = ItemWords.Distinct(reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        }
         await reader.NextResultAsync(cancellationToken);
         var sum = await reader.ReadAsync(cancellationToken) ? SumOf(reader) : null;
-        return new Write(key, state, before, sum);
+        return new Write(key, state, before, wordsBefore, sum);
     }
 
-    /// <summary>Last step of a catalog write, after the item row changed: the graph follows (<paramref name="vector"/> null: deleted).</summary>
+    /// <summary>
+    /// Last step of a catalog write, after the item row changed: the graph, the vector sum and the word counts follow
+    /// (<paramref name="vector"/> null: deleted; <paramref name="words"/>: the item's words now, <see cref="ItemWords.Distinct"/>).
+    /// </summary>
     internal static async Task EndWriteAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Write write, float[]? vector, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Write write, float[]? vector, IReadOnlyCollection<string> words,
+        CancellationToken cancellationToken)
     {
-        if ((write.Before is null && vector is null) || (write.Before is not null && vector is not null && write.Before.AsSpan().SequenceEqual(vector)))
+        // The word counts and the catalog's vector sum follow every write, whatever the graph's state, in the round trip
+        // the graph's own change takes.
+        var alongside = new List<NpgsqlBatchCommand>(3);
+        var added = words.Except(write.WordsBefore, StringComparer.Ordinal).ToArray();
+        var removed = write.WordsBefore.Except(words, StringComparer.Ordinal).ToArray();
+        if (added.Length + removed.Length > 0)
         {
+            alongside.Add(Command("""
+                INSERT INTO item_word_items (word, items) SELECT * FROM unnest($1::text[], $2::bigint[])
+                ON CONFLICT (word) DO UPDATE SET items = item_word_items.items + EXCLUDED.items
+                """, TextArray(added.Concat(removed)), added.Select(_ => 1L).Concat(removed.Select(_ => -1L)).ToArray()));
+            if (removed.Length > 0)
+            {
+                alongside.Add(Command("DELETE FROM item_word_items WHERE word = ANY($1) AND items <= 0", TextArray(removed)));
+            }
+        }
+        var vectorChanged = !((write.Before is null && vector is null) || (write.Before is not null && vector is not null && write.Before.AsSpan().SequenceEqual(vector)));
+        if (vectorChanged && write.Sum is { } before)
+        {
+            var sum = before.Changed(write.Before, vector);
+            alongside.Add(Command("UPDATE item_vector_sum SET total = $1, items = $2 WHERE id = 1", sum.Total.ToArray(), sum.Items));
+        }
+        if (!vectorChanged || write.State is "stale" or "building")
+        {
+            await using (var batch = new NpgsqlBatch(connection, transaction))
+            {
+                foreach (var command in alongside)
+                {
+                    batch.BatchCommands.Add(command);
+                }
+                if (vectorChanged && write.State == "building")
+                {
+                    batch.BatchCommands.Add(Command(
+                        "INSERT INTO item_graph_pending (content_type, content_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        write.Key.ContentType, write.Key.ContentId));
+                }
+                if (batch.BatchCommands.Count > 0)
+                {
+                    await batch.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
             return;
         }
-        // The catalog's vector sum follows every write, whatever the graph's state, in the round trip the graph's own
-        // change takes.
-        var sum = write.Sum is { } before ? before.Changed(write.Before, vector) : null;
-        var sumUpdate = sum is null ? null : Command("UPDATE item_vector_sum SET total = $1, items = $2 WHERE id = 1", sum.Total.ToArray(), sum.Items);
-        switch (write.State)
-        {
-            case "stale":
-            case "building":
-                await using (var batch = new NpgsqlBatch(connection, transaction))
-                {
-                    if (sumUpdate is not null)
-                    {
-                        batch.BatchCommands.Add(sumUpdate);
-                    }
-                    if (write.State == "building")
-                    {
-                        batch.BatchCommands.Add(Command(
-                            "INSERT INTO item_graph_pending (content_type, content_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            write.Key.ContentType, write.Key.ContentId));
-                    }
-                    if (batch.BatchCommands.Count > 0)
-                    {
-                        await batch.ExecuteNonQueryAsync(cancellationToken);
-                    }
-                }
-                return;
-        }
-        await RefreshAsync(connection, transaction, write.Key, vector, held: write.Before is not null, sumUpdate, cancellationToken);
+        await RefreshAsync(connection, transaction, write.Key, vector, held: write.Before is not null, alongside, cancellationToken);
     }
 
     /// <summary>
     /// Takes <paramref name="key"/> out of the graph (if <paramref name="held"/>: out of every list, each refilled exactly)
     /// and, when it has a <paramref name="vector"/>, puts it back: its own list, and into every list it now belongs to.
-    /// <paramref name="alongside"/> (the vector sum's change) rides in the same round trip.
+    /// <paramref name="alongside"/> (the vector sum's and the word counts' changes) ride in the same round trip.
     /// </summary>
     private static async Task RefreshAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, ContentKey key, float[]? vector, bool held, NpgsqlBatchCommand? alongside,
+        NpgsqlConnection connection, NpgsqlTransaction transaction, ContentKey key, float[]? vector, bool held, IReadOnlyList<NpgsqlBatchCommand> alongside,
         CancellationToken cancellationToken)
     {
         var holderTypes = new List<string>();
@@ -366,9 +509,9 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
         }
 
         await using var batch = new NpgsqlBatch(connection, transaction);
-        if (alongside is not null)
+        foreach (var command in alongside)
         {
-            batch.BatchCommands.Add(alongside);
+            batch.BatchCommands.Add(command);
         }
         batch.BatchCommands.Add(Command("DELETE FROM item_neighbours WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
         batch.BatchCommands.Add(Command("DELETE FROM item_neighbour_floors WHERE content_type = $1 AND content_id = $2", key.ContentType, key.ContentId));
@@ -617,7 +760,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
                     current.Parameters.Add(new() { Value = key.ContentId });
                     vector = await current.ExecuteScalarAsync(cancellationToken) is Vector v ? v.ToArray() : null;
                 }
-                await RefreshAsync(connection, transaction, key, vector, held: true, alongside: null, cancellationToken);
+                await RefreshAsync(connection, transaction, key, vector, held: true, alongside: [], cancellationToken);
             }
             await SetStateAsync(connection, transaction, "built", cancellationToken);
             await transaction.CommitAsync(cancellationToken);

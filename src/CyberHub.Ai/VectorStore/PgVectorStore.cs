@@ -1,3 +1,4 @@
+using CyberHub.Ai.Recommendations;
 using CyberHub.Contracts;
 using System.Diagnostics;
 using CyberHub.ServiceDefaults.Data;
@@ -241,8 +242,9 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             // The chunk statements ran against an item that is not the writer's: disposing the transaction undoes them.
             throw new ContentOwnedByAnotherException(key);
         }
-        await PgItemGraph.EndWriteAsync(connection, transaction, graph, vector, cancellationToken);
+        await PgItemGraph.EndWriteAsync(connection, transaction, graph, vector, ItemWords.Distinct(record.Title, record.Description), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        Graph.ForgetWordCounts();
         return (IReadOnlyList<string>)ids;
         }, cancellationToken);
     }
@@ -443,8 +445,9 @@ public sealed partial class PgVectorStore : IVectorStore, IAsyncDisposable
             await using var command = new NpgsqlCommand("DELETE FROM content_items WHERE content_type = $1 AND content_id = $2", connection, transaction);
             AddParameters(command.Parameters, key.ContentType, key.ContentId);
             var deleted = await command.ExecuteNonQueryAsync(cancellationToken) > 0;
-            await PgItemGraph.EndWriteAsync(connection, transaction, graph, null, cancellationToken);
+            await PgItemGraph.EndWriteAsync(connection, transaction, graph, null, [], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            Graph.ForgetWordCounts();
             return deleted;
         }, cancellationToken);
     }
