@@ -38,7 +38,7 @@ namespace CyberHub.Ai.VectorStore;
 /// </summary>
 public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
 {
-    internal const string Schema = """
+    internal static readonly string Schema = $"""
         CREATE TABLE IF NOT EXISTS item_neighbours (
             content_type text COLLATE "C" NOT NULL,
             content_id text COLLATE "C" NOT NULL,
@@ -69,7 +69,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             total double precision[] NOT NULL,
             items bigint NOT NULL
         );
-        ALTER TABLE item_vector_sum ADD COLUMN IF NOT EXISTS words_counted boolean NOT NULL DEFAULT false;
+        {PgSchema.AddColumnIfMissing("item_vector_sum", "words_counted", "boolean NOT NULL DEFAULT false")}
         CREATE TABLE IF NOT EXISTS item_word_items (
             word text COLLATE "C" PRIMARY KEY,
             items bigint NOT NULL
