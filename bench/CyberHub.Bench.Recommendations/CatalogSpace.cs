@@ -313,16 +313,12 @@ public static class WordVectors
     /// <summary>The weighted sum of <paramref name="vectors"/>, cut to its <paramref name="top"/> heaviest words (0: all), unit length.</summary>
     public static Dictionary<int, double> Sum(IEnumerable<(WordVector Vector, double Weight)> vectors, int top = 0)
     {
-        var sum = new Dictionary<int, double>();
-        foreach (var (vector, weight) in vectors)
+        var sum = WordVector.UnitSum(vectors.Select(v => ((WordVector?)v.Vector, v.Weight)));
+        if (top > 0 && sum.Count > top)
         {
-            vector.AddTo(sum, weight);
+            var heaviest = sum.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(top).ToArray();
+            sum = WordVector.UnitSum([(WordVector.Unit([.. heaviest.Select(p => p.Key)], [.. heaviest.Select(p => p.Value)]), 1.0)]);
         }
-        if (top > 0)
-        {
-            sum = sum.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(top).ToDictionary();
-        }
-        var norm = Math.Sqrt(sum.Values.Sum(w => w * w));
-        return sum.ToDictionary(p => p.Key, p => p.Value / Math.Max(norm, 1e-12));
+        return sum;
     }
 }

@@ -21,10 +21,11 @@ public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? 
 /// close to that shared direction (a generic one) loses the lead its raw cosine gave it. 0: raw cosines. The words add
 /// <see cref="Words"/> × the cosine of the candidate's words (<see cref="NeighbourGraph.Words"/>) to the interest's (the
 /// same completions' words, each weighed by how few items of the catalog hold it: <see cref="NeighbourGraph.WeighedWords"/>;
-/// the completions weighted alike): a candidate that shares the rare words of what the
-/// learner just did (a service's name, a tool's) gains on one that only means something near. 0: vectors alone.
-/// Vectors, words and the item graph only: no topic or other metadata, no other learners. The defaults were chosen with the evaluation harness on its tuning split (docs/recommendations.md,
-/// "The content side: the catalog's mean taken out" and "Words weighed by the catalog").
+/// the completions weighted alike): a candidate that shares the rare words of what the learner just did (a service's
+/// name, a tool's) gains on one that only means something near. 0: vectors alone. Vectors, words and the item graph
+/// only: no topic or other metadata, no other learners. The defaults were chosen with the evaluation harness on its
+/// tuning split (docs/recommendations.md, "The content side: the catalog's mean taken out" and "Words weighed by the
+/// catalog").
 /// </summary>
 public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
     double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.25, double InterestStepDecay = 1.0, double Centring = 2,
@@ -309,21 +310,8 @@ public sealed class BlendRanker(
         {
             return null;
         }
-        var sum = new Dictionary<int, double>();
-        foreach (var (i, weight) in InterestWeights(history))
-        {
-            graph.WeighedWords(history[i].Key)?.AddTo(sum, weight);
-        }
-        if (sum.Count == 0)
-        {
-            return null;
-        }
-        var norm = Math.Sqrt(sum.Values.Sum(v => v * v));
-        foreach (var word in sum.Keys)
-        {
-            sum[word] /= norm;
-        }
-        return sum;
+        var sum = WordVector.UnitSum(InterestWeights(history).Select(p => (graph.WeighedWords(history[p.Index].Key), p.Weight)));
+        return sum.Count == 0 ? null : sum;
     }
 
     /// <summary>The latest <see cref="ServedRanking.RecentSeeds"/> completions (index into the history) and their weights in the interest.</summary>

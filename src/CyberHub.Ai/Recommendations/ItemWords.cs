@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace CyberHub.Ai.Recommendations;
 
 /// <summary>
@@ -36,14 +38,7 @@ public sealed class ItemWords
         {
             Count(description, counting);
         }
-        var words = new string[counting.Count];
-        var counts = new int[counting.Count];
-        var i = 0;
-        foreach (var (word, count) in counting)
-        {
-            (words[i], counts[i]) = (word, count);
-            i++;
-        }
+        var (words, counts) = Split(counting);
         return new ItemWords(words, counts);
     }
 
@@ -70,15 +65,27 @@ public sealed class ItemWords
         {
             Scan(description, count);
         }
-        var hashes = new int[counting.Count];
-        var weights = new double[counting.Count];
-        var i = 0;
-        foreach (var (hash, n) in counting)
+        var (hashes, counts) = Split(counting);
+        var weights = new double[counts.Length];
+        for (var i = 0; i < counts.Length; i++)
         {
-            (hashes[i], weights[i]) = (hash, 1 + Math.Log(n));
-            i++;
+            weights[i] = 1 + Math.Log(counts[i]);
         }
         return WordVector.Unit(hashes, weights);
+    }
+
+    /// <summary>A counting table's words and counts, as two arrays in the same order.</summary>
+    private static (TWord[] Words, int[] Counts) Split<TWord>(Dictionary<TWord, int> counting) where TWord : notnull
+    {
+        var words = new TWord[counting.Count];
+        var counts = new int[counting.Count];
+        var i = 0;
+        foreach (var (word, count) in counting)
+        {
+            (words[i], counts[i]) = (word, count);
+            i++;
+        }
+        return (words, counts);
     }
 
     [ThreadStatic]
@@ -149,20 +156,33 @@ public sealed class WordVector
     {
         ArgumentNullException.ThrowIfNull(hashes);
         ArgumentNullException.ThrowIfNull(weights);
-        var sum = 0.0;
-        foreach (var weight in weights)
+        var norm = TensorPrimitives.Norm<double>(weights);
+        if (norm > 0)
         {
-            sum += weight * weight;
-        }
-        if (sum > 0)
-        {
-            var norm = Math.Sqrt(sum);
-            for (var i = 0; i < weights.Length; i++)
-            {
-                weights[i] /= norm;
-            }
+            TensorPrimitives.Divide(weights, norm, weights);
         }
         return new WordVector(hashes, weights);
+    }
+
+    /// <summary>
+    /// The weighted sum of <paramref name="vectors"/> (a null one, an item without words, adds nothing), scaled to unit
+    /// length (<see cref="Unit"/>), as a lookup by word hash for <see cref="Dot"/>. Empty when the vectors have no words.
+    /// </summary>
+    public static Dictionary<int, double> UnitSum(IEnumerable<(WordVector? Vector, double Weight)> vectors)
+    {
+        ArgumentNullException.ThrowIfNull(vectors);
+        var sum = new Dictionary<int, double>();
+        foreach (var (vector, weight) in vectors)
+        {
+            vector?.AddTo(sum, weight);
+        }
+        var hashes = sum.Keys.ToArray();
+        var unit = Unit(hashes, [.. sum.Values]);
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            sum[hashes[i]] = unit._weights[i];
+        }
+        return sum;
     }
 
     /// <summary>The weight of <paramref name="word"/> (0 when the vector does not have it).</summary>

@@ -195,22 +195,25 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         }
     }
 
-    /// <summary>What a write changes in the word counts, applied to them once it commits (nothing while they are not counted yet).</summary>
+    /// <summary>
+    /// What a write changes in the word counts, applied to them once it commits. Nothing while they are not counted yet:
+    /// writes hold the write lock, as the counting does, so they are counted before this write or after it.
+    /// </summary>
     private Action WordsWriting(ContentKey key, ContentRecord? record)
     {
-        var old = _catalog.Get(key);
-        var before = old is null ? [] : ItemWords.Distinct(old.Title, old.Description);
+        if (_wordCounts is not { IsCompletedSuccessfully: true })
+        {
+            return static () => { };
+        }
+        var old = _catalog.TextOf(key);
+        var before = old is not { } text ? [] : ItemWords.Distinct(text.Title, text.Description);
         var after = record is null ? [] : ItemWords.Distinct(record.Title, record.Description);
         var items = (record is null ? 0 : 1) - (old is null ? 0 : 1);
+        var counts = _wordCounts.Result;
         var removed = before.Except(after, StringComparer.Ordinal).ToArray();
         var added = after.Except(before, StringComparer.Ordinal).ToArray();
         return () =>
         {
-            if (_wordCounts is not { IsCompletedSuccessfully: true } counted)
-            {
-                return;
-            }
-            var counts = counted.Result;
             lock (_wordsSync)
             {
                 _wordItems += items;

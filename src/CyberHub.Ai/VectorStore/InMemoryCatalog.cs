@@ -304,10 +304,7 @@ internal sealed class InMemoryCatalog : IDisposable
             {
                 for (var row = start; row < _count && row < start + Batch; row++)
                 {
-                    var texts = _texts[row].AsSpan();
-                    var title = BinaryPrimitives.ReadInt32LittleEndian(texts);
-                    var description = BinaryPrimitives.ReadInt32LittleEndian(texts[4..]);
-                    batch.Add((Encoding.UTF8.GetString(texts.Slice(16, title)), Encoding.UTF8.GetString(texts.Slice(16 + title, description))));
+                    batch.Add(TextAt(row));
                 }
             }
             finally { _lock.ExitReadLock(); }
@@ -320,6 +317,22 @@ internal sealed class InMemoryCatalog : IDisposable
                 yield return texts;
             }
         }
+    }
+
+    /// <summary>The item's title and description (null when the catalog does not hold it); nothing else of it is decoded.</summary>
+    public (string Title, string Description)? TextOf(ContentKey key)
+    {
+        _lock.EnterReadLock();
+        try { return _rows.TryGetValue(key, out var row) ? TextAt(row) : null; }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    private (string Title, string Description) TextAt(int row)
+    {
+        var texts = _texts[row].AsSpan();
+        var title = BinaryPrimitives.ReadInt32LittleEndian(texts);
+        var description = BinaryPrimitives.ReadInt32LittleEndian(texts[4..]);
+        return (Encoding.UTF8.GetString(texts.Slice(16, title)), Encoding.UTF8.GetString(texts.Slice(16 + title, description)));
     }
 
     private ContentKey KeyAt(int row) => new(_typeNames[_rowTypes[row]], _ids[row]);
