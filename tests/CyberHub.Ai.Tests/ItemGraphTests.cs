@@ -543,6 +543,45 @@ public sealed class EmbeddedItemGraphTests(EmbeddedStoreFixture fixture)
     : ItemGraphTests<EmbeddedStoreFixture>(fixture), IClassFixture<EmbeddedStoreFixture>
 {
     [Fact]
+    public async Task Writes_made_while_the_words_are_counted_do_not_wait_for_the_count_and_are_counted_once()
+    {
+        var store = (EmbeddedVectorStore)await Fixture.CreateStoreAsync();
+        var topics = new Topics(227, count: 3);
+        string[] titles = ["Audit the login records", "Disable SSH root login", "Rotate the audit logs"];
+        for (var i = 0; i < titles.Length; i++)
+        {
+            await store.UpsertAsync(Record("lesson", $"c{i}", titles[i]), [topics.Next()]);
+        }
+        var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var proceed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.Graph.WordsSnapshotTaken = async () =>
+        {
+            taken.SetResult();
+            await proceed.Task;
+        };
+
+        var counting = store.Graph.TermItemsAsync(["audit"]);
+        await taken.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The count holds no lock while it counts: writes go through, and what they change is applied after it.
+        var writes = Task.WhenAll(
+            store.UpsertAsync(Record("lesson", "c0", "Review the login records"), [topics.Next()]),
+            store.UpsertAsync(Record("lab", "c3", "Audit the SSH keys"), [topics.Next()]));
+        await writes.WaitAsync(TimeSpan.FromSeconds(30));
+        await store.DeleteAsync(new ContentKey("lesson", "c2")).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(counting.IsCompleted);
+        proceed.SetResult();
+
+        var counted = await counting.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(3, counted.Items);
+        Assert.Equal(1, counted.PerWord["audit"]);
+        await AssertWordCountsAsync(store);
+        store.Graph.WordsSnapshotTaken = null;
+        await store.UpsertAsync(Record("lab", "c4", "Audit after the count"), [topics.Next()]);
+        await AssertWordCountsAsync(store);
+    }
+
+    [Fact]
     public async Task The_graph_survives_a_restart()
     {
         var store = await Fixture.CreateStoreAsync();

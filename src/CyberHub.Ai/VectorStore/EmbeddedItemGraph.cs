@@ -72,6 +72,9 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     private volatile CatalogVectorSum _sum = CatalogVectorSum.Empty;
     private readonly Lock _wordsSync = new();
     private Task<Dictionary<string, long>>? _wordCounts;
+    // The counts once counted (written under _wordsSync), and while they are being counted the writes' changes to apply after.
+    private Dictionary<string, long>? _counts;
+    private List<Action<Dictionary<string, long>>>? _countingChanges;
     private long _wordItems;
     private int _generation;
 
@@ -97,6 +100,21 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
 
     /// <summary>How long the start took to read the stored lists into memory (zero when none were read).</summary>
     public TimeSpan LoadTime { get; private set; }
+
+    /// <summary>Awaited by the word count once it has taken the texts and let writes go on (a test's seam: null in the service).</summary>
+    internal Func<Task>? WordsSnapshotTaken { get; set; }
+
+    /// <summary>How many distinct words the catalog's word counts hold (0 until the first recommendation counts them).</summary>
+    internal int CountedWords
+    {
+        get
+        {
+            lock (_wordsSync)
+            {
+                return _counts?.Count ?? 0;
+            }
+        }
+    }
 
     /// <summary>How the last build from scratch computed the lists: "index" or "exact" (null before one).</summary>
     public string? LastBuild { get; private set; }
@@ -158,9 +176,11 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
     }
 
     /// <summary>
-    /// How many items hold each word: counted from the catalog in memory on first use (with the write lock held, so no
-    /// write comes between), then kept by every write. Nothing is stored: a start does not pay for it, and the count
-    /// is exact from the texts the catalog holds.
+    /// How many items hold each word: counted from the catalog in memory on first use, then kept by every write. The
+    /// write lock is held only to take the texts as they stand (references to the rows' packed texts, which a write
+    /// replaces and never changes); the counting runs without it, and the writes that commit meanwhile queue what they
+    /// change, applied once the count is done. Nothing is stored: a start does not pay for it, and the count is exact
+    /// from the texts the catalog holds. A count that fails is tried again by the next call.
     /// </summary>
     private Task<Dictionary<string, long>> WordCountsAsync()
     {
@@ -168,40 +188,68 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         {
             return _wordCounts ??= Task.Run(async () =>
             {
+                byte[][] texts;
                 await _writes.WaitAsync(_stopping.Token);
                 try
                 {
-                    var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-                    var items = 0L;
-                    foreach (var (title, description) in _catalog.Texts())
-                    {
-                        foreach (var word in ItemWords.Distinct(title, description))
-                        {
-                            counts[word] = counts.GetValueOrDefault(word) + 1;
-                        }
-                        items++;
-                    }
+                    texts = _catalog.TextSnapshot();
                     lock (_wordsSync)
                     {
-                        _wordItems = items;
+                        _countingChanges = [];
                     }
-                    return counts;
                 }
                 finally
                 {
                     _writes.Release();
+                }
+                try
+                {
+                    if (WordsSnapshotTaken is { } taken)
+                    {
+                        await taken();
+                    }
+                    var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+                    foreach (var packed in texts)
+                    {
+                        var (title, description) = InMemoryCatalog.TextOf(packed);
+                        foreach (var word in ItemWords.Distinct(title, description))
+                        {
+                            counts[word] = counts.GetValueOrDefault(word) + 1;
+                        }
+                    }
+                    lock (_wordsSync)
+                    {
+                        _wordItems = texts.Length;
+                        foreach (var change in _countingChanges!)
+                        {
+                            change(counts);
+                        }
+                        _countingChanges = null;
+                        _counts = counts;
+                    }
+                    return counts;
+                }
+                catch
+                {
+                    lock (_wordsSync)
+                    {
+                        _countingChanges = null;
+                        _wordCounts = null;
+                    }
+                    throw;
                 }
             });
         }
     }
 
     /// <summary>
-    /// What a write changes in the word counts, applied to them once it commits. Nothing while they are not counted yet:
-    /// writes hold the write lock, as the counting does, so they are counted before this write or after it.
+    /// What a write changes in the word counts, applied to them once it commits: at once when they are counted, queued
+    /// while they are being counted, nothing before the first count starts (it will read the write's texts). Writes hold
+    /// the write lock, as the count's start does, so each write is either in the texts counted or after them.
     /// </summary>
     private Action WordsWriting(ContentKey key, ContentRecord? record)
     {
-        if (_wordCounts is not { IsCompletedSuccessfully: true })
+        if (_wordCounts is null)
         {
             return static () => { };
         }
@@ -209,24 +257,34 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         var before = old is not { } text ? [] : ItemWords.Distinct(text.Title, text.Description);
         var after = record is null ? [] : ItemWords.Distinct(record.Title, record.Description);
         var items = (record is null ? 0 : 1) - (old is null ? 0 : 1);
-        var counts = _wordCounts.Result;
         var removed = before.Except(after, StringComparer.Ordinal).ToArray();
         var added = after.Except(before, StringComparer.Ordinal).ToArray();
+        void Change(Dictionary<string, long> counts)
+        {
+            _wordItems += items;
+            foreach (var word in removed)
+            {
+                if ((counts[word] -= 1) <= 0)
+                {
+                    counts.Remove(word);
+                }
+            }
+            foreach (var word in added)
+            {
+                counts[word] = counts.GetValueOrDefault(word) + 1;
+            }
+        }
         return () =>
         {
             lock (_wordsSync)
             {
-                _wordItems += items;
-                foreach (var word in removed)
+                if (_counts is { } counts)
                 {
-                    if ((counts[word] -= 1) <= 0)
-                    {
-                        counts.Remove(word);
-                    }
+                    Change(counts);
                 }
-                foreach (var word in added)
+                else
                 {
-                    counts[word] = counts.GetValueOrDefault(word) + 1;
+                    _countingChanges?.Add(Change);
                 }
             }
         };

@@ -289,47 +289,29 @@ internal sealed class InMemoryCatalog : IDisposable
     }
 
     /// <summary>
-    /// Each item's title and description, read a batch of rows at a time under the read lock: nothing else of the records
-    /// is decoded, and no more than one batch is held. Rows move on a delete: the caller keeps writes out meanwhile.
+    /// Every item's packed texts as they stand (<see cref="TextOf(byte[])"/> reads the title and description of one): a
+    /// copy of the references, taken under the read lock. A write replaces a row's texts and never changes them, so the
+    /// copy stays what it was while writes go on.
     /// </summary>
-    public IEnumerable<(string Title, string Description)> Texts()
+    public byte[][] TextSnapshot()
     {
-        const int Batch = 4096;
-        var batch = new List<(string Title, string Description)>(Batch);
-        for (var start = 0; ; start += Batch)
-        {
-            batch.Clear();
-            _lock.EnterReadLock();
-            try
-            {
-                for (var row = start; row < _count && row < start + Batch; row++)
-                {
-                    batch.Add(TextAt(row));
-                }
-            }
-            finally { _lock.ExitReadLock(); }
-            if (batch.Count == 0)
-            {
-                yield break;
-            }
-            foreach (var texts in batch)
-            {
-                yield return texts;
-            }
-        }
+        _lock.EnterReadLock();
+        try { return _texts[.._count]; }
+        finally { _lock.ExitReadLock(); }
     }
 
     /// <summary>The item's title and description (null when the catalog does not hold it); nothing else of it is decoded.</summary>
     public (string Title, string Description)? TextOf(ContentKey key)
     {
         _lock.EnterReadLock();
-        try { return _rows.TryGetValue(key, out var row) ? TextAt(row) : null; }
+        try { return _rows.TryGetValue(key, out var row) ? TextOf(_texts[row]) : null; }
         finally { _lock.ExitReadLock(); }
     }
 
-    private (string Title, string Description) TextAt(int row)
+    /// <summary>The title and description of a row's packed texts (<see cref="TextSnapshot"/>).</summary>
+    public static (string Title, string Description) TextOf(byte[] packed)
     {
-        var texts = _texts[row].AsSpan();
+        var texts = packed.AsSpan();
         var title = BinaryPrimitives.ReadInt32LittleEndian(texts);
         var description = BinaryPrimitives.ReadInt32LittleEndian(texts[4..]);
         return (Encoding.UTF8.GetString(texts.Slice(16, title)), Encoding.UTF8.GetString(texts.Slice(16 + title, description)));
