@@ -301,10 +301,7 @@ public static class WordVectors
         var holding = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var item in words.Values)
         {
-            foreach (var word in item.Words)
-            {
-                holding[word] = holding.GetValueOrDefault(word) + 1;
-            }
+            ItemWords.Count(holding, item.Words, 1);
         }
         var termItems = new TermItems(texts.Count, holding);
         return texts.ToDictionary(t => t.Key, t => weighed ? termItems.Vector(words[t.Key]) : ItemWords.Vector(t.Title, t.Description));

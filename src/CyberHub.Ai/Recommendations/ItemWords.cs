@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace CyberHub.Ai.Recommendations;
 
@@ -44,6 +45,26 @@ public sealed class ItemWords
 
     /// <summary>The distinct words of an item's title and description (what a store counts the item under).</summary>
     public static IReadOnlyList<string> Distinct(string title, string? description) => Of(title, description)._words;
+
+    /// <summary>Counts an item in <paramref name="holding"/> (for each word, how many items hold it) under each of its distinct words.</summary>
+    public static void CountItem(Dictionary<string, long> holding, string title, string? description) =>
+        Count(holding, Distinct(title, description), 1);
+
+    /// <summary>
+    /// Adds <paramref name="by"/> to each of <paramref name="words"/> in <paramref name="holding"/> (−1: an item that held
+    /// them is gone); a word no item holds any longer leaves the table.
+    /// </summary>
+    public static void Count(Dictionary<string, long> holding, IEnumerable<string> words, int by)
+    {
+        foreach (var word in words)
+        {
+            ref var items = ref CollectionsMarshal.GetValueRefOrAddDefault(holding, word, out _);
+            if ((items += by) <= 0)
+            {
+                holding.Remove(word);
+            }
+        }
+    }
 
     /// <summary>
     /// An item's words as a unit vector without the catalog's weights: each word's 1 + ln count ("lnc" in the SMART

@@ -212,10 +212,7 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
                     foreach (var packed in texts)
                     {
                         var (title, description) = InMemoryCatalog.TextOf(packed);
-                        foreach (var word in ItemWords.Distinct(title, description))
-                        {
-                            counts[word] = counts.GetValueOrDefault(word) + 1;
-                        }
+                        ItemWords.CountItem(counts, title, description);
                     }
                     lock (_wordsSync)
                     {
@@ -262,17 +259,8 @@ public sealed class EmbeddedItemGraph : IMaintainedItemGraph, IDisposable
         void Change(Dictionary<string, long> counts)
         {
             _wordItems += items;
-            foreach (var word in removed)
-            {
-                if ((counts[word] -= 1) <= 0)
-                {
-                    counts.Remove(word);
-                }
-            }
-            foreach (var word in added)
-            {
-                counts[word] = counts.GetValueOrDefault(word) + 1;
-            }
+            ItemWords.Count(counts, removed, -1);
+            ItemWords.Count(counts, added, 1);
         }
         return () =>
         {

@@ -378,10 +378,7 @@ public sealed class PgItemGraph : IMaintainedItemGraph, IAsyncDisposable
             await using var reader = await texts.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                foreach (var word in ItemWords.Distinct(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)))
-                {
-                    counts[word] = counts.GetValueOrDefault(word) + 1;
-                }
+                ItemWords.CountItem(counts, reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1));
             }
         }
         await ExecuteAsync(connection, transaction, "DELETE FROM item_word_items", cancellationToken);
