@@ -401,12 +401,15 @@ public static class PgScaleBench
     {
         await using var dataSource = PgVectorStore.BuildDataSource(connectionString);
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var rows = await connection.BeginBinaryImportAsync(BenchDatabase.CopyItems);
-        for (var i = from; i < to; i++)
+        // The import is disposed before the connection runs anything else: until then the connection is in the COPY.
+        await using (var rows = await connection.BeginBinaryImportAsync(BenchDatabase.CopyItems))
         {
-            await BenchDatabase.CopyRowAsync(rows, Dataset.KeyOf(i), vectors[i]);
+            for (var i = from; i < to; i++)
+            {
+                await BenchDatabase.CopyRowAsync(rows, Dataset.KeyOf(i), vectors[i]);
+            }
+            await rows.CompleteAsync();
         }
-        await rows.CompleteAsync();
         await BenchDatabase.ForgetVectorSumAsync(connection);
     }
 
