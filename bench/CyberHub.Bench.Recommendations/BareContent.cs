@@ -15,6 +15,10 @@ public static class BareContent
 {
     public const string Name = "content-only, bare (no metadata, no other learners)";
     public const string ServedDiffusion = "served, vectors alone (before)";
+    public const string ServedWide = "served, 150 nearest (before)";
+
+    /// <summary>The served ranking with the 150 items nearest the profile it searched for before (<see cref="NearestGrid"/>).</summary>
+    public static BlendSettings Wide { get; } = BlendSettings.Default with { Nearest = RecommendationCore.CandidatePool };
 
     /// <summary>The served ranking as it was: the content score compares the centred vectors alone, no words.</summary>
     public static BlendSettings Before { get; } = BlendSettings.Default with { Words = 0 };
@@ -33,13 +37,17 @@ public static class BareContent
 
     public static EvaluationContext Context(LoadedCatalog bare, float[] starterQuery) => new(Name, bare.Store, bare.Items, [], starterQuery);
 
-    /// <summary>The rows of the bare tables: the baseline, the two content components, the served ranking before its content score weighed words, and now.</summary>
+    /// <summary>
+    /// The rows of the bare tables: the baseline, the two content components, the served ranking before its content score
+    /// weighed words, before it searched for fewer nearest items, and now.
+    /// </summary>
     public static IReadOnlyList<IRecommender> Strategies(EvaluationContext context) =>
     [
         new MeanEmbeddingRecommender(context),
         new BlendRecommender(context, Bench.Recommendations.Strategies.Diffusion, BlendRecommender.Mode.Diffusion),
         new MultiInterestRecommender(context, Bench.Recommendations.Strategies.MultiInterest),
         new ServedRecommender(context, ServedDiffusion, settings: Before),
+        new ServedRecommender(context, ServedWide, settings: Wide),
         new ServedRecommender(context, Bench.Recommendations.Strategies.Served),
     ];
 
@@ -58,25 +66,29 @@ public static class BareContent
         return tables;
     }
 
+    /// <summary>The content score's weight for words (<c>--tune-bare</c>): vectors alone, the diffusion alone, and six weights.</summary>
+    public static IReadOnlyList<BlendSettings> WordsGrid =>
+        [BlendSettings.Default with { ContentMix = 0, Words = 0 }, Before, .. new[] { 0.2, 0.3, 0.5, 0.8, 1.2, 1.6 }.Select(w => BlendSettings.Default with { Words = w })];
+
+    /// <summary>How many items nearest the profile a miss searches for (<c>--tune-nearest</c>): from the list's length up to the 150 served before.</summary>
+    public static IReadOnlyList<BlendSettings> NearestGrid =>
+        [.. new[] { RecommendationCore.MaxPicks, 75, 100, RecommendationCore.CandidatePool }.Select(n => BlendSettings.Default with { Nearest = n })];
+
     /// <summary>
-    /// The content score's parameters on the tuning split only: per setting, the served ranking's P@10 over
+    /// The served ranking's settings on the tuning split only: per setting of <paramref name="grid"/>, the served ranking's P@10 over
     /// mean-embedding's on the bare topic precision and time split, and its NDCG@10 on the simulated population (all
     /// learners, and those moving to a new topic).
     /// </summary>
     public static async Task TuneAsync(
         EvaluationContext bare, IReadOnlyList<Learner> bareLearners, IReadOnlyList<TopicProbe> probes, int seed,
-        EvaluationContext demo, IReadOnlyList<Learner> population, int hidden, Action<string> say, CancellationToken cancellationToken)
+        EvaluationContext demo, IReadOnlyList<Learner> population, int hidden, IReadOnlyList<BlendSettings> grid, Action<string> say,
+        CancellationToken cancellationToken)
     {
-        var grid = new List<BlendSettings> { BlendSettings.Default with { ContentMix = 0, Words = 0 }, Before };
-        foreach (var words in new[] { 0.2, 0.3, 0.5, 0.8, 1.2, 1.6 })
-        {
-            grid.Add(BlendSettings.Default with { Words = words });
-        }
         IRecommender[] baseline = [new MeanEmbeddingRecommender(bare)];
         var topicBase = (await Evaluation.TopicPrecisionAsync(bare, probes, Learner.Tuning, seed, baseline, cancellationToken)).Rows[0].Precision.Mean;
         var timeBase = (await Evaluation.TimeSplitAsync(bare, bareLearners, Learner.Tuning, hidden, baseline, cancellationToken)).Rows[0].Precision.Mean;
-        say("| content mix | centring | hubness | words | bare topic P@10 ratio | bare time split P@10 ratio | simulated NDCG@10 (tuning) | new topic NDCG@10 (tuning) |");
-        say("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        say("| content mix | centring | hubness | words | nearest | bare topic P@10 ratio | bare time split P@10 ratio | simulated NDCG@10 (tuning) | new topic NDCG@10 (tuning) |");
+        say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var settings in grid)
         {
             IRecommender[] served = [new ServedRecommender(bare, Bench.Recommendations.Strategies.Served, settings: settings)];
@@ -86,7 +98,7 @@ public static class BareContent
             var ndcg = (await Evaluation.TimeSplitAsync(demo, population, Learner.Tuning, hidden, servedDemo, cancellationToken)).Rows[0].Ndcg;
             var newTopic = (await Evaluation.TimeSplitAsync(demo, population, Learner.Tuning, hidden, servedDemo, cancellationToken, crossTopicOnly: true)).Rows[0].Ndcg;
             say(string.Create(CultureInfo.InvariantCulture,
-                $"| {settings.ContentMix} | {settings.Centring} | {settings.Hubness} | {settings.Words} | {topic / topicBase:F3} | {time / timeBase:F3} | {ndcg} | {newTopic} |"));
+                $"| {settings.ContentMix} | {settings.Centring} | {settings.Hubness} | {settings.Words} | {settings.Nearest} | {topic / topicBase:F3} | {time / timeBase:F3} | {ndcg} | {newTopic} |"));
         }
     }
 }

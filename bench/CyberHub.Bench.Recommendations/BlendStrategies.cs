@@ -268,8 +268,8 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
 }
 
 /// <summary>
-/// What the service serves, by the service's own code: the same reads in the same shape (the profile's 150 nearest
-/// items through <see cref="RecommendationCore.CandidatesAsync"/>, the item graph two hops around the latest completions
+/// What the service serves, by the service's own code: the same reads in the same shape (the profile's nearest
+/// items, <see cref="BlendSettings.Nearest"/>, through <see cref="RecommendationCore.CandidatesAsync"/>, the item graph two hops around the latest completions
 /// through <see cref="ServedRanking.NeighbourhoodAsync"/>, the components' candidates, the hubness of every candidate
 /// whose list that graph did not hold, the catalog's mean vector) and <see cref="ServedRanking.Rank"/> over them, the
 /// 50-item list cut to 10 as a request for 10 is. The co-completion counts are the harness's model fed every training
@@ -292,7 +292,8 @@ public sealed class ServedRecommender(EvaluationContext context, string name, Se
                 .Select(k => new BlendedPick(k, 0, new ComponentScores(0, 0, 0, 0), RecommendationSource.Popular, null, true, []))];
         }
         var (vector, _, started) = await context.ProfileAsync(request, cancellationToken);
-        var nearest = vector is null ? [] : await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, cancellationToken);
+        var nearest = vector is null ? [] : await RecommendationCore.CandidatesAsync(
+            context.Store, vector, null, started, cancellationToken, (settings ?? BlendInputs.Settings).Nearest);
         var graph = await ServedRanking.NeighbourhoodAsync(ServedRanking.Seeds(history), inputs.NeighboursAsync, cancellationToken);
         var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
             .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct().ToList();

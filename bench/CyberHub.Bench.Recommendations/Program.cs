@@ -81,9 +81,10 @@ try
         {
             await LexicalFusionRecommender.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, options.Hidden, Say, cancellationToken);
         }
-        else if (options.TuneBare)
+        else if (options.TuneBare || options.TuneNearest)
         {
-            await BareContent.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, demoContext, population, options.Hidden, Say, cancellationToken);
+            await BareContent.TuneAsync(bareContext, bareLearners, bareProbes, options.Seed + 2, demoContext, population, options.Hidden,
+                options.TuneNearest ? BareContent.NearestGrid : BareContent.WordsGrid, Say, cancellationToken);
         }
         else
         {
@@ -91,7 +92,8 @@ try
             {
                 Say(Report.Markdown(table));
             }
-            IRecommender[] servedDemo = [new MeanEmbeddingRecommender(demoContext), new ServedRecommender(demoContext, BareContent.ServedDiffusion, settings: BareContent.Before), new ServedRecommender(demoContext, Strategies.Served)];
+            IRecommender[] servedDemo = [new MeanEmbeddingRecommender(demoContext), new ServedRecommender(demoContext, BareContent.ServedDiffusion, settings: BareContent.Before),
+                new ServedRecommender(demoContext, BareContent.ServedWide, settings: BareContent.Wide), new ServedRecommender(demoContext, Strategies.Served)];
             foreach (var split in options.Splits)
             {
                 Say(Report.Markdown(await Evaluation.TimeSplitAsync(demoContext, population, split, options.Hidden, servedDemo, cancellationToken)));
@@ -252,7 +254,7 @@ static string CpuModel()
     return line?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
 }
 
-internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false, bool TuneBare = false, bool TuneLexical = false, bool TuneSpace = false)
+internal sealed record Options(int Seed, int Learners, int ContentLearners, int ProbesPerGroup, int Hidden, string Out, IReadOnlyList<string> Splits, bool TuneBlend = false, bool TuneContent = false, string? Only = null, bool TuneServed = false, bool TuneBare = false, bool TuneLexical = false, bool TuneSpace = false, bool TuneNearest = false)
 {
     public static Options Parse(string[] args)
     {
@@ -274,11 +276,12 @@ internal sealed record Options(int Seed, int Learners, int ContentLearners, int 
                 "--tune-content" => options with { TuneContent = true },
                 "--tune-served" => options with { TuneServed = true },
                 "--tune-bare" => options with { TuneBare = true, Only = "bare" },
+                "--tune-nearest" => options with { TuneNearest = true, Only = "bare" },
                 "--tune-lexical" => options with { TuneLexical = true, Only = "bare" },
                 "--tune-space" => options with { TuneSpace = true, Only = "bare" },
                 "--only" => options with { Only = Next() is var only && only is "search" or "served" or "recommendations" or "bare" ? only : throw new ArgumentException("--only takes: search, served, recommendations, bare") },
                 _ => throw new ArgumentException(
-                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --tune-bare, --tune-lexical, --tune-space, --only search|served|recommendations|bare"),
+                    $"Unknown option {args[i]}. Options: --seed N, --learners N, --content-learners N, --probes-per-group N, --hidden K, --out DIR, --split tuning|reporting, --tune-blend, --tune-content, --tune-served, --tune-bare, --tune-nearest, --tune-lexical, --tune-space, --only search|served|recommendations|bare"),
             };
         }
         return options;

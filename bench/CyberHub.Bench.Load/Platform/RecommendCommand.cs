@@ -217,7 +217,7 @@ public static class RecommendCommand
         Line();
         Line("Cache miss: before each timed request, untimed, an admin posts one progress event for the learner to AI's " +
             "`POST /api/v1/sync/progress-events` (as Core's outbox does), which drops the learner's cached picks; the timed request then " +
-            "reads the learner's progress from Core, checks the profile, searches 150 candidates, ranks and caches. Import time is the whole " +
+            "reads the learner's progress from Core, checks the profile, searches the items nearest it, ranks and caches. Import time is the whole " +
             "`cyberhub import` process: start, model load, embedding every item, writing the store.");
         PlatformReport.Notes(text, [.. results.SelectMany(s => s.Phases)], crashed);
         return text.ToString();

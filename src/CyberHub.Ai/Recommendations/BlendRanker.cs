@@ -23,13 +23,15 @@ public sealed record HistoryItem(ContentKey Key, DateTime CompletedAt, float[]? 
 /// same completions' words, each weighed by how few items of the catalog hold it: <see cref="NeighbourGraph.WeighedWords"/>;
 /// the completions weighted alike): a candidate that shares the rare words of what the learner just did (a service's
 /// name, a tool's) gains on one that only means something near. 0: vectors alone. Vectors, words and the item graph
-/// only: no topic or other metadata, no other learners. The defaults were chosen with the evaluation harness on its
-/// tuning split (docs/recommendations.md, "The content side: the catalog's mean taken out" and "Words weighed by the
-/// catalog").
+/// only: no topic or other metadata, no other learners. <see cref="Nearest"/> is how many items nearest the learner's
+/// profile vector the vector search adds to those candidates (never fewer than <see cref="RecommendationCore.MaxPicks"/>,
+/// so a list of one type can always be filled). The defaults were chosen with the evaluation harness on its
+/// tuning split (docs/recommendations.md, "The content side: the catalog's mean taken out", "Words weighed by the
+/// catalog" and "How many nearest items a miss searches for").
 /// </summary>
 public sealed record BlendSettings(double HalfLifeDays = 30, double MinRecency = 0.25, double StepDecay = 0.7, int CandidateLimit = 200,
     double Restart = Diffusion.DefaultRestart, double ContentMix = 1, double Hubness = 0.25, double InterestStepDecay = 1.0, double Centring = 2,
-    double Words = 0.5)
+    double Words = 0.5, int Nearest = RecommendationCore.NearestPool)
 {
     public static BlendSettings Default { get; } = new();
 }
