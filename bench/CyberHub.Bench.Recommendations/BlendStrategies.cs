@@ -239,7 +239,7 @@ public sealed class BlendRecommender(EvaluationContext context, string name, Ble
             {
                 // The path alone over the vector search's nearest candidates: ready items by path score, ties in search order.
                 var (vector, _, started) = await context.ProfileAsync(request, cancellationToken);
-                var candidates = vector is null ? [] : await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, cancellationToken);
+                var candidates = vector is null ? [] : await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, RecommendationCore.CandidatePool, cancellationToken);
                 var keys = candidates.Select(c => c.Key).ToList();
                 var path = inputs.Ranker.Path(history, keys);
                 ranked = keys.Select((k, i) => (k, i, s: path.GetValueOrDefault(k))).OrderByDescending(x => x.s?.Ready ?? true).ThenByDescending(x => x.s?.Score ?? 0).ThenBy(x => x.i).Select(x => x.k);
@@ -293,7 +293,7 @@ public sealed class ServedRecommender(EvaluationContext context, string name, Se
         }
         var (vector, _, started) = await context.ProfileAsync(request, cancellationToken);
         var nearest = vector is null ? [] : await RecommendationCore.CandidatesAsync(
-            context.Store, vector, null, started, cancellationToken, (settings ?? BlendInputs.Settings).Nearest);
+            context.Store, vector, null, started, (settings ?? BlendInputs.Settings).Nearest, cancellationToken);
         var graph = await ServedRanking.NeighbourhoodAsync(ServedRanking.Seeds(history), inputs.NeighboursAsync, cancellationToken);
         var keys = history.Select(h => h.Key).Concat(nearest.Select(n => n.Key))
             .Concat(ServedRanking.ComponentCandidates(history, graph, inputs.CoCompletion, settings ?? BlendInputs.Settings)).Distinct().ToList();

@@ -170,7 +170,7 @@ public sealed class TodayRecommender(EvaluationContext context) : IRecommender
         {
             return await StarterAsync(context, request.Count, cancellationToken);
         }
-        var candidates = await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, cancellationToken);
+        var candidates = await RecommendationCore.CandidatesAsync(context.Store, vector, null, started, RecommendationCore.CandidatePool, cancellationToken);
         return [.. RecommendationCore.Personal(vector, candidates, history).Take(request.Count).Select(p => p.Pick.Item.Key)];
     }
 

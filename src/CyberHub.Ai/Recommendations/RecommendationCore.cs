@@ -20,8 +20,8 @@ public static class RecommendationCore
     public const int CandidatePool = 3 * MaxPicks;
 
     /// <summary>
-    /// How many items nearest the profile the served ranking searches for (<see cref="BlendSettings.Nearest"/>): as good
-    /// as <see cref="CandidatePool"/> by every measure of the evaluation harness, for a walk of two thirds the beam; 50
+    /// How many items nearest the profile the served ranking searches for (<see cref="BlendSettings.Nearest"/>): within a
+    /// thousandth of <see cref="CandidatePool"/> by every measure of the evaluation harness, for two thirds the walk; 50
     /// measured as well, but in a catalog dense with prerequisites it left too few ready items to fill a first page
     /// (docs/recommendations.md, "How many nearest items a miss searches for").
     /// </summary>
@@ -36,13 +36,12 @@ public static class RecommendationCore
     };
 
     /// <summary>
-    /// The candidates for a learner with a profile: the items nearest the profile vector, of <paramref name="type"/> when
-    /// given, never one the learner has started (what the learner has started is theirs already: the dashboard continues
-    /// it, recommendations look ahead).
+    /// The candidates for a learner with a profile: the <paramref name="count"/> items nearest the profile vector (at least
+    /// <see cref="MaxPicks"/>), of <paramref name="type"/> when given, never one the learner has started (what the learner
+    /// has started is theirs already: the dashboard continues it, recommendations look ahead).
     /// </summary>
     public static async Task<IReadOnlyList<ContentVector>> CandidatesAsync(
-        IVectorStore catalog, float[] profile, string? type, IReadOnlySet<ContentKey> started, CancellationToken cancellationToken,
-        int count = CandidatePool)
+        IVectorStore catalog, float[] profile, string? type, IReadOnlySet<ContentKey> started, int count, CancellationToken cancellationToken)
     {
         // One profile vector measured best on the held-out quality catalog (recall@10 0.91): searching per
         // interest cluster, tried for learners of several topics, pulled in neighbours of single items instead.

@@ -117,7 +117,7 @@ public sealed class RecommendationService(
         var counts = coCompletion.ReadAsync(recent, Served.Weights.Popular > 0 ? MaxLimit : 0, cancellationToken);
         var nearest = profile is null
             ? Task.FromResult<IReadOnlyList<ContentVector>>([])
-            : RecommendationCore.CandidatesAsync(catalog, profile, type, startedSet, cancellationToken, BlendSettings.Default.Nearest);
+            : RecommendationCore.CandidatesAsync(catalog, profile, type, startedSet, BlendSettings.Default.Nearest, cancellationToken);
         var interestWords = ServedRanking.ReadInterestWordsAsync(graph, recent.Select(k => known[k].Content), BlendSettings.Default, cancellationToken);
         await Task.WhenAll(neighbourhood, counts, nearest, interestWords);
         foreach (var item in nearest.Result)
