@@ -7,6 +7,7 @@ using CyberHub.Ai.Sync;
 using CyberHub.Ai.VectorStore;
 using CyberHub.ServiceDefaults;
 using CyberHub.ServiceDefaults.Auth;
+using CyberHub.ServiceDefaults.Caching;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -67,6 +68,7 @@ public static class AiApp
         services.AddSingleton<QueryEmbeddings>();
         services.AddScoped<LearnerProfiles>();
         services.AddScoped<RecommendationService>();
+        services.AddCachedJson(AiCacheJson.Default);
         services.AddScoped<ProgressEventsService>();
         services.AddHostedService<AiStartup>();
         return builder;

@@ -324,4 +324,30 @@ public sealed class BlendContentScoreTests
         Assert.Empty(ItemWords.Of(new string('a', ItemWords.MaxLength + 1), null).Words);
         Assert.Single(ItemWords.Of(new string('a', ItemWords.MaxLength), "").Words);
     }
+
+    [Fact]
+    public void A_candidates_kept_word_vector_is_used_for_its_own_text_only()
+    {
+        static double Cosine(WordVector a, WordVector b) => a.Dot(WordVector.UnitSum([(b, 1)]));
+        var key = new ContentKey("lesson", $"kept-{Guid.NewGuid():N}");
+        var first = CandidateWords.Of(key, "Kerberoasting service accounts", "Request tickets and crack them offline");
+        Assert.Same(first, CandidateWords.Of(key, "Kerberoasting service accounts", "Request tickets and crack them offline"));
+        Assert.Equal(1, Cosine(first, ItemWords.Vector("Kerberoasting service accounts", "Request tickets and crack them offline")), 12);
+
+        // The item edited: its new text's words, not the kept ones.
+        var edited = CandidateWords.Of(key, "Password hashing", null);
+        Assert.Equal(1, Cosine(edited, ItemWords.Vector("Password hashing", null)), 12);
+        Assert.Equal(0, Cosine(edited, first), 12);
+        Assert.NotSame(edited, CandidateWords.Of(key, "Password hashing", "with salt"));
+    }
+
+    [Fact]
+    public void Kept_candidate_word_vectors_stay_within_their_bound()
+    {
+        for (var i = 0; i <= CandidateWords.Capacity; i++)
+        {
+            CandidateWords.Of(new ContentKey("lab", $"bound-{i}"), $"Lab {i}", null);
+        }
+        Assert.InRange(CandidateWords.Count, 1, CandidateWords.Capacity);
+    }
 }

@@ -244,13 +244,13 @@ public static class ServedRanking
         {
             return;
         }
-        var words = new Dictionary<ContentKey, WordVector>();
+        var words = new Dictionary<ContentKey, WordVector>(items.TryGetNonEnumeratedCount(out var count) ? count : 0);
         foreach (var item in items)
         {
             var key = ContentVectors.KeyOf(item);
             if (!interest.Items.ContainsKey(key) && !words.ContainsKey(key))
             {
-                words[key] = ItemWords.Vector(item.Title, item.Description);
+                words[key] = CandidateWords.Of(key, item.Title, item.Description);
             }
         }
         neighbourhood.LearnWords(words, interest.Items, interest.TermItems);
