@@ -51,7 +51,7 @@ public static class CoreDatabase
         var db = scope.ServiceProvider.GetRequiredService<CoreDbContext>();
         await db.Database.MigrateAsync(cancellationToken);
         await Users.UsersService.FillMissingSkeletonsAsync(db, cancellationToken);
-        if (db.Database.IsSqlite())
+        if (!db.OnPostgres)
         {
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
@@ -64,7 +64,7 @@ public static class CoreDatabase
             try
             {
                 return await db.Database.CanConnectAsync(cancellationToken)
-                    ? HealthCheckResult.Healthy(db.Database.IsNpgsql() ? "postgresql" : "sqlite")
+                    ? HealthCheckResult.Healthy(db.OnPostgres ? "postgresql" : "sqlite")
                     : HealthCheckResult.Unhealthy("cannot connect");
             }
             catch (Exception e) when (e is not OperationCanceledException)

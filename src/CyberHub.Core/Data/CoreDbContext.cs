@@ -29,6 +29,12 @@ public abstract class CoreDbContext(DbContextOptions options) : DbContext(option
 
     protected abstract string JsonColumnType { get; }
 
+    /// <summary>
+    /// Whether the context runs on PostgreSQL (otherwise SQLite). A type test, because EF Core's <c>IsNpgsql()</c> and
+    /// <c>IsSqlite()</c> read the provider's assembly name by reflection on every call, on every request that asks.
+    /// </summary>
+    public bool OnPostgres => this is PostgresCoreDbContext;
+
     protected override void ConfigureConventions(ModelConfigurationBuilder conventions)
     {
         // SQLite hands DateTimes back without a kind; everything stored is UTC, so say so on the way out.

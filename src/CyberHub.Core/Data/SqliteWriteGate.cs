@@ -23,7 +23,7 @@ public sealed class SqliteWriteGate
     /// <summary>Waits for this writer's turn on SQLite; dispose the turn after the transaction has ended.</summary>
     public async ValueTask<Turn> EnterAsync(CoreDbContext db, CancellationToken cancellationToken)
     {
-        if (!db.Database.IsSqlite())
+        if (db.OnPostgres)
         {
             return default;
         }

@@ -19,7 +19,7 @@ public static class OutboxWriter
         var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         try
         {
-            if (db.Database.IsNpgsql())
+            if (db.OnPostgres)
             {
                 await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({userId})", cancellationToken);
             }
@@ -40,7 +40,7 @@ public static class OutboxWriter
     /// </summary>
     public static async Task<ProgressRecord?> ReadForChangeAsync(this CoreDbContext db, long progressId, CancellationToken cancellationToken)
     {
-        if (!db.Database.IsNpgsql())
+        if (!db.OnPostgres)
         {
             return await db.Progress.FirstOrDefaultAsync(p => p.Id == progressId, cancellationToken);
         }

@@ -20,7 +20,7 @@ public static class AccountChanges
         var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         try
         {
-            if (db.Database.IsNpgsql())
+            if (db.OnPostgres)
             {
                 await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({RosterLock}, 0)", cancellationToken);
                 await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({userId})", cancellationToken);
